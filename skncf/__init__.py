@@ -1,0 +1,6 @@
+"""skncf: Neural Collaborative Filtering as a scikit-learn estimator."""
+
+from ._estimator import NCFRecommender
+
+__version__ = "0.1.0"
+__all__ = ["NCFRecommender", "__version__"]

@@ -1,0 +1,600 @@
+"""NCFRecommender: the scikit-learn estimator over a Keras NCF graph.
+
+This module is the scikit-learn glue: parameters, validation, fitted state and the public
+methods. The graphs live in :mod:`skncf._graphs`, training in :mod:`skncf._training`, and
+scoring from the learned weights in :mod:`skncf._scoring` and :mod:`skncf._ranking`.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._compat import Interval, StrOptions, fit_context
+from ._graphs import ARCHITECTURES, build_graph
+from ._ids import check_ids, encode, fit_codes
+from ._ranking import full_ranks, mask_seen, top_k
+from ._scoring import Scorer, sigmoid
+from ._training import ExplicitExamples, ImplicitExamples, compile_graph, train
+
+SCORE_K = 10
+SEED_DROPOUT = 0.5
+
+
+class NCFRecommender(BaseEstimator):
+    """Neural Collaborative Filtering recommender (He et al., WWW 2017).
+
+    Learns user and item embeddings from (user, item) pairs with a Keras graph and
+    recommends, for each user, the items it scores highest. Implicit feedback (clicks,
+    plays, purchases) is learnt as classification against sampled negatives; explicit
+    feedback (ratings) as regression.
+
+    Parameters
+    ----------
+    model : {"neumf", "gmf", "mlp", "seed"}, default="neumf"
+        The architecture. ``"gmf"``: element-wise product of the user and item
+        embeddings, then a sigmoid unit. ``"mlp"``: concatenated embeddings through a ReLU
+        tower of ``mlp_layers``, then a sigmoid unit. ``"neumf"``: both, with separate
+        embeddings, concatenated before the sigmoid unit. ``"seed"``: the notebook graph
+        this project grew from: uniform-initialised embeddings, dropout on each, their
+        product, ``Dense(50)`` (linear), dropout, a sigmoid unit with ``lecun_uniform``
+        initialisation.
+    latent_dim : int, default=32
+        Width of every embedding (user and item, GMF and MLP).
+    mlp_layers : tuple of int, default=(64, 32, 16, 8)
+        Widths of the hidden ReLU layers of ``"mlp"`` and ``"neumf"``. Unlike the paper's
+        code, the first entry is a hidden layer, not the width of the concatenation.
+    dropout : float or None, default=None
+        Dropout rate after every embedding lookup and every hidden layer. None means the
+        architecture's own default: 0.5 for ``"seed"`` (as in the notebook), 0 otherwise.
+    l2 : float, default=0.0
+        L2 penalty on the embedding rows of each batch (mean over the batch of their
+        squared norm) and on every dense kernel.
+    learning_rate : float, default=0.001
+        Adam's learning rate.
+    batch_size : int, default=1024
+        Examples (positives and negatives) per gradient step.
+    epochs : int, default=20
+        Passes over the positives, each with freshly drawn negatives.
+    n_negatives : int, default=4
+        Negatives drawn per positive in every epoch, uniformly among the items the user
+        has no positive interaction with. Unused with ``feedback="explicit"``.
+    feedback : {"implicit", "explicit"}, default="implicit"
+        ``"implicit"``: ``y`` holds non-negative interaction weights or counts (0 means no
+        interaction); the model outputs interaction probabilities. ``"explicit"``: ``y``
+        holds ratings; the model is fit by mean squared error on ratings scaled to the
+        training range and predicts ratings within that range.
+    columns : pair of int or pair of str, default=None
+        Where the user and item ids are in ``X``: two column positions, or two column
+        names of a DataFrame. None means ``X`` has exactly two columns, user id first.
+        Other columns are validated but not used.
+    handle_unknown : {"error", "ignore"}, default="error"
+        What ``predict``, ``recommend`` and ``similar_items`` do with users or items not
+        seen in ``fit``. ``"error"`` raises a ValueError. ``"ignore"`` uses a fallback:
+        ``predict`` returns 0 (implicit) or the mean training rating (explicit) for such a
+        pair; ``recommend`` gives an unknown user, and ``similar_items`` an unknown item,
+        the most popular items with that same fallback score. ``score`` never raises for
+        unknown ids, whatever this setting (see :meth:`score`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, negative sampling and shuffling. An int
+        gives identical models for identical data, also in another process.
+    verbose : int, default=0
+        If positive, print one line per epoch (loss, examples, seconds).
+
+    Attributes
+    ----------
+    users_ : ndarray of shape (n_users,)
+        Known user labels, sorted.
+    items_ : ndarray of shape (n_items,)
+        Known item labels, sorted.
+    model_ : keras.Model
+        The trained graph; inputs ``user`` and ``item`` are codes, i.e. positions in
+        ``users_`` and ``items_``.
+    history_ : dict
+        ``{"loss": [...]}``, the training loss of every epoch.
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` when it was a DataFrame with string column names.
+
+    See Also
+    --------
+    skncf.datasets.make_interactions : Synthetic interactions with planted tastes.
+
+    References
+    ----------
+    .. [1] He, X., Liao, L., Zhang, H., Nie, L., Hu, X., Chua, T.-S. "Neural
+       Collaborative Filtering". WWW 2017.
+
+    Examples
+    --------
+    >>> from skncf import NCFRecommender
+    >>> from skncf.datasets import make_interactions
+    >>> X, _ = make_interactions(n_users=60, n_items=40, random_state=0)
+    >>> rec = NCFRecommender(model="gmf", latent_dim=8, epochs=2, random_state=0).fit(X)
+    >>> rec.recommend([0, 1], k=3).shape
+    (2, 3)
+    >>> rec.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        "model": [StrOptions(set(ARCHITECTURES))],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "mlp_layers": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
+        "feedback": [StrOptions({"implicit", "explicit"})],
+        "columns": ["array-like", None],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model="neumf",
+        *,
+        latent_dim=32,
+        mlp_layers=(64, 32, 16, 8),
+        dropout=None,
+        l2=0.0,
+        learning_rate=0.001,
+        batch_size=1024,
+        epochs=20,
+        n_negatives=4,
+        feedback="implicit",
+        columns=None,
+        handle_unknown="error",
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.latent_dim = latent_dim
+        self.mlp_layers = mlp_layers
+        self.dropout = dropout
+        self.l2 = l2
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.n_negatives = n_negatives
+        self.feedback = feedback
+        self.columns = columns
+        self.handle_unknown = handle_unknown
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        tags.target_tags.positive_only = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Learn embeddings from (user, item) pairs.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            User id in the first column, item id in the second. Ids may be integers of
+            any size, floats or strings, one kind per column.
+        y : array-like of shape (n_samples,), default=None
+            Implicit feedback: None (every pair is a positive) or non-negative weights or
+            counts; 0 means no interaction and the pair is not a positive. Repeated pairs
+            are merged into one positive whose weight is the sum of theirs. Positive
+            weights are scaled to mean 1. Explicit feedback: the ratings, required;
+            repeated pairs stay separate examples (their ratings are averaged by the fit).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, multiplied into the loss (for implicit
+            feedback, into the positive's weight).
+
+        Returns
+        -------
+        self : NCFRecommender
+            The fitted estimator.
+        """
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        mlp_layers = self._check_mlp_layers()
+        X = validate_data(self, X, dtype=None, reset=True)
+        id_columns = self._id_columns(X)
+        users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
+        items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
+        y, sample_weight = self._check_fit_targets(X, y, sample_weight)
+
+        users_, u = fit_codes(users)
+        items_, i = fit_codes(items)
+        n_users, n_items = len(users_), len(items_)
+        if self.feedback == "implicit":
+            weights = sample_weight if y is None else y * sample_weight
+            u, i, weights = _merge_positives(u[weights > 0], i[weights > 0], weights[weights > 0], n_items)
+            seen = _interaction_matrix(u, i, n_users, n_items)
+            examples = ImplicitExamples(u, i, weights / weights.mean(), seen, self.n_negatives)
+            rating_offset = rating_scale = fallback = 0.0
+        else:
+            seen = _interaction_matrix(u, i, n_users, n_items)
+            rating_offset, rating_scale = float(y.min()), float(np.ptp(y)) or 1.0
+            targets = (y - rating_offset) / rating_scale
+            examples = ExplicitExamples(u, i, targets, sample_weight / sample_weight.mean())
+            fallback = float(np.average(y, weights=sample_weight))
+
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        graph = build_graph(
+            self.model,
+            n_users=n_users,
+            n_items=n_items,
+            latent_dim=self.latent_dim,
+            mlp_layers=mlp_layers,
+            dropout=self._dropout_rate(),
+            l2=self.l2,
+            seeds=iter(rng.integers(0, 2**31 - 1, size=64).tolist()),
+        )
+        compile_graph(
+            graph,
+            feedback=self.feedback,
+            learning_rate=self.learning_rate,
+            total_steps=self.epochs * -(-len(examples) // self.batch_size),
+        )
+        history = train(
+            graph,
+            examples,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            rng=rng,
+            verbose=self.verbose,
+        )
+
+        self.users_, self.items_ = users_, items_
+        self._id_columns_ = id_columns
+        self.model_, self.history_ = graph, history
+        self._scorer = Scorer(graph, self.model)
+        self._seen = seen
+        self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
+        self._rating_offset, self._rating_scale = rating_offset, rating_scale
+        self._fallback = fallback
+        return self
+
+    def _check_mlp_layers(self):
+        layers = self.mlp_layers
+        if isinstance(layers, str) or not all(
+            isinstance(w, Integral) and not isinstance(w, bool) for w in layers
+        ):
+            raise TypeError(f"mlp_layers must be a sequence of ints; got {layers!r}.")
+        if len(layers) == 0 or min(layers) < 1:
+            raise ValueError(
+                f"mlp_layers must hold at least one width, each >= 1; got {layers!r}."
+            )
+        return tuple(int(w) for w in layers)
+
+    def _id_columns(self, X):
+        """Positions of the user and item columns in validated ``X``."""
+        if self.columns is None:
+            if X.shape[1] != 2:
+                raise ValueError(
+                    f"X must have 2 columns (user id, item id) when columns=None; got "
+                    f"{X.shape[1]} feature(s). Pass columns=(user, item) to pick two."
+                )
+            return (0, 1)
+        columns = list(self.columns) if not isinstance(self.columns, str) else [self.columns]
+        if len(columns) != 2:
+            raise ValueError(f"columns must name 2 columns (user, item); got {self.columns!r}.")
+        names = list(getattr(self, "feature_names_in_", []))
+        positions = []
+        for column in columns:
+            if isinstance(column, str):
+                if column not in names:
+                    raise ValueError(
+                        f"columns names {column!r}, which is not a column name of X "
+                        f"(column names: {names or 'none, X is not a DataFrame'})."
+                    )
+                positions.append(names.index(column))
+            elif isinstance(column, Integral) and not isinstance(column, bool):
+                if not -X.shape[1] <= column < X.shape[1]:
+                    raise ValueError(
+                        f"columns holds position {column}, out of range for X with "
+                        f"{X.shape[1]} feature(s)."
+                    )
+                positions.append(int(column) % X.shape[1])
+            else:
+                raise TypeError(f"columns must hold ints or strings; got {column!r}.")
+        if positions[0] == positions[1]:
+            raise ValueError(f"columns must name two different columns; got {self.columns!r}.")
+        return tuple(positions)
+
+    def _dropout_rate(self):
+        if self.dropout is None:
+            return SEED_DROPOUT if self.model == "seed" else 0.0
+        return float(self.dropout)
+
+    def _check_fit_targets(self, X, y, sample_weight):
+        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if y is None:
+            if self.feedback == "explicit":
+                raise ValueError("y (the ratings) is required when feedback='explicit'.")
+            return None, sample_weight
+        y = _check_target(y, X)
+        if self.feedback == "implicit":
+            if y.min() < 0:
+                raise ValueError(
+                    "y must hold non-negative interaction weights when "
+                    f"feedback='implicit'; got a minimum of {y.min()}."
+                )
+            if not (y * sample_weight).any():
+                raise ValueError(
+                    "y (times sample_weight) is 0 everywhere: there is no positive "
+                    "interaction to learn from."
+                )
+        if not sample_weight.any():
+            raise ValueError("sample_weight is 0 everywhere: there is nothing to learn.")
+        return y, sample_weight
+
+    # ------------------------------------------------------------- predict
+
+    def _encode_pairs(self, X):
+        """Validate pairs against the fitted state; return codes and which are known."""
+        X = validate_data(self, X, dtype=None, reset=False)
+        user_column, item_column = self._id_columns_
+        users = check_ids(X[:, user_column], _column_name("user", user_column))
+        items = check_ids(X[:, item_column], _column_name("item", item_column))
+        u, user_known = encode(self.users_, users)
+        i, item_known = encode(self.items_, items)
+        return u, i, user_known, item_known, users, items
+
+    def _output(self, logits):
+        """Logits -> probabilities (implicit) or ratings (explicit)."""
+        probabilities = sigmoid(logits)
+        if self.feedback == "implicit":
+            return probabilities
+        return self._rating_offset + self._rating_scale * probabilities
+
+    def _raise_unknown(self, known, labels, what):
+        if self.handle_unknown == "error" and not known.all():
+            missing = np.unique(labels[~known])
+            shown = ", ".join(repr(v) for v in missing[:5].tolist())
+            raise ValueError(
+                f"{what} contains {len(missing)} id(s) not seen in fit: {shown}"
+                f"{', ...' if len(missing) > 5 else ''}. Pass handle_unknown='ignore' "
+                "to score them with the documented fallback."
+            )
+
+    def predict(self, X):
+        """Predict the interaction probability (implicit) or rating (explicit) of pairs.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            (user id, item id) pairs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Probabilities in [0, 1] for implicit feedback, ratings within the training
+            range for explicit feedback. Pairs with an unknown id get the fallback of
+            ``handle_unknown="ignore"``.
+        """
+        check_is_fitted(self)
+        u, i, user_known, item_known, users, items = self._encode_pairs(X)
+        self._raise_unknown(user_known, users, "X (user ids)")
+        self._raise_unknown(item_known, items, "X (item ids)")
+        return self._predict_codes(u, i, user_known & item_known)
+
+    def _predict_codes(self, u, i, known):
+        out = np.full(len(u), self._fallback, dtype=np.float64)
+        out[known] = self._output(self._scorer.pairs(u[known], i[known]))
+        return out
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return the mean NDCG@10 (implicit) or R^2 (explicit) of held-out pairs.
+
+        Implicit feedback: each pair's item is ranked among every item its user had no
+        interaction with in training (full ranking, no sampling; ties count against the
+        pair's item), and scores ``1 / log2(rank + 2)`` if its 0-based rank is below 10,
+        else 0. A pair whose user or item was not seen in fit counts as a miss (0), so
+        that a cross-validation fold with new ids still gets a finite score. If ``y`` is
+        given, pairs with ``y == 0`` are no interactions and are left out.
+
+        Explicit feedback: the coefficient of determination R^2 of the predicted ratings,
+        as for scikit-learn regressors; unknown ids are predicted by the fallback of
+        ``handle_unknown="ignore"`` (the mean training rating).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            Held-out (user id, item id) pairs.
+        y : array-like of shape (n_samples,), default=None
+            Ratings (explicit, required) or interaction weights (implicit, optional).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each pair in the mean.
+
+        Returns
+        -------
+        score : float
+            Mean NDCG@10 in [0, 1] (implicit) or R^2 (explicit).
+        """
+        check_is_fitted(self)
+        u, i, user_known, item_known, _, _ = self._encode_pairs(X)
+        known = user_known & item_known
+        weights = _check_sample_weight(sample_weight, u, ensure_non_negative=True)
+        if self.feedback == "explicit":
+            if y is None:
+                raise ValueError("y (the ratings) is required to score explicit feedback.")
+            y = _check_target(y, u)
+            return float(r2_score(y, self._predict_codes(u, i, known), sample_weight=weights))
+        if y is not None:
+            weights = weights * (_check_target(y, u) > 0)
+        gains = np.zeros(len(u))
+        ranks = full_ranks(self._scorer, self._seen, u[known], i[known])
+        gains[known] = np.where(ranks < SCORE_K, 1.0 / np.log2(ranks + 2.0), 0.0)
+        if not weights.any():
+            return 0.0
+        return float(np.average(gains, weights=weights))
+
+    # ----------------------------------------------------------- recommend
+
+    def recommend(self, users, k=10, *, exclude_seen=True, return_scores=False):
+        """Recommend the ``k`` best items for each user, best first.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,) or a single user id
+            User ids.
+        k : int, default=10
+            Items per user. It may not exceed the number of items (when
+            ``exclude_seen``, the number of items a requested user has not seen).
+        exclude_seen : bool, default=True
+            Leave out the items each user interacted with in training.
+        return_scores : bool, default=False
+            Also return the scores (probabilities or ratings, as :meth:`predict` would
+            give for the same pairs).
+
+        Returns
+        -------
+        items : ndarray of shape (n_users, k)
+            Item labels, best first, without duplicates.
+        scores : ndarray of shape (n_users, k)
+            Only if ``return_scores``.
+        """
+        check_is_fitted(self)
+        labels = _check_query_ids(users, "users")
+        codes, known = encode(self.users_, labels)
+        self._raise_unknown(known, labels, "users")
+        n_items = len(self.items_)
+        k = _check_k(k, n_items, "items")
+        if exclude_seen and known.any():
+            unseen = n_items - np.diff(self._seen.indptr)[codes[known]]
+            if unseen.min() < k:
+                worst = labels[known][np.argmin(unseen)]
+                raise ValueError(
+                    f"k={k} exceeds the {unseen.min()} items that user {worst!r} has not "
+                    "seen; lower k or pass exclude_seen=False."
+                )
+        top = np.empty((len(labels), k), dtype=np.int64)
+        logits = np.empty((len(labels), k), dtype=np.float32)
+        rows = np.flatnonzero(known)
+        for start, block in self._scorer.rows(codes[rows]):
+            block_rows = rows[start : start + len(block)]
+            if exclude_seen:
+                mask_seen(block, self._seen, codes[block_rows])
+            top[block_rows] = top_k(block, k)
+            logits[block_rows] = np.take_along_axis(block, top[block_rows], axis=1)
+        top[~known] = self._popular[:k]
+        scores = np.full(top.shape, self._fallback)
+        scores[known] = self._output(logits[known])
+        if return_scores:
+            return self.items_[top], scores
+        return self.items_[top]
+
+    def similar_items(self, items, k=10, *, return_scores=False):
+        """Return the ``k`` items most similar to each item, by learned embedding.
+
+        Similarity is the cosine of the item embeddings (for ``"neumf"``, of the GMF
+        and MLP embeddings, each normalised, side by side). An item is never its own
+        neighbour.
+
+        Parameters
+        ----------
+        items : array-like of shape (n_queries,) or a single item id
+            Item ids.
+        k : int, default=10
+            Neighbours per item; at most the number of items minus one.
+        return_scores : bool, default=False
+            Also return the cosine similarities.
+
+        Returns
+        -------
+        neighbours : ndarray of shape (n_queries, k)
+            Item labels, most similar first.
+        similarities : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
+        """
+        check_is_fitted(self)
+        labels = _check_query_ids(items, "items")
+        codes, known = encode(self.items_, labels)
+        self._raise_unknown(known, labels, "items")
+        k = _check_k(k, len(self.items_) - 1, "other items")
+        vectors = self._scorer.item_vectors()
+        sims = vectors[codes[known]] @ vectors.T
+        sims[np.arange(len(sims)), codes[known]] = -np.inf
+        top = np.empty((len(labels), k), dtype=np.int64)
+        scores = np.zeros((len(labels), k))
+        top[known] = top_k(sims, k)
+        scores[known] = np.take_along_axis(sims, top[known], axis=1)
+        top[~known] = self._popular[:k]
+        if return_scores:
+            return self.items_[top], scores
+        return self.items_[top]
+
+
+def _column_name(what, position):
+    return f"{what} ids (column {position} of X)"
+
+
+def _check_target(y, X):
+    y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional; got shape {y.shape}.")
+    if len(y) != len(X):
+        raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows.")
+    return y.astype(np.float64, copy=False)
+
+
+def _check_query_ids(values, name):
+    values = np.asarray(values)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}.")
+    if len(values) == 0:
+        raise ValueError(f"{name} is empty; pass at least one id.")
+    return check_ids(values, name)
+
+
+def _check_k(k, limit, what):
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise TypeError(f"k must be an int; got {type(k).__name__}.")
+    if k <= 0:
+        raise ValueError(f"k must be positive; got {k}.")
+    if k > limit:
+        raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
+    return int(k)
+
+
+def _merge_positives(users, items, weights, n_items):
+    """Merge repeated (user, item) pairs into one, summing their weights."""
+    keys, index = np.unique(users * n_items + items, return_inverse=True)
+    return keys // n_items, keys % n_items, np.bincount(index.ravel(), weights=weights)
+
+
+def _interaction_matrix(users, items, n_users, n_items):
+    """CSR indicator of the pairs, with sorted indices and no duplicates."""
+    matrix = sp.csr_array(
+        (np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items)
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix

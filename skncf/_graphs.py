@@ -1,0 +1,127 @@
+"""Keras graphs of the four architectures: seed, GMF, MLP and NeuMF.
+
+Every graph takes two integer inputs of shape ``(batch, 1)``, ``user`` and ``item``, and
+ends in one sigmoid unit named ``prediction``. Layer names are fixed: the numpy scorer in
+:mod:`skncf._scoring` reads the learned weights by these names.
+
+Dropout follows one rule for all architectures: after every embedding lookup and after
+every hidden ``Dense`` layer. ``l2`` penalises the embedding rows looked up in a batch
+(averaged over the batch, as in per-example weight decay) and every ``Dense`` kernel.
+"""
+
+import keras
+from keras import layers, ops
+
+ARCHITECTURES = ("seed", "gmf", "mlp", "neumf")
+SEED_HIDDEN_UNITS = 50
+
+
+@keras.saving.register_keras_serializable(package="skncf")
+class RowL2(keras.regularizers.Regularizer):
+    """L2 penalty on looked-up embedding rows: ``l2 * mean over rows of ||row||^2``."""
+
+    def __init__(self, l2):
+        self.l2 = float(l2)
+
+    def __call__(self, x):
+        return self.l2 * ops.mean(ops.sum(ops.square(x), axis=-1))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def build_graph(
+    architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds
+):
+    """Return the uncompiled ``keras.Model`` of one architecture.
+
+    Parameters
+    ----------
+    architecture : {"seed", "gmf", "mlp", "neumf"}
+    n_users, n_items : int
+        Rows of the user and item embedding tables.
+    latent_dim : int
+        Width of every embedding.
+    mlp_layers : tuple of int
+        Widths of the ReLU tower of ``"mlp"`` and ``"neumf"``.
+    dropout : float
+        Dropout rate (see the module docstring for where it applies).
+    l2 : float
+        L2 penalty (see the module docstring).
+    seeds : iterator of int
+        Seeds for every initializer and dropout layer, so that a graph is reproducible.
+    """
+    builder = _Builder(latent_dim, dropout, l2, seeds)
+    user = keras.Input(shape=(1,), dtype="int32", name="user")
+    item = keras.Input(shape=(1,), dtype="int32", name="item")
+    parts = []
+    if architecture == "seed":
+        product = builder.product(user, item, n_users, n_items, uniform=True)
+        hidden = builder.dense(product, SEED_HIDDEN_UNITS, "seed_dense", activation=None)
+        parts.append(hidden)
+    if architecture in ("gmf", "neumf"):
+        parts.append(builder.product(user, item, n_users, n_items, uniform=False))
+    if architecture in ("mlp", "neumf"):
+        parts.append(builder.tower(user, item, n_users, n_items, mlp_layers))
+    features = parts[0] if len(parts) == 1 else layers.Concatenate(name="neumf")(parts)
+    output = layers.Dense(
+        1,
+        activation="sigmoid",
+        kernel_initializer=keras.initializers.LecunUniform(seed=next(seeds)),
+        kernel_regularizer=builder.kernel_regularizer,
+        name="prediction",
+    )(features)
+    return keras.Model([user, item], output, name=f"ncf_{architecture}")
+
+
+class _Builder:
+    """Creates the layers of a graph, each seeded and regularised the same way."""
+
+    def __init__(self, latent_dim, dropout, l2, seeds):
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.seeds = seeds
+        self.row_regularizer = RowL2(l2) if l2 > 0 else None
+        self.kernel_regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+
+    def _drop(self, x):
+        if self.dropout == 0:
+            return x
+        return layers.Dropout(self.dropout, seed=next(self.seeds))(x)
+
+    def embed(self, ids, n_rows, name, uniform):
+        if uniform:  # Keras' "uniform" initializer, as in the seed notebook
+            init = keras.initializers.RandomUniform(-0.05, 0.05, seed=next(self.seeds))
+        else:  # He et al. 2017: N(0, 0.01)
+            init = keras.initializers.RandomNormal(stddev=0.01, seed=next(self.seeds))
+        x = layers.Embedding(
+            n_rows,
+            self.latent_dim,
+            embeddings_initializer=init,
+            activity_regularizer=self.row_regularizer,
+            name=name,
+        )(ids)
+        return layers.Flatten()(self._drop(x))
+
+    def product(self, user, item, n_users, n_items, uniform):
+        p = self.embed(user, n_users, "user_embedding", uniform)
+        q = self.embed(item, n_items, "item_embedding", uniform)
+        return layers.Multiply(name="gmf")([p, q])
+
+    def dense(self, x, units, name, activation):
+        x = layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(self.seeds)),
+            kernel_regularizer=self.kernel_regularizer,
+            name=name,
+        )(x)
+        return self._drop(x)
+
+    def tower(self, user, item, n_users, n_items, widths):
+        p = self.embed(user, n_users, "user_mlp_embedding", uniform=False)
+        q = self.embed(item, n_items, "item_mlp_embedding", uniform=False)
+        x = layers.Concatenate(name="mlp_input")([p, q])
+        for j, units in enumerate(widths):
+            x = self.dense(x, units, f"mlp_dense_{j}", activation="relu")
+        return x

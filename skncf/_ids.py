@@ -1,0 +1,100 @@
+"""Validation and encoding of user and item ids.
+
+Ids are hashable labels of one kind per column: integers of any size, floats, or strings.
+Each column is mapped to contiguous codes ``0..n-1`` in sorted label order, so that the
+codes index the rows of the embedding tables.
+"""
+
+import numbers
+
+import numpy as np
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def check_ids(values, name):
+    """Return one column of ids as an array of a single label kind, or raise.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        The ids of one column.
+    name : str
+        How the column is named in error messages, e.g. ``"user ids (X[:, 0])"``.
+
+    Returns
+    -------
+    ids : ndarray of shape (n,)
+        ``int64`` for integers (``object`` for integers beyond int64), ``float64`` for
+        floats, ``str`` for strings.
+    """
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind == "u" and values.size and values.max() > _INT64_MAX:
+        return values.astype(object)
+    if kind in "iu":
+        return values.astype(np.int64, copy=False)
+    if kind == "f":
+        return _check_finite_floats(values.astype(np.float64, copy=False), name)
+    if kind in "US":
+        return values.astype(str)
+    if kind == "O":
+        return _check_object_ids(values, name)
+    raise TypeError(
+        f"{name} must be integers, floats or strings; got values of dtype {values.dtype}."
+    )
+
+
+def _check_finite_floats(values, name):
+    if np.isnan(values).any():
+        raise ValueError(f"{name} contain NaN; every id must be a valid label.")
+    if np.isinf(values).any():
+        raise ValueError(f"{name} contain inf; every id must be a valid label.")
+    return values
+
+
+def _check_object_ids(values, name):
+    types = set(map(type, values.tolist()))
+    if type(None) in types:
+        raise ValueError(f"{name} contain None; every id must be a valid label.")
+    if all(issubclass(t, str) for t in types):
+        return values.astype(str)
+    if any(issubclass(t, bool) for t in types):
+        raise TypeError(f"{name} contain booleans; use integers or strings as ids.")
+    if all(issubclass(t, numbers.Integral) for t in types):
+        try:
+            return values.astype(np.int64)
+        except OverflowError:
+            return values
+    if all(issubclass(t, numbers.Real) for t in types):
+        return _check_finite_floats(values.astype(np.float64), name)
+    kinds = ", ".join(sorted(t.__name__ for t in types))
+    raise TypeError(
+        f"{name} mix id types ({kinds}); use one type per column, e.g. all strings."
+    )
+
+
+def _is_textual(ids):
+    return ids.dtype.kind == "U"
+
+
+def fit_codes(ids):
+    """Return the sorted distinct labels of ``ids`` and the code of each id."""
+    labels, codes = np.unique(ids, return_inverse=True)
+    return labels, codes.astype(np.int64, copy=False).reshape(-1)
+
+
+def encode(labels, ids):
+    """Return the code of each id among sorted ``labels``, and which ids are known.
+
+    Unknown ids get code 0 and ``known=False``; ids of another kind than ``labels``
+    (strings against numbers) are all unknown.
+    """
+    codes = np.zeros(len(ids), dtype=np.int64)
+    if len(labels) == 0 or _is_textual(labels) != _is_textual(ids):
+        return codes, np.zeros(len(ids), dtype=bool)
+    positions = np.searchsorted(labels, ids)
+    np.minimum(positions, len(labels) - 1, out=positions)
+    known = np.asarray(labels[positions] == ids, dtype=bool)
+    codes[known] = positions[known]
+    return codes, known

@@ -1,0 +1,46 @@
+"""Top-k selection and full-ranking positions over blocks of scores."""
+
+import numpy as np
+
+
+def mask_seen(logits, seen, users):
+    """Set ``logits[r, j] = -inf`` where ``users[r]`` interacted with item ``j``.
+
+    ``seen`` is the (n_users, n_items) CSR matrix of training interactions.
+    """
+    block = seen[users].tocoo()
+    logits[block.row, block.col] = -np.inf
+    return logits
+
+
+def top_k(logits, k):
+    """Column indices of the ``k`` largest entries of each row, best first."""
+    candidates = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(logits, candidates, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
+
+
+def full_ranks(scorer, seen, users, items):
+    """0-based rank of each pair's item among the items its user has not seen.
+
+    The candidates of pair ``n`` are every item ``users[n]`` has no training interaction
+    with, plus ``items[n]`` itself. Ties count against the pair's item: its rank is the
+    number of other candidates scoring at least as high. Each user's scores are computed
+    once, however many pairs it has.
+    """
+    ranks = np.empty(len(users), dtype=np.int64)
+    item_unseen = (np.asarray(seen[users, items]).ravel() == 0).astype(np.int64)
+    distinct, row_of_pair = np.unique(users, return_inverse=True)
+    order = np.argsort(row_of_pair, kind="stable")
+    bounds = np.searchsorted(row_of_pair[order], np.arange(len(distinct) + 1))
+    for start, logits in scorer.rows(distinct):
+        stop = start + len(logits)
+        block = order[bounds[start] : bounds[stop]]
+        target = logits[row_of_pair[block] - start, items[block]]
+        ranked = np.sort(mask_seen(logits, seen, distinct[start:stop]), axis=1)
+        offsets = bounds[start : stop + 1] - bounds[start]
+        for r in range(len(ranked)):
+            mine = slice(offsets[r], offsets[r + 1])
+            at_least = ranked.shape[1] - np.searchsorted(ranked[r], target[mine], side="left")
+            ranks[block[mine]] = at_least - item_unseen[block[mine]]
+    return ranks

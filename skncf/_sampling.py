@@ -1,0 +1,62 @@
+"""Vectorized negative sampling: items a user has no known interaction with."""
+
+import numpy as np
+
+_REJECTION_ROUNDS = 30
+
+
+class NegativeSampler:
+    """Draws items that a user has no known interaction with.
+
+    Parameters
+    ----------
+    seen : scipy.sparse.csr_array of shape (n_users, n_items)
+        Known positives, with sorted indices.
+    """
+
+    def __init__(self, seen):
+        self.seen = seen
+        self.n_items = seen.shape[1]
+        # Every known (user, item) pair as one sorted int64 key, user * n_items + item.
+        row_of_entry = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
+        self.keys = row_of_entry * self.n_items + seen.indices
+
+    def is_seen(self, users, items):
+        """Whether each ``(users[n], items[n])`` is a known positive."""
+        if self.keys.size == 0:
+            return np.zeros(len(users), dtype=bool)
+        wanted = users.astype(np.int64) * self.n_items + items
+        pos = np.minimum(np.searchsorted(self.keys, wanted), self.keys.size - 1)
+        return self.keys[pos] == wanted
+
+    def draw(self, users, n_negatives, rng):
+        """Draw ``n_negatives`` unseen items for each entry of ``users``.
+
+        Items are drawn uniformly from each user's unseen items: uniform draws over the
+        catalog, the seen ones redrawn. Entries still seen after a few rounds (users who
+        have seen almost every item) are drawn exactly from their unseen items; users who
+        have seen every item get no negatives.
+
+        Returns
+        -------
+        neg_users, neg_items : ndarray of int of shape (m,)
+            ``m == len(users) * n_negatives`` unless some user has seen every item.
+        """
+        neg_users = np.repeat(users, n_negatives)
+        neg_items = rng.integers(0, self.n_items, size=neg_users.size)
+        redo = np.flatnonzero(self.is_seen(neg_users, neg_items))
+        for _ in range(_REJECTION_ROUNDS):
+            if redo.size == 0:
+                return neg_users, neg_items
+            neg_items[redo] = rng.integers(0, self.n_items, size=redo.size)
+            redo = redo[self.is_seen(neg_users[redo], neg_items[redo])]
+        keep = np.ones(neg_users.size, dtype=bool)
+        for user in np.unique(neg_users[redo]):
+            entries = redo[neg_users[redo] == user]
+            row = self.seen.indices[self.seen.indptr[user] : self.seen.indptr[user + 1]]
+            unseen = np.setdiff1d(np.arange(self.n_items), row)
+            if unseen.size == 0:
+                keep[entries] = False
+            else:
+                neg_items[entries] = rng.choice(unseen, size=entries.size)
+        return neg_users[keep], neg_items[keep]
