@@ -61,9 +61,9 @@ class NCFRecommender(BaseEstimator):
         squared norm) and on every dense kernel.
     learning_rate : float, default=0.001
         Adam's learning rate.
-    batch_size : int, default=1024
+    batch_size : int, default=256
         Examples (positives and negatives) per gradient step.
-    epochs : int, default=20
+    epochs : int, default=10
         Passes over the positives, each with freshly drawn negatives.
     n_negatives : int, default=4
         Negatives drawn per positive in every epoch, uniformly among the items the user
@@ -153,8 +153,8 @@ class NCFRecommender(BaseEstimator):
         dropout=None,
         l2=0.0,
         learning_rate=0.001,
-        batch_size=1024,
-        epochs=20,
+        batch_size=256,
+        epochs=10,
         n_negatives=4,
         feedback="implicit",
         columns=None,
@@ -221,7 +221,7 @@ class NCFRecommender(BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         mlp_layers = self._check_mlp_layers()
-        X = validate_data(self, X, dtype=None, reset=True)
+        X = validate_data(self, _keep_python_types(X), dtype=None, reset=True)
         id_columns = self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
         items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
@@ -349,15 +349,13 @@ class NCFRecommender(BaseEstimator):
                     "y (times sample_weight) is 0 everywhere: there is no positive "
                     "interaction to learn from."
                 )
-        if not sample_weight.any():
-            raise ValueError("sample_weight is 0 everywhere: there is nothing to learn.")
         return y, sample_weight
 
     # ------------------------------------------------------------- predict
 
     def _encode_pairs(self, X):
         """Validate pairs against the fitted state; return codes and which are known."""
-        X = validate_data(self, X, dtype=None, reset=False)
+        X = validate_data(self, _keep_python_types(X), dtype=None, reset=False)
         user_column, item_column = self._id_columns_
         users = check_ids(X[:, user_column], _column_name("user", user_column))
         items = check_ids(X[:, item_column], _column_name("item", item_column))
@@ -488,7 +486,7 @@ class NCFRecommender(BaseEstimator):
         if exclude_seen and known.any():
             unseen = n_items - np.diff(self._seen.indptr)[codes[known]]
             if unseen.min() < k:
-                worst = labels[known][np.argmin(unseen)]
+                worst = labels[known][np.argmin(unseen)].item()
                 raise ValueError(
                     f"k={k} exceeds the {unseen.min()} items that user {worst!r} has not "
                     "seen; lower k or pass exclude_seen=False."
@@ -563,8 +561,15 @@ def _check_target(y, X):
     return y.astype(np.float64, copy=False)
 
 
+def _keep_python_types(values):
+    """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
+    if isinstance(values, (list, tuple)):
+        values = np.array(values, dtype=object)
+    return values
+
+
 def _check_query_ids(values, name):
-    values = np.asarray(values)
+    values = np.asarray(_keep_python_types(values))
     if values.ndim == 0:
         values = values.reshape(1)
     if values.ndim != 1:

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._sampling import SeenPairs
+
 
 def mask_seen(logits, seen, users):
     """Set ``logits[r, j] = -inf`` where ``users[r]`` interacted with item ``j``.
@@ -29,7 +31,7 @@ def full_ranks(scorer, seen, users, items):
     once, however many pairs it has.
     """
     ranks = np.empty(len(users), dtype=np.int64)
-    item_unseen = (np.asarray(seen[users, items]).ravel() == 0).astype(np.int64)
+    item_unseen = (~SeenPairs(seen).contains(users, items)).astype(np.int64)
     distinct, row_of_pair = np.unique(users, return_inverse=True)
     order = np.argsort(row_of_pair, kind="stable")
     bounds = np.searchsorted(row_of_pair[order], np.arange(len(distinct) + 1))

@@ -1,12 +1,12 @@
-"""Vectorized negative sampling: items a user has no known interaction with."""
+"""Known positives as a searchable index, and vectorized negative sampling."""
 
 import numpy as np
 
 _REJECTION_ROUNDS = 30
 
 
-class NegativeSampler:
-    """Draws items that a user has no known interaction with.
+class SeenPairs:
+    """The known (user, item) positives, searchable, and a sampler of negatives.
 
     Parameters
     ----------
@@ -21,7 +21,7 @@ class NegativeSampler:
         row_of_entry = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
         self.keys = row_of_entry * self.n_items + seen.indices
 
-    def is_seen(self, users, items):
+    def contains(self, users, items):
         """Whether each ``(users[n], items[n])`` is a known positive."""
         if self.keys.size == 0:
             return np.zeros(len(users), dtype=bool)
@@ -29,7 +29,7 @@ class NegativeSampler:
         pos = np.minimum(np.searchsorted(self.keys, wanted), self.keys.size - 1)
         return self.keys[pos] == wanted
 
-    def draw(self, users, n_negatives, rng):
+    def draw_negatives(self, users, n_negatives, rng):
         """Draw ``n_negatives`` unseen items for each entry of ``users``.
 
         Items are drawn uniformly from each user's unseen items: uniform draws over the
@@ -44,12 +44,12 @@ class NegativeSampler:
         """
         neg_users = np.repeat(users, n_negatives)
         neg_items = rng.integers(0, self.n_items, size=neg_users.size)
-        redo = np.flatnonzero(self.is_seen(neg_users, neg_items))
+        redo = np.flatnonzero(self.contains(neg_users, neg_items))
         for _ in range(_REJECTION_ROUNDS):
             if redo.size == 0:
                 return neg_users, neg_items
             neg_items[redo] = rng.integers(0, self.n_items, size=redo.size)
-            redo = redo[self.is_seen(neg_users[redo], neg_items[redo])]
+            redo = redo[self.contains(neg_users[redo], neg_items[redo])]
         keep = np.ones(neg_users.size, dtype=bool)
         for user in np.unique(neg_users[redo]):
             entries = redo[neg_users[redo] == user]

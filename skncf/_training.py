@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-from ._sampling import NegativeSampler
+from ._sampling import SeenPairs
 
 
 class ImplicitExamples:
@@ -21,11 +21,11 @@ class ImplicitExamples:
 
     def __init__(self, users, items, weights, seen, n_negatives):
         self.users, self.items, self.weights = users, items, weights
-        self.sampler = NegativeSampler(seen)
+        self.seen = SeenPairs(seen)
         self.n_negatives = n_negatives
 
     def epoch(self, rng):
-        neg_users, neg_items = self.sampler.draw(self.users, self.n_negatives, rng)
+        neg_users, neg_items = self.seen.draw_negatives(self.users, self.n_negatives, rng)
         users = np.concatenate([self.users, neg_users])
         items = np.concatenate([self.items, neg_items])
         targets = np.zeros(users.size, dtype=np.float32)

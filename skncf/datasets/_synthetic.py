@@ -45,7 +45,8 @@ def make_interactions(
     Every user and every item belongs to one of ``n_groups`` taste groups. Each user
     interacts with a Poisson number (at least 1) of distinct items, around
     ``interactions_per_user``; a fraction ``affinity`` of them comes from the user's own
-    group. Within that, popular items are drawn more often: item ``j``'s weight is
+    group (about that fraction: strong popularity skew, or users with nearly all items of
+    their group, shift it). Within that, popular items are drawn more often: item ``j``'s weight is
     ``(rank_j + 1) ** -popularity_skew`` for a random popularity rank. With
     ``ratings=True`` each interaction also gets a rating in [1, 5] from a planted
     low-rank model: group membership plus per-user and per-item offsets, plus noise.

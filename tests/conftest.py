@@ -1,0 +1,45 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+from skncf.datasets import make_interactions
+
+# Small and quick: enough to exercise every code path, not to learn well.
+FAST = dict(latent_dim=8, mlp_layers=(16, 8), epochs=2, batch_size=256, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def interactions():
+    X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
+    return X
+
+
+@pytest.fixture(scope="session")
+def ratings():
+    return make_interactions(
+        n_users=60, n_items=40, interactions_per_user=8, ratings=True, random_state=1
+    )
+
+
+@pytest.fixture(scope="session", params=["seed", "gmf", "mlp", "neumf"])
+def fitted(request, interactions):
+    """One fitted implicit model per architecture, shared by read-only tests."""
+    return NCFRecommender(model=request.param, **FAST).fit(interactions)
+
+
+@pytest.fixture(scope="session")
+def fitted_gmf(interactions):
+    return NCFRecommender(model="gmf", **FAST).fit(interactions)
+
+
+def seen_items(X, user):
+    return set(X[X[:, 0] == user, 1].tolist())
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,151 @@
+"""Bad input gets a clear ValueError/TypeError naming the argument, raised by skncf,
+and a failed call leaves a fitted estimator as it was."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+
+from skncf import NCFRecommender
+
+from .conftest import FAST
+
+PAIRS = np.array([[0, 0], [0, 1], [1, 1], [2, 0], [2, 2]])
+
+BAD_PARAMS = [
+    ("model", "transformer"),
+    ("latent_dim", 0),
+    ("latent_dim", 2.5),
+    ("mlp_layers", ()),
+    ("mlp_layers", (8, 0)),
+    ("mlp_layers", (8, 2.0)),
+    ("mlp_layers", "64"),
+    ("dropout", 1.0),
+    ("dropout", -0.1),
+    ("l2", -1.0),
+    ("learning_rate", 0.0),
+    ("learning_rate", -0.1),
+    ("batch_size", 0),
+    ("epochs", 0),
+    ("n_negatives", 0),
+    ("feedback", "ratings"),
+    ("handle_unknown", "skip"),
+    ("columns", (0,)),
+    ("columns", (0, 0)),
+    ("columns", (0, 5)),
+    ("columns", ("user", "item")),
+    ("random_state", "seed"),
+    ("verbose", "loud"),
+]
+
+
+@pytest.mark.parametrize("name,value", BAD_PARAMS)
+def test_out_of_range_parameter_is_named(name, value):
+    with pytest.raises((ValueError, TypeError), match=name):
+        NCFRecommender(**{name: value}).fit(PAIRS)
+
+
+BAD_FIT = [
+    ("1-d X", dict(X=np.array([0, 1, 2])), ValueError, "2D array"),
+    ("3 columns", dict(X=np.zeros((4, 3))), ValueError, "X must have 2 columns"),
+    ("empty X", dict(X=np.zeros((0, 2))), ValueError, "0 sample"),
+    ("NaN id", dict(X=np.array([[0.0, 1.0], [np.nan, 2.0]])), ValueError, "NaN"),
+    ("inf id", dict(X=np.array([[0.0, 1.0], [np.inf, 2.0]])), ValueError, "inf"),
+    ("None id", dict(X=np.array([["a", None], ["b", "c"]], dtype=object)), ValueError, "item ids.*None"),
+    ("mixed ids", dict(X=np.array([["a", 1], [2, "c"]], dtype=object)), TypeError, "user ids.*mix"),
+    ("bool ids", dict(X=np.array([[True, 1], [False, 2]], dtype=object)), TypeError, "boolean"),
+    ("sparse X", dict(X=sp.csr_array(PAIRS)), TypeError, "[Ss]parse"),
+    ("complex X", dict(X=PAIRS + 1j), ValueError, "[Cc]omplex"),
+    ("length mismatch", dict(X=PAIRS, y=np.ones(4)), ValueError, "y has 4 entries but X has 5"),
+    ("2-d y", dict(X=PAIRS, y=np.ones((5, 2))), ValueError, "y must be 1-dimensional"),
+    ("NaN y", dict(X=PAIRS, y=[1, np.nan, 1, 1, 1]), ValueError, "y contains NaN"),
+    ("inf y", dict(X=PAIRS, y=[1, np.inf, 1, 1, 1]), ValueError, "y contains inf"),
+    ("None y", dict(X=PAIRS, y=np.array([1, None, 1, 1, 1], dtype=object)), ValueError, "y contains NaN"),
+    ("negative weights", dict(X=PAIRS, y=[1, -1, 1, 1, 1]), ValueError, "y must hold non-negative"),
+    ("all-zero weights", dict(X=PAIRS, y=np.zeros(5)), ValueError, "no positive"),
+    ("negative sample_weight", dict(X=PAIRS, sample_weight=[1, -1, 1, 1, 1]), ValueError, "[Nn]egative.*sample_weight|sample_weight.*negative"),
+    ("zero sample_weight", dict(X=PAIRS, sample_weight=np.zeros(5)), ValueError, "[Ss]ample.weights must contain at least one non-zero"),
+    ("short sample_weight", dict(X=PAIRS, sample_weight=[1, 1]), ValueError, "sample_weight"),
+]
+
+
+@pytest.mark.parametrize("case,args,error,match", BAD_FIT, ids=[c[0] for c in BAD_FIT])
+def test_bad_fit_input(case, args, error, match):
+    with pytest.raises(error, match=match):
+        NCFRecommender(**FAST).fit(**args)
+
+
+def test_explicit_without_y():
+    with pytest.raises(ValueError, match="y .*required.*explicit"):
+        NCFRecommender(feedback="explicit").fit(PAIRS)
+
+
+def test_unfitted_methods_raise_not_fitted():
+    rec = NCFRecommender()
+    for call in (lambda: rec.predict(PAIRS), lambda: rec.score(PAIRS),
+                 lambda: rec.recommend([0]), lambda: rec.similar_items([0])):
+        with pytest.raises(NotFittedError):
+            call()
+
+
+@pytest.fixture(scope="module")
+def fitted_small():
+    return NCFRecommender(model="gmf", **FAST).fit(PAIRS)
+
+
+BAD_CALLS = [
+    ("predict unknown user", lambda r: r.predict([[9, 0]]), ValueError, "user ids.*not seen in fit: 9"),
+    ("predict unknown item", lambda r: r.predict([[0, 9]]), ValueError, "item ids.*not seen in fit: 9"),
+    ("predict string ids", lambda r: r.predict([["a", "b"]]), ValueError, "not seen in fit"),
+    ("predict 3 columns", lambda r: r.predict([[0, 0, 0]]), ValueError, "3 features"),
+    ("predict NaN", lambda r: r.predict([[np.nan, 0]]), ValueError, "NaN"),
+    ("predict empty", lambda r: r.predict(np.zeros((0, 2))), ValueError, "0 sample"),
+    ("score length mismatch", lambda r: r.score(PAIRS, [1, 1]), ValueError, "y has 2 entries"),
+    ("recommend unknown user", lambda r: r.recommend([7]), ValueError, "users contains 1 id.*7"),
+    ("recommend k=0", lambda r: r.recommend([0], k=0), ValueError, "k must be positive"),
+    ("recommend k=-1", lambda r: r.recommend([0], k=-1), ValueError, "k must be positive"),
+    ("recommend k float", lambda r: r.recommend([0], k=2.0), TypeError, "k must be an int"),
+    ("recommend k > items", lambda r: r.recommend([0], k=4, exclude_seen=False), ValueError, "k=4 exceeds the 3 items"),
+    ("recommend k > unseen", lambda r: r.recommend([0], k=2), ValueError, "k=2 exceeds the 1 items that user 0"),
+    ("recommend empty", lambda r: r.recommend([]), ValueError, "users is empty"),
+    ("recommend 2-d users", lambda r: r.recommend([[0, 1]]), ValueError, "users must be one id or a 1-d"),
+    ("recommend None user", lambda r: r.recommend([None]), ValueError, "users contain None"),
+    ("similar unknown item", lambda r: r.similar_items([7]), ValueError, "items contains 1 id"),
+    ("similar k too big", lambda r: r.similar_items([0], k=3), ValueError, "k=3 exceeds the 2 other items"),
+    ("similar k=0", lambda r: r.similar_items([0], k=0), ValueError, "k must be positive"),
+]
+
+
+@pytest.mark.parametrize("case,call,error,match", BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+def test_bad_call_on_fitted_model(fitted_small, case, call, error, match):
+    with pytest.raises(error, match=match):
+        call(fitted_small)
+
+
+@pytest.mark.parametrize(
+    "bad_fit",
+    [
+        lambda r: r.fit(np.zeros((3, 3))),
+        lambda r: r.set_params(latent_dim=-1).fit(PAIRS),
+        lambda r: r.fit(np.array([["x", "y"], ["z", None]], dtype=object)),
+        lambda r: r.fit(PAIRS, y=[1, -1, 1, 1, 1]),
+    ],
+)
+def test_failed_fit_leaves_fitted_model_as_it_was(interactions, bad_fit):
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    before_predictions = rec.predict(interactions)
+    before_state = {k: v for k, v in vars(rec).items() if k.endswith("_")}
+    with pytest.raises((ValueError, TypeError)):
+        bad_fit(rec)
+    rec.set_params(latent_dim=FAST["latent_dim"])
+    np.testing.assert_array_equal(rec.predict(interactions), before_predictions)
+    for name, value in before_state.items():
+        assert getattr(rec, name) is value, name
+
+
+def test_failed_training_leaves_fitted_model_as_it_was(interactions):
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    before = rec.predict(interactions)
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        rec.set_params(learning_rate=1e30, model="seed").fit(interactions, np.full(len(interactions), 1e30))
+    np.testing.assert_array_equal(rec.predict(interactions), before)

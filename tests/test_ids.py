@@ -1,0 +1,54 @@
+"""Validation and encoding of ids."""
+
+import numpy as np
+import pytest
+
+from skncf._ids import check_ids, encode, fit_codes
+
+
+@pytest.mark.parametrize(
+    "values,kind",
+    [
+        ([3, 1, 2], "i"),
+        (np.array([3, 1], dtype=np.uint8), "i"),
+        ([1.5, 2.0], "f"),
+        (["a", "b"], "U"),
+        (np.array(["a", "b"], dtype=object), "U"),
+        (np.array([1, 2], dtype=object), "i"),
+        (np.array([2**70, 1], dtype=object), "O"),
+        (np.array([2**64 - 1], dtype=np.uint64), "O"),
+    ],
+)
+def test_check_ids_gives_one_kind(values, kind):
+    assert check_ids(values, "ids").dtype.kind == kind
+
+
+def test_big_integer_ids_round_trip():
+    ids = check_ids(np.array([2**70, 5, 2**70], dtype=object), "ids")
+    labels, codes = fit_codes(ids)
+    assert labels.tolist() == [5, 2**70] and codes.tolist() == [1, 0, 1]
+    got, known = encode(labels, check_ids(np.array([2**70, 7], dtype=object), "ids"))
+    assert got[0] == 1 and known.tolist() == [True, False]
+
+
+def test_encode_marks_unknown_and_other_kinds():
+    labels, _ = fit_codes(np.array(["b", "a", "c"]))
+    codes, known = encode(labels, np.array(["c", "zz", "a"]))
+    assert codes[known].tolist() == [2, 0] and known.tolist() == [True, False, True]
+    assert not encode(labels, np.array([1, 2])).__getitem__(1).any()
+
+
+@pytest.mark.parametrize(
+    "values,error,match",
+    [
+        (np.array([1.0, np.nan]), ValueError, "NaN"),
+        (np.array([1.0, -np.inf]), ValueError, "inf"),
+        (np.array([1, None], dtype=object), ValueError, "None"),
+        (np.array(["a", 1], dtype=object), TypeError, "mix id types"),
+        (np.array([True, False]), TypeError, "dtype bool"),
+        (np.array([1, float("nan")], dtype=object), ValueError, "NaN"),
+    ],
+)
+def test_bad_ids(values, error, match):
+    with pytest.raises(error, match=match):
+        check_ids(values, "ids")

@@ -1,0 +1,51 @@
+"""Same random_state and data: identical models, in this process and in another."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+
+from .conftest import FAST
+
+SCRIPT = """
+import sys
+import numpy as np
+from skncf import NCFRecommender
+from skncf.datasets import make_interactions
+X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
+rec = NCFRecommender(model=sys.argv[1], latent_dim=8, mlp_layers=(16, 8), epochs=2,
+                     batch_size=256, random_state=0).fit(X)
+sys.stdout.write(rec.predict(X).tobytes().hex())
+"""
+
+
+@pytest.mark.parametrize("model", ["seed", "neumf"])
+def test_same_seed_same_predictions_in_process(interactions, model):
+    first = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
+    second = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_other_seed_other_model(interactions):
+    first = NCFRecommender(model="gmf", **FAST).fit(interactions).predict(interactions)
+    other = NCFRecommender(model="gmf", **{**FAST, "random_state": 1}).fit(interactions)
+    assert not np.array_equal(first, other.predict(interactions))
+
+
+@pytest.mark.parametrize("model", ["seed", "neumf"])
+def test_same_seed_same_predictions_in_another_process(interactions, model):
+    here = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, model], capture_output=True, text=True, check=True
+    ).stdout
+    there = np.frombuffer(bytes.fromhex(out), dtype=here.dtype)
+    np.testing.assert_array_equal(here, there)
+
+
+def test_refit_with_same_seed_restarts_from_scratch(interactions):
+    rec = NCFRecommender(model="gmf", **FAST)
+    first = rec.fit(interactions).predict(interactions)
+    np.testing.assert_array_equal(rec.fit(interactions).predict(interactions), first)

@@ -1,0 +1,80 @@
+"""recommend, similar_items and the handle_unknown fallbacks."""
+
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+
+from .conftest import FAST, seen_items
+
+
+def test_recommend_shapes_order_and_no_seen_items(fitted, interactions):
+    users = np.unique(interactions[:, 0])
+    items, scores = fitted.recommend(users, k=7, return_scores=True)
+    assert items.shape == scores.shape == (len(users), 7)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    for user, row in zip(users, items):
+        assert len(set(row)) == 7
+        assert not set(row) & seen_items(interactions, user)
+
+
+def test_recommend_scores_are_the_predictions_of_the_same_pairs(fitted, interactions):
+    users = np.unique(interactions[:, 0])[:10]
+    items, scores = fitted.recommend(users, k=5, return_scores=True)
+    pairs = np.column_stack([np.repeat(users, 5), items.ravel()])
+    np.testing.assert_allclose(fitted.predict(pairs), scores.ravel(), rtol=1e-5, atol=1e-6)
+
+
+def test_recommend_is_the_top_of_all_predictions(fitted_gmf, interactions):
+    user = interactions[0, 0]
+    all_items = fitted_gmf.items_
+    predictions = fitted_gmf.predict(np.column_stack([np.full(len(all_items), user), all_items]))
+    unseen = np.array([item not in seen_items(interactions, user) for item in all_items])
+    best = all_items[unseen][np.argsort(-predictions[unseen], kind="stable")][:5]
+    np.testing.assert_array_equal(fitted_gmf.recommend(user, k=5)[0], best)
+
+
+def test_exclude_seen_false_ranks_the_whole_catalog(fitted_gmf):
+    items = fitted_gmf.recommend(fitted_gmf.users_[:3], k=len(fitted_gmf.items_), exclude_seen=False)
+    for row in items:
+        assert sorted(row) == sorted(fitted_gmf.items_)
+
+
+def test_single_user_id_gives_one_row(fitted_gmf):
+    assert fitted_gmf.recommend(fitted_gmf.users_[0], k=3).shape == (1, 3)
+
+
+def test_unknown_ids_with_ignore_fall_back(interactions):
+    rec = NCFRecommender(model="gmf", handle_unknown="ignore", **FAST).fit(interactions)
+    counts = np.bincount(interactions[:, 1], minlength=40)
+    most_popular = np.argsort(-counts, kind="stable")[:3]
+    items, scores = rec.recommend([interactions[0, 0], 10**6], k=3, return_scores=True)
+    np.testing.assert_array_equal(items[1], most_popular)
+    np.testing.assert_array_equal(scores[1], 0.0)
+    assert np.all(scores[0] > 0)
+    np.testing.assert_array_equal(rec.predict([[999, 0], [0, 999]]), [0.0, 0.0])
+    assert rec.similar_items([12345], k=2).shape == (1, 2)
+
+
+def test_explicit_unknown_pairs_get_the_mean_rating(ratings):
+    X, y = ratings
+    rec = NCFRecommender(model="gmf", feedback="explicit", handle_unknown="ignore", **FAST)
+    rec.fit(X, y)
+    assert rec.predict([[10**6, X[0, 1]]])[0] == pytest.approx(y.mean())
+
+
+def test_similar_items_exclude_the_item_itself(fitted):
+    items = fitted.items_[:10]
+    neighbours, sims = fitted.similar_items(items, k=4, return_scores=True)
+    assert neighbours.shape == (10, 4)
+    assert not np.any(neighbours == items[:, None])
+    assert np.all(np.diff(sims, axis=1) <= 1e-7) and np.all(np.abs(sims) <= 1 + 1e-6)
+
+
+def test_lists_of_mixed_tuples_keep_their_types():
+    games = [(1, "Doom"), (1, "Quake"), (2, "Doom"), (2, "Myst"), (3, "Quake")]
+    rec = NCFRecommender(model="gmf", **FAST).fit(games)
+    assert rec.users_.dtype.kind == "i" and rec.items_.dtype.kind == "U"
+    assert rec.recommend([1], k=1)[0, 0] == "Myst"
+    with pytest.raises(TypeError, match="users mix id types"):
+        rec.recommend([1, "x"])

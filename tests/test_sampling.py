@@ -1,0 +1,44 @@
+"""Negative sampling never returns a known positive."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from skncf._sampling import SeenPairs
+
+
+def _seen(dense):
+    matrix = sp.csr_array(np.asarray(dense, dtype=np.float32))
+    matrix.sort_indices()
+    return SeenPairs(matrix)
+
+
+def test_negatives_are_never_seen_and_cover_unseen_items_uniformly():
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 20)) < 0.6
+    dense[:, 0] = True
+    seen = _seen(dense)
+    users = np.repeat(np.arange(30), 50)
+    neg_users, neg_items = seen.draw_negatives(users, 4, rng)
+    assert len(neg_users) == 4 * len(users)
+    assert not dense[neg_users, neg_items].any()
+    counts = np.bincount(neg_items[neg_users == 3], minlength=20)
+    unseen = ~dense[3]
+    assert set(np.flatnonzero(counts)) == set(np.flatnonzero(unseen))
+    expected = 200 / unseen.sum()
+    assert np.all(np.abs(counts[unseen] - expected) < 5 * np.sqrt(expected))
+
+
+def test_users_who_saw_almost_everything_and_everything():
+    dense = np.ones((3, 50), dtype=bool)
+    dense[1, 17] = False  # user 1 has one unseen item; user 0 and 2 none
+    seen = _seen(dense)
+    neg_users, neg_items = seen.draw_negatives(np.array([0, 1, 2, 1]), 3, np.random.default_rng(0))
+    assert neg_users.tolist() == [1] * 6 and neg_items.tolist() == [17] * 6
+
+
+def test_contains_matches_dense_lookup():
+    rng = np.random.default_rng(1)
+    dense = rng.random((10, 12)) < 0.3
+    users, items = rng.integers(0, 10, 500), rng.integers(0, 12, 500)
+    np.testing.assert_array_equal(_seen(dense).contains(users, items), dense[users, items])
+    assert not _seen(np.zeros((2, 2))).contains(np.array([0, 1]), np.array([1, 0])).any()

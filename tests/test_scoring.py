@@ -1,0 +1,95 @@
+"""The numpy scorer and the ranking helpers agree with Keras and with brute force."""
+
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+from skncf._ranking import full_ranks, top_k
+
+from .conftest import FAST
+
+
+def test_numpy_scores_match_the_keras_graph(fitted, interactions):
+    users = np.repeat(np.arange(20), 40)
+    items = np.tile(np.arange(40), 20)
+    keras_out = fitted.model_.predict([users[:, None], items[:, None]], verbose=0).ravel()
+    np.testing.assert_allclose(fitted.predict(np.column_stack([users, items])), keras_out, atol=1e-6)
+    rows = np.vstack([logits for _, logits in fitted._scorer.rows(np.arange(20))])
+    np.testing.assert_allclose(rows.ravel(), fitted._scorer.pairs(users, items), atol=1e-5)
+
+
+def test_seed_graph_is_the_notebook_graph(interactions):
+    rec = NCFRecommender(model="seed", **FAST).fit(interactions)
+    layers = {layer.name: layer for layer in rec.model_.layers}
+    kinds = [type(layer).__name__ for layer in rec.model_.layers]
+    assert kinds.count("Dropout") == 3 and kinds.count("Multiply") == 1 and kinds.count("Flatten") == 2
+    assert layers["seed_dense"].units == 50 and layers["seed_dense"].activation.__name__ == "linear"
+    assert layers["prediction"].activation.__name__ == "sigmoid"
+    assert type(layers["prediction"].kernel_initializer).__name__ == "LecunUniform"
+    init = layers["user_embedding"].embeddings_initializer
+    assert type(init).__name__ == "RandomUniform" and (init.minval, init.maxval) == (-0.05, 0.05)
+    rates = [layer.rate for layer in rec.model_.layers if type(layer).__name__ == "Dropout"]
+    assert rates == [0.5, 0.5, 0.5]
+
+
+def test_neumf_concatenates_gmf_and_mlp(fitted):
+    names = {layer.name for layer in fitted.model_.layers}
+    expected = {
+        "seed": {"seed_dense", "gmf"},
+        "gmf": {"gmf"},
+        "mlp": {"mlp_input", "mlp_dense_0", "mlp_dense_1"},
+        "neumf": {"gmf", "mlp_input", "neumf"},
+    }[fitted.model]
+    assert expected <= names
+    if fitted.model in ("gmf", "mlp"):
+        assert "neumf" not in names
+
+
+def _brute_force_ranks(scorer, seen, users, items):
+    dense = seen.toarray() > 0
+    ranks = []
+    for u, i in zip(users, items):
+        scores = scorer.pairs(np.full(scorer.n_items, u), np.arange(scorer.n_items))
+        others = [j for j in range(scorer.n_items) if j != i and not dense[u, j]]
+        ranks.append(sum(scores[j] >= scores[i] for j in others))
+    return np.array(ranks)
+
+
+def test_full_ranks_match_brute_force(fitted, interactions):
+    rng = np.random.default_rng(1)
+    users = rng.integers(0, 60, size=50)
+    items = rng.integers(0, 40, size=50)
+    got = full_ranks(fitted._scorer, fitted._seen, users, items)
+    np.testing.assert_array_equal(got, _brute_force_ranks(fitted._scorer, fitted._seen, users, items))
+
+
+def test_ties_count_against_the_target():
+    class Flat:
+        n_items = 5
+
+        def rows(self, users):
+            yield 0, np.zeros((len(users), 5), dtype=np.float32)
+
+    import scipy.sparse as sp
+
+    seen = sp.csr_array(np.array([[1, 0, 0, 0, 0]], dtype=np.float32))
+    # Item 3 ties with the 3 other unseen items: rank 3. Seen item 0 ties with 4 unseen.
+    np.testing.assert_array_equal(full_ranks(Flat(), seen, np.array([0, 0]), np.array([3, 0])), [3, 4])
+
+
+def test_top_k_is_sorted_and_exact():
+    logits = np.random.default_rng(0).normal(size=(30, 50)).astype(np.float32)
+    for k in (1, 5, 50):
+        np.testing.assert_array_equal(top_k(logits, k), np.argsort(-logits, axis=1)[:, :k])
+
+
+def test_implicit_score_is_ndcg_at_10(interactions):
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rng = np.random.default_rng(2)
+    pairs = np.column_stack([rng.integers(0, 60, 30), rng.integers(0, 40, 30)])
+    ranks = _brute_force_ranks(rec._scorer, rec._seen, pairs[:, 0], pairs[:, 1])
+    expected = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0))
+    assert rec.score(pairs) == pytest.approx(expected)
+    y = np.arange(30) % 2  # y == 0: no interaction, left out
+    expected_half = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0)[y > 0])
+    assert rec.score(pairs, y) == pytest.approx(expected_half)

@@ -1,0 +1,135 @@
+"""NCFRecommender used the way a scikit-learn user uses an estimator."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from skncf import NCFRecommender
+
+from .conftest import FAST
+
+
+def test_default_construction_and_latent_dim_keyword(interactions):
+    rec = NCFRecommender(latent_dim=100)
+    assert rec.get_params()["latent_dim"] == 100
+    rec.set_params(epochs=1, batch_size=512).fit(interactions)
+    assert rec.model_.get_layer("user_embedding").get_weights()[0].shape[1] == 100
+
+
+def test_clone_gives_unfitted_copy_with_same_params(fitted_gmf):
+    copy = clone(fitted_gmf)
+    assert copy.get_params() == fitted_gmf.get_params()
+    assert not hasattr(copy, "model_")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_finds_finite_scores(interactions, n_jobs):
+    search = GridSearchCV(
+        NCFRecommender(model="gmf", **{**FAST, "latent_dim": 4}),
+        {"latent_dim": [4, 8]},
+        cv=KFold(3, shuffle=True, random_state=0),
+        n_jobs=n_jobs,
+    )
+    search.fit(interactions)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
+    assert search.best_params_["latent_dim"] in (4, 8)
+    assert search.best_estimator_.recommend([interactions[0, 0]], k=3).shape == (1, 3)
+
+
+def test_randomized_search_in_two_processes(interactions):
+    search = RandomizedSearchCV(
+        NCFRecommender(model="gmf", **FAST),
+        {"learning_rate": [0.001, 0.01], "n_negatives": [1, 4]},
+        n_iter=2,
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+    )
+    search.fit(interactions)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_kfold_folds_with_unseen_ids_count_as_misses(interactions):
+    # Plain KFold on pairs leaves users/items of a test fold unseen in training.
+    result = cross_validate(
+        NCFRecommender(model="gmf", **FAST), interactions, cv=KFold(4), error_score="raise"
+    )
+    assert np.all(np.isfinite(result["test_score"]))
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[interactions[:, 0] < 30])
+    unseen_users = interactions[interactions[:, 0] >= 30]
+    assert rec.score(unseen_users) == 0.0
+
+
+def test_explicit_cross_validate_gives_r2(ratings):
+    X, y = ratings
+    result = cross_validate(
+        NCFRecommender(model="gmf", feedback="explicit", handle_unknown="ignore", **FAST),
+        X, y, cv=3,
+    )
+    assert np.all(np.isfinite(result["test_score"]))
+
+
+def _game_log(interactions):
+    titles = np.array([f"game {j:02d}: {'abcdefghij'[j % 10]}" for j in range(40)])
+    return pd.DataFrame(
+        {
+            "player": [f"player-{u}" for u in interactions[:, 0]],
+            "game": titles[interactions[:, 1]],
+            "hours": np.arange(len(interactions)) % 7 + 0.5,
+            "platform": np.where(interactions[:, 0] % 2, "pc", "console"),
+        }
+    )
+
+
+def test_pipeline_selects_id_columns_of_a_dataframe(interactions):
+    log = _game_log(interactions)
+    pipe = make_pipeline(
+        ColumnTransformer([("ids", "passthrough", ["player", "game"])]),
+        NCFRecommender(model="gmf", **FAST),
+    )
+    pipe.fit(log)
+    predictions = pipe.predict(log.head(5))
+    assert predictions.shape == (5,) and np.all((predictions >= 0) & (predictions <= 1))
+    assert 0 <= pipe.score(log.head(20)) <= 1
+
+
+def test_dataframe_with_string_ids_and_weights(interactions):
+    log = _game_log(interactions)
+    rec = NCFRecommender(model="neumf", **FAST).fit(log[["player", "game"]], log["hours"])
+    assert list(rec.feature_names_in_) == ["player", "game"]
+    assert rec.users_.dtype.kind == "U" and "player-0" in rec.users_
+    top = rec.recommend(["player-0", "player-1"], k=5)
+    assert top.shape == (2, 5) and set(top.ravel()) <= set(log["game"])
+
+
+def test_columns_picks_ids_by_name(interactions):
+    log = _game_log(interactions)
+    rec = NCFRecommender(model="gmf", columns=("player", "game"), **FAST).fit(log)
+    assert rec.n_features_in_ == 4
+    direct = NCFRecommender(model="gmf", **FAST).fit(log[["player", "game"]])
+    np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
+
+
+@pytest.mark.parametrize("dump,load", [(pickle.dumps, pickle.loads), (None, None)])
+def test_pickle_and_joblib_round_trip(fitted, interactions, tmp_path, dump, load):
+    if dump is None:
+        path = tmp_path / "model.joblib"
+        joblib.dump(fitted, path)
+        restored = joblib.load(path)
+    else:
+        restored = load(dump(fitted))
+    np.testing.assert_array_equal(restored.predict(interactions), fitted.predict(interactions))
+    users = np.unique(interactions[:, 0])
+    np.testing.assert_array_equal(restored.recommend(users, k=5), fitted.recommend(users, k=5))
+    restored_keras = restored.model_.predict(
+        [interactions[:10, :1], interactions[:10, 1:]], verbose=0
+    )
+    np.testing.assert_allclose(restored_keras.ravel(), fitted.predict(interactions[:10]), atol=1e-6)
