@@ -77,8 +77,13 @@ def main():
         for epochs in budgets:
             tic = time.perf_counter()
             rec = NCFRecommender(
-                model=model, learning_rate=lr, batch_size=batch, latent_dim=dim, l2=l2,
-                epochs=epochs, random_state=0,
+                model=model,
+                learning_rate=lr,
+                batch_size=batch,
+                latent_dim=dim,
+                l2=l2,
+                epochs=epochs,
+                random_state=0,
             ).fit(train)
             fit_s = time.perf_counter() - tic
             m = evaluate(rec, test, negatives)

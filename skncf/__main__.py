@@ -19,7 +19,9 @@ def main(argv=None):
     demo.add_argument("--users", type=int, default=600, help="number of users (default 600)")
     demo.add_argument("--items", type=int, default=300, help="number of items (default 300)")
     demo.add_argument(
-        "--model", default="neumf", choices=["neumf", "gmf", "mlp", "seed"],
+        "--model",
+        default="neumf",
+        choices=["neumf", "gmf", "mlp", "seed"],
         help="architecture (default neumf)",
     )
     demo.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
@@ -31,7 +33,10 @@ def main(argv=None):
 
     try:
         run_demo(
-            n_users=args.users, n_items=args.items, model=args.model, epochs=args.epochs,
+            n_users=args.users,
+            n_items=args.items,
+            model=args.model,
+            epochs=args.epochs,
             random_state=args.seed,
         )
     except (ValueError, TypeError) as error:

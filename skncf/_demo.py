@@ -38,13 +38,16 @@ def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state
 
     tic = time.perf_counter()
     rec = NCFRecommender(model=model, epochs=epochs, random_state=random_state).fit(train)
-    out(f"\nImplicit feedback, model={model!r}: fit {epochs} epochs in {time.perf_counter() - tic:.1f} s")
+    seconds = time.perf_counter() - tic
+    out(f"\nImplicit feedback, model={model!r}: fit {epochs} epochs in {seconds:.1f} s")
     ndcg = rec.score(test)
     top = rec.recommend(np.unique(train[:, 0]), k=10)
     in_group = float(np.mean(item_groups[top] == user_groups[np.unique(train[:, 0])][:, None]))
     chance = float(np.mean(item_groups[None, :] == user_groups[:, None]))
     out(f"  NDCG@10 of held-out items (full ranking): {ndcg:.3f}")
-    out(f"  share of top-10 items from the user's own taste group: {in_group:.2f} (chance {chance:.2f})")
+    out(
+        f"  share of top-10 items from the user's taste group: {in_group:.2f} (chance {chance:.2f})"
+    )
     for user in np.unique(train[:, 0])[:3]:
         items = rec.recommend([user], k=5)[0]
         out(
@@ -55,7 +58,10 @@ def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state
     explicit_train = rng.random(len(X)) >= 0.2
     tic = time.perf_counter()
     reg = NCFRecommender(
-        model=model, feedback="explicit", epochs=epochs, handle_unknown="ignore",
+        model=model,
+        feedback="explicit",
+        epochs=epochs,
+        handle_unknown="ignore",
         random_state=random_state,
     ).fit(X[explicit_train], ratings[explicit_train])
     r2 = reg.score(X[~explicit_train], ratings[~explicit_train])

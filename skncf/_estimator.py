@@ -23,7 +23,7 @@ from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, mask_seen, top_k
-from ._scoring import Scorer, sigmoid
+from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training import ExplicitExamples, ImplicitExamples, compile_graph, train
 
 SCORE_K = 10
@@ -232,7 +232,9 @@ class NCFRecommender(BaseEstimator):
         n_users, n_items = len(users_), len(items_)
         if self.feedback == "implicit":
             weights = sample_weight if y is None else y * sample_weight
-            u, i, weights = _merge_positives(u[weights > 0], i[weights > 0], weights[weights > 0], n_items)
+            u, i, weights = _merge_positives(
+                u[weights > 0], i[weights > 0], weights[weights > 0], n_items
+            )
             seen = _interaction_matrix(u, i, n_users, n_items)
             examples = ImplicitExamples(u, i, weights / weights.mean(), seen, self.n_negatives)
             rating_offset = rating_scale = fallback = 0.0
@@ -286,9 +288,7 @@ class NCFRecommender(BaseEstimator):
         ):
             raise TypeError(f"mlp_layers must be a sequence of ints; got {layers!r}.")
         if len(layers) == 0 or min(layers) < 1:
-            raise ValueError(
-                f"mlp_layers must hold at least one width, each >= 1; got {layers!r}."
-            )
+            raise ValueError(f"mlp_layers must hold at least one width, each >= 1; got {layers!r}.")
         return tuple(int(w) for w in layers)
 
     def _id_columns(self, X):
@@ -379,6 +379,13 @@ class NCFRecommender(BaseEstimator):
                 f"{', ...' if len(missing) > 5 else ''}. Pass handle_unknown='ignore' "
                 "to score them with the documented fallback."
             )
+
+    def _encode_query(self, values, known_labels, name):
+        """Validate the ids of a query; return them, their codes and which are known."""
+        labels = _check_query_ids(values, name)
+        codes, known = encode(known_labels, labels)
+        self._raise_unknown(known, labels, name)
+        return labels, codes, known
 
     def predict(self, X):
         """Predict the interaction probability (implicit) or rating (explicit) of pairs.
@@ -478,9 +485,7 @@ class NCFRecommender(BaseEstimator):
             Only if ``return_scores``.
         """
         check_is_fitted(self)
-        labels = _check_query_ids(users, "users")
-        codes, known = encode(self.users_, labels)
-        self._raise_unknown(known, labels, "users")
+        labels, codes, known = self._encode_query(users, self.users_, "users")
         n_items = len(self.items_)
         k = _check_k(k, n_items, "items")
         if exclude_seen and known.any():
@@ -531,17 +536,19 @@ class NCFRecommender(BaseEstimator):
             Only if ``return_scores``.
         """
         check_is_fitted(self)
-        labels = _check_query_ids(items, "items")
-        codes, known = encode(self.items_, labels)
-        self._raise_unknown(known, labels, "items")
+        labels, codes, known = self._encode_query(items, self.items_, "items")
         k = _check_k(k, len(self.items_) - 1, "other items")
         vectors = self._scorer.item_vectors()
-        sims = vectors[codes[known]] @ vectors.T
-        sims[np.arange(len(sims)), codes[known]] = -np.inf
         top = np.empty((len(labels), k), dtype=np.int64)
         scores = np.zeros((len(labels), k))
-        top[known] = top_k(sims, k)
-        scores[known] = np.take_along_axis(sims, top[known], axis=1)
+        rows = np.flatnonzero(known)
+        step = max(1, CHUNK_FLOATS // len(vectors))
+        for start in range(0, len(rows), step):
+            block = rows[start : start + step]
+            sims = vectors[codes[block]] @ vectors.T
+            sims[np.arange(len(block)), codes[block]] = -np.inf
+            top[block] = top_k(sims, k)
+            scores[block] = np.take_along_axis(sims, top[block], axis=1)
         top[~known] = self._popular[:k]
         if return_scores:
             return self.items_[top], scores
@@ -573,7 +580,9 @@ def _check_query_ids(values, name):
     if values.ndim == 0:
         values = values.reshape(1)
     if values.ndim != 1:
-        raise ValueError(f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}.")
+        raise ValueError(
+            f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}."
+        )
     if len(values) == 0:
         raise ValueError(f"{name} is empty; pass at least one id.")
     return check_ids(values, name)

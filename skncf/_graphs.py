@@ -30,9 +30,7 @@ class RowL2(keras.regularizers.Regularizer):
         return {"l2": self.l2}
 
 
-def build_graph(
-    architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds
-):
+def build_graph(architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds):
     """Return the uncompiled ``keras.Model`` of one architecture.
 
     Parameters

@@ -69,9 +69,7 @@ def _check_object_ids(values, name):
     if all(issubclass(t, numbers.Real) for t in types):
         return _check_finite_floats(values.astype(np.float64), name)
     kinds = ", ".join(sorted(t.__name__ for t in types))
-    raise TypeError(
-        f"{name} mix id types ({kinds}); use one type per column, e.g. all strings."
-    )
+    raise TypeError(f"{name} mix id types ({kinds}); use one type per column, e.g. all strings.")
 
 
 def _is_textual(ids):

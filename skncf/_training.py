@@ -34,7 +34,6 @@ class ImplicitExamples:
         weights[: self.users.size] = self.weights
         return _shuffled(rng, users, items, targets, weights)
 
-
     def __len__(self):
         return self.users.size * (1 + self.n_negatives)
 

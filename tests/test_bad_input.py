@@ -51,7 +51,12 @@ BAD_FIT = [
     ("empty X", dict(X=np.zeros((0, 2))), ValueError, "0 sample"),
     ("NaN id", dict(X=np.array([[0.0, 1.0], [np.nan, 2.0]])), ValueError, "NaN"),
     ("inf id", dict(X=np.array([[0.0, 1.0], [np.inf, 2.0]])), ValueError, "inf"),
-    ("None id", dict(X=np.array([["a", None], ["b", "c"]], dtype=object)), ValueError, "item ids.*None"),
+    (
+        "None id",
+        dict(X=np.array([["a", None], ["b", "c"]], dtype=object)),
+        ValueError,
+        "item ids.*None",
+    ),
     ("mixed ids", dict(X=np.array([["a", 1], [2, "c"]], dtype=object)), TypeError, "user ids.*mix"),
     ("bool ids", dict(X=np.array([[True, 1], [False, 2]], dtype=object)), TypeError, "boolean"),
     ("sparse X", dict(X=sp.csr_array(PAIRS)), TypeError, "[Ss]parse"),
@@ -60,11 +65,26 @@ BAD_FIT = [
     ("2-d y", dict(X=PAIRS, y=np.ones((5, 2))), ValueError, "y must be 1-dimensional"),
     ("NaN y", dict(X=PAIRS, y=[1, np.nan, 1, 1, 1]), ValueError, "y contains NaN"),
     ("inf y", dict(X=PAIRS, y=[1, np.inf, 1, 1, 1]), ValueError, "y contains inf"),
-    ("None y", dict(X=PAIRS, y=np.array([1, None, 1, 1, 1], dtype=object)), ValueError, "y contains NaN"),
+    (
+        "None y",
+        dict(X=PAIRS, y=np.array([1, None, 1, 1, 1], dtype=object)),
+        ValueError,
+        "y contains NaN",
+    ),
     ("negative weights", dict(X=PAIRS, y=[1, -1, 1, 1, 1]), ValueError, "y must hold non-negative"),
     ("all-zero weights", dict(X=PAIRS, y=np.zeros(5)), ValueError, "no positive"),
-    ("negative sample_weight", dict(X=PAIRS, sample_weight=[1, -1, 1, 1, 1]), ValueError, "[Nn]egative.*sample_weight|sample_weight.*negative"),
-    ("zero sample_weight", dict(X=PAIRS, sample_weight=np.zeros(5)), ValueError, "[Ss]ample.weights must contain at least one non-zero"),
+    (
+        "negative sample_weight",
+        dict(X=PAIRS, sample_weight=[1, -1, 1, 1, 1]),
+        ValueError,
+        "[Nn]egative.*sample_weight|sample_weight.*negative",
+    ),
+    (
+        "zero sample_weight",
+        dict(X=PAIRS, sample_weight=np.zeros(5)),
+        ValueError,
+        "[Ss]ample.weights must contain at least one non-zero",
+    ),
     ("short sample_weight", dict(X=PAIRS, sample_weight=[1, 1]), ValueError, "sample_weight"),
 ]
 
@@ -82,8 +102,12 @@ def test_explicit_without_y():
 
 def test_unfitted_methods_raise_not_fitted():
     rec = NCFRecommender()
-    for call in (lambda: rec.predict(PAIRS), lambda: rec.score(PAIRS),
-                 lambda: rec.recommend([0]), lambda: rec.similar_items([0])):
+    for call in (
+        lambda: rec.predict(PAIRS),
+        lambda: rec.score(PAIRS),
+        lambda: rec.recommend([0]),
+        lambda: rec.similar_items([0]),
+    ):
         with pytest.raises(NotFittedError):
             call()
 
@@ -94,8 +118,18 @@ def fitted_small():
 
 
 BAD_CALLS = [
-    ("predict unknown user", lambda r: r.predict([[9, 0]]), ValueError, "user ids.*not seen in fit: 9"),
-    ("predict unknown item", lambda r: r.predict([[0, 9]]), ValueError, "item ids.*not seen in fit: 9"),
+    (
+        "predict unknown user",
+        lambda r: r.predict([[9, 0]]),
+        ValueError,
+        "user ids.*not seen in fit: 9",
+    ),
+    (
+        "predict unknown item",
+        lambda r: r.predict([[0, 9]]),
+        ValueError,
+        "item ids.*not seen in fit: 9",
+    ),
     ("predict string ids", lambda r: r.predict([["a", "b"]]), ValueError, "not seen in fit"),
     ("predict 3 columns", lambda r: r.predict([[0, 0, 0]]), ValueError, "3 features"),
     ("predict NaN", lambda r: r.predict([[np.nan, 0]]), ValueError, "NaN"),
@@ -105,13 +139,33 @@ BAD_CALLS = [
     ("recommend k=0", lambda r: r.recommend([0], k=0), ValueError, "k must be positive"),
     ("recommend k=-1", lambda r: r.recommend([0], k=-1), ValueError, "k must be positive"),
     ("recommend k float", lambda r: r.recommend([0], k=2.0), TypeError, "k must be an int"),
-    ("recommend k > items", lambda r: r.recommend([0], k=4, exclude_seen=False), ValueError, "k=4 exceeds the 3 items"),
-    ("recommend k > unseen", lambda r: r.recommend([0], k=2), ValueError, "k=2 exceeds the 1 items that user 0"),
+    (
+        "recommend k > items",
+        lambda r: r.recommend([0], k=4, exclude_seen=False),
+        ValueError,
+        "k=4 exceeds the 3 items",
+    ),
+    (
+        "recommend k > unseen",
+        lambda r: r.recommend([0], k=2),
+        ValueError,
+        "k=2 exceeds the 1 items that user 0",
+    ),
     ("recommend empty", lambda r: r.recommend([]), ValueError, "users is empty"),
-    ("recommend 2-d users", lambda r: r.recommend([[0, 1]]), ValueError, "users must be one id or a 1-d"),
+    (
+        "recommend 2-d users",
+        lambda r: r.recommend([[0, 1]]),
+        ValueError,
+        "users must be one id or a 1-d",
+    ),
     ("recommend None user", lambda r: r.recommend([None]), ValueError, "users contain None"),
     ("similar unknown item", lambda r: r.similar_items([7]), ValueError, "items contains 1 id"),
-    ("similar k too big", lambda r: r.similar_items([0], k=3), ValueError, "k=3 exceeds the 2 other items"),
+    (
+        "similar k too big",
+        lambda r: r.similar_items([0], k=3),
+        ValueError,
+        "k=3 exceeds the 2 other items",
+    ),
     ("similar k=0", lambda r: r.similar_items([0], k=0), ValueError, "k must be positive"),
 ]
 
@@ -147,5 +201,7 @@ def test_failed_training_leaves_fitted_model_as_it_was(interactions):
     rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
     before = rec.predict(interactions)
     with pytest.raises(FloatingPointError, match="learning_rate"):
-        rec.set_params(learning_rate=1e30, model="seed").fit(interactions, np.full(len(interactions), 1e30))
+        rec.set_params(learning_rate=1e30, model="seed").fit(
+            interactions, np.full(len(interactions), 1e30)
+        )
     np.testing.assert_array_equal(rec.predict(interactions), before)

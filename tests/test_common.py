@@ -11,8 +11,13 @@ from skncf import NCFRecommender
 
 def _small(**params):
     return NCFRecommender(
-        columns=(0, 1), latent_dim=4, mlp_layers=(8,), epochs=2, batch_size=64,
-        random_state=0, **params,
+        columns=(0, 1),
+        latent_dim=4,
+        mlp_layers=(8,),
+        epochs=2,
+        batch_size=64,
+        random_state=0,
+        **params,
     )
 
 

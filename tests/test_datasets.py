@@ -19,8 +19,13 @@ def test_seeded_and_shaped():
 
 def test_affinity_and_popularity_are_planted():
     X, _, users, items = make_interactions(
-        n_users=300, n_items=400, n_groups=4, affinity=0.8, popularity_skew=0.0,
-        return_groups=True, random_state=0,
+        n_users=300,
+        n_items=400,
+        n_groups=4,
+        affinity=0.8,
+        popularity_skew=0.0,
+        return_groups=True,
+        random_state=0,
     )
     in_group = np.mean(users[X[:, 0]] == items[X[:, 1]])
     assert 0.75 < in_group < 0.85
@@ -42,7 +47,9 @@ def test_ratings_follow_group_match():
     assert y[match].mean() > y[~match].mean() + 1
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_users=0), dict(n_items=1), dict(affinity=0), dict(n_groups=9, n_items=5)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(n_users=0), dict(n_items=1), dict(affinity=0), dict(n_groups=9, n_items=5)]
+)
 def test_bad_parameters(kwargs):
     with pytest.raises(ValueError, match=list(kwargs)[-1]):
         make_interactions(**kwargs)

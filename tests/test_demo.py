@@ -17,7 +17,9 @@ def test_demo_learns_the_planted_groups():
 def test_python_dash_m_skncf_demo():
     result = subprocess.run(
         [sys.executable, "-m", "skncf", "demo", "--users", "80", "--items", "40", "--epochs", "2"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "NDCG@10" in result.stdout and "R^2" in result.stdout

@@ -12,7 +12,11 @@ LEARN = dict(latent_dim=16, mlp_layers=(32, 16), epochs=8, learning_rate=0.005, 
 @pytest.fixture(scope="module")
 def grouped():
     return make_interactions(
-        n_users=200, n_items=100, n_groups=4, interactions_per_user=15, return_groups=True,
+        n_users=200,
+        n_items=100,
+        n_groups=4,
+        interactions_per_user=15,
+        return_groups=True,
         random_state=0,
     )
 

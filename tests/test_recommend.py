@@ -35,7 +35,9 @@ def test_recommend_is_the_top_of_all_predictions(fitted_gmf, interactions):
 
 
 def test_exclude_seen_false_ranks_the_whole_catalog(fitted_gmf):
-    items = fitted_gmf.recommend(fitted_gmf.users_[:3], k=len(fitted_gmf.items_), exclude_seen=False)
+    items = fitted_gmf.recommend(
+        fitted_gmf.users_[:3], k=len(fitted_gmf.items_), exclude_seen=False
+    )
     for row in items:
         assert sorted(row) == sorted(fitted_gmf.items_)
 

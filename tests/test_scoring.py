@@ -13,7 +13,9 @@ def test_numpy_scores_match_the_keras_graph(fitted, interactions):
     users = np.repeat(np.arange(20), 40)
     items = np.tile(np.arange(40), 20)
     keras_out = fitted.model_.predict([users[:, None], items[:, None]], verbose=0).ravel()
-    np.testing.assert_allclose(fitted.predict(np.column_stack([users, items])), keras_out, atol=1e-6)
+    np.testing.assert_allclose(
+        fitted.predict(np.column_stack([users, items])), keras_out, atol=1e-6
+    )
     rows = np.vstack([logits for _, logits in fitted._scorer.rows(np.arange(20))])
     np.testing.assert_allclose(rows.ravel(), fitted._scorer.pairs(users, items), atol=1e-5)
 
@@ -22,7 +24,9 @@ def test_seed_graph_is_the_notebook_graph(interactions):
     rec = NCFRecommender(model="seed", **FAST).fit(interactions)
     layers = {layer.name: layer for layer in rec.model_.layers}
     kinds = [type(layer).__name__ for layer in rec.model_.layers]
-    assert kinds.count("Dropout") == 3 and kinds.count("Multiply") == 1 and kinds.count("Flatten") == 2
+    assert (
+        kinds.count("Dropout") == 3 and kinds.count("Multiply") == 1 and kinds.count("Flatten") == 2
+    )
     assert layers["seed_dense"].units == 50 and layers["seed_dense"].activation.__name__ == "linear"
     assert layers["prediction"].activation.__name__ == "sigmoid"
     assert type(layers["prediction"].kernel_initializer).__name__ == "LecunUniform"
@@ -60,7 +64,9 @@ def test_full_ranks_match_brute_force(fitted, interactions):
     users = rng.integers(0, 60, size=50)
     items = rng.integers(0, 40, size=50)
     got = full_ranks(fitted._scorer, fitted._seen, users, items)
-    np.testing.assert_array_equal(got, _brute_force_ranks(fitted._scorer, fitted._seen, users, items))
+    np.testing.assert_array_equal(
+        got, _brute_force_ranks(fitted._scorer, fitted._seen, users, items)
+    )
 
 
 def test_ties_count_against_the_target():
@@ -74,7 +80,9 @@ def test_ties_count_against_the_target():
 
     seen = sp.csr_array(np.array([[1, 0, 0, 0, 0]], dtype=np.float32))
     # Item 3 ties with the 3 other unseen items: rank 3. Seen item 0 ties with 4 unseen.
-    np.testing.assert_array_equal(full_ranks(Flat(), seen, np.array([0, 0]), np.array([3, 0])), [3, 4])
+    np.testing.assert_array_equal(
+        full_ranks(Flat(), seen, np.array([0, 0]), np.array([3, 0])), [3, 4]
+    )
 
 
 def test_top_k_is_sorted_and_exact():

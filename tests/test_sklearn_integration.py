@@ -72,7 +72,9 @@ def test_explicit_cross_validate_gives_r2(ratings):
     X, y = ratings
     result = cross_validate(
         NCFRecommender(model="gmf", feedback="explicit", handle_unknown="ignore", **FAST),
-        X, y, cv=3,
+        X,
+        y,
+        cv=3,
     )
     assert np.all(np.isfinite(result["test_score"]))
 
@@ -133,3 +135,10 @@ def test_pickle_and_joblib_round_trip(fitted, interactions, tmp_path, dump, load
         [interactions[:10, :1], interactions[:10, 1:]], verbose=0
     )
     np.testing.assert_allclose(restored_keras.ravel(), fitted.predict(interactions[:10]), atol=1e-6)
+
+
+def test_verbose_prints_one_line_per_epoch(interactions, capsys):
+    rec = NCFRecommender(model="gmf", **{**FAST, "verbose": 1}).fit(interactions)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert len(lines) == FAST["epochs"] == len(rec.history_["loss"])
+    assert lines[0].startswith("epoch 1/2 - loss ")
