@@ -1,0 +1,336 @@
+"""Ranking metrics for recommenders, for full ranking and for the sampled NCF protocol.
+
+Every metric takes a matrix of scores, one row per user and one column per candidate item,
+and the matching relevance matrix of held-out items:
+
+- **Full ranking** (Krichene & Rendle, KDD 2020): the columns are the whole catalog and
+  ``exclude`` marks each user's training items, which are not candidates.
+- **Sampled** (He et al., WWW 2017): the columns are each user's held-out item and its
+  sampled negatives; :func:`sampled_scores` builds that matrix from an estimator.
+
+A relevant item's position is the number of other candidates scoring at least as high:
+ties count against it. Relevant items are always candidates, even where ``exclude`` marks
+them. Users without any relevant item are left out of the means.
+
+Examples
+--------
+>>> import numpy as np
+>>> from skncf.metrics import hit_rate_at_k, ndcg_at_k
+>>> y_true = np.array([[0, 1, 0, 0], [1, 0, 0, 0]])
+>>> y_score = np.array([[0.1, 0.9, 0.3, 0.2], [0.2, 0.8, 0.5, 0.2]])
+>>> hit_rate_at_k(y_true, y_score, k=1)
+0.5
+>>> ndcg_at_k(y_true, y_score, k=3)  # positions 0 and 3: the tie counts against
+0.5
+"""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "auc",
+    "catalog_coverage",
+    "hit_rate_at_k",
+    "map_at_k",
+    "mrr",
+    "ndcg_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "evaluate",
+    "full_ranking_per_user",
+    "relevant_positions",
+    "sampled_scores",
+]
+
+# Entries compared at once when counting positions.
+_CHUNK = 1 << 24
+
+
+def relevant_positions(y_true, y_score, *, exclude=None):
+    """Return the 0-based position of every relevant item among its row's candidates.
+
+    Parameters
+    ----------
+    y_true : array-like or sparse matrix of shape (n_users, n_candidates)
+        Non-zero where an item is relevant (held out).
+    y_score : array-like of shape (n_users, n_candidates)
+        Scores, higher is better.
+    exclude : array-like or sparse matrix of shape (n_users, n_candidates), default=None
+        Non-zero where an item is not a candidate (e.g. a training item).
+
+    Returns
+    -------
+    rows : ndarray of shape (n_relevant,)
+        Row of each relevant item, in row order.
+    positions : ndarray of shape (n_relevant,)
+        Number of other candidates of that row scoring at least as high.
+    n_candidates : ndarray of shape (n_users,)
+        Candidates per row.
+    """
+    y_true, y_score, exclude = _check_inputs(y_true, y_score, exclude)
+    relevant = y_true.tocoo()
+    rows, cols = relevant.row.astype(np.int64), relevant.col.astype(np.int64)
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    target = y_score[rows, cols]
+    masked = y_score.copy()
+    n_candidates = np.full(len(y_score), y_score.shape[1], dtype=np.int64)
+    if exclude is not None:
+        excluded = exclude.tocoo()
+        masked[excluded.row, excluded.col] = -np.inf
+        masked[rows, cols] = target
+        still_excluded = np.asarray(masked[excluded.row, excluded.col] == -np.inf)
+        n_candidates -= np.bincount(excluded.row[still_excluded], minlength=len(y_score))
+    positions = np.empty(len(rows), dtype=np.int64)
+    step = max(1, _CHUNK // max(1, y_score.shape[1]))
+    for start in range(0, len(rows), step):
+        chunk = slice(start, start + step)
+        at_least = (masked[rows[chunk]] >= target[chunk, None]).sum(axis=1)
+        positions[chunk] = at_least - 1
+    return rows, positions, n_candidates
+
+
+def _check_inputs(y_true, y_score, exclude):
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if y_score.ndim != 2:
+        raise ValueError(f"y_score must be 2-d (users x candidates); got shape {y_score.shape}.")
+    if np.isnan(y_score).any():
+        raise ValueError("y_score contains NaN.")
+    y_true = sp.csr_array(y_true)
+    if y_true.shape != y_score.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_score has shape {y_score.shape}.")
+    if exclude is not None:
+        exclude = sp.csr_array(exclude)
+        if exclude.shape != y_score.shape:
+            raise ValueError(
+                f"exclude has shape {exclude.shape} but y_score has shape {y_score.shape}."
+            )
+        exclude.eliminate_zeros()
+    y_true.eliminate_zeros()
+    return y_true, y_score, exclude
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise TypeError(f"k must be an int; got {type(k).__name__}.")
+    if k <= 0:
+        raise ValueError(f"k must be positive; got {k}.")
+    return int(k)
+
+
+def _sums(rows, values, n_users):
+    return np.bincount(rows, weights=values, minlength=n_users)
+
+
+def _mean(per_user):
+    """Mean over users that have relevant items (the others are NaN)."""
+    if np.isnan(per_user).all():
+        raise ValueError("y_true has no relevant item: the metric is undefined.")
+    return float(np.nanmean(per_user))
+
+
+def _per_user(metric, y_true, y_score, k, exclude):
+    """Metric value per user, NaN for users without relevant items."""
+    rows, positions, n_candidates = relevant_positions(y_true, y_score, exclude=exclude)
+    n_users = len(n_candidates)
+    counts = np.bincount(rows, minlength=n_users)
+    order = np.lexsort((positions, rows))
+    rows, positions = rows[order], positions[order]
+    # How many relevant items of the same row are placed before each one.
+    earlier = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    top = (positions < k).astype(float) if k is not None else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "hit_rate":
+            values = np.minimum(_sums(rows, top, n_users), 1.0)
+        elif metric == "ndcg":
+            dcg = _sums(rows, top / np.log2(positions + 2.0), n_users)
+            ideal = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])
+            values = dcg / ideal[np.minimum(counts, k)]
+        elif metric == "recall":
+            values = _sums(rows, top, n_users) / counts
+        elif metric == "precision":
+            values = _sums(rows, top, n_users) / k
+        elif metric == "map":
+            precision = top * (earlier + 1) / (positions + 1.0)
+            values = _sums(rows, precision, n_users) / np.minimum(counts, k)
+        elif metric == "mrr":
+            first = earlier == 0
+            values = _sums(rows[first], 1.0 / (positions[first] + 1.0), n_users)
+        elif metric == "auc":
+            # Non-relevant candidates at least as high: all candidates at least as high
+            # (position + 1) minus the relevant ones at least as high (tied ones included).
+            keys = rows * (int(positions.max(initial=0)) + 1) + positions
+            relevant_up_to = np.searchsorted(keys, keys, side="right") - np.searchsorted(rows, rows)
+            negatives = (n_candidates - counts)[rows]
+            above = positions + 1 - relevant_up_to
+            share = np.where(negatives > 0, 1 - above / negatives, 0.0)
+            values = _sums(rows, share, n_users) / counts
+    return np.where(counts > 0, values, np.nan)
+
+
+def hit_rate_at_k(y_true, y_score, *, k=10, exclude=None):
+    """Share of users with at least one relevant item in their top ``k`` (HR@k)."""
+    return _mean(_per_user("hit_rate", y_true, y_score, _check_k(k), exclude))
+
+
+def ndcg_at_k(y_true, y_score, *, k=10, exclude=None):
+    """Mean normalized discounted cumulative gain at ``k`` (binary relevance)."""
+    return _mean(_per_user("ndcg", y_true, y_score, _check_k(k), exclude))
+
+
+def recall_at_k(y_true, y_score, *, k=10, exclude=None):
+    """Mean share of each user's relevant items that are in their top ``k``."""
+    return _mean(_per_user("recall", y_true, y_score, _check_k(k), exclude))
+
+
+def precision_at_k(y_true, y_score, *, k=10, exclude=None):
+    """Mean share of each user's top ``k`` that is relevant."""
+    return _mean(_per_user("precision", y_true, y_score, _check_k(k), exclude))
+
+
+def map_at_k(y_true, y_score, *, k=10, exclude=None):
+    """Mean average precision at ``k``: the sum of precision at the position of every
+    relevant item in the top ``k``, divided by ``min(k, n_relevant)``."""
+    return _mean(_per_user("map", y_true, y_score, _check_k(k), exclude))
+
+
+def mrr(y_true, y_score, *, exclude=None):
+    """Mean reciprocal rank of each user's best-placed relevant item (no cutoff)."""
+    return _mean(_per_user("mrr", y_true, y_score, None, exclude))
+
+
+def auc(y_true, y_score, *, exclude=None):
+    """Mean per-user AUC: the share of (relevant, non-relevant candidate) pairs in which
+    the relevant item scores strictly higher (ties count against it)."""
+    return _mean(_per_user("auc", y_true, y_score, None, exclude))
+
+
+def catalog_coverage(recommended, n_items):
+    """Share of the catalog's ``n_items`` items that appear in any recommendation list."""
+    if isinstance(n_items, bool) or not isinstance(n_items, Integral) or n_items <= 0:
+        raise ValueError(f"n_items must be a positive int; got {n_items!r}.")
+    distinct = np.unique(np.asarray(recommended).ravel())
+    return len(distinct) / n_items
+
+
+METRICS = ("hit_rate", "ndcg", "recall", "precision", "map", "mrr", "auc")
+
+
+def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
+    """Per-user metrics of a fitted estimator under full ranking.
+
+    Each user's held-out items (the rows of ``X_test`` with that user) are ranked among
+    all items the user had no training interaction with. Pairs whose user or item the
+    estimator does not know cannot be ranked: each such pair counts as one more user for
+    whom every metric is 0 (a miss).
+
+    Returns
+    -------
+    per_user : dict of str to ndarray
+        For each metric, one value per test user (known users first, in code order).
+    coverage : float
+        Share of the catalog in the top ``k`` lists of the test users.
+    """
+    from ._ranking import mask_seen, top_k
+
+    k = _check_k(k)
+    u, i, user_known, item_known, _, _ = estimator._encode_pairs(X_test)
+    known = user_known & item_known
+    users, rows = np.unique(u[known], return_inverse=True)
+    relevant = sp.csr_array(
+        (np.ones(known.sum()), (rows, i[known])), shape=(len(users), len(estimator.items_))
+    )
+    per_user = {metric: [] for metric in metrics}
+    recommended = []
+    for start, logits in estimator._scorer.rows(users):
+        block = slice(start, start + len(logits))
+        exclude = estimator._seen[users[block]]
+        for metric in metrics:
+            per_user[metric].append(_per_user(metric, relevant[block], logits, k, exclude))
+        recommended.append(top_k(mask_seen(logits, estimator._seen, users[block]), k))
+    n_missed = (~known).sum()
+    per_user = {
+        metric: np.concatenate(values + [np.zeros(n_missed)]) for metric, values in per_user.items()
+    }
+    coverage = (
+        catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0
+    )
+    return per_user, coverage
+
+
+def evaluate(estimator, X_test, *, negatives=None, k=10):
+    """All ranking metrics of a fitted estimator, under full ranking and sampled.
+
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender
+    X_test : array-like of shape (n_pairs, 2)
+        Held-out (user, item) pairs.
+    negatives : array-like of shape (n_pairs, n_negatives), default=None
+        Sampled negative items per held-out pair (NCF protocol); if given, the sampled
+        metrics are computed too.
+    k : int, default=10
+        Cutoff.
+
+    Returns
+    -------
+    report : dict
+        ``{"full": {metric@k: value, ...}, "sampled": {...}}``; full ranking also gives
+        ``coverage@k``.
+    """
+    per_user, coverage = full_ranking_per_user(estimator, X_test, k=k)
+    report = {"full": {_name(m, k): float(np.nanmean(v)) for m, v in per_user.items()}}
+    report["full"][f"coverage@{k}"] = coverage
+    if negatives is not None:
+        y_true, y_score = sampled_scores(estimator, X_test, negatives)
+        report["sampled"] = {
+            _name(m, k): _mean(_per_user(m, y_true, y_score, k, None)) for m in METRICS
+        }
+    return report
+
+
+def _name(metric, k):
+    return metric if metric in ("mrr", "auc") else f"{metric}@{k}"
+
+
+def sampled_scores(estimator, X_test, negatives):
+    """Score matrix of the sampled protocol: column 0 the held-out pair, then negatives.
+
+    Pairs with an id unknown to the estimator score ``-inf`` (a miss, ties counting
+    against the held-out item).
+
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender
+    X_test : array-like of shape (n_users, 2)
+        One held-out (user, item) pair per row.
+    negatives : array-like of shape (n_users, n_negatives)
+        Item ids sampled for each row's user.
+
+    Returns
+    -------
+    y_true : ndarray of shape (n_users, 1 + n_negatives)
+        True in column 0 only.
+    y_score : ndarray of shape (n_users, 1 + n_negatives)
+        Ranking scores (logits).
+    """
+    X_test = np.asarray(X_test)
+    negatives = np.asarray(negatives)
+    if negatives.ndim != 2 or len(negatives) != len(X_test):
+        raise ValueError(
+            f"negatives must have one row per row of X_test ({len(X_test)}); "
+            f"got shape {negatives.shape}."
+        )
+    users = np.repeat(X_test[:, 0], 1 + negatives.shape[1])
+    items = np.column_stack([X_test[:, 1], negatives])
+    u, i, user_known, item_known, _, _ = estimator._encode_pairs(
+        np.column_stack([users, items.ravel()])
+    )
+    known = user_known & item_known
+    y_score = np.full(len(u), -np.inf)
+    y_score[known] = estimator._scorer.pairs(u[known], i[known])
+    y_true = np.zeros(items.shape, dtype=bool)
+    y_true[:, 0] = True
+    return y_true, y_score.reshape(items.shape)

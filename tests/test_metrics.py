@@ -1,0 +1,135 @@
+"""Ranking metrics against brute-force loops and hand-computed cases, ties included."""
+
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+from skncf import metrics as M
+
+from .conftest import FAST
+
+
+def _brute(y_true, y_score, exclude, k):
+    out = {name: [] for name in M.METRICS}
+    for r in range(len(y_score)):
+        relevant = [j for j in range(y_score.shape[1]) if y_true[r, j]]
+        if not relevant:
+            continue
+        candidates = [j for j in range(y_score.shape[1]) if not exclude[r, j] or y_true[r, j]]
+        pos = {
+            j: sum(1 for o in candidates if o != j and y_score[r, o] >= y_score[r, j])
+            for j in relevant
+        }
+        in_top = [j for j in relevant if pos[j] < k]
+        out["hit_rate"].append(float(bool(in_top)))
+        idcg = sum(1 / np.log2(p + 2) for p in range(min(k, len(relevant))))
+        out["ndcg"].append(sum(1 / np.log2(pos[j] + 2) for j in in_top) / idcg)
+        out["recall"].append(len(in_top) / len(relevant))
+        out["precision"].append(len(in_top) / k)
+        ordered = sorted(pos.values())
+        ap = sum((n + 1) / (p + 1) for n, p in enumerate(ordered) if p < k)
+        out["map"].append(ap / min(k, len(relevant)))
+        out["mrr"].append(1 / (min(pos.values()) + 1))
+        negatives = [o for o in candidates if not y_true[r, o]]
+        wins = [
+            sum(1 for o in negatives if y_score[r, j] > y_score[r, o]) / len(negatives)
+            for j in relevant
+        ]
+        out["auc"].append(np.mean(wins) if negatives else 0.0)
+    return {name: float(np.mean(values)) for name, values in out.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics_match_brute_force_with_ties_and_exclusions(seed):
+    rng = np.random.default_rng(seed)
+    y_score = np.round(rng.random((25, 30)), 1)  # many ties
+    y_true = rng.random((25, 30)) < 0.1
+    y_true[3] = False  # a user without relevant items is left out
+    exclude = rng.random((25, 30)) < 0.3
+    expected = _brute(y_true, y_score, exclude, k=5)
+    for name, function in [
+        ("hit_rate", M.hit_rate_at_k),
+        ("ndcg", M.ndcg_at_k),
+        ("recall", M.recall_at_k),
+        ("precision", M.precision_at_k),
+        ("map", M.map_at_k),
+    ]:
+        assert function(y_true, y_score, k=5, exclude=exclude) == pytest.approx(expected[name]), (
+            name
+        )
+    assert M.mrr(y_true, y_score, exclude=exclude) == pytest.approx(expected["mrr"])
+    assert M.auc(y_true, y_score, exclude=exclude) == pytest.approx(expected["auc"])
+
+
+def test_hand_computed_single_held_out_item():
+    # Held-out item 2 scores 0.5; item 1 scores higher, item 3 ties, item 0 is excluded.
+    y_score = np.array([[0.9, 0.7, 0.5, 0.5, 0.1]])
+    y_true = np.array([[0, 0, 1, 0, 0]])
+    exclude = np.array([[1, 0, 0, 0, 0]])
+    # Position 2 (item 1 above, the tie counts against): HR@2 = 0, HR@3 = 1.
+    assert M.hit_rate_at_k(y_true, y_score, k=2, exclude=exclude) == 0.0
+    assert M.hit_rate_at_k(y_true, y_score, k=3, exclude=exclude) == 1.0
+    assert M.ndcg_at_k(y_true, y_score, k=3, exclude=exclude) == pytest.approx(0.5)
+    assert M.mrr(y_true, y_score, exclude=exclude) == pytest.approx(1 / 3)
+    assert M.auc(y_true, y_score, exclude=exclude) == pytest.approx(1 / 3)  # beats item 4 only
+
+
+def test_hand_computed_map_and_precision():
+    y_score = np.array([[0.9, 0.8, 0.7, 0.6]])
+    y_true = np.array([[1, 0, 1, 0]])
+    # Relevant at positions 0 and 2: AP@3 = (1/1 + 2/3) / 2.
+    assert M.map_at_k(y_true, y_score, k=3) == pytest.approx((1 + 2 / 3) / 2)
+    assert M.precision_at_k(y_true, y_score, k=3) == pytest.approx(2 / 3)
+    assert M.recall_at_k(y_true, y_score, k=1) == pytest.approx(1 / 2)
+
+
+def test_catalog_coverage_and_bad_inputs():
+    assert M.catalog_coverage([[1, 2], [2, 3]], 10) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="y_true has shape"):
+        M.ndcg_at_k(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="no relevant item"):
+        M.ndcg_at_k(np.zeros((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="k must be positive"):
+        M.hit_rate_at_k(np.ones((1, 3)), np.ones((1, 3)), k=0)
+    with pytest.raises(ValueError, match="y_score contains NaN"):
+        M.auc(np.ones((1, 2)), np.array([[np.nan, 1.0]]))
+
+
+def test_full_ranking_of_3000_users_by_3600_items_is_vectorized():
+    rng = np.random.default_rng(0)
+    y_score = rng.random((3000, 3600)).astype(np.float32)
+    y_true = np.zeros((3000, 3600), dtype=bool)
+    y_true[np.arange(3000), rng.integers(0, 3600, 3000)] = True
+    exclude = rng.random((3000, 3600)) < 0.05
+    value = M.ndcg_at_k(y_true, y_score, k=10, exclude=exclude)
+    assert 0 < value < 0.05  # random scores: about 10 / 3600 hits
+
+
+def test_evaluate_agrees_with_score_and_counts_unknown_pairs_as_misses(interactions):
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[interactions[:, 0] < 50])
+    test = np.array([[u, (u * 7) % 40] for u in range(50)])
+    report = M.evaluate(
+        rec, test, negatives=np.array([[(u + j) % 40 for j in range(1, 6)] for u in range(50)])
+    )
+    assert report["full"]["ndcg@10"] == pytest.approx(rec.score(test))
+    with_unknown = np.vstack([test, [[59, 0], [58, 1]]])
+    report2 = M.evaluate(rec, with_unknown)
+    assert report2["full"]["hit_rate@10"] == pytest.approx(report["full"]["hit_rate@10"] * 50 / 52)
+    assert set(report["sampled"]) == {
+        "hit_rate@10",
+        "ndcg@10",
+        "recall@10",
+        "precision@10",
+        "map@10",
+        "mrr",
+        "auc",
+    }
+
+
+def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
+    test = np.array([[0, 1], [1, 2]])
+    negatives = np.array([[3, 4, 5], [6, 7, 8]])
+    y_true, y_score = M.sampled_scores(fitted_gmf, test, negatives)
+    assert y_true[:, 0].all() and not y_true[:, 1:].any()
+    p = fitted_gmf.predict(np.array([[0, 1], [0, 3], [0, 4], [0, 5]]))
+    assert np.array_equal(np.argsort(-y_score[0]), np.argsort(-p))
