@@ -572,6 +572,8 @@ def _keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
     if isinstance(values, (list, tuple)):
         values = np.array(values, dtype=object)
+    elif not hasattr(values, "__array__") and not sp.issparse(values):
+        values = np.asarray(values)
     return values
 
 

@@ -1,0 +1,207 @@
+"""Splitters and scorers for tuning recommenders with scikit-learn's model selection.
+
+The splitters hold out interactions *per user*, as recommender evaluation does, and work
+as ``cv=`` in :class:`~sklearn.model_selection.GridSearchCV` and
+:func:`~sklearn.model_selection.cross_validate`. The scorers rank held-out items among all
+items a user has not interacted with, for ``scoring=``.
+
+Examples
+--------
+>>> from sklearn.model_selection import GridSearchCV
+>>> from skncf import NCFRecommender
+>>> from skncf.datasets import make_interactions
+>>> from skncf.model_selection import LeaveLastOut, make_ranking_scorer
+>>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
+>>> search = GridSearchCV(
+...     NCFRecommender(model="gmf", epochs=2, random_state=0),
+...     {"latent_dim": [4, 8]},
+...     cv=LeaveLastOut(random_state=0),
+...     scoring=make_ranking_scorer("ndcg", k=10),
+... ).fit(X)
+>>> sorted(search.best_params_)
+['latent_dim']
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._estimator import _keep_python_types
+from ._ids import check_ids
+from .metrics import METRICS, full_ranking_per_user
+
+__all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
+
+
+def _user_codes(X, user_column):
+    """Code of each row's user, from column ``user_column`` (position or name)."""
+    X = _keep_python_types(X)
+    if isinstance(user_column, str):
+        if not hasattr(X, "columns") or user_column not in X.columns:
+            raise ValueError(f"user_column {user_column!r} is not a column name of X.")
+        values = np.asarray(X[user_column])
+    else:
+        array = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+        if array.ndim != 2 or not -array.shape[1] <= user_column < array.shape[1]:
+            raise ValueError(
+                f"user_column={user_column} does not index a column of X with shape {array.shape}."
+            )
+        values = array[:, user_column]
+    return np.unique(check_ids(values, "user ids"), return_inverse=True)[1].ravel()
+
+
+def _rank_within_user(users, keys):
+    """0-based rank of each row among its user's rows by ``keys``, and the user's size."""
+    order = np.lexsort((np.arange(len(users)), keys, users))
+    first = np.searchsorted(users[order], users[order], side="left")
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users)) - first
+    return rank, np.bincount(users)[users]
+
+
+class LeaveLastOut:
+    """Hold out each user's last ``n_test`` interactions.
+
+    "Last" is by ``timestamps`` when given (ties broken by row order: a later row is
+    later), else a seeded random draw. Users with ``n_test`` interactions or fewer keep
+    them all for training, so that every test user is known to the model.
+
+    Parameters
+    ----------
+    n_test : int, default=1
+        Interactions held out per user.
+    timestamps : array-like of shape (n_samples,), default=None
+        Time of each row of the ``X`` that will be split.
+    user_column : int or str, default=0
+        Where the user ids are in ``X``: a position or a DataFrame column name.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw when there are no timestamps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skncf.model_selection import LeaveLastOut
+    >>> X = np.array([[0, 5], [0, 6], [1, 5], [0, 7]])
+    >>> train, test = next(LeaveLastOut(timestamps=[3, 1, 9, 2]).split(X))
+    >>> test.tolist()
+    [0]
+    """
+
+    def __init__(self, n_test=1, *, timestamps=None, user_column=0, random_state=None):
+        self.n_test = n_test
+        self.timestamps = timestamps
+        self.user_column = user_column
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return 1
+
+    def split(self, X, y=None, groups=None):
+        """Yield one ``(train_indices, test_indices)`` pair."""
+        if isinstance(self.n_test, bool) or not isinstance(self.n_test, Integral):
+            raise TypeError(f"n_test must be an int; got {self.n_test!r}.")
+        if self.n_test < 1:
+            raise ValueError(f"n_test must be at least 1; got {self.n_test}.")
+        users = _user_codes(X, self.user_column)
+        if self.timestamps is None:
+            keys = check_random_state(self.random_state).permutation(len(users))
+        else:
+            keys = np.asarray(self.timestamps)
+            if keys.shape != (len(users),):
+                raise ValueError(
+                    f"timestamps must have one entry per row of X ({len(users)}); "
+                    f"got shape {keys.shape}."
+                )
+        rank, size = _rank_within_user(users, keys)
+        test = (size > self.n_test) & (rank >= size - self.n_test)
+        yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
+class UserHoldout:
+    """Hold out a random fraction of every user's interactions, ``n_splits`` times.
+
+    Each user with at least 2 interactions gives ``round(test_size * n)`` of them, at
+    least 1 and at most ``n - 1``, to the test set; users with 1 interaction stay in
+    training.
+
+    Parameters
+    ----------
+    test_size : float, default=0.2
+        Fraction of each user's interactions held out, in (0, 1).
+    n_splits : int, default=1
+        Independent random splits.
+    user_column : int or str, default=0
+        Where the user ids are in ``X``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws.
+    """
+
+    def __init__(self, test_size=0.2, *, n_splits=1, user_column=0, random_state=None):
+        self.test_size = test_size
+        self.n_splits = n_splits
+        self.user_column = user_column
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``n_splits`` pairs of ``(train_indices, test_indices)``."""
+        if not isinstance(self.test_size, Real) or not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
+        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
+            raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")
+        if self.n_splits < 1:
+            raise ValueError(f"n_splits must be at least 1; got {self.n_splits}.")
+        users = _user_codes(X, self.user_column)
+        rng = check_random_state(self.random_state)
+        for _ in range(self.n_splits):
+            rank, size = _rank_within_user(users, rng.permutation(len(users)))
+            n_test = np.clip(np.round(self.test_size * size), 1, size - 1)
+            test = (size >= 2) & (rank < n_test)
+            yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
+class _RankingScorer:
+    """Callable ``scorer(estimator, X, y=None)`` for ``scoring=``."""
+
+    def __init__(self, metric, k):
+        self.metric, self.k = metric, k
+
+    def __call__(self, estimator, X, y=None):
+        if y is not None:
+            keep = np.flatnonzero(np.asarray(y, dtype=float) > 0)
+            X = X.iloc[keep] if hasattr(X, "iloc") else _keep_python_types(X)[keep]
+        per_user, _ = full_ranking_per_user(estimator, X, metrics=(self.metric,), k=self.k)
+        values = per_user[self.metric]
+        return float(np.nanmean(values)) if len(values) else 0.0
+
+    def __repr__(self):
+        return f"make_ranking_scorer({self.metric!r}, k={self.k})"
+
+
+def make_ranking_scorer(metric="ndcg", *, k=10):
+    """Make a scorer for ``scoring=`` that ranks held-out pairs under full ranking.
+
+    Each test user's held-out items are ranked among every item the user had no
+    training interaction with; the metric (see :mod:`skncf.metrics`) is averaged over
+    users. Pairs whose user or item the model does not know count as misses. Rows with
+    ``y == 0`` are no interactions and are left out.
+
+    Parameters
+    ----------
+    metric : {"ndcg", "hit_rate", "recall", "precision", "map", "mrr", "auc"}, default="ndcg"
+    k : int, default=10
+        Cutoff (unused by ``"mrr"`` and ``"auc"``).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, greater is better.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}.")
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"k must be a positive int; got {k!r}.")
+    return _RankingScorer(metric, int(k))

@@ -1,0 +1,93 @@
+"""Per-user splitters and ranking scorers in scikit-learn's model selection."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from skncf import NCFRecommender
+from skncf.model_selection import LeaveLastOut, UserHoldout, make_ranking_scorer
+
+from .conftest import FAST
+
+
+def test_leave_last_out_by_timestamp():
+    X = np.array([[0, 1], [0, 2], [1, 1], [0, 3], [1, 2], [2, 9]])
+    t = np.array([5, 9, 1, 2, 1, 7])
+    train, test = next(LeaveLastOut(timestamps=t).split(X))
+    # user 0: latest is row 1 (t=9); user 1: tie at t=1, the later row (4) is last;
+    # user 2 has one interaction and stays in training.
+    assert test.tolist() == [1, 4]
+    assert sorted(train.tolist() + test.tolist()) == list(range(6))
+    train, test = next(LeaveLastOut(2, timestamps=t).split(X))
+    assert test.tolist() == [0, 1]
+
+
+def test_leave_last_out_random_is_seeded_and_one_per_user(interactions):
+    a = next(LeaveLastOut(random_state=0).split(interactions))[1]
+    b = next(LeaveLastOut(random_state=0).split(interactions))[1]
+    np.testing.assert_array_equal(a, b)
+    users = interactions[a, 0]
+    assert len(np.unique(users)) == len(users) == len(np.unique(interactions[:, 0]))
+
+
+def test_user_holdout_fraction_per_user(interactions):
+    splits = list(UserHoldout(0.25, n_splits=3, random_state=0).split(interactions))
+    assert len(splits) == 3
+    train, test = splits[0]
+    for user in np.unique(interactions[:, 0]):
+        n = np.sum(interactions[:, 0] == user)
+        held = np.sum(interactions[test, 0] == user)
+        expected = 0 if n < 2 else min(max(round(0.25 * n), 1), n - 1)
+        assert held == expected
+    assert not np.array_equal(splits[0][1], splits[1][1])
+
+
+def test_splitters_read_user_column_by_name(interactions):
+    frame = pd.DataFrame({"item": interactions[:, 1], "user": interactions[:, 0]})
+    by_name = next(LeaveLastOut(user_column="user", random_state=0).split(frame))[1]
+    by_position = next(LeaveLastOut(user_column=1, random_state=0).split(frame))[1]
+    np.testing.assert_array_equal(by_name, by_position)
+
+
+@pytest.mark.parametrize(
+    "splitter,match",
+    [
+        (LeaveLastOut(0), "n_test"),
+        (LeaveLastOut(timestamps=[1, 2]), "timestamps must have one entry"),
+        (LeaveLastOut(user_column=5), "user_column"),
+        (UserHoldout(1.5), "test_size"),
+        (UserHoldout(n_splits=0), "n_splits"),
+    ],
+)
+def test_bad_splitter_parameters(interactions, splitter, match):
+    with pytest.raises(ValueError, match=match):
+        next(splitter.split(interactions))
+
+
+def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
+    train, test = next(LeaveLastOut(random_state=0).split(interactions))
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[train])
+    scorer = make_ranking_scorer("ndcg", k=10)
+    assert scorer(rec, interactions[test]) == pytest.approx(rec.score(interactions[test]))
+    assert 0 <= make_ranking_scorer("auc")(rec, interactions[test]) <= 1
+    with pytest.raises(ValueError, match="metric must be one of"):
+        make_ranking_scorer("rmse")
+
+
+def test_grid_search_with_leave_last_out_and_ndcg(interactions):
+    search = GridSearchCV(
+        NCFRecommender(model="gmf", **FAST),
+        {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
+        cv=LeaveLastOut(random_state=0),
+        scoring={"ndcg": make_ranking_scorer("ndcg"), "hr": make_ranking_scorer("hit_rate")},
+        refit="ndcg",
+    ).fit(interactions)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_ndcg"]))
+    result = cross_validate(
+        NCFRecommender(model="gmf", **FAST),
+        interactions,
+        cv=UserHoldout(0.2, n_splits=2, random_state=0),
+        scoring=make_ranking_scorer("recall"),
+    )
+    assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))
