@@ -1,0 +1,252 @@
+"""Loaders of public interaction data: MovieLens folders and the NCF paper's split files.
+
+Nothing here ships data: MovieLens may not be redistributed. ``load_*`` read local files;
+:func:`fetch_movielens` downloads the official archive into a cache folder, verifies its
+checksum and reads it.
+"""
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+# Archives and the MD5 sums that GroupLens publishes beside them (ml-*.zip.md5).
+MOVIELENS = {
+    "100k": (
+        "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+        "md5:0e33842e24a9c977be4e0107933c0723",
+    ),
+    "1m": (
+        "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+        "md5:c4d9eecfca2ab87c1945afe126590906",
+    ),
+}
+_RATING_FILES = ("u.data", "ratings.dat", "ratings.dat.gz")
+
+
+def _open_text(path):
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="latin-1")
+    return open(path, encoding="latin-1")
+
+
+def _read_table(path, what):
+    """Rows of whitespace-, tab- or '::'-separated integers/floats, as a float array."""
+    rows = []
+    with _open_text(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            fields = line.split("::") if "::" in line else line.split()
+            try:
+                rows.append([float(x) for x in fields[:4]])
+            except ValueError:
+                raise ValueError(f"{path}:{number}: not a {what} line: {line[:80]!r}") from None
+            if len(rows[-1]) < 3:
+                raise ValueError(f"{path}:{number}: expected user, item, rating[, timestamp].")
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(rows[0]) if rows else 4)
+    if table.shape[1] == 3:
+        table = np.column_stack([table, np.zeros(len(table))])
+    return table
+
+
+def _ratings_file(path):
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"path {str(path)!r} is neither a ratings file nor a folder.")
+    candidates = [path / name for name in _RATING_FILES] + sorted(path.glob("ratings*.dat.gz"))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no MovieLens ratings file in {str(path)!r}: expected one of "
+        f"{', '.join(_RATING_FILES)} (100K or 1M format)."
+    )
+
+
+def load_movielens(path, *, as_frame=False):
+    """Load MovieLens ratings from a local file or folder.
+
+    Reads the 100K format (``u.data``: tab-separated ``user item rating timestamp``) and
+    the 1M format (``ratings.dat``: ``user::item::rating::timestamp``), also gzipped.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ratings file, or a folder holding ``u.data``, ``ratings.dat`` or
+        ``ratings.dat.gz``.
+    as_frame : bool, default=False
+        Return a pandas DataFrame (columns ``user``, ``item``, ``rating``, ``timestamp``)
+        instead of arrays. Needs pandas.
+
+    Returns
+    -------
+    data : Bunch or DataFrame
+        Bunch with ``X`` (n, 2) int64 (user id, item id as in the files), ``ratings`` (n,)
+        float64 and ``timestamps`` (n,) int64.
+    """
+    table = _read_table(_ratings_file(path), "ratings")
+    X = table[:, :2].astype(np.int64)
+    if as_frame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "user": X[:, 0],
+                "item": X[:, 1],
+                "rating": table[:, 2],
+                "timestamp": table[:, 3].astype(np.int64),
+            }
+        )
+    return Bunch(X=X, ratings=table[:, 2], timestamps=table[:, 3].astype(np.int64))
+
+
+def load_ncf_split(prefix):
+    """Load a leave-one-out split in the file format of the NCF paper (He et al. 2017).
+
+    Parameters
+    ----------
+    prefix : str or path-like
+        Common prefix of ``PREFIX.train.rating``, ``PREFIX.test.rating`` and
+        ``PREFIX.test.negative`` (e.g. ``".../ml1m-half/ml1m-half"``).
+
+    Returns
+    -------
+    split : Bunch
+        ``train`` (n, 2) and ``test`` (m, 2) int64 (user, item) pairs, with
+        ``train_ratings``, ``train_timestamps``, ``test_ratings``, ``test_timestamps``,
+        and ``test_negatives`` (m, n_negatives) int64: the sampled negatives of each test
+        row, in the order of ``test``.
+    """
+    prefix = str(prefix)
+    train = _read_table(prefix + ".train.rating", "rating")
+    test = _read_table(prefix + ".test.rating", "rating")
+    negatives = {}
+    path = prefix + ".test.negative"
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            key, *items = line.split()
+            try:
+                user, item = (int(x) for x in key.strip("()").split(","))
+                negatives[(user, item)] = [int(x) for x in items]
+            except ValueError:
+                raise ValueError(
+                    f"{path}:{number}: expected '(user,item)' then item ids."
+                ) from None
+    test_pairs = test[:, :2].astype(np.int64)
+    missing = [tuple(p) for p in test_pairs.tolist() if tuple(p) not in negatives]
+    if missing:
+        raise ValueError(f"{path} has no negatives for test pairs such as {missing[0]}.")
+    widths = {len(v) for v in negatives.values()}
+    if len(widths) != 1:
+        raise ValueError(f"{path}: rows have different numbers of negatives {sorted(widths)}.")
+    return Bunch(
+        train=train[:, :2].astype(np.int64),
+        train_ratings=train[:, 2],
+        train_timestamps=train[:, 3].astype(np.int64),
+        test=test_pairs,
+        test_ratings=test[:, 2],
+        test_timestamps=test[:, 3].astype(np.int64),
+        test_negatives=np.array([negatives[tuple(p)] for p in test_pairs.tolist()], dtype=np.int64),
+    )
+
+
+def get_data_home(data_home=None):
+    """The cache folder: ``data_home``, else ``$SKNCF_DATA``, else ``~/skncf_data``."""
+    home = data_home or os.environ.get("SKNCF_DATA") or Path.home() / "skncf_data"
+    home = Path(home).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def _digest(path, algorithm):
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def fetch_movielens(
+    variant="100k",
+    *,
+    data_home=None,
+    url=None,
+    checksum=None,
+    download_if_missing=True,
+    as_frame=False,
+):
+    """Download (once) and load a MovieLens data set.
+
+    The archive is downloaded into the cache folder (see ``data_home``), its checksum
+    verified, and extracted; later calls read the extracted copy. A download whose
+    checksum does not match is deleted and raises an error.
+
+    Parameters
+    ----------
+    variant : {"100k", "1m"}, default="100k"
+    data_home : str or path-like, default=None
+        Cache folder; default ``$SKNCF_DATA`` or ``~/skncf_data``.
+    url : str, default=None
+        Where to download the zip archive from (e.g. a mirror or a ``file://`` URL);
+        default the GroupLens address.
+    checksum : str, default=None
+        ``"md5:<hex>"`` or ``"sha256:<hex>"`` of the archive; default the MD5 that
+        GroupLens publishes. Required with a custom ``url``.
+    download_if_missing : bool, default=True
+        If False and the data are not cached, raise ``OSError`` instead of downloading.
+    as_frame : bool, default=False
+        See :func:`load_movielens`.
+
+    Returns
+    -------
+    data : Bunch or DataFrame
+        As :func:`load_movielens`.
+    """
+    if variant not in MOVIELENS:
+        raise ValueError(f"variant must be one of {sorted(MOVIELENS)}; got {variant!r}.")
+    default_url, default_checksum = MOVIELENS[variant]
+    if url is not None and checksum is None:
+        raise ValueError("checksum is required with a custom url: 'md5:<hex>' or 'sha256:<hex>'.")
+    url, checksum = url or default_url, checksum or default_checksum
+    algorithm, _, expected = checksum.partition(":")
+    if algorithm not in ("md5", "sha256") or not expected:
+        raise ValueError(
+            f"checksum must look like 'md5:<hex>' or 'sha256:<hex>'; got {checksum!r}."
+        )
+
+    folder = get_data_home(data_home) / f"ml-{variant}"
+    if not folder.is_dir():
+        if not download_if_missing:
+            raise OSError(f"MovieLens {variant} is not in {folder} and download_if_missing=False.")
+        with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+            archive = Path(tmp) / "archive.zip"
+            with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
+                shutil.copyfileobj(response, out)
+            actual = _digest(archive, algorithm)
+            if actual != expected.lower():
+                raise OSError(
+                    f"checksum mismatch for {url}: expected {algorithm}:{expected}, got "
+                    f"{algorithm}:{actual}; the download was discarded."
+                )
+            extracted = Path(tmp) / "extracted"
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(extracted)
+            found = [p.parent for name in _RATING_FILES for p in extracted.rglob(name)]
+            if not found:
+                raise OSError(f"the archive from {url} holds no MovieLens ratings file.")
+            shutil.move(str(found[0]), folder)
+    return load_movielens(folder, as_frame=as_frame)
