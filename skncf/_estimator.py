@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import Interval, StrOptions, fit_context
-from ._graphs import ARCHITECTURES, build_graph
+from ._graphs import ARCHITECTURES, build_graph, init_neumf_from
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, mask_seen, top_k
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
@@ -73,6 +73,11 @@ class NCFRecommender(BaseEstimator):
         interaction); the model outputs interaction probabilities. ``"explicit"``: ``y``
         holds ratings; the model is fit by mean squared error on ratings scaled to the
         training range and predicts ratings within that range.
+    pretrain : bool, default=False
+        Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
+        ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
+        then train NeuMF for ``epochs`` more (He et al. 2017, section 3.4.1). Triples
+        the training time.
     columns : pair of int or pair of str, default=None
         Where the user and item ids are in ``X``: two column positions, or two column
         names of a DataFrame. None means ``X`` has exactly two columns, user id first.
@@ -100,7 +105,8 @@ class NCFRecommender(BaseEstimator):
         The trained graph; inputs ``user`` and ``item`` are codes, i.e. positions in
         ``users_`` and ``items_``.
     history_ : dict
-        ``{"loss": [...]}``, the training loss of every epoch.
+        ``{"loss": [...]}``, the training loss of every epoch; with ``pretrain`` also
+        ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -138,6 +144,7 @@ class NCFRecommender(BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "feedback": [StrOptions({"implicit", "explicit"})],
+        "pretrain": ["boolean"],
         "columns": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "random_state": ["random_state"],
@@ -157,6 +164,7 @@ class NCFRecommender(BaseEstimator):
         epochs=10,
         n_negatives=4,
         feedback="implicit",
+        pretrain=False,
         columns=None,
         handle_unknown="error",
         random_state=None,
@@ -172,6 +180,7 @@ class NCFRecommender(BaseEstimator):
         self.epochs = epochs
         self.n_negatives = n_negatives
         self.feedback = feedback
+        self.pretrain = pretrain
         self.columns = columns
         self.handle_unknown = handle_unknown
         self.random_state = random_state
@@ -245,31 +254,48 @@ class NCFRecommender(BaseEstimator):
             examples = ExplicitExamples(u, i, targets, sample_weight / sample_weight.mean())
             fallback = float(np.average(y, weights=sample_weight))
 
+        if self.pretrain and self.model != "neumf":
+            raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        graph = build_graph(
-            self.model,
-            n_users=n_users,
-            n_items=n_items,
-            latent_dim=self.latent_dim,
-            mlp_layers=mlp_layers,
-            dropout=self._dropout_rate(),
-            l2=self.l2,
-            seeds=iter(rng.integers(0, 2**31 - 1, size=64).tolist()),
-        )
-        compile_graph(
-            graph,
-            feedback=self.feedback,
-            learning_rate=self.learning_rate,
-            total_steps=self.epochs * -(-len(examples) // self.batch_size),
-        )
-        history = train(
-            graph,
-            examples,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            rng=rng,
-            verbose=self.verbose,
-        )
+        seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
+
+        def fit_graph(architecture, init=None):
+            graph = build_graph(
+                architecture,
+                n_users=n_users,
+                n_items=n_items,
+                latent_dim=self.latent_dim,
+                mlp_layers=mlp_layers,
+                dropout=self._dropout_rate(),
+                l2=self.l2,
+                seeds=seeds,
+            )
+            if init is not None:
+                init(graph)
+            compile_graph(
+                graph,
+                feedback=self.feedback,
+                learning_rate=self.learning_rate,
+                total_steps=self.epochs * -(-len(examples) // self.batch_size),
+            )
+            history = train(
+                graph,
+                examples,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                rng=rng,
+                verbose=self.verbose,
+            )
+            return graph, history
+
+        if self.pretrain:
+            gmf, gmf_history = fit_graph("gmf")
+            mlp, mlp_history = fit_graph("mlp")
+            graph, history = fit_graph("neumf", lambda g: init_neumf_from(g, gmf, mlp))
+            history["pretrain_gmf_loss"] = gmf_history["loss"]
+            history["pretrain_mlp_loss"] = mlp_history["loss"]
+        else:
+            graph, history = fit_graph(self.model)
 
         self.users_, self.items_ = users_, items_
         self._id_columns_ = id_columns

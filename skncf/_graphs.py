@@ -123,3 +123,27 @@ class _Builder:
         for j, units in enumerate(widths):
             x = self.dense(x, units, f"mlp_dense_{j}", activation="relu")
         return x
+
+
+def init_neumf_from(neumf, gmf, mlp, *, alpha=0.5):
+    """Initialise a NeuMF graph from fitted GMF and MLP graphs (He et al. 2017, 3.4.1).
+
+    Embeddings and tower layers are copied by name; the output unit becomes
+    ``[alpha * h_gmf, (1 - alpha) * h_mlp]`` with the same blend of the two biases.
+    """
+    for source in (gmf, mlp):
+        for layer in source.layers:
+            if layer.weights and layer.name != "prediction":
+                neumf.get_layer(layer.name).set_weights(layer.get_weights())
+    (kernel_gmf, bias_gmf), (kernel_mlp, bias_mlp) = (
+        gmf.get_layer("prediction").get_weights(),
+        mlp.get_layer("prediction").get_weights(),
+    )
+    neumf.get_layer("prediction").set_weights(
+        [
+            ops.convert_to_numpy(
+                ops.concatenate([alpha * kernel_gmf, (1 - alpha) * kernel_mlp], 0)
+            ),
+            alpha * bias_gmf + (1 - alpha) * bias_mlp,
+        ]
+    )

@@ -30,6 +30,7 @@ BAD_PARAMS = [
     ("n_negatives", 0),
     ("feedback", "ratings"),
     ("handle_unknown", "skip"),
+    ("pretrain", "yes"),
     ("columns", (0,)),
     ("columns", (0, 0)),
     ("columns", (0, 5)),
@@ -98,6 +99,11 @@ def test_bad_fit_input(case, args, error, match):
 def test_explicit_without_y():
     with pytest.raises(ValueError, match="y .*required.*explicit"):
         NCFRecommender(feedback="explicit").fit(PAIRS)
+
+
+def test_pretrain_needs_neumf():
+    with pytest.raises(ValueError, match="pretrain=True needs model='neumf'"):
+        NCFRecommender(model="gmf", pretrain=True).fit(PAIRS)
 
 
 def test_unfitted_methods_raise_not_fitted():

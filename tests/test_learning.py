@@ -49,3 +49,48 @@ def test_similar_items_share_a_group(grouped):
     rec = NCFRecommender(model="gmf", **LEARN).fit(X)
     neighbours = rec.similar_items(np.arange(100), k=5)
     assert np.mean(item_groups[neighbours] == item_groups[:, None]) > 0.6
+
+
+def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped):
+    X, _, user_groups, item_groups = grouped
+    rec = NCFRecommender(model="neumf", pretrain=True, **{**LEARN, "epochs": 4}).fit(X)
+    assert len(rec.history_["pretrain_gmf_loss"]) == len(rec.history_["pretrain_mlp_loss"]) == 4
+    # The blended start is already a good model: NeuMF's first loss is below the
+    # first losses of its parts, which started from scratch.
+    assert rec.history_["loss"][0] < rec.history_["pretrain_gmf_loss"][0]
+    assert rec.history_["loss"][0] < rec.history_["pretrain_mlp_loss"][0]
+    top = rec.recommend(np.arange(200), k=10)
+    assert np.mean(item_groups[top] == user_groups[:, None]) > 0.6
+
+
+def test_pretrain_blend_is_half_and_half():
+    from skncf._graphs import build_graph, init_neumf_from
+
+    def graph(kind, seed):
+        return build_graph(
+            kind,
+            n_users=5,
+            n_items=4,
+            latent_dim=3,
+            mlp_layers=(4,),
+            dropout=0.0,
+            l2=0.0,
+            seeds=iter(range(seed, seed + 50)),
+        )
+
+    gmf, mlp, neumf = graph("gmf", 0), graph("mlp", 100), graph("neumf", 200)
+    init_neumf_from(neumf, gmf, mlp)
+    kernel, bias = neumf.get_layer("prediction").get_weights()
+    np.testing.assert_allclose(kernel[:3], 0.5 * gmf.get_layer("prediction").get_weights()[0])
+    np.testing.assert_allclose(kernel[3:], 0.5 * mlp.get_layer("prediction").get_weights()[0])
+    np.testing.assert_array_equal(
+        neumf.get_layer("user_mlp_embedding").get_weights()[0],
+        mlp.get_layer("user_mlp_embedding").get_weights()[0],
+    )
+    u, i = np.array([[0], [3]]), np.array([[1], [2]])
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    np.testing.assert_allclose(
+        logit(neumf.predict([u, i], verbose=0)),
+        0.5 * logit(gmf.predict([u, i], verbose=0)) + 0.5 * logit(mlp.predict([u, i], verbose=0)),
+        atol=1e-5,
+    )
