@@ -1,0 +1,221 @@
+"""The NCF benchmark: skncf's architectures and a plain-Keras NeuMF on one leave-one-out split.
+
+Trains ``seed``, ``gmf``, ``mlp``, ``neumf``, ``neumf`` with pre-training, and a NeuMF
+written the usual way in plain Keras (``Model.fit``, batch 256, 4 negatives, Adam 1e-3),
+in one process, and prints one table: full-ranking and sampled HR@10 / NDCG@10 (as
+defined in ``../shared/data/PROTOCOL.md``, computed by :func:`skncf.metrics.evaluate`),
+fit seconds and epochs.
+
+    python benchmarks/ncf_protocol.py --data ../shared/data/ml1m-half/ml1m-half
+    python benchmarks/ncf_protocol.py --data ../shared/data/ml-100k-loo/ml-100k
+
+``--data`` is the split's prefix (files PREFIX.train.rating, .test.rating,
+.test.negative); it defaults to ``$SKNCF_NCF_SPLIT``. skncf models are scored once, after
+their last epoch. The plain-Keras baseline is scored after every epoch and reported at its
+best epoch by full HR@10 (an optimistic choice, made on the test set, in its favour).
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from skncf import NCFRecommender
+from skncf.datasets import load_ncf_split
+from skncf.metrics import evaluate, hit_rate_at_k, ndcg_at_k
+
+K = 10
+METHODS = ("seed", "gmf", "mlp", "neumf", "neumf-pretrain", "keras-neumf")
+
+
+def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
+    """Full and sampled HR@10 / NDCG@10 from score matrices, rows = test users.
+
+    ``full_scores`` has one column per train item; ``test_columns`` gives each row's
+    held-out item column, or -1 for an item absent from train (a miss).
+    """
+    present = test_columns >= 0
+    y_true = np.zeros(full_scores.shape, dtype=bool)
+    y_true[np.flatnonzero(present), test_columns[present]] = True
+    share = present.mean()
+    sampled_true = np.zeros(sampled_scores.shape, dtype=bool)
+    sampled_true[:, 0] = True
+    return {
+        "full_hr": share
+        * hit_rate_at_k(y_true[present], full_scores[present], k=K, exclude=exclude[present]),
+        "full_ndcg": share
+        * ndcg_at_k(y_true[present], full_scores[present], k=K, exclude=exclude[present]),
+        "sampled_hr": hit_rate_at_k(sampled_true, sampled_scores, k=K),
+        "sampled_ndcg": ndcg_at_k(sampled_true, sampled_scores, k=K),
+    }
+
+
+def run_skncf(method, split, args):
+    """Fit with skncf and score with skncf's own evaluate()."""
+    model, pretrain = ("neumf", True) if method == "neumf-pretrain" else (method, False)
+    rec = NCFRecommender(
+        model=model,
+        pretrain=pretrain,
+        latent_dim=args.latent_dim,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        n_negatives=args.negatives,
+        l2=args.l2,
+        handle_unknown="ignore",
+        random_state=args.seed,
+    )
+    tic = time.perf_counter()
+    rec.fit(split.train)
+    seconds = time.perf_counter() - tic
+    report = evaluate(rec, split.test, negatives=split.test_negatives, k=K)
+    metrics = {
+        "full_hr": report["full"]["hit_rate@10"],
+        "full_ndcg": report["full"]["ndcg@10"],
+        "sampled_hr": report["sampled"]["hit_rate@10"],
+        "sampled_ndcg": report["sampled"]["ndcg@10"],
+    }
+    return metrics, seconds, args.epochs * (3 if pretrain else 1)
+
+
+def plain_keras_neumf(n_users, n_items, factors, layers=(64, 32, 16, 8)):
+    """NeuMF as the paper's code builds it, in plain Keras 3."""
+    import keras
+
+    user = keras.Input(shape=(1,), dtype="int32")
+    item = keras.Input(shape=(1,), dtype="int32")
+    init = keras.initializers.RandomNormal(stddev=0.01)
+    mf_u = keras.layers.Flatten()(
+        keras.layers.Embedding(n_users, factors, embeddings_initializer=init)(user)
+    )
+    mf_i = keras.layers.Flatten()(
+        keras.layers.Embedding(n_items, factors, embeddings_initializer=init)(item)
+    )
+    mlp_u = keras.layers.Flatten()(
+        keras.layers.Embedding(n_users, layers[0] // 2, embeddings_initializer=init)(user)
+    )
+    mlp_i = keras.layers.Flatten()(
+        keras.layers.Embedding(n_items, layers[0] // 2, embeddings_initializer=init)(item)
+    )
+    x = keras.layers.Concatenate()([mlp_u, mlp_i])
+    for width in layers[1:]:
+        x = keras.layers.Dense(width, activation="relu")(x)
+    joint = keras.layers.Concatenate()([keras.layers.Multiply()([mf_u, mf_i]), x])
+    out = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="lecun_uniform")(joint)
+    model = keras.Model([user, item], out)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    return model
+
+
+def run_plain_keras(split, train_matrix, args):
+    """Train the usual way; score after every epoch; report the best epoch."""
+    n_users = int(max(split.train[:, 0].max(), split.test[:, 0].max())) + 1
+    n_items = (
+        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
+    )
+    model = plain_keras_neumf(n_users, n_items, args.keras_factors)
+    rng = np.random.default_rng(args.seed)
+    seen = train_matrix
+    users, items = split.train[:, 0], split.train[:, 1]
+    train_items = np.unique(items)
+    test_users = split.test[:, 0]
+    exclude = seen[test_users][:, train_items]
+    position = np.searchsorted(train_items, split.test[:, 1])
+    found = train_items[np.minimum(position, len(train_items) - 1)] == split.test[:, 1]
+    test_columns = np.where(found, position, -1)
+    sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
+    best, fit_seconds, best_seconds, best_epoch = None, 0.0, 0.0, 0
+    for epoch in range(1, args.keras_epochs + 1):
+        tic = time.perf_counter()
+        neg_users = np.repeat(users, 4)
+        neg_items = rng.integers(0, n_items, size=neg_users.size)
+        clash = np.asarray(seen[neg_users, neg_items]).ravel() > 0
+        while clash.any():
+            neg_items[clash] = rng.integers(0, n_items, size=clash.sum())
+            clash[clash] = np.asarray(seen[neg_users[clash], neg_items[clash]]).ravel() > 0
+        u = np.concatenate([users, neg_users])[:, None]
+        i = np.concatenate([items, neg_items])[:, None]
+        y = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))])
+        model.fit([u, i], y, batch_size=256, epochs=1, shuffle=True, verbose=0)
+        fit_seconds += time.perf_counter() - tic
+        full = model.predict(
+            [
+                np.repeat(test_users, len(train_items))[:, None],
+                np.tile(train_items, len(test_users))[:, None],
+            ],
+            batch_size=65536,
+            verbose=0,
+        ).reshape(len(test_users), len(train_items))
+        sampled = model.predict(
+            [np.repeat(test_users, sampled_items.shape[1])[:, None], sampled_items.reshape(-1, 1)],
+            batch_size=65536,
+            verbose=0,
+        ).reshape(sampled_items.shape)
+        metrics = evaluate_scores(full, exclude, test_columns, sampled)
+        print(
+            f"  keras-neumf epoch {epoch}: full HR@10 {metrics['full_hr']:.3f}, "
+            f"sampled HR@10 {metrics['sampled_hr']:.3f}, {fit_seconds:.0f} s",
+            flush=True,
+        )
+        if best is None or metrics["full_hr"] > best["full_hr"]:
+            best, best_seconds, best_epoch = metrics, fit_seconds, epoch
+    return best, best_seconds, best_epoch
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("SKNCF_NCF_SPLIT"),
+        help="split prefix (default $SKNCF_NCF_SPLIT)",
+    )
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--epochs", type=int, default=NCFRecommender().epochs)
+    parser.add_argument("--latent-dim", type=int, default=NCFRecommender().latent_dim)
+    parser.add_argument("--learning-rate", type=float, default=NCFRecommender().learning_rate)
+    parser.add_argument("--batch-size", type=int, default=NCFRecommender().batch_size)
+    parser.add_argument("--negatives", type=int, default=NCFRecommender().n_negatives)
+    parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
+    parser.add_argument("--keras-factors", type=int, default=16)
+    parser.add_argument("--keras-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
+    split = load_ncf_split(args.data)
+    import scipy.sparse as sp
+
+    n_users = int(split.train[:, 0].max()) + 1
+    n_items = (
+        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
+    )
+    train_csr = sp.csr_array(
+        (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
+        shape=(n_users, n_items),
+    )
+    print(
+        f"{args.data}: {len(split.train)} train pairs, {len(split.test)} test users; "
+        f"skncf settings: {vars(args)}",
+        flush=True,
+    )
+    rows = []
+    for method in args.methods.split(","):
+        if method == "keras-neumf":
+            metrics, seconds, epochs = run_plain_keras(split, train_csr, args)
+        else:
+            metrics, seconds, epochs = run_skncf(method, split, args)
+        rows.append((method, metrics, seconds, epochs))
+        print(f"  {method}: {metrics} {seconds:.0f} s", flush=True)
+    header = "method | full HR@10 | full NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | epochs"
+    print(f"\n| {header} |")
+    print("|---|---|---|---|---|---|---|")
+    for method, m, seconds, epochs in rows:
+        print(
+            f"| {method} | {m['full_hr']:.3f} | {m['full_ndcg']:.3f} | {m['sampled_hr']:.3f} | "
+            f"{m['sampled_ndcg']:.3f} | {seconds:.0f} | {epochs} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
