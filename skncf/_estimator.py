@@ -71,8 +71,9 @@ class NCFRecommender(BaseEstimator):
     feedback : {"implicit", "explicit"}, default="implicit"
         ``"implicit"``: ``y`` holds non-negative interaction weights or counts (0 means no
         interaction); the model outputs interaction probabilities. ``"explicit"``: ``y``
-        holds ratings; the model is fit by mean squared error on ratings scaled to the
-        training range and predicts ratings within that range.
+        holds ratings; the graph gains a per-user and a per-item bias on the output
+        logit, is fit by mean squared error on ratings scaled to the training range, and
+        predicts ratings within that range.
     pretrain : bool, default=False
         Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
         ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
@@ -269,6 +270,7 @@ class NCFRecommender(BaseEstimator):
                 dropout=self._dropout_rate(),
                 l2=self.l2,
                 seeds=seeds,
+                biases=self.feedback == "explicit",
             )
             if init is not None:
                 init(graph)

@@ -30,7 +30,9 @@ class RowL2(keras.regularizers.Regularizer):
         return {"l2": self.l2}
 
 
-def build_graph(architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds):
+def build_graph(
+    architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds, biases=False
+):
     """Return the uncompiled ``keras.Model`` of one architecture.
 
     Parameters
@@ -48,6 +50,9 @@ def build_graph(architecture, *, n_users, n_items, latent_dim, mlp_layers, dropo
         L2 penalty (see the module docstring).
     seeds : iterator of int
         Seeds for every initializer and dropout layer, so that a graph is reproducible.
+    biases : bool, default=False
+        Add a learned per-user and per-item bias (``user_bias``, ``item_bias``, zero at
+        start) to the logit of the output unit, as rating models do.
     """
     builder = _Builder(latent_dim, dropout, l2, seeds)
     user = keras.Input(shape=(1,), dtype="int32", name="user")
@@ -64,11 +69,18 @@ def build_graph(architecture, *, n_users, n_items, latent_dim, mlp_layers, dropo
     features = parts[0] if len(parts) == 1 else layers.Concatenate(name="neumf")(parts)
     output = layers.Dense(
         1,
-        activation="sigmoid",
+        activation=None if biases else "sigmoid",
         kernel_initializer=keras.initializers.LecunUniform(seed=next(seeds)),
         kernel_regularizer=builder.kernel_regularizer,
         name="prediction",
     )(features)
+    if biases:
+        terms = [
+            output,
+            builder.bias(user, n_users, "user_bias"),
+            builder.bias(item, n_items, "item_bias"),
+        ]
+        output = layers.Activation("sigmoid", name="probability")(layers.Add()(terms))
     return keras.Model([user, item], output, name=f"ncf_{architecture}")
 
 
@@ -100,6 +112,16 @@ class _Builder:
             name=name,
         )(ids)
         return layers.Flatten()(self._drop(x))
+
+    def bias(self, ids, n_rows, name):
+        x = layers.Embedding(
+            n_rows,
+            1,
+            embeddings_initializer="zeros",
+            activity_regularizer=self.row_regularizer,
+            name=name,
+        )(ids)
+        return layers.Flatten()(x)
 
     def product(self, user, item, n_users, n_items, uniform):
         p = self.embed(user, n_users, "user_embedding", uniform)
@@ -133,8 +155,15 @@ def init_neumf_from(neumf, gmf, mlp, *, alpha=0.5):
     """
     for source in (gmf, mlp):
         for layer in source.layers:
-            if layer.weights and layer.name != "prediction":
+            if layer.weights and layer.name not in ("prediction", "user_bias", "item_bias"):
                 neumf.get_layer(layer.name).set_weights(layer.get_weights())
+    for name in ("user_bias", "item_bias"):
+        if name in {layer.name for layer in neumf.layers}:
+            (b_gmf,), (b_mlp,) = (
+                gmf.get_layer(name).get_weights(),
+                mlp.get_layer(name).get_weights(),
+            )
+            neumf.get_layer(name).set_weights([alpha * b_gmf + (1 - alpha) * b_mlp])
     (kernel_gmf, bias_gmf), (kernel_mlp, bias_mlp) = (
         gmf.get_layer("prediction").get_weights(),
         mlp.get_layer("prediction").get_weights(),

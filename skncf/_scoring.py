@@ -59,6 +59,10 @@ class Scorer:
             self.w_mlp = w_out
             self.tower_width = max(k.shape[1] for k, _ in dense)
         self.bias = np.float32(self.bias[0])
+        self.has_biases = "user_bias" in names
+        if self.has_biases:
+            self.user_bias = weights("user_bias")[0][:, 0]
+            self.item_bias = weights("item_bias")[0][:, 0]
         self.n_items = (self.item_gmf if self.has_product else self.item_tower).shape[0]
 
     def item_vectors(self):
@@ -86,6 +90,8 @@ class Scorer:
                 logit += np.einsum("nd,nd,d->n", self.user_gmf[u], self.item_gmf[i], self.w_gmf)
             if self.has_tower:
                 logit += self._tower_logit(self.user_tower[u] + self.item_tower[i])
+            if self.has_biases:
+                logit += self.user_bias[u] + self.item_bias[i]
             out[start : start + step] = logit
         return out
 
@@ -101,6 +107,8 @@ class Scorer:
             if self.has_tower:
                 first = self.user_tower[u][:, None, :] + self.item_tower[None, :, :]
                 logit += self._tower_logit(first)
+            if self.has_biases:
+                logit += self.user_bias[u][:, None] + self.item_bias[None, :]
             yield start, logit
 
 

@@ -101,3 +101,21 @@ def test_implicit_score_is_ndcg_at_10(interactions):
     y = np.arange(30) % 2  # y == 0: no interaction, left out
     expected_half = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0)[y > 0])
     assert rec.score(pairs, y) == pytest.approx(expected_half)
+
+
+@pytest.mark.parametrize("model", ["seed", "mlp", "neumf"])
+def test_explicit_graphs_with_biases_match_keras(ratings, model):
+    X, y = ratings
+    rec = NCFRecommender(model=model, feedback="explicit", **FAST).fit(X, y)
+    assert {"user_bias", "item_bias"} <= {layer.name for layer in rec.model_.layers}
+    keras_out = rec.model_.predict([X[:, :1], X[:, 1:]], verbose=0).ravel()
+    expected = y.min() + (y.max() - y.min()) * keras_out
+    np.testing.assert_allclose(rec.predict(X), expected, atol=1e-4)
+    rows = np.vstack([logits for _, logits in rec._scorer.rows(np.arange(5))])
+    np.testing.assert_allclose(
+        rows.ravel(),
+        rec._scorer.pairs(
+            np.repeat(np.arange(5), len(rec.items_)), np.tile(np.arange(len(rec.items_)), 5)
+        ),
+        atol=1e-5,
+    )
