@@ -1,6 +1,7 @@
 """The NCF benchmark: skncf's architectures and a plain-Keras NeuMF on one leave-one-out split.
 
-Trains ``seed``, ``gmf``, ``mlp``, ``neumf``, ``neumf`` with pre-training, and a NeuMF
+Trains ``NCFRecommender()`` with its defaults, then ``seed``, ``gmf``, ``mlp``, ``neumf``,
+``neumf`` with pre-training (with the settings given as options), and a NeuMF
 written the usual way in plain Keras (``Model.fit``, batch 256, 4 negatives, Adam 1e-3),
 in one process, and prints one table: full-ranking and sampled HR@10 / NDCG@10 (as
 defined in ``../shared/data/PROTOCOL.md``, computed by :func:`skncf.metrics.evaluate`),
@@ -26,7 +27,7 @@ from skncf.datasets import load_ncf_split
 from skncf.metrics import evaluate, hit_rate_at_k, ndcg_at_k
 
 K = 10
-METHODS = ("seed", "gmf", "mlp", "neumf", "neumf-pretrain", "keras-neumf")
+METHODS = ("default", "seed", "gmf", "mlp", "neumf", "neumf-pretrain", "keras-neumf")
 
 
 def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
@@ -52,19 +53,27 @@ def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
 
 
 def run_skncf(method, split, args):
-    """Fit with skncf and score with skncf's own evaluate()."""
+    """Fit with skncf and score with skncf's own evaluate().
+
+    ``default`` is ``NCFRecommender()`` with every default; the others use the settings
+    given on the command line.
+    """
     model, pretrain = ("neumf", True) if method == "neumf-pretrain" else (method, False)
-    rec = NCFRecommender(
-        model=model,
-        pretrain=pretrain,
-        latent_dim=args.latent_dim,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        n_negatives=args.negatives,
-        l2=args.l2,
-        handle_unknown="ignore",
-        random_state=args.seed,
+    rec = (
+        NCFRecommender(random_state=args.seed)
+        if method == "default"
+        else NCFRecommender(
+            model=model,
+            pretrain=pretrain,
+            latent_dim=args.latent_dim,
+            learning_rate=args.learning_rate,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            n_negatives=args.negatives,
+            l2=args.l2,
+            handle_unknown="ignore",
+            random_state=args.seed,
+        )
     )
     tic = time.perf_counter()
     rec.fit(split.train)
@@ -76,7 +85,7 @@ def run_skncf(method, split, args):
         "sampled_hr": report["sampled"]["hit_rate@10"],
         "sampled_ndcg": report["sampled"]["ndcg@10"],
     }
-    return metrics, seconds, args.epochs * (3 if pretrain else 1)
+    return metrics, seconds, rec.epochs * (3 if pretrain else 1)
 
 
 def plain_keras_neumf(n_users, n_items, factors, layers=(64, 32, 16, 8)):
