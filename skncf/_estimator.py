@@ -231,6 +231,8 @@ class NCFRecommender(BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         mlp_layers = self._check_mlp_layers()
+        if self.pretrain and self.model != "neumf":
+            raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
         X = validate_data(self, _keep_python_types(X), dtype=None, reset=True)
         id_columns = self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
@@ -255,8 +257,6 @@ class NCFRecommender(BaseEstimator):
             examples = ExplicitExamples(u, i, targets, sample_weight / sample_weight.mean())
             fallback = float(np.average(y, weights=sample_weight))
 
-        if self.pretrain and self.model != "neumf":
-            raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
 
