@@ -133,7 +133,13 @@ def _mean(per_user):
 
 def _per_user(metric, y_true, y_score, k, exclude):
     """Metric value per user, NaN for users without relevant items."""
-    rows, positions, n_candidates = relevant_positions(y_true, y_score, exclude=exclude)
+    return _per_user_from_positions(
+        metric, *relevant_positions(y_true, y_score, exclude=exclude), k
+    )
+
+
+def _per_user_from_positions(metric, rows, positions, n_candidates, k):
+    """Metric value per user from :func:`relevant_positions`' output."""
     n_users = len(n_candidates)
     counts = np.bincount(rows, minlength=n_users)
     order = np.lexsort((positions, rows))
@@ -246,9 +252,11 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     recommended = []
     for start, logits in estimator._scorer.rows(users):
         block = slice(start, start + len(logits))
-        exclude = estimator._seen[users[block]]
+        positions = relevant_positions(
+            relevant[block], logits, exclude=estimator._seen[users[block]]
+        )
         for metric in metrics:
-            per_user[metric].append(_per_user(metric, relevant[block], logits, k, exclude))
+            per_user[metric].append(_per_user_from_positions(metric, *positions, k))
         recommended.append(top_k(mask_seen(logits, estimator._seen, users[block]), k))
     n_missed = (~known).sum()
     per_user = {
@@ -284,9 +292,9 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
     report = {"full": {_name(m, k): float(np.nanmean(v)) for m, v in per_user.items()}}
     report["full"][f"coverage@{k}"] = coverage
     if negatives is not None:
-        y_true, y_score = sampled_scores(estimator, X_test, negatives)
+        positions = relevant_positions(*sampled_scores(estimator, X_test, negatives))
         report["sampled"] = {
-            _name(m, k): _mean(_per_user(m, y_true, y_score, k, None)) for m in METRICS
+            _name(m, k): _mean(_per_user_from_positions(m, *positions, k)) for m in METRICS
         }
     return report
 
