@@ -10,18 +10,7 @@ import numpy as np
 
 from ._estimator import NCFRecommender
 from .datasets import make_interactions
-
-
-def hold_out_one_per_user(X, rng):
-    """Split pairs: one random pair of every user with at least 2 goes to the test set."""
-    order = rng.permutation(len(X))
-    users = X[order, 0]
-    first = np.unique(users, return_index=True)[1]
-    counts = np.bincount(np.unique(users, return_inverse=True)[1])
-    test_rows = order[first[counts >= 2]]
-    mask = np.zeros(len(X), dtype=bool)
-    mask[test_rows] = True
-    return X[~mask], X[mask]
+from .model_selection import LeaveLastOut
 
 
 def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state=0, out=print):
@@ -30,7 +19,8 @@ def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state
     X, ratings, user_groups, item_groups = make_interactions(
         n_users, n_items, ratings=True, return_groups=True, random_state=random_state
     )
-    train, test = hold_out_one_per_user(X, rng)
+    train_rows, test_rows = next(LeaveLastOut(random_state=random_state).split(X))
+    train, test = X[train_rows], X[test_rows]
     out(
         f"Synthetic data: {n_users} users, {n_items} items, {len(X)} interactions in "
         f"{len(np.unique(user_groups))} taste groups; {len(test)} held out (one per user)."
