@@ -70,6 +70,7 @@ def run_skncf(method, split, args):
             batch_size=args.batch_size,
             epochs=args.epochs,
             n_negatives=args.negatives,
+            loss=args.loss,
             l2=args.l2,
             handle_unknown="ignore",
             random_state=args.seed,
@@ -184,7 +185,12 @@ def main():
     parser.add_argument("--latent-dim", type=int, default=NCFRecommender().latent_dim)
     parser.add_argument("--learning-rate", type=float, default=NCFRecommender().learning_rate)
     parser.add_argument("--batch-size", type=int, default=NCFRecommender().batch_size)
-    parser.add_argument("--negatives", type=int, default=NCFRecommender().n_negatives)
+    parser.add_argument(
+        "--negatives",
+        type=lambda text: text if text == "auto" else int(text),
+        default=NCFRecommender().n_negatives,
+    )
+    parser.add_argument("--loss", choices=("log", "softmax"), default=NCFRecommender().loss)
     parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--keras-epochs", type=int, default=10)

@@ -27,7 +27,8 @@ def main():
     parser.add_argument("--batch-sizes", default="256,1024")
     parser.add_argument("--latent-dims", default="32")
     parser.add_argument("--l2s", default="0")
-    parser.add_argument("--negatives", default="4")
+    parser.add_argument("--negatives", default="auto", help="ints or auto, comma-separated")
+    parser.add_argument("--losses", default="log", help="log and/or softmax, comma-separated")
     parser.add_argument("--epochs", default="5,10,20")
     args = parser.parse_args()
     if not args.data:
@@ -40,10 +41,14 @@ def main():
         [int(x) for x in args.batch_sizes.split(",")],
         [int(x) for x in args.latent_dims.split(",")],
         [float(x) for x in args.l2s.split(",")],
-        [int(x) for x in args.negatives.split(",")],
+        [x if x == "auto" else int(x) for x in args.negatives.split(",")],
+        args.losses.split(","),
     )
-    print("model lr batch dim l2 negatives epochs full_hr full_ndcg sampled_hr sampled_ndcg fit_s")
-    for model, lr, batch, dim, l2, negatives in grid:
+    print(
+        "model loss lr batch dim l2 negatives epochs "
+        "full_hr full_ndcg sampled_hr sampled_ndcg fit_s"
+    )
+    for model, lr, batch, dim, l2, negatives, loss in grid:
         for epochs in budgets:
             tic = time.perf_counter()
             rec = NCFRecommender(
@@ -53,6 +58,7 @@ def main():
                 latent_dim=dim,
                 l2=l2,
                 n_negatives=negatives,
+                loss=loss,
                 epochs=epochs,
                 random_state=0,
             ).fit(split.train)
@@ -64,8 +70,9 @@ def main():
                 for name, metric in (("hr", "hit_rate"), ("ndcg", "ndcg"))
             }
             print(
-                f"{model} {lr:g} {batch} {dim} {l2:g} {negatives} {epochs} {m['full_hr']:.3f} "
-                f"{m['full_ndcg']:.3f} {m['sampled_hr']:.3f} {m['sampled_ndcg']:.3f} {fit_s:.0f}",
+                f"{model} {loss} {lr:g} {batch} {dim} {l2:g} {negatives} {epochs} "
+                f"{m['full_hr']:.3f} {m['full_ndcg']:.3f} "
+                f"{m['sampled_hr']:.3f} {m['sampled_ndcg']:.3f} {fit_s:.0f}",
                 flush=True,
             )
 

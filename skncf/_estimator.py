@@ -20,14 +20,19 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import Interval, StrOptions, fit_context
-from ._graphs import ARCHITECTURES, build_graph, init_neumf_from
+from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, mask_seen, top_k
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
+from ._softmax import train_softmax
 from ._training import ExplicitExamples, ImplicitExamples, compile_graph, train
 
 SCORE_K = 10
 SEED_DROPOUT = 0.5
+LOG_LOSS_NEGATIVES = 4
+# Items drawn per batch by the softmax loss of the MLP and NeuMF graphs (whose towers cost
+# a pass per user-item pair) when n_negatives="auto"; GMF and seed score all items.
+SOFTMAX_SAMPLED_ITEMS = 256
 
 
 class NCFRecommender(BaseEstimator):
@@ -35,7 +40,7 @@ class NCFRecommender(BaseEstimator):
 
     Learns user and item embeddings from (user, item) pairs with a Keras graph and
     recommends, for each user, the items it scores highest. Implicit feedback (clicks,
-    plays, purchases) is learnt as classification against sampled negatives; explicit
+    plays, purchases) is learnt by ranking each positive above other items; explicit
     feedback (ratings) as regression.
 
     Parameters
@@ -62,15 +67,30 @@ class NCFRecommender(BaseEstimator):
     learning_rate : float, default=0.001
         Adam's learning rate.
     batch_size : int, default=256
-        Examples (positives and negatives) per gradient step.
+        Examples per gradient step: positives and negatives with ``loss="log"``,
+        positives with ``loss="softmax"``.
     epochs : int, default=10
         Passes over the positives, each with freshly drawn negatives.
-    n_negatives : int, default=4
-        Negatives drawn per positive in every epoch, uniformly among the items the user
-        has no positive interaction with. Unused with ``feedback="explicit"``.
+    n_negatives : int or "auto", default="auto"
+        With ``loss="log"``: negatives drawn per positive in every epoch, uniformly among
+        the items the user has no positive interaction with; ``"auto"`` means 4, as in
+        the paper. With ``loss="softmax"``: items drawn uniformly per batch, shared by its
+        positives, to normalise over (sampled softmax); ``"auto"`` means all items (the
+        exact softmax) for ``"gmf"`` and ``"seed"``, and for ``"mlp"`` and ``"neumf"``
+        256 items (all items when there are at most 256), since their towers cost one
+        pass per user-item pair. Unused with ``feedback="explicit"``.
+    loss : {"softmax", "log"}, default="softmax"
+        The implicit-feedback objective (explicit feedback always uses squared error, and
+        ignores this). ``"softmax"``: cross-entropy of each positive among the items (all
+        of them, or a sample, see ``n_negatives``): it trains the ranking recommenders
+        are judged on, and ranks better in the NCF benchmark (see the user guide); the
+        graph then gains per-user and per-item biases, GMF's output weights start at 1,
+        and ``predict`` returns the sigmoid of the logit, a score that orders pairs but
+        not a calibrated probability. ``"log"``: the NCF paper's binary log loss of each
+        positive and of its sampled negatives; ``predict`` returns probabilities.
     feedback : {"implicit", "explicit"}, default="implicit"
         ``"implicit"``: ``y`` holds non-negative interaction weights or counts (0 means no
-        interaction); the model outputs interaction probabilities. ``"explicit"``: ``y``
+        interaction); the model outputs scores (see ``loss``). ``"explicit"``: ``y``
         holds ratings; the graph gains a per-user and a per-item bias on the output
         logit, is fit by mean squared error on ratings scaled to the training range, and
         predicts ratings within that range.
@@ -143,7 +163,8 @@ class NCFRecommender(BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
-        "n_negatives": [Interval(Integral, 1, None, closed="left")],
+        "n_negatives": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "loss": [StrOptions({"log", "softmax"})],
         "feedback": [StrOptions({"implicit", "explicit"})],
         "pretrain": ["boolean"],
         "columns": ["array-like", None],
@@ -163,7 +184,8 @@ class NCFRecommender(BaseEstimator):
         learning_rate=0.001,
         batch_size=256,
         epochs=10,
-        n_negatives=4,
+        n_negatives="auto",
+        loss="softmax",
         feedback="implicit",
         pretrain=False,
         columns=None,
@@ -180,6 +202,7 @@ class NCFRecommender(BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.n_negatives = n_negatives
+        self.loss = loss
         self.feedback = feedback
         self.pretrain = pretrain
         self.columns = columns
@@ -248,7 +271,9 @@ class NCFRecommender(BaseEstimator):
                 u[weights > 0], i[weights > 0], weights[weights > 0], n_items
             )
             seen = _interaction_matrix(u, i, n_users, n_items)
-            examples = ImplicitExamples(u, i, weights / weights.mean(), seen, self.n_negatives)
+            weights = weights / weights.mean()
+            examples = ImplicitExamples(u, i, weights, seen, self._negatives_per_positive())
+            positives = (u, i, weights)
             rating_offset = rating_scale = fallback = 0.0
         else:
             seen = _interaction_matrix(u, i, n_users, n_items)
@@ -270,10 +295,28 @@ class NCFRecommender(BaseEstimator):
                 dropout=self._dropout_rate(),
                 l2=self.l2,
                 seeds=seeds,
-                biases=self.feedback == "explicit",
+                biases=self.feedback == "explicit" or self.loss == "softmax",
             )
             if init is not None:
                 init(graph)
+            if self.loss == "softmax" and self.feedback == "implicit":
+                if init is None:
+                    start_gmf_as_dot_product(graph)
+                history = train_softmax(
+                    graph,
+                    architecture,
+                    positives,
+                    n_items=n_items,
+                    n_sampled=self._sampled_items(architecture, n_items),
+                    epochs=self.epochs,
+                    batch_size=self.batch_size,
+                    learning_rate=self.learning_rate,
+                    dropout=self._dropout_rate(),
+                    l2=self.l2,
+                    rng=rng,
+                    verbose=self.verbose,
+                )
+                return graph, history
             compile_graph(
                 graph,
                 feedback=self.feedback,
@@ -354,6 +397,18 @@ class NCFRecommender(BaseEstimator):
             raise ValueError(f"columns must name two different columns; got {self.columns!r}.")
         return tuple(positions)
 
+    def _negatives_per_positive(self):
+        """Negatives per positive of the log loss."""
+        return LOG_LOSS_NEGATIVES if self.n_negatives == "auto" else self.n_negatives
+
+    def _sampled_items(self, architecture, n_items):
+        """Items per batch of the softmax loss; None means all of them (full softmax)."""
+        if self.n_negatives == "auto":
+            if architecture in ("gmf", "seed") or n_items <= SOFTMAX_SAMPLED_ITEMS:
+                return None
+            return SOFTMAX_SAMPLED_ITEMS
+        return None if self.n_negatives >= n_items else self.n_negatives
+
     def _dropout_rate(self):
         if self.dropout is None:
             return SEED_DROPOUT if self.model == "seed" else 0.0
@@ -416,7 +471,7 @@ class NCFRecommender(BaseEstimator):
         return labels, codes, known
 
     def predict(self, X):
-        """Predict the interaction probability (implicit) or rating (explicit) of pairs.
+        """Predict the score (implicit, see ``loss``) or rating (explicit) of pairs.
 
         Parameters
         ----------

@@ -28,6 +28,8 @@ BAD_PARAMS = [
     ("batch_size", 0),
     ("epochs", 0),
     ("n_negatives", 0),
+    ("n_negatives", "all"),
+    ("loss", "bpr"),
     ("feedback", "ratings"),
     ("handle_unknown", "skip"),
     ("pretrain", "yes"),

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks, on an implicit and an explicit instance.
+"""scikit-learn's own estimator checks: implicit (log and softmax loss) and explicit.
 
 The checks feed X of any width, so the instances pick the id columns with
 ``columns=(0, 1)``; every other column is validated and ignored.
@@ -24,6 +24,7 @@ def _small(**params):
 ESTIMATORS = [
     _small(model="gmf", handle_unknown="ignore"),
     _small(model="neumf", feedback="explicit"),
+    _small(model="neumf", loss="softmax", n_negatives=3),
 ]
 
 

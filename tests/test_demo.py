@@ -8,7 +8,7 @@ from skncf._demo import run_demo
 
 def test_demo_learns_the_planted_groups():
     lines = []
-    metrics = run_demo(n_users=200, n_items=100, epochs=6, out=lines.append)
+    metrics = run_demo(n_users=200, n_items=100, epochs=10, out=lines.append)
     assert metrics["in_group_share"] > 2 * metrics["chance_share"]
     assert metrics["r2"] > 0
     assert any("recommended items" in line for line in lines)

@@ -21,10 +21,11 @@ def grouped():
     )
 
 
+@pytest.mark.parametrize("loss", ["log", "softmax"])
 @pytest.mark.parametrize("model", ["seed", "gmf", "mlp", "neumf"])
-def test_recommendations_come_from_the_users_taste_group(grouped, model):
+def test_recommendations_come_from_the_users_taste_group(grouped, model, loss):
     X, _, user_groups, item_groups = grouped
-    rec = NCFRecommender(model=model, **LEARN).fit(X)
+    rec = NCFRecommender(model=model, loss=loss, **LEARN).fit(X)
     users = np.arange(200)
     top = rec.recommend(users, k=10)
     share = np.mean(item_groups[top] == user_groups[users][:, None])

@@ -1,0 +1,72 @@
+"""The softmax loss: its logits are the graph's, and it learns."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skncf import NCFRecommender
+from skncf._graphs import ARCHITECTURES, build_graph
+from skncf._scoring import Scorer
+from skncf._softmax import CandidateLogits
+from skncf.datasets import make_interactions
+
+
+@pytest.mark.parametrize("biases", [False, True])
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_candidate_logits_are_the_graphs_logits(architecture, biases):
+    rng = np.random.default_rng(0)
+    graph = build_graph(
+        architecture,
+        n_users=7,
+        n_items=9,
+        latent_dim=4,
+        mlp_layers=(6, 3),
+        dropout=0.5,
+        l2=0.0,
+        seeds=iter(range(100)),
+        biases=biases,
+    )
+    for weights in graph.trainable_variables:  # make every weight matter
+        weights.assign(rng.normal(size=weights.shape).astype(np.float32))
+    users, items = np.arange(7, dtype=np.int32), np.arange(9, dtype=np.int32)
+    logits_of = CandidateLogits(graph, architecture, dropout=0.5, l2=0.0, seed=0)
+    user = logits_of.user_side(users, False)
+    cross = logits_of.cross(user, logits_of.item_side(items, False), False).numpy()
+    expected = np.vstack([block for _, block in Scorer(graph, architecture).rows(users)])
+    np.testing.assert_allclose(cross, expected, rtol=1e-4, atol=1e-4)
+    pair_items = rng.integers(0, 9, size=7).astype(np.int32)
+    pairs = logits_of.pairs(user, logits_of.item_side(pair_items, False), False).numpy()
+    np.testing.assert_allclose(pairs, expected[users, pair_items], rtol=1e-4, atol=1e-4)
+    probabilities = graph.predict([users[:, None], pair_items[:, None]], verbose=0)[:, 0]
+    np.testing.assert_allclose(probabilities, tf.sigmoid(pairs).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_sampled_softmax_learns_planted_groups():
+    X, _, user_groups, item_groups = make_interactions(
+        n_users=200,
+        n_items=100,
+        n_groups=4,
+        interactions_per_user=15,
+        return_groups=True,
+        random_state=0,
+    )
+    rec = NCFRecommender(
+        "neumf",
+        loss="softmax",
+        n_negatives=20,
+        latent_dim=16,
+        mlp_layers=(32, 16),
+        epochs=8,
+        learning_rate=0.005,
+        random_state=0,
+    ).fit(X)
+    top = rec.recommend(np.arange(200), k=10)
+    assert np.mean(item_groups[top] == user_groups[:, None]) > 0.5  # chance: about 0.25
+
+
+def test_softmax_is_repeatable():
+    X, _ = make_interactions(n_users=40, n_items=30, random_state=1)
+    params = dict(loss="softmax", latent_dim=4, epochs=2, random_state=3)
+    first = NCFRecommender("neumf", n_negatives=5, **params).fit(X).predict(X[:20])
+    again = NCFRecommender("neumf", n_negatives=5, **params).fit(X).predict(X[:20])
+    np.testing.assert_array_equal(first, again)
