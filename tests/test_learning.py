@@ -52,9 +52,11 @@ def test_similar_items_share_a_group(grouped):
     assert np.mean(item_groups[neighbours] == item_groups[:, None]) > 0.6
 
 
-def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped):
+@pytest.mark.parametrize("loss", ["log", "softmax"])
+def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped, loss):
     X, _, user_groups, item_groups = grouped
-    rec = NCFRecommender(model="neumf", pretrain=True, **{**LEARN, "epochs": 4}).fit(X)
+    params = {**LEARN, "epochs": 4}
+    rec = NCFRecommender(model="neumf", pretrain=True, loss=loss, **params).fit(X)
     assert len(rec.history_["pretrain_gmf_loss"]) == len(rec.history_["pretrain_mlp_loss"]) == 4
     # The blended start is already a good model: NeuMF's first loss is below the
     # first losses of its parts, which started from scratch.
