@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-SAMPLED_NEGATIVES = 256
+from ._training import EAGER_MAX_STEPS
 
 
 class CandidateLogits:
@@ -157,16 +157,16 @@ class CandidateLogits:
         return self.l2 * tf.add_n(terms)
 
 
-def softmax_step(logits_of, optimizer, n_items, n_sampled):
-    """A compiled training step on a batch of positives; returns the batch loss.
+def softmax_step(logits_of, optimizer, n_items, n_sampled, *, compiled=True):
+    """A training step on a batch of positives; returns the batch loss.
 
     ``n_sampled`` None means the full softmax over all ``n_items``; otherwise that many
     items are drawn uniformly (with replacement) for the batch, shared by its positives.
+    ``compiled=False`` runs it eagerly, which skips seconds of tracing for short fits.
     """
     all_items = tf.range(n_items)
     correction = 0.0 if n_sampled is None else float(np.log(n_items / n_sampled))
 
-    @tf.function(reduce_retracing=True)
     def step(users, items, weights, sampled):
         with tf.GradientTape() as tape:
             user = logits_of.user_side(users, True)
@@ -184,7 +184,7 @@ def softmax_step(logits_of, optimizer, n_items, n_sampled):
         optimizer.apply_gradients(zip(grads, logits_of.variables))
         return tf.reduce_mean(weights * loss)
 
-    return step
+    return tf.function(step, reduce_retracing=True) if compiled else step
 
 
 def train_softmax(
@@ -216,7 +216,10 @@ def train_softmax(
         model, architecture, dropout=dropout, l2=l2, seed=int(rng.integers(2**31 - 1))
     )
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    step = softmax_step(logits_of, optimizer, n_items, n_sampled)
+    total_steps = epochs * -(-len(users) // batch_size)
+    step = softmax_step(
+        logits_of, optimizer, n_items, n_sampled, compiled=total_steps > EAGER_MAX_STEPS
+    )
     history = {"loss": []}
     for epoch in range(epochs):
         tic = time.perf_counter()
