@@ -271,9 +271,10 @@ class NCFRecommender(BaseEstimator):
                 u[weights > 0], i[weights > 0], weights[weights > 0], n_items
             )
             seen = _interaction_matrix(u, i, n_users, n_items)
-            weights = weights / weights.mean()
-            examples = ImplicitExamples(u, i, weights, seen, self._negatives_per_positive())
-            positives = (u, i, weights)
+            positives = (u, i, weights / weights.mean())
+            examples = None  # the softmax loss trains on the positives alone
+            if self.loss == "log":
+                examples = ImplicitExamples(*positives, seen, self._negatives_per_positive())
             rating_offset = rating_scale = fallback = 0.0
         else:
             seen = _interaction_matrix(u, i, n_users, n_items)

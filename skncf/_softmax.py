@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._training import EAGER_MAX_STEPS
+from ._training import EAGER_MAX_STEPS, record_epoch
 
 
 class CandidateLogits:
@@ -236,16 +236,5 @@ def train_softmax(
             )
             total += float(loss) * len(batch)
         loss = total / len(order)
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"the training loss became {loss} in epoch {epoch + 1}; lower learning_rate "
-                "(or check the weights in y / sample_weight). The estimator was not changed."
-            )
-        history["loss"].append(loss)
-        if verbose:
-            print(
-                f"epoch {epoch + 1}/{epochs} - loss {loss:.4f} - "
-                f"{len(order)} positives - {time.perf_counter() - tic:.1f}s",
-                flush=True,
-            )
+        record_epoch(history, loss, epoch, epochs, f"{len(order)} positives", tic, verbose)
     return history

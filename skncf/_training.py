@@ -98,16 +98,27 @@ def train(model, examples, *, epochs, batch_size, rng, verbose):
             verbose=0,
         )
         loss = float(result.history["loss"][0])
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"the training loss became {loss} in epoch {epoch + 1}; lower learning_rate "
-                "(or check the weights in y / sample_weight). The estimator was not changed."
-            )
-        history["loss"].append(loss)
-        if verbose:
-            print(
-                f"epoch {epoch + 1}/{epochs} - loss {loss:.4f} - "
-                f"{len(targets)} examples - {time.perf_counter() - tic:.1f}s",
-                flush=True,
-            )
+        record_epoch(history, loss, epoch, epochs, f"{len(targets)} examples", tic, verbose)
     return history
+
+
+def record_epoch(history, loss, epoch, epochs, what, started, verbose):
+    """Append an epoch's loss to ``history`` (after checking it) and report it if verbose.
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss is NaN or infinite, e.g. with a far too large learning rate.
+    """
+    if not np.isfinite(loss):
+        raise FloatingPointError(
+            f"the training loss became {loss} in epoch {epoch + 1}; lower learning_rate "
+            "(or check the weights in y / sample_weight). The estimator was not changed."
+        )
+    history["loss"].append(loss)
+    if verbose:
+        print(
+            f"epoch {epoch + 1}/{epochs} - loss {loss:.4f} - {what} - "
+            f"{time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
