@@ -33,6 +33,13 @@ def test_recommendations_come_from_the_users_taste_group(grouped, model, loss):
     assert rec.history_["loss"][-1] < rec.history_["loss"][0]
 
 
+def test_sampled_softmax_learns_planted_groups(grouped):
+    X, _, user_groups, item_groups = grouped
+    rec = NCFRecommender("neumf", loss="softmax", n_negatives=20, **LEARN).fit(X)
+    top = rec.recommend(np.arange(200), k=10)
+    assert np.mean(item_groups[top] == user_groups[:, None]) > 0.5  # chance: about 0.25
+
+
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_explicit_ratings_of_a_low_rank_model_are_predicted(model):
     X, y = make_interactions(n_users=300, n_items=150, ratings=True, random_state=0)

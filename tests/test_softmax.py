@@ -41,29 +41,6 @@ def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     np.testing.assert_allclose(probabilities, tf.sigmoid(pairs).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_sampled_softmax_learns_planted_groups():
-    X, _, user_groups, item_groups = make_interactions(
-        n_users=200,
-        n_items=100,
-        n_groups=4,
-        interactions_per_user=15,
-        return_groups=True,
-        random_state=0,
-    )
-    rec = NCFRecommender(
-        "neumf",
-        loss="softmax",
-        n_negatives=20,
-        latent_dim=16,
-        mlp_layers=(32, 16),
-        epochs=8,
-        learning_rate=0.005,
-        random_state=0,
-    ).fit(X)
-    top = rec.recommend(np.arange(200), k=10)
-    assert np.mean(item_groups[top] == user_groups[:, None]) > 0.5  # chance: about 0.25
-
-
 def test_softmax_is_repeatable():
     X, _ = make_interactions(n_users=40, n_items=30, random_state=1)
     params = dict(loss="softmax", latent_dim=4, epochs=2, random_state=3)
