@@ -1,0 +1,104 @@
+"""Sample weights built from interaction data, to pass as ``fit(..., sample_weight=...)``.
+
+Examples
+--------
+>>> from skncf import NCFRecommender
+>>> from skncf.preprocessing import recency_weights
+>>> X = [[0, 10], [0, 11], [0, 12], [1, 10], [1, 12]]
+>>> weights = recency_weights([row[0] for row in X], [1, 2, 3, 7, 5], half_life=1)
+>>> weights.round(2).tolist()
+[0.59, 0.85, 1.36, 1.36, 0.85]
+>>> rec = NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X, sample_weight=weights)
+"""
+
+from numbers import Real
+
+import numpy as np
+
+from ._ids import check_ids
+
+__all__ = ["recency_weights"]
+
+
+def recency_weights(users, timestamps, *, boost=3.0, half_life=14.0):
+    """Weight each interaction by how recent it is among its user's interactions.
+
+    An interaction's *age* is the number of the same user's interactions that are strictly
+    later (ties share an age, so row order never matters); its weight is
+    ``1 + boost * 0.5 ** (age / half_life)``, scaled so that all weights average 1.
+    A user's latest interactions thus count up to ``1 + boost`` times as much as old ones,
+    which helps when the task is to predict what a user does *next*, as in the
+    leave-last-out protocol: on MovieLens-1M, weighting this way raised skncf's full-ranking
+    HR@10 from 0.10 to 0.14 (see the benchmarks page). Ages count interactions, not
+    seconds, so users who rate in bursts and users who rate slowly are treated alike.
+
+    Parameters
+    ----------
+    users : array-like of shape (n_samples,)
+        User id of each interaction (integers, floats or strings).
+    timestamps : array-like of shape (n_samples,)
+        Time of each interaction: numbers or ``datetime64`` values. Only their order
+        within a user matters.
+    boost : float, default=3.0
+        Extra weight of a user's latest interactions; 0 gives every interaction weight 1.
+    half_life : float, default=14.0
+        Age, in interactions, at which the extra weight has halved.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,), dtype float64
+        Positive weights with mean 1, for ``NCFRecommender.fit(X, sample_weight=...)``.
+        Compute them on the training rows only, so that held-out rows do not age them.
+
+    Examples
+    --------
+    >>> from skncf.preprocessing import recency_weights
+    >>> weights = recency_weights(["ann", "ann", "bob"], [5, 9, 1], boost=1, half_life=1)
+    >>> weights.round(3).tolist()  # ann's older rating counts 1.5, the latest ones 2
+    [0.818, 1.091, 1.091]
+    """
+    if isinstance(boost, bool) or not isinstance(boost, Real) or not 0 <= boost < np.inf:
+        raise ValueError(f"boost must be a finite number >= 0; got {boost!r}.")
+    if isinstance(half_life, bool) or not isinstance(half_life, Real) or not 0 < half_life < np.inf:
+        raise ValueError(f"half_life must be a finite number > 0; got {half_life!r}.")
+    users = check_ids(np.asarray(users), "users")
+    if users.ndim != 1 or users.size == 0:
+        raise ValueError(f"users must be a non-empty 1-D array; got shape {users.shape}.")
+    times = _check_timestamps(timestamps, len(users))
+    codes = np.unique(users, return_inverse=True)[1].ravel()
+    age = _later_in_same_user(codes, times)
+    weights = 1.0 + boost * 0.5 ** (age / half_life)
+    return weights / weights.mean()
+
+
+def _check_timestamps(timestamps, n):
+    times = np.asarray(timestamps)
+    if times.shape != (n,):
+        raise ValueError(
+            f"timestamps must have one entry per user id ({n}); got shape {times.shape}."
+        )
+    if times.dtype.kind == "M":
+        if np.isnat(times).any():
+            raise ValueError("timestamps contain NaT; every interaction needs a time.")
+        return times.astype("datetime64[ns]").astype(np.int64)
+    if times.dtype.kind not in "iuf":
+        raise TypeError(
+            f"timestamps must be numbers or datetime64 values; got dtype {times.dtype}."
+        )
+    if not np.isfinite(times).all():
+        raise ValueError("timestamps contain NaN or inf; every interaction needs a time.")
+    return times
+
+
+def _later_in_same_user(codes, times):
+    """For each row, how many rows of the same user have a strictly later time."""
+    order = np.lexsort((times, codes))
+    sorted_codes, sorted_times = codes[order], times[order]
+    # End (exclusive) of each row's user block and of its block of tied times.
+    user_end = np.searchsorted(sorted_codes, sorted_codes, side="right")
+    new_tie = np.r_[True, (np.diff(sorted_codes) != 0) | (np.diff(sorted_times) != 0)]
+    tie_id = np.cumsum(new_tie) - 1
+    tie_end = np.r_[np.flatnonzero(new_tie)[1:], len(codes)][tie_id]
+    age = np.empty(len(codes), dtype=np.float64)
+    age[order] = user_end - tie_end
+    return age

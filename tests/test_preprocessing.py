@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+from skncf.preprocessing import recency_weights
+
+
+def brute_force(users, times, boost, half_life):
+    age = np.array([np.sum((users == u) & (times > t)) for u, t in zip(users, times)], dtype=float)
+    weights = 1 + boost * 0.5 ** (age / half_life)
+    return weights / weights.mean()
+
+
+def test_matches_a_loop_over_rows_with_ties():
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 20, size=500)
+    times = rng.integers(0, 30, size=500)  # many ties within a user
+    np.testing.assert_allclose(
+        recency_weights(users, times, boost=2.5, half_life=3), brute_force(users, times, 2.5, 3)
+    )
+
+
+def test_hand_computed_case():
+    # ages 1, 1, 0, 3 -> raw weights 1.5, 1.5, 2, 1.125 (boost 1, half-life 1)
+    raw = np.array([1.5, 1.5, 2.0, 1.125])
+    np.testing.assert_allclose(
+        recency_weights([7, 7, 7, 7], [1, 1, 2, 0], boost=1, half_life=1), raw / raw.mean()
+    )
+
+
+def test_row_order_does_not_matter():
+    rng = np.random.default_rng(1)
+    users = rng.choice(["a", "b", "c"], size=60)
+    times = rng.integers(0, 10, size=60).astype(float)
+    weights = recency_weights(users, times)
+    perm = rng.permutation(60)
+    np.testing.assert_allclose(recency_weights(users[perm], times[perm]), weights[perm])
+
+
+def test_datetimes_give_the_same_weights_as_their_order():
+    days = np.array(["2024-01-03", "2024-01-01", "2024-02-01"], dtype="datetime64[D]")
+    np.testing.assert_allclose(
+        recency_weights([1, 1, 1], days), recency_weights([1, 1, 1], [3, 1, 32])
+    )
+
+
+def test_zero_boost_gives_ones():
+    np.testing.assert_array_equal(recency_weights([0, 0, 1], [3, 2, 1], boost=0), np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"boost": -1}, ValueError, "boost"),
+        ({"boost": np.inf}, ValueError, "boost"),
+        ({"boost": "3"}, ValueError, "boost"),
+        ({"half_life": 0}, ValueError, "half_life"),
+        ({"half_life": True}, ValueError, "half_life"),
+        ({"timestamps": [1, 2]}, ValueError, "one entry per user id"),
+        ({"timestamps": [1, np.nan, 3]}, ValueError, "NaN"),
+        ({"timestamps": ["x", "y", "z"]}, TypeError, "timestamps"),
+        (
+            {"timestamps": np.array(["2024-01-01", "NaT", "2024-01-02"], dtype="datetime64[D]")},
+            ValueError,
+            "NaT",
+        ),
+        ({"users": []}, ValueError, "users"),
+        ({"users": [1, None, 2]}, ValueError, "users"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, exc, match):
+    arguments = {"users": [0, 0, 1], "timestamps": [1, 2, 3], **kwargs}
+    if arguments["users"] == []:
+        arguments["timestamps"] = []
+    with pytest.raises(exc, match=match):
+        recency_weights(**arguments)
+
+
+def test_weights_move_recommendations_towards_recent_tastes():
+    # Every user rated 8 items of group A long ago and 3 of group B lately: weighted by
+    # recency, the model should rank the user's unseen B items higher than unweighted.
+    rng = np.random.default_rng(0)
+    n_users, group_a, group_b = 150, np.arange(0, 20), np.arange(20, 40)
+    rows, times = [], []
+    for user in range(n_users):
+        for t, item in enumerate(rng.choice(group_a, 8, replace=False)):
+            rows.append((user, item))
+            times.append(t)
+        for t, item in enumerate(rng.choice(group_b, 3, replace=False)):
+            rows.append((user, item))
+            times.append(100 + t)
+    X = np.array(rows)
+    weights = recency_weights(X[:, 0], times, boost=10, half_life=2)
+
+    def share_of_b_in_top5(sample_weight):
+        rec = NCFRecommender(model="gmf", latent_dim=8, epochs=15, random_state=0)
+        rec.fit(X, sample_weight=sample_weight)
+        top = rec.recommend(np.arange(n_users), k=5)
+        return np.isin(top, group_b).mean()
+
+    unweighted, weighted = share_of_b_in_top5(None), share_of_b_in_top5(weights)
+    assert weighted > unweighted + 0.1, (unweighted, weighted)
