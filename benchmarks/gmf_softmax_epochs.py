@@ -20,9 +20,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
-from ncf_protocol import evaluate_scores
+from ncf_protocol import evaluate_scores, validation_split
 
 from skncf.datasets import load_ncf_split
+from skncf.preprocessing import recency_weights
 
 
 def parse_args():
@@ -45,6 +46,18 @@ def parse_args():
         action="store_true",
         help="leave the user's other positives out of the softmax normalisation",
     )
+    parser.add_argument(
+        "--recency-boost",
+        type=float,
+        default=0.0,
+        help="weight positives with skncf.preprocessing.recency_weights (0: unweighted)",
+    )
+    parser.add_argument("--recency-half-life", type=float, default=14.0)
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on each user's latest train interaction instead of the test set",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not args.data:
@@ -55,6 +68,8 @@ def parse_args():
 def main():
     args = parse_args()
     split = load_ncf_split(args.data)
+    if args.validation:
+        split = validation_split(split, args.seed)
     users, items = split.train[:, 0].astype(np.int32), split.train[:, 1].astype(np.int32)
     n_users = int(users.max()) + 1
     n_items = int(max(items.max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
@@ -77,13 +92,13 @@ def main():
     optimizer = tf.keras.optimizers.Adam(rate)
 
     @tf.function
-    def step(u, i, mask):
+    def step(u, i, w, mask):
         with tf.GradientTape() as tape:
             p, q = tf.gather(user_emb, u), item_emb
             if args.dropout:
                 p, q = tf.nn.dropout(p, args.dropout), tf.nn.dropout(q, args.dropout)
             logits = tf.matmul(p * weights, q, transpose_b=True) + item_bias + mask
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(i, logits))
+            loss = tf.reduce_mean(w * tf.nn.sparse_softmax_cross_entropy_with_logits(i, logits))
             rows = tf.reduce_sum(tf.gather(user_emb, u) ** 2) + tf.reduce_sum(
                 tf.gather(item_emb, i) ** 2
             )
@@ -95,6 +110,12 @@ def main():
         optimizer.apply_gradients(zip(grads, variables))
         return loss
 
+    weights_of = recency_weights(
+        users,
+        split.train_timestamps,
+        boost=args.recency_boost,
+        half_life=args.recency_half_life,
+    ).astype(np.float32)
     train = sp.csr_array((np.ones(len(users)), (users, items)), shape=(n_users, n_items))
     train_items = np.unique(items)
     test_users = split.test[:, 0]
@@ -114,7 +135,7 @@ def main():
                 known = train[users[batch]].tocoo()
                 mask[known.row, known.col] = -1e9
                 mask[np.arange(len(batch)), items[batch]] = 0
-            losses.append(float(step(users[batch], items[batch], mask)))
+            losses.append(float(step(users[batch], items[batch], weights_of[batch], mask)))
         scores = ((tf.gather(user_emb, test_users) * weights) @ tf.transpose(item_emb)).numpy()
         scores += item_bias.numpy()
         m = evaluate_scores(

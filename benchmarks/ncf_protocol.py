@@ -21,13 +21,16 @@ import os
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
 from skncf.metrics import evaluate, hit_rate_at_k, ndcg_at_k
+from skncf.preprocessing import recency_weights
 
 K = 10
 METHODS = ("default", "seed", "gmf", "mlp", "neumf", "neumf-pretrain", "keras-neumf")
+OPTIONAL_METHODS = ("als",)  # needs `pip install implicit`
 
 
 def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
@@ -52,11 +55,62 @@ def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
     }
 
 
-def run_skncf(method, split, args):
+def validation_split(split, seed=0):
+    """The same protocol one step earlier: hold out each user's latest train interaction.
+
+    For tuning without touching the test set: ``test`` becomes each user's latest train
+    row (by timestamp, as :class:`skncf.model_selection.LeaveLastOut` picks it), and its
+    99 negatives are drawn uniformly, seeded, from the remaining train items the user has
+    no interaction with. Returns a Bunch shaped like :func:`load_ncf_split`'s.
+    """
+    from sklearn.utils import Bunch
+
+    from skncf.model_selection import LeaveLastOut
+
+    fit_rows, held_rows = next(LeaveLastOut(timestamps=split.train_timestamps).split(split.train))
+    train, held = split.train[fit_rows], split.train[held_rows]
+    items = np.unique(train[:, 1])
+    seen = {tuple(pair) for pair in split.train.tolist()}
+    rng = np.random.default_rng(seed)
+    negatives = np.empty((len(held), split.test_negatives.shape[1]), dtype=np.int64)
+    for row, user in enumerate(held[:, 0].tolist()):
+        pool = [item for item in rng.permutation(items).tolist() if (user, item) not in seen]
+        negatives[row] = pool[: negatives.shape[1]]
+    return Bunch(
+        train=train,
+        train_timestamps=split.train_timestamps[fit_rows],
+        test=held,
+        test_negatives=negatives,
+    )
+
+
+class ProtocolArrays:
+    """What scoring a score matrix needs: train items, exclusions, held-out columns."""
+
+    def __init__(self, split, train_matrix):
+        self.items = np.unique(split.train[:, 1])
+        self.users = split.test[:, 0]
+        self.exclude = train_matrix[self.users][:, self.items]
+        position = np.searchsorted(self.items, split.test[:, 1])
+        found = self.items[np.minimum(position, len(self.items) - 1)] == split.test[:, 1]
+        self.test_columns = np.where(found, position, -1)
+        self.sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
+
+    def evaluate(self, scores):
+        """Metrics of a (test users, all item ids) score matrix."""
+        return evaluate_scores(
+            scores[:, self.items],
+            self.exclude,
+            self.test_columns,
+            np.take_along_axis(scores, self.sampled_items, 1),
+        )
+
+
+def run_skncf(method, split, args, sample_weight):
     """Fit with skncf and score with skncf's own evaluate().
 
-    ``default`` is ``NCFRecommender()`` with every default; the others use the settings
-    given on the command line.
+    ``default`` is ``NCFRecommender()`` with every default, fitted without weights; the
+    others use the settings given on the command line and ``sample_weight``.
     """
     model, pretrain = ("neumf", True) if method == "neumf-pretrain" else (method, False)
     rec = (
@@ -77,7 +131,7 @@ def run_skncf(method, split, args):
         )
     )
     tic = time.perf_counter()
-    rec.fit(split.train)
+    rec.fit(split.train, sample_weight=None if method == "default" else sample_weight)
     seconds = time.perf_counter() - tic
     report = evaluate(rec, split.test, negatives=split.test_negatives, k=K)
     metrics = {
@@ -118,6 +172,45 @@ def plain_keras_neumf(n_users, n_items, factors, layers=(64, 32, 16, 8)):
     return model
 
 
+def run_als(split, train_matrix, args, sample_weight):
+    """implicit's ALS over a grid; report the best setting by full HR@10 (in its favour).
+
+    The confidence of a positive is ``alpha`` times its sample weight (1 when unweighted).
+    """
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    arrays = ProtocolArrays(split, train_matrix)
+    weights = np.ones(len(split.train)) if sample_weight is None else sample_weight
+    confidence = sp.csr_array(
+        (weights, (split.train[:, 0], split.train[:, 1])), shape=train_matrix.shape
+    )
+    best = None
+    for factors in (64, 128):
+        for regularization in (1.0, 3.0, 10.0, 30.0):
+            for alpha in (1.0, 3.0, 10.0):
+                tic = time.perf_counter()
+                als = AlternatingLeastSquares(
+                    factors=factors,
+                    regularization=regularization,
+                    alpha=alpha,
+                    iterations=15,
+                    random_state=args.seed,
+                )
+                als.fit(sp.csr_matrix(confidence), show_progress=False)
+                seconds = time.perf_counter() - tic
+                scores = als.user_factors[arrays.users] @ als.item_factors.T
+                metrics = arrays.evaluate(scores)
+                print(
+                    f"  als factors {factors} reg {regularization:g} alpha {alpha:g}: "
+                    f"full HR@10 {metrics['full_hr']:.3f}, "
+                    f"sampled HR@10 {metrics['sampled_hr']:.3f}",
+                    flush=True,
+                )
+                if best is None or metrics["full_hr"] > best[0]["full_hr"]:
+                    best = metrics, seconds, f"15 (f{factors} r{regularization:g} a{alpha:g})"
+    return best
+
+
 def run_plain_keras(split, train_matrix, args):
     """Train the usual way; score after every epoch; report the best epoch."""
     n_users = int(max(split.train[:, 0].max(), split.test[:, 0].max())) + 1
@@ -128,13 +221,8 @@ def run_plain_keras(split, train_matrix, args):
     rng = np.random.default_rng(args.seed)
     seen = train_matrix
     users, items = split.train[:, 0], split.train[:, 1]
-    train_items = np.unique(items)
-    test_users = split.test[:, 0]
-    exclude = seen[test_users][:, train_items]
-    position = np.searchsorted(train_items, split.test[:, 1])
-    found = train_items[np.minimum(position, len(train_items) - 1)] == split.test[:, 1]
-    test_columns = np.where(found, position, -1)
-    sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
+    arrays = ProtocolArrays(split, train_matrix)
+    train_items, test_users = arrays.items, arrays.users
     best, fit_seconds, best_seconds, best_epoch = None, 0.0, 0.0, 0
     for epoch in range(1, args.keras_epochs + 1):
         tic = time.perf_counter()
@@ -158,11 +246,14 @@ def run_plain_keras(split, train_matrix, args):
             verbose=0,
         ).reshape(len(test_users), len(train_items))
         sampled = model.predict(
-            [np.repeat(test_users, sampled_items.shape[1])[:, None], sampled_items.reshape(-1, 1)],
+            [
+                np.repeat(test_users, arrays.sampled_items.shape[1])[:, None],
+                arrays.sampled_items.reshape(-1, 1),
+            ],
             batch_size=65536,
             verbose=0,
-        ).reshape(sampled_items.shape)
-        metrics = evaluate_scores(full, exclude, test_columns, sampled)
+        ).reshape(arrays.sampled_items.shape)
+        metrics = evaluate_scores(full, arrays.exclude, arrays.test_columns, sampled)
         print(
             f"  keras-neumf epoch {epoch}: full HR@10 {metrics['full_hr']:.3f}, "
             f"sampled HR@10 {metrics['sampled_hr']:.3f}, {fit_seconds:.0f} s",
@@ -194,12 +285,34 @@ def main():
     parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--keras-epochs", type=int, default=10)
+    parser.add_argument(
+        "--recency-boost",
+        type=float,
+        default=0.0,
+        help="fit skncf (all but `default`) and ALS with "
+        "skncf.preprocessing.recency_weights(boost=BOOST); 0: unweighted",
+    )
+    parser.add_argument("--recency-half-life", type=float, default=14.0)
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on each user's latest train interaction instead of the test set (for tuning)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
     split = load_ncf_split(args.data)
-    import scipy.sparse as sp
+    if args.validation:
+        split = validation_split(split, args.seed)
+    sample_weight = None
+    if args.recency_boost:
+        sample_weight = recency_weights(
+            split.train[:, 0],
+            split.train_timestamps,
+            boost=args.recency_boost,
+            half_life=args.recency_half_life,
+        )
 
     n_users = int(split.train[:, 0].max()) + 1
     n_items = (
@@ -218,8 +331,10 @@ def main():
     for method in args.methods.split(","):
         if method == "keras-neumf":
             metrics, seconds, epochs = run_plain_keras(split, train_csr, args)
+        elif method == "als":
+            metrics, seconds, epochs = run_als(split, train_csr, args, sample_weight)
         else:
-            metrics, seconds, epochs = run_skncf(method, split, args)
+            metrics, seconds, epochs = run_skncf(method, split, args, sample_weight)
         rows.append((method, metrics, seconds, epochs))
         print(f"  {method}: {metrics} {seconds:.0f} s", flush=True)
     header = "method | full HR@10 | full NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | epochs"
