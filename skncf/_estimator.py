@@ -25,7 +25,7 @@ from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, mask_seen, top_k
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
-from ._training import ExplicitExamples, ImplicitExamples, compile_graph, train
+from ._training import ExplicitExamples, ImplicitExamples, train
 
 SCORE_K = 10
 SEED_DROPOUT = 0.5
@@ -318,17 +318,16 @@ class NCFRecommender(BaseEstimator):
                     verbose=self.verbose,
                 )
                 return graph, history
-            compile_graph(
-                graph,
-                feedback=self.feedback,
-                learning_rate=self.learning_rate,
-                total_steps=self.epochs * -(-len(examples) // self.batch_size),
-            )
             history = train(
                 graph,
+                architecture,
                 examples,
+                feedback=self.feedback,
                 epochs=self.epochs,
                 batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                dropout=self._dropout_rate(),
+                l2=self.l2,
                 rng=rng,
                 verbose=self.verbose,
             )

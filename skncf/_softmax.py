@@ -7,184 +7,50 @@ among ``i`` and ``n`` items drawn uniformly for the batch (``"sampled"``, with t
 ``log(n_items / n)`` correction of the drawn items' logits). It trains for the ranking
 that recommenders are judged on, and the full version needs no negative sampling at all.
 
-:class:`CandidateLogits` computes, from the Keras graph's own variables, the logits of a
-batch of users against a set of candidate items, exploiting the graphs' structure as
-:mod:`skncf._scoring` does: the GMF and seed heads are one matrix product, the first MLP
-layer splits into a user part and an item part. Dropout follows the graph's rule, except
-that a mask drawn for a user (or for a candidate item) is shared by all of that user's
-(item's) pairs in the batch. The seed graph's dropout after its linear ``Dense(50)`` is
-drawn once per user row, which keeps its head a matrix product.
+:class:`~skncf._logits.CandidateLogits` computes the logits of a batch of users against
+the candidates from the Keras graph's own variables; epochs run as in
+:mod:`skncf._training`, one compiled loop each, with Adam's fused kernel.
 """
 
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from ._training import EAGER_MAX_STEPS, record_epoch
+from ._adam import FusedAdam
+from ._logits import CandidateLogits
+from ._training import EAGER_MAX_STEPS, epoch_runner, record_epoch
 
 
-class CandidateLogits:
-    """Logits of users against candidate items, differentiable, from a graph's variables.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A graph built by :func:`skncf._graphs.build_graph`.
-    architecture : {"seed", "gmf", "mlp", "neumf"}
-    dropout : float
-    l2 : float
-    seed : int
-    """
-
-    def __init__(self, model, architecture, *, dropout, l2, seed):
-        names = {layer.name for layer in model.layers}
-        self.dropout, self.l2 = dropout, l2
-        self.seeds = keras.random.SeedGenerator(seed)
-        self.out = model.get_layer("prediction")
-        self.seed_dense = model.get_layer("seed_dense") if architecture == "seed" else None
-        self.gmf = None
-        if "gmf" in names:
-            self.gmf = (model.get_layer("user_embedding"), model.get_layer("item_embedding"))
-        self.tower = None
-        if "mlp_input" in names:
-            n_layers = sum(1 for name in names if name.startswith("mlp_dense_"))
-            self.tower = (
-                model.get_layer("user_mlp_embedding"),
-                model.get_layer("item_mlp_embedding"),
-                [model.get_layer(f"mlp_dense_{j}") for j in range(n_layers)],
-            )
-        self.biases = None
-        if "item_bias" in names:
-            self.biases = (model.get_layer("user_bias"), model.get_layer("item_bias"))
-        self.variables = model.trainable_variables
-
-    def _drop(self, x, training):
-        if not training or self.dropout == 0:
-            return x
-        return keras.random.dropout(x, self.dropout, seed=self.seeds)
-
-    def _lookup(self, layer, ids, training):
-        return self._drop(tf.gather(layer.embeddings, ids), training)
-
-    def _head(self, n_users, training):
-        """Per-user weights of the GMF product (n_users, d) and the output bias."""
-        kernel, bias = self.out.kernel[:, 0], self.out.bias[0]
-        if self.seed_dense is None:
-            d = self.gmf[0].embeddings.shape[1] if self.gmf else 0
-            return kernel[:d][None, :], kernel[d:], bias
-        # Linear hidden layer h = x W + b, dropout mask m per user: logit = (x W + b)(m w).
-        w = self._drop(tf.ones((n_users, kernel.shape[0])), training) * kernel
-        return (
-            tf.matmul(w, self.seed_dense.kernel, transpose_b=True),
-            None,
-            tf.linalg.matvec(w, self.seed_dense.bias) + bias,
-        )
-
-    def user_side(self, users, training):
-        """Everything that depends on the users of the batch only."""
-        side = {}
-        weights, side["w_mlp"], side["bias"] = self._head(tf.shape(users)[0], training)
-        if self.gmf is not None:
-            side["gmf"] = self._lookup(self.gmf[0], users, training) * weights
-        if self.tower is not None:
-            user_layer, item_layer, dense = self.tower
-            p = self._lookup(user_layer, users, training)
-            d = p.shape[1]
-            side["tower"] = tf.matmul(p, dense[0].kernel[:d]) + dense[0].bias
-        if self.biases is not None:
-            side["bias"] = side["bias"] + tf.gather(self.biases[0].embeddings[:, 0], users)
-        return side
-
-    def item_side(self, items, training):
-        """Everything that depends on the candidate items only."""
-        side = {}
-        if self.gmf is not None:
-            side["gmf"] = self._lookup(self.gmf[1], items, training)
-        if self.tower is not None:
-            user_layer, item_layer, dense = self.tower
-            q = self._lookup(item_layer, items, training)
-            side["tower"] = tf.matmul(q, dense[0].kernel[user_layer.embeddings.shape[1] :])
-        side["bias"] = 0.0
-        if self.biases is not None:
-            side["bias"] = tf.gather(self.biases[1].embeddings[:, 0], items)
-        return side
-
-    def _finish_tower(self, first, w_mlp, training):
-        x = self._drop(tf.nn.relu(first), training)
-        for layer in self.tower[2][1:]:
-            x = self._drop(tf.nn.relu(tf.matmul(x, layer.kernel) + layer.bias), training)
-        return tf.linalg.matvec(x, w_mlp) if len(x.shape) == 2 else tf.tensordot(x, w_mlp, 1)
-
-    def cross(self, user, item, training):
-        """Logits of every user against every candidate, shape (n_users, n_items)."""
-        logits = user["bias"][:, None] if user["bias"].shape.rank else user["bias"]
-        logits = logits + item["bias"]
-        if "gmf" in user:
-            logits = logits + tf.matmul(user["gmf"], item["gmf"], transpose_b=True)
-        if "tower" in user:
-            first = user["tower"][:, None, :] + item["tower"][None, :, :]
-            logits = logits + self._finish_tower(first, user["w_mlp"], training)
-        return logits
-
-    def pairs(self, user, item, training):
-        """Logits of user row n against candidate n, shape (n,)."""
-        logits = user["bias"] + item["bias"]
-        if "gmf" in user:
-            logits = logits + tf.reduce_sum(user["gmf"] * item["gmf"], -1)
-        if "tower" in user:
-            logits = logits + self._finish_tower(
-                user["tower"] + item["tower"], user["w_mlp"], training
-            )
-        return logits
-
-    def penalty(self, users, items):
-        """The graph's L2 terms: looked-up rows of the positive pairs, and dense kernels."""
-        if self.l2 == 0:
-            return 0.0
-        tables = [self.gmf] if self.gmf is not None else []
-        tables += [self.tower[:2]] if self.tower is not None else []
-        tables += [self.biases] if self.biases is not None else []
-        terms = [
-            tf.reduce_mean(tf.reduce_sum(tf.square(tf.gather(layer.embeddings, ids)), -1))
-            for pair in tables
-            for layer, ids in zip(pair, (users, items))
-        ]
-        layers = [self.out] + ([self.seed_dense] if self.seed_dense is not None else [])
-        layers += self.tower[2] if self.tower is not None else []
-        terms += [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
-        return self.l2 * tf.add_n(terms)
-
-
-def softmax_step(logits_of, optimizer, n_items, n_sampled, *, compiled=True):
+def softmax_step(logits_of, optimizer, n_items, n_sampled):
     """A training step on a batch of positives; returns the batch loss.
 
-    ``n_sampled`` None means the full softmax over all ``n_items``; otherwise that many
-    items are drawn uniformly (with replacement) for the batch, shared by its positives.
-    ``compiled=False`` runs it eagerly, which skips seconds of tracing for short fits.
+    ``n_sampled`` None means the full softmax over all ``n_items``; otherwise the step
+    gets, as its one extra input, ``n_sampled`` items drawn uniformly (with replacement)
+    for the batch and shared by its positives.
     """
     all_items = tf.range(n_items)
     correction = 0.0 if n_sampled is None else float(np.log(n_items / n_sampled))
 
-    def step(users, items, weights, sampled):
+    def step(batch, extra):
+        users, items, weights = batch
         with tf.GradientTape() as tape:
             user = logits_of.user_side(users, True)
             if n_sampled is None:
                 logits = logits_of.cross(user, logits_of.item_side(all_items, True), True)
                 loss = tf.nn.sparse_softmax_cross_entropy_with_logits(items, logits)
             else:
+                (sampled,) = extra
                 positive = logits_of.pairs(user, logits_of.item_side(items, True), True)
                 others = logits_of.cross(user, logits_of.item_side(sampled, True), True)
                 others = tf.where(sampled[None, :] == items[:, None], -np.inf, others)
                 logits = tf.concat([positive[:, None], others + correction], 1)
                 loss = tf.reduce_logsumexp(logits, 1) - positive
             total = tf.reduce_mean(weights * loss) + logits_of.penalty(users, items)
-        grads = tape.gradient(total, logits_of.variables)
-        optimizer.apply_gradients(zip(grads, logits_of.variables))
+        optimizer.apply(tape.gradient(total, logits_of.variables))
         return tf.reduce_mean(weights * loss)
 
-    return tf.function(step, reduce_retracing=True) if compiled else step
+    return step
 
 
 def train_softmax(
@@ -215,26 +81,25 @@ def train_softmax(
     logits_of = CandidateLogits(
         model, architecture, dropout=dropout, l2=l2, seed=int(rng.integers(2**31 - 1))
     )
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    total_steps = epochs * -(-len(users) // batch_size)
-    step = softmax_step(
-        logits_of, optimizer, n_items, n_sampled, compiled=total_steps > EAGER_MAX_STEPS
+    optimizer = FusedAdam(logits_of.variables, learning_rate)
+    n_steps = -(-len(users) // batch_size)
+    run = epoch_runner(
+        softmax_step(logits_of, optimizer, n_items, n_sampled),
+        batch_size=batch_size,
+        compiled=epochs * n_steps > EAGER_MAX_STEPS,
     )
     history = {"loss": []}
     for epoch in range(epochs):
         tic = time.perf_counter()
         order = rng.permutation(len(users))
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            sampled = rng.integers(0, n_items, size=n_sampled or 1)
-            loss = step(
-                users[batch].astype(np.int32),
-                items[batch].astype(np.int32),
-                weights[batch].astype(np.float32),
-                sampled.astype(np.int32),
-            )
-            total += float(loss) * len(batch)
-        loss = total / len(order)
+        per_step = ()
+        if n_sampled is not None:
+            per_step = (rng.integers(0, n_items, size=(n_steps, n_sampled), dtype=np.int32),)
+        arrays = (
+            users[order].astype(np.int32),
+            items[order].astype(np.int32),
+            weights[order].astype(np.float32),
+        )
+        loss = run(arrays, per_step)
         record_epoch(history, loss, epoch, epochs, f"{len(order)} positives", tic, verbose)
     return history

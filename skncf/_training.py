@@ -2,14 +2,20 @@
 
 Data flows one way: encoded pairs -> :class:`ImplicitExamples` or
 :class:`ExplicitExamples` (one shuffled epoch of inputs, targets and weights at a time)
--> :func:`train`, which runs Keras on each epoch and records the loss.
+-> :func:`train`, which runs each epoch as one compiled TensorFlow loop over its batches
+(:func:`epoch_runner`), computing the graph's logits from its variables
+(:class:`~skncf._logits.CandidateLogits`) and updating them with Adam's fused kernel
+(:class:`~skncf._adam.FusedAdam`), and records the loss.
 """
 
+import functools
 import time
 
-import keras
 import numpy as np
+import tensorflow as tf
 
+from ._adam import FusedAdam
+from ._logits import CandidateLogits
 from ._sampling import SeenPairs
 
 
@@ -61,43 +67,106 @@ def _shuffled(rng, *arrays):
 EAGER_MAX_STEPS = 16
 
 
-def compile_graph(model, *, feedback, learning_rate, total_steps):
-    """Compile with Adam and the loss of the feedback kind.
+def epoch_runner(step, *, batch_size, compiled):
+    """Return ``run(arrays, per_step=())``, one epoch of ``step``; it returns the mean loss.
 
-    XLA is off: on CPU it trains no faster here and costs seconds of compilation per fit.
-    Fits of few steps in all run eagerly, which skips the graph tracing.
+    ``arrays`` (same length) are cut into consecutive batches of ``batch_size`` rows;
+    ``per_step`` arrays have one entry per batch (e.g. the items drawn for a batch).
+    ``step(batch, extra)`` trains on one batch and returns its mean loss. Compiled, the
+    whole epoch is one TensorFlow call, so no Python runs between steps: at batch 256 that
+    overhead, not arithmetic, is what bounds Keras' ``Model.fit``.
     """
-    loss = "binary_crossentropy" if feedback == "implicit" else "mean_squared_error"
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=loss,
-        jit_compile=False,
-        run_eagerly=total_steps <= EAGER_MAX_STEPS,
-    )
+
+    def run_epoch(arrays, per_step):
+        n = tf.shape(arrays[0])[0]
+
+        def one_step(s, total):
+            start = s * batch_size
+            batch = tuple(x[start : start + batch_size] for x in arrays)
+            loss = step(batch, tuple(x[s] for x in per_step))
+            return s + 1, total + loss * tf.cast(tf.shape(batch[0])[0], tf.float32)
+
+        n_steps = (n + batch_size - 1) // batch_size
+        _, total = tf.while_loop(
+            lambda s, total: s < n_steps, one_step, (tf.constant(0), tf.constant(0.0))
+        )
+        return total / tf.cast(n, tf.float32)
+
+    if compiled:
+        # autograph=False: the loop is explicit, and converting Keras' code costs seconds
+        # of tracing per fit. A partial gives each fit's function its own call statistics,
+        # so that many fits in one process (a grid search) do not warn about retracing.
+        run_epoch = tf.function(
+            functools.partial(run_epoch), reduce_retracing=True, autograph=False
+        )
+
+    def run(arrays, per_step=()):
+        to_tensors = lambda xs: tuple(tf.convert_to_tensor(x) for x in xs)  # noqa: E731
+        return float(run_epoch(to_tensors(arrays), to_tensors(per_step)))
+
+    return run
 
 
-def train(model, examples, *, epochs, batch_size, rng, verbose):
-    """Train ``model`` for ``epochs`` epochs and return the history dict.
+def pair_step(logits_of, optimizer, feedback):
+    """A step on (user, item, target, weight) rows: log loss, or squared error of ratings.
+
+    The loss is the weighted mean over the batch, as Keras' ``binary_crossentropy`` and
+    ``mean_squared_error`` with ``sample_weight`` compute it, plus the graph's L2 terms.
+    """
+
+    def step(batch, extra):
+        users, items, targets, weights = batch
+        with tf.GradientTape() as tape:
+            user, item = logits_of.user_side(users, True), logits_of.item_side(items, True)
+            logits = logits_of.pairs(user, item, True)
+            if feedback == "implicit":
+                per_row = tf.nn.sigmoid_cross_entropy_with_logits(targets, logits)
+            else:
+                per_row = tf.square(tf.sigmoid(logits) - targets)
+            loss = tf.reduce_mean(weights * per_row)
+            total = loss + logits_of.penalty(users, items)
+        optimizer.apply(tape.gradient(total, logits_of.variables))
+        return loss
+
+    return step
+
+
+def train(
+    model,
+    architecture,
+    examples,
+    *,
+    feedback,
+    epochs,
+    batch_size,
+    learning_rate,
+    dropout,
+    l2,
+    rng,
+    verbose,
+):
+    """Train ``model`` on ``examples`` for ``epochs`` epochs and return the history dict.
 
     Raises
     ------
     FloatingPointError
         If the loss becomes NaN or infinite, e.g. with a far too large learning rate.
     """
+    logits_of = CandidateLogits(
+        model, architecture, dropout=dropout, l2=l2, seed=int(rng.integers(2**31 - 1))
+    )
+    optimizer = FusedAdam(logits_of.variables, learning_rate)
+    total_steps = epochs * -(-len(examples) // batch_size)
+    run = epoch_runner(
+        pair_step(logits_of, optimizer, feedback),
+        batch_size=batch_size,
+        compiled=total_steps > EAGER_MAX_STEPS,
+    )
     history = {"loss": []}
     for epoch in range(epochs):
         tic = time.perf_counter()
         users, items, targets, weights = examples.epoch(rng)
-        result = model.fit(
-            [users[:, None].astype(np.int32), items[:, None].astype(np.int32)],
-            targets,
-            sample_weight=weights,
-            batch_size=batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-        )
-        loss = float(result.history["loss"][0])
+        loss = run((users.astype(np.int32), items.astype(np.int32), targets, weights))
         record_epoch(history, loss, epoch, epochs, f"{len(targets)} examples", tic, verbose)
     return history
 

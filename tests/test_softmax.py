@@ -6,8 +6,8 @@ import tensorflow as tf
 
 from skncf import NCFRecommender
 from skncf._graphs import ARCHITECTURES, build_graph
+from skncf._logits import CandidateLogits
 from skncf._scoring import Scorer
-from skncf._softmax import CandidateLogits
 from skncf.datasets import make_interactions
 
 

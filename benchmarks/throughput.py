@@ -1,0 +1,119 @@
+"""Training throughput: skncf ``fit`` against plain Keras ``Model.fit`` on the same graph.
+
+For each architecture, in one process and alternating: plain Keras compiles the graph
+skncf builds (Adam 1e-3, binary cross-entropy) and runs ``Model.fit`` for one epoch over
+the positives and 4 negatives per positive (drawn by skncf's own vectorized sampler,
+shuffled); skncf runs ``NCFRecommender(model=..., loss="log", n_negatives=4,
+epochs=1).fit(X)``, timed as a whole (validation, id encoding, graph building, negative
+sampling and tracing included). Both see the same number of samples at the same batch
+size. Prints samples/s of both, medians over ``--repeats`` runs, and the ratio.
+
+    python benchmarks/throughput.py                      # synthetic, ml1m-half sized
+    python benchmarks/throughput.py --data ../shared/data/ml1m-half/ml1m-half
+
+``--data`` is an NCF split prefix (default ``$SKNCF_NCF_SPLIT``; synthetic data if unset).
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+
+from skncf import NCFRecommender
+from skncf._graphs import build_graph
+from skncf._training import ImplicitExamples
+from skncf.datasets import load_ncf_split
+
+
+def synthetic_pairs(n_users=3000, n_items=3600, n_pairs=480_000, seed=0):
+    """Distinct (user, item) pairs with popularity-skewed items, ml1m-half sized."""
+    rng = np.random.default_rng(seed)
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    users = rng.integers(0, n_users, size=2 * n_pairs)
+    items = rng.choice(n_items, size=2 * n_pairs, p=popularity / popularity.sum())
+    pairs = np.unique(np.column_stack([users, items]), axis=0)
+    return pairs[rng.permutation(len(pairs))[:n_pairs]]
+
+
+def keras_samples_per_second(pairs, architecture, batch_size, seed):
+    """Samples/s of plain Keras ``Model.fit`` on skncf's graph, one epoch."""
+    reference = NCFRecommender(model=architecture)
+    n_users, n_items = int(pairs[:, 0].max()) + 1, int(pairs[:, 1].max()) + 1
+    graph = build_graph(
+        architecture,
+        n_users=n_users,
+        n_items=n_items,
+        latent_dim=reference.latent_dim,
+        mlp_layers=reference.mlp_layers,
+        dropout=0.5 if architecture == "seed" else 0.0,
+        l2=0.0,
+        seeds=iter(range(seed, seed + 100)),
+    )
+    graph.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    seen = sp.csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_users, n_items))
+    seen.sort_indices()
+    examples = ImplicitExamples(pairs[:, 0], pairs[:, 1], np.ones(len(pairs)), seen, 4)
+    users, items, targets, _ = examples.epoch(np.random.default_rng(seed))
+    inputs = [users[:, None].astype(np.int32), items[:, None].astype(np.int32)]
+    tic = time.perf_counter()
+    graph.fit(inputs, targets, batch_size=batch_size, epochs=1, shuffle=True, verbose=0)
+    return len(targets) / (time.perf_counter() - tic)
+
+
+def skncf_samples_per_second(pairs, architecture, batch_size, seed):
+    """Samples/s of a whole one-epoch skncf ``fit`` with the same graph and samples."""
+    rec = NCFRecommender(
+        model=architecture,
+        loss="log",
+        n_negatives=4,
+        batch_size=batch_size,
+        epochs=1,
+        random_state=seed,
+    )
+    tic = time.perf_counter()
+    rec.fit(pairs)
+    return 5 * len(pairs) / (time.perf_counter() - tic)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    parser.add_argument("--models", default="seed,neumf")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    pairs = load_ncf_split(args.data).train if args.data else synthetic_pairs()
+    print(
+        f"{args.data or 'synthetic'}: {len(pairs)} positives, 4 negatives each "
+        f"({5 * len(pairs)} samples an epoch), batch {args.batch_size}",
+        flush=True,
+    )
+    rows = []
+    for architecture in args.models.split(","):
+        keras_rates, skncf_rates = [], []
+        for repeat in range(args.repeats):
+            keras_rates.append(
+                keras_samples_per_second(pairs, architecture, args.batch_size, repeat)
+            )
+            skncf_rates.append(
+                skncf_samples_per_second(pairs, architecture, args.batch_size, repeat)
+            )
+            print(
+                f"  {architecture} run {repeat + 1}: Keras {keras_rates[-1]:,.0f}/s, "
+                f"skncf {skncf_rates[-1]:,.0f}/s",
+                flush=True,
+            )
+        k, s = statistics.median(keras_rates), statistics.median(skncf_rates)
+        rows.append((architecture, k, s, s / k))
+    print("\n| model | plain Keras samples/s | skncf samples/s | ratio |")
+    print("|---|---|---|---|")
+    for architecture, k, s, ratio in rows:
+        print(f"| {architecture} | {k:,.0f} | {s:,.0f} | {ratio:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

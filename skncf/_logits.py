@@ -1,0 +1,147 @@
+"""Logits of users against candidate items, computed from a Keras graph's own variables.
+
+Training does not call the Keras graph: :class:`CandidateLogits` computes the same logits
+from the graph's variables, exploiting the graphs' structure as :mod:`skncf._scoring`
+does: the GMF and seed heads are one matrix product, the first MLP layer splits into a
+user part and an item part. ``pairs`` scores one candidate per user row (the log and
+squared losses), ``cross`` every user against every candidate (the softmax loss).
+Dropout follows the graph's rule, except that in ``cross`` a mask drawn for a user (or
+for a candidate item) is shared by all of that user's (item's) pairs in the batch. The
+seed graph's dropout after its linear ``Dense(50)`` is drawn once per user row, which
+keeps its head a matrix product.
+"""
+
+import keras
+import tensorflow as tf
+
+
+class CandidateLogits:
+    """Logits of users against candidate items, differentiable, from a graph's variables.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A graph built by :func:`skncf._graphs.build_graph`.
+    architecture : {"seed", "gmf", "mlp", "neumf"}
+    dropout : float
+    l2 : float
+    seed : int
+    """
+
+    def __init__(self, model, architecture, *, dropout, l2, seed):
+        names = {layer.name for layer in model.layers}
+        self.dropout, self.l2 = dropout, l2
+        self.seeds = keras.random.SeedGenerator(seed)
+        self.out = model.get_layer("prediction")
+        self.seed_dense = model.get_layer("seed_dense") if architecture == "seed" else None
+        self.gmf = None
+        if "gmf" in names:
+            self.gmf = (model.get_layer("user_embedding"), model.get_layer("item_embedding"))
+        self.tower = None
+        if "mlp_input" in names:
+            n_layers = sum(1 for name in names if name.startswith("mlp_dense_"))
+            self.tower = (
+                model.get_layer("user_mlp_embedding"),
+                model.get_layer("item_mlp_embedding"),
+                [model.get_layer(f"mlp_dense_{j}") for j in range(n_layers)],
+            )
+        self.biases = None
+        if "item_bias" in names:
+            self.biases = (model.get_layer("user_bias"), model.get_layer("item_bias"))
+        self.variables = model.trainable_variables
+
+    def _drop(self, x, training):
+        if not training or self.dropout == 0:
+            return x
+        return keras.random.dropout(x, self.dropout, seed=self.seeds)
+
+    def _lookup(self, layer, ids, training):
+        return self._drop(tf.gather(layer.embeddings, ids), training)
+
+    def _head(self, n_users, training):
+        """Per-user weights of the GMF product (n_users, d) and the output bias."""
+        kernel, bias = self.out.kernel[:, 0], self.out.bias[0]
+        if self.seed_dense is None:
+            d = self.gmf[0].embeddings.shape[1] if self.gmf else 0
+            return kernel[:d][None, :], kernel[d:], bias
+        # Linear hidden layer h = x W + b, dropout mask m per user: logit = (x W + b)(m w).
+        w = self._drop(tf.ones((n_users, kernel.shape[0])), training) * kernel
+        return (
+            tf.matmul(w, self.seed_dense.kernel, transpose_b=True),
+            None,
+            tf.linalg.matvec(w, self.seed_dense.bias) + bias,
+        )
+
+    def user_side(self, users, training):
+        """Everything that depends on the users of the batch only."""
+        side = {}
+        weights, side["w_mlp"], side["bias"] = self._head(tf.shape(users)[0], training)
+        if self.gmf is not None:
+            side["gmf"] = self._lookup(self.gmf[0], users, training) * weights
+        if self.tower is not None:
+            user_layer, item_layer, dense = self.tower
+            p = self._lookup(user_layer, users, training)
+            d = p.shape[1]
+            side["tower"] = tf.matmul(p, dense[0].kernel[:d]) + dense[0].bias
+        if self.biases is not None:
+            side["bias"] = side["bias"] + tf.gather(self.biases[0].embeddings[:, 0], users)
+        return side
+
+    def item_side(self, items, training):
+        """Everything that depends on the candidate items only."""
+        side = {}
+        if self.gmf is not None:
+            side["gmf"] = self._lookup(self.gmf[1], items, training)
+        if self.tower is not None:
+            user_layer, item_layer, dense = self.tower
+            q = self._lookup(item_layer, items, training)
+            side["tower"] = tf.matmul(q, dense[0].kernel[user_layer.embeddings.shape[1] :])
+        side["bias"] = 0.0
+        if self.biases is not None:
+            side["bias"] = tf.gather(self.biases[1].embeddings[:, 0], items)
+        return side
+
+    def _finish_tower(self, first, w_mlp, training):
+        x = self._drop(tf.nn.relu(first), training)
+        for layer in self.tower[2][1:]:
+            x = self._drop(tf.nn.relu(tf.matmul(x, layer.kernel) + layer.bias), training)
+        return tf.linalg.matvec(x, w_mlp) if len(x.shape) == 2 else tf.tensordot(x, w_mlp, 1)
+
+    def cross(self, user, item, training):
+        """Logits of every user against every candidate, shape (n_users, n_items)."""
+        logits = user["bias"][:, None] if user["bias"].shape.rank else user["bias"]
+        logits = logits + item["bias"]
+        if "gmf" in user:
+            logits = logits + tf.matmul(user["gmf"], item["gmf"], transpose_b=True)
+        if "tower" in user:
+            first = user["tower"][:, None, :] + item["tower"][None, :, :]
+            logits = logits + self._finish_tower(first, user["w_mlp"], training)
+        return logits
+
+    def pairs(self, user, item, training):
+        """Logits of user row n against candidate n, shape (n,)."""
+        logits = user["bias"] + item["bias"]
+        if "gmf" in user:
+            logits = logits + tf.reduce_sum(user["gmf"] * item["gmf"], -1)
+        if "tower" in user:
+            logits = logits + self._finish_tower(
+                user["tower"] + item["tower"], user["w_mlp"], training
+            )
+        return logits
+
+    def penalty(self, users, items):
+        """The graph's L2 terms: looked-up rows of the positive pairs, and dense kernels."""
+        if self.l2 == 0:
+            return 0.0
+        tables = [self.gmf] if self.gmf is not None else []
+        tables += [self.tower[:2]] if self.tower is not None else []
+        tables += [self.biases] if self.biases is not None else []
+        terms = [
+            tf.reduce_mean(tf.reduce_sum(tf.square(tf.gather(layer.embeddings, ids)), -1))
+            for pair in tables
+            for layer, ids in zip(pair, (users, items))
+        ]
+        layers = [self.out] + ([self.seed_dense] if self.seed_dense is not None else [])
+        layers += self.tower[2] if self.tower is not None else []
+        terms += [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
+        return self.l2 * tf.add_n(terms)
