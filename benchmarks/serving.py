@@ -49,15 +49,19 @@ def measure(architecture, pairs, users, items, repeats):
     rec = NCFRecommender(model=architecture, epochs=1, batch_size=4096, random_state=0)
     rec.fit(pairs)
     graph, one = rec.model_, pairs[:1]
+    # The graph works on codes 0..n-1 (skncf maps labels to codes itself).
+    user_codes = np.arange(len(rec.users_), dtype=np.int32)
+    item_codes = np.arange(len(rec.items_), dtype=np.int32)
+    one_code = [np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32)]
     return (
         median_seconds(lambda: rec.recommend(users, k=10), repeats),
         median_seconds(
-            lambda: keras_recommend(graph, users.astype(np.int32), items.astype(np.int32)),
+            lambda: keras_recommend(graph, user_codes, item_codes),
             max(1, repeats // 2),
         ),
         median_seconds(lambda: rec.predict(one), 200),
-        median_seconds(lambda: graph.predict([one[:, :1], one[:, 1:]], verbose=0), 50),
-        median_seconds(lambda: graph([one[:, :1], one[:, 1:]]), 200),
+        median_seconds(lambda: graph.predict(one_code, verbose=0), 50),
+        median_seconds(lambda: graph(one_code), 200),
     )
 
 

@@ -9,6 +9,7 @@ that memory stays bounded whatever the catalog size.
 """
 
 import numpy as np
+import tensorflow as tf
 
 # Floats held at once in the largest intermediate array (about 128 MiB of float32).
 CHUNK_FLOATS = 1 << 25
@@ -72,11 +73,18 @@ class Scorer:
         return _unit_rows(np.hstack([_unit_rows(p) for p in parts]))
 
     def _tower_logit(self, first):
-        """Finish the ReLU tower from the pre-activation of its first layer."""
-        x = np.maximum(first, 0, out=first)
+        """Finish the ReLU tower from the pre-activation of its first layer.
+
+        Works on a 2-D view: ``matmul`` on a 3-D stack runs one small product per row,
+        while one tall product goes through BLAS (about 10x faster for a catalog).
+        """
+        shape = first.shape[:-1]
+        x = np.maximum(first, 0, out=first).reshape(-1, first.shape[-1])
         for kernel, bias in self.tower_rest:
-            x = np.maximum(x @ kernel + bias, 0)
-        return x @ self.w_mlp
+            x = x @ kernel
+            x += bias
+            np.maximum(x, 0, out=x)
+        return (x @ self.w_mlp).reshape(shape)
 
     def pairs(self, users, items):
         """Logits of the pairs ``(users[n], items[n])``, shape (n,)."""
@@ -105,11 +113,27 @@ class Scorer:
             if self.has_product:
                 logit += (self.user_gmf[u] * self.w_gmf) @ self.item_gmf.T
             if self.has_tower:
-                first = self.user_tower[u][:, None, :] + self.item_tower[None, :, :]
-                logit += self._tower_logit(first)
+                logit += _tower_block(
+                    self.user_tower[u], self.item_tower, self.tower_rest, self.w_mlp
+                ).numpy()
             if self.has_biases:
                 logit += self.user_bias[u][:, None] + self.item_bias[None, :]
             yield start, logit
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def _tower_block(user_first, item_first, rest, w_mlp):
+    """Tower logits of every user in the block against every item, (users, items).
+
+    In TensorFlow: its fused, multi-threaded kernels score a catalog about 5x faster
+    than numpy here (``benchmarks/serving.py``); weights are arguments, not constants,
+    so one trace serves every fitted model of the same tower shape.
+    """
+    x = tf.nn.relu(user_first[:, None, :] + item_first[None, :, :])
+    x = tf.reshape(x, (-1, tf.shape(item_first)[1]))
+    for kernel, bias in rest:
+        x = tf.nn.relu(tf.matmul(x, kernel) + bias)
+    return tf.reshape(tf.linalg.matvec(x, w_mlp), (tf.shape(user_first)[0], -1))
 
 
 def _count_tower(names):
