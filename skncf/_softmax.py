@@ -12,14 +12,10 @@ the candidates from the Keras graph's own variables; epochs run as in
 :mod:`skncf._training`, one compiled loop each, with Adam's fused kernel.
 """
 
-import time
-
 import numpy as np
 import tensorflow as tf
 
-from ._adam import FusedAdam
-from ._logits import CandidateLogits
-from ._training import EAGER_MAX_STEPS, epoch_runner, record_epoch
+from ._training import run_training
 
 
 def softmax_step(logits_of, optimizer, n_items, n_sampled):
@@ -53,24 +49,11 @@ def softmax_step(logits_of, optimizer, n_items, n_sampled):
     return step
 
 
-def train_softmax(
-    model,
-    architecture,
-    positives,
-    *,
-    n_items,
-    n_sampled,
-    epochs,
-    batch_size,
-    learning_rate,
-    dropout,
-    l2,
-    rng,
-    verbose,
-):
+def train_softmax(model, architecture, positives, *, n_items, n_sampled, **settings):
     """Train ``model`` with the softmax loss and return the history dict.
 
-    ``positives`` is ``(users, items, weights)`` of the merged positive pairs.
+    ``positives`` is ``(users, items, weights)`` of the merged positive pairs;
+    ``settings`` as for :func:`skncf._training.run_training`.
 
     Raises
     ------
@@ -78,19 +61,9 @@ def train_softmax(
         If the loss becomes NaN or infinite.
     """
     users, items, weights = positives
-    logits_of = CandidateLogits(
-        model, architecture, dropout=dropout, l2=l2, seed=int(rng.integers(2**31 - 1))
-    )
-    optimizer = FusedAdam(logits_of.variables, learning_rate)
-    n_steps = -(-len(users) // batch_size)
-    run = epoch_runner(
-        softmax_step(logits_of, optimizer, n_items, n_sampled),
-        batch_size=batch_size,
-        compiled=epochs * n_steps > EAGER_MAX_STEPS,
-    )
-    history = {"loss": []}
-    for epoch in range(epochs):
-        tic = time.perf_counter()
+    n_steps = -(-len(users) // settings["batch_size"])
+
+    def next_epoch(rng):
         order = rng.permutation(len(users))
         per_step = ()
         if n_sampled is not None:
@@ -100,6 +73,14 @@ def train_softmax(
             items[order].astype(np.int32),
             weights[order].astype(np.float32),
         )
-        loss = run(arrays, per_step)
-        record_epoch(history, loss, epoch, epochs, f"{len(order)} positives", tic, verbose)
-    return history
+        return arrays, per_step
+
+    return run_training(
+        model,
+        architecture,
+        lambda logits_of, optimizer: softmax_step(logits_of, optimizer, n_items, n_sampled),
+        next_epoch,
+        n_rows=len(users),
+        what="positives",
+        **settings,
+    )

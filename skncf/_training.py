@@ -131,44 +131,60 @@ def pair_step(logits_of, optimizer, feedback):
     return step
 
 
-def train(
-    model,
-    architecture,
-    examples,
-    *,
-    feedback,
-    epochs,
-    batch_size,
-    learning_rate,
-    dropout,
-    l2,
-    rng,
-    verbose,
-):
-    """Train ``model`` on ``examples`` for ``epochs`` epochs and return the history dict.
+def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **settings):
+    """The loop both losses share: set up logits and Adam, run and record the epochs.
+
+    ``make_step(logits_of, optimizer)`` returns the step for :func:`epoch_runner`;
+    ``next_epoch(rng)`` returns one epoch's ``(arrays, per_step)``; ``n_rows`` rows of
+    ``what`` (e.g. "examples") make an epoch. ``settings`` are ``epochs``,
+    ``batch_size``, ``learning_rate``, ``dropout``, ``l2``, ``rng`` and ``verbose``.
 
     Raises
     ------
     FloatingPointError
         If the loss becomes NaN or infinite, e.g. with a far too large learning rate.
     """
+    epochs, batch_size, rng = settings["epochs"], settings["batch_size"], settings["rng"]
     logits_of = CandidateLogits(
-        model, architecture, dropout=dropout, l2=l2, seed=int(rng.integers(2**31 - 1))
+        model,
+        architecture,
+        dropout=settings["dropout"],
+        l2=settings["l2"],
+        seed=int(rng.integers(2**31 - 1)),
     )
-    optimizer = FusedAdam(logits_of.variables, learning_rate)
-    total_steps = epochs * -(-len(examples) // batch_size)
+    optimizer = FusedAdam(logits_of.variables, settings["learning_rate"])
     run = epoch_runner(
-        pair_step(logits_of, optimizer, feedback),
+        make_step(logits_of, optimizer),
         batch_size=batch_size,
-        compiled=total_steps > EAGER_MAX_STEPS,
+        compiled=epochs * -(-n_rows // batch_size) > EAGER_MAX_STEPS,
     )
     history = {"loss": []}
     for epoch in range(epochs):
         tic = time.perf_counter()
-        users, items, targets, weights = examples.epoch(rng)
-        loss = run((users.astype(np.int32), items.astype(np.int32), targets, weights))
-        record_epoch(history, loss, epoch, epochs, f"{len(targets)} examples", tic, verbose)
+        loss = run(*next_epoch(rng))
+        record_epoch(history, loss, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
     return history
+
+
+def train(model, architecture, examples, *, feedback, **settings):
+    """Train ``model`` on ``examples`` (log loss or ratings); return the history dict.
+
+    ``settings`` as for :func:`run_training`.
+    """
+
+    def next_epoch(rng):
+        users, items, targets, weights = examples.epoch(rng)
+        return (users.astype(np.int32), items.astype(np.int32), targets, weights), ()
+
+    return run_training(
+        model,
+        architecture,
+        lambda logits_of, optimizer: pair_step(logits_of, optimizer, feedback),
+        next_epoch,
+        n_rows=len(examples),
+        what="examples",
+        **settings,
+    )
 
 
 def record_epoch(history, loss, epoch, epochs, what, started, verbose):
