@@ -20,7 +20,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
-from ncf_protocol import evaluate_scores, validation_split
+from ncf_protocol import ProtocolArrays, add_weighting_and_validation, validation_split
 
 from skncf.datasets import load_ncf_split
 from skncf.preprocessing import recency_weights
@@ -46,18 +46,7 @@ def parse_args():
         action="store_true",
         help="leave the user's other positives out of the softmax normalisation",
     )
-    parser.add_argument(
-        "--recency-boost",
-        type=float,
-        default=0.0,
-        help="weight positives with skncf.preprocessing.recency_weights (0: unweighted)",
-    )
-    parser.add_argument("--recency-half-life", type=float, default=14.0)
-    parser.add_argument(
-        "--validation",
-        action="store_true",
-        help="score on each user's latest train interaction instead of the test set",
-    )
+    add_weighting_and_validation(parser)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not args.data:
@@ -117,13 +106,7 @@ def main():
         half_life=args.recency_half_life,
     ).astype(np.float32)
     train = sp.csr_array((np.ones(len(users)), (users, items)), shape=(n_users, n_items))
-    train_items = np.unique(items)
-    test_users = split.test[:, 0]
-    exclude = train[test_users][:, train_items].toarray() > 0
-    position = np.searchsorted(train_items, split.test[:, 1])
-    found = train_items[np.minimum(position, len(train_items) - 1)] == split.test[:, 1]
-    test_columns = np.where(found, position, -1)
-    sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
+    protocol = ProtocolArrays(split, train)
     tic = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(users))
@@ -136,14 +119,8 @@ def main():
                 mask[known.row, known.col] = -1e9
                 mask[np.arange(len(batch)), items[batch]] = 0
             losses.append(float(step(users[batch], items[batch], weights_of[batch], mask)))
-        scores = ((tf.gather(user_emb, test_users) * weights) @ tf.transpose(item_emb)).numpy()
-        scores += item_bias.numpy()
-        m = evaluate_scores(
-            scores[:, train_items],
-            exclude,
-            test_columns,
-            np.take_along_axis(scores, sampled_items, 1),
-        )
+        user_part = tf.gather(user_emb, protocol.users) * weights
+        m = protocol.evaluate((user_part @ tf.transpose(item_emb)).numpy() + item_bias.numpy())
         print(
             f"epoch {epoch}: loss {np.mean(losses):.3f}, full HR@10 {m['full_hr']:.3f} "
             f"NDCG@10 {m['full_ndcg']:.3f}, sampled HR@10 {m['sampled_hr']:.3f} "

@@ -55,6 +55,23 @@ def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
     }
 
 
+def add_weighting_and_validation(parser):
+    """The options both exploration scripts share: recency weights and tuning split."""
+    parser.add_argument(
+        "--recency-boost",
+        type=float,
+        default=0.0,
+        help="weight positives with skncf.preprocessing.recency_weights(boost=BOOST) "
+        "(here: every skncf method but `default`, and ALS); 0: unweighted",
+    )
+    parser.add_argument("--recency-half-life", type=float, default=14.0)
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on each user's latest train interaction instead of the test set (for tuning)",
+    )
+
+
 def validation_split(split, seed=0):
     """The same protocol one step earlier: hold out each user's latest train interaction.
 
@@ -285,19 +302,7 @@ def main():
     parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--keras-epochs", type=int, default=10)
-    parser.add_argument(
-        "--recency-boost",
-        type=float,
-        default=0.0,
-        help="fit skncf (all but `default`) and ALS with "
-        "skncf.preprocessing.recency_weights(boost=BOOST); 0: unweighted",
-    )
-    parser.add_argument("--recency-half-life", type=float, default=14.0)
-    parser.add_argument(
-        "--validation",
-        action="store_true",
-        help="score on each user's latest train interaction instead of the test set (for tuning)",
-    )
+    add_weighting_and_validation(parser)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not args.data:

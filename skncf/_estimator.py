@@ -300,29 +300,7 @@ class NCFRecommender(BaseEstimator):
             )
             if init is not None:
                 init(graph)
-            if self.loss == "softmax" and self.feedback == "implicit":
-                if init is None:
-                    start_gmf_as_dot_product(graph)
-                history = train_softmax(
-                    graph,
-                    architecture,
-                    positives,
-                    n_items=n_items,
-                    n_sampled=self._sampled_items(architecture, n_items),
-                    epochs=self.epochs,
-                    batch_size=self.batch_size,
-                    learning_rate=self.learning_rate,
-                    dropout=self._dropout_rate(),
-                    l2=self.l2,
-                    rng=rng,
-                    verbose=self.verbose,
-                )
-                return graph, history
-            history = train(
-                graph,
-                architecture,
-                examples,
-                feedback=self.feedback,
+            settings = dict(
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
@@ -331,6 +309,15 @@ class NCFRecommender(BaseEstimator):
                 rng=rng,
                 verbose=self.verbose,
             )
+            if self.loss == "softmax" and self.feedback == "implicit":
+                if init is None:
+                    start_gmf_as_dot_product(graph)
+                n_sampled = self._sampled_items(architecture, n_items)
+                history = train_softmax(
+                    graph, architecture, positives, n_items=n_items, n_sampled=n_sampled, **settings
+                )
+            else:
+                history = train(graph, architecture, examples, feedback=self.feedback, **settings)
             return graph, history
 
         if self.pretrain:
