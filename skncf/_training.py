@@ -101,10 +101,13 @@ def epoch_runner(step, *, batch_size, compiled):
         )
 
     def run(arrays, per_step=()):
-        to_tensors = lambda xs: tuple(tf.convert_to_tensor(x) for x in xs)  # noqa: E731
-        return float(run_epoch(to_tensors(arrays), to_tensors(per_step)))
+        return float(run_epoch(_tensors(arrays), _tensors(per_step)))
 
     return run
+
+
+def _tensors(arrays):
+    return tuple(tf.convert_to_tensor(x) for x in arrays)
 
 
 def pair_step(logits_of, optimizer, feedback):
