@@ -55,9 +55,11 @@ class NCFRecommender(BaseEstimator):
         initialisation.
     latent_dim : int, default=32
         Width of every embedding (user and item, GMF and MLP).
-    mlp_layers : tuple of int, default=(64, 32, 16, 8)
-        Widths of the hidden ReLU layers of ``"mlp"`` and ``"neumf"``. Unlike the paper's
-        code, the first entry is a hidden layer, not the width of the concatenation.
+    mlp_layers : tuple of int, default=(32, 16, 8)
+        Widths of the hidden ReLU layers of ``"mlp"`` and ``"neumf"``, which take the
+        concatenated user and item embeddings (``2 * latent_dim`` wide). The default is
+        the paper's tower, which its code writes ``[64, 32, 16, 8]``, counting the
+        concatenation first.
     dropout : float or None, default=None
         Dropout rate after every embedding lookup and every hidden layer. None means the
         architecture's own default: 0.5 for ``"seed"`` (as in the notebook), 0 otherwise.
@@ -178,7 +180,7 @@ class NCFRecommender(BaseEstimator):
         model="neumf",
         *,
         latent_dim=32,
-        mlp_layers=(64, 32, 16, 8),
+        mlp_layers=(32, 16, 8),
         dropout=None,
         l2=0.0,
         learning_rate=0.001,
