@@ -7,6 +7,12 @@ update, ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
 ``w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``, in one pass. On the
 small tables of recommender graphs the optimizer dominates a step, so this alone makes
 training steps about twice as fast (``benchmarks/throughput.py``), with Keras' numbers.
+
+Dense Adam still passes over every row of every embedding table at every step, since the
+moments of rows a batch did not look up keep decaying and moving them. With ``lazy=True``
+the sparse gradients of embedding lookups update only the rows looked up, moments
+included (TF Addons' ``LazyAdam``): a different optimizer, but on tables of 100,000s of
+rows the only one whose step costs what the batch costs (``benchmarks/scale.py``).
 """
 
 import tensorflow as tf
@@ -21,10 +27,15 @@ class FusedAdam:
     learning_rate : float
     beta_1, beta_2, epsilon : float
         Keras' defaults.
+    lazy : bool, default=False
+        Update only the rows a sparse gradient (``tf.IndexedSlices``) names.
     """
 
-    def __init__(self, variables, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    def __init__(
+        self, variables, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7, lazy=False
+    ):
         self.variables = list(variables)
+        self.lazy = lazy
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.epsilon = epsilon
         self.moments = [
@@ -43,6 +54,9 @@ class FusedAdam:
         for variable, (m, v), gradient in zip(self.variables, self.moments, gradients):
             if gradient is None:  # a variable this loss does not reach
                 continue
+            if self.lazy and isinstance(gradient, tf.IndexedSlices):
+                self._apply_rows(variable, m, v, gradient, beta_1_power, beta_2_power)
+                continue
             tf.raw_ops.ResourceApplyAdam(
                 var=variable.value.handle,
                 m=m.handle,
@@ -55,3 +69,15 @@ class FusedAdam:
                 epsilon=tf.constant(self.epsilon, variable.dtype),
                 grad=tf.convert_to_tensor(gradient),
             )
+
+    def _apply_rows(self, variable, m, v, gradient, beta_1_power, beta_2_power):
+        """Adam on the rows of a sparse gradient only (repeated rows summed first)."""
+        rows, position = tf.unique(gradient.indices)
+        g = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
+        m_rows = self.beta_1 * tf.gather(m, rows) + (1 - self.beta_1) * g
+        v_rows = self.beta_2 * tf.gather(v, rows) + (1 - self.beta_2) * tf.square(g)
+        rate = self.learning_rate * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m.scatter_update(tf.IndexedSlices(m_rows, rows))
+        v.scatter_update(tf.IndexedSlices(v_rows, rows))
+        step = rate * m_rows / (tf.sqrt(v_rows) + self.epsilon)
+        variable.value.scatter_sub(tf.IndexedSlices(step, rows))

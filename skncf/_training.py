@@ -140,7 +140,7 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
     ``make_step(logits_of, optimizer)`` returns the step for :func:`epoch_runner`;
     ``next_epoch(rng)`` returns one epoch's ``(arrays, per_step)``; ``n_rows`` rows of
     ``what`` (e.g. "examples") make an epoch. ``settings`` are ``epochs``,
-    ``batch_size``, ``learning_rate``, ``dropout``, ``l2``, ``rng`` and ``verbose``.
+    ``batch_size``, ``learning_rate``, ``lazy_adam``, ``dropout``, ``l2``, ``rng`` and ``verbose``.
 
     Raises
     ------
@@ -155,7 +155,9 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
         l2=settings["l2"],
         seed=int(rng.integers(2**31 - 1)),
     )
-    optimizer = FusedAdam(logits_of.variables, settings["learning_rate"])
+    optimizer = FusedAdam(
+        logits_of.variables, settings["learning_rate"], lazy=settings["lazy_adam"]
+    )
     run = epoch_runner(
         make_step(logits_of, optimizer),
         batch_size=batch_size,

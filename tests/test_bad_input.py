@@ -25,6 +25,7 @@ BAD_PARAMS = [
     ("l2", -1.0),
     ("learning_rate", 0.0),
     ("learning_rate", -0.1),
+    ("optimizer", "sgd"),
     ("batch_size", 0),
     ("epochs", 0),
     ("n_negatives", 0),

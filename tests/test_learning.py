@@ -40,6 +40,16 @@ def test_sampled_softmax_learns_planted_groups(grouped):
     assert np.mean(item_groups[top] == user_groups[:, None]) > 0.5  # chance: about 0.25
 
 
+@pytest.mark.parametrize("loss", ["log", "softmax"])
+def test_lazy_adam_learns_planted_groups(grouped, loss):
+    X, _, user_groups, item_groups = grouped
+    rec = NCFRecommender("neumf", loss=loss, optimizer="lazy_adam", **LEARN).fit(X)
+    top = rec.recommend(np.arange(200), k=10)
+    assert np.mean(item_groups[top] == user_groups[:, None]) > 0.6  # chance: about 0.25
+    adam = NCFRecommender("neumf", loss=loss, **LEARN).fit(X)
+    assert not np.allclose(rec.predict(X[:50]), adam.predict(X[:50]))  # another optimizer
+
+
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_explicit_ratings_of_a_low_rank_model_are_predicted(model):
     X, y = make_interactions(n_users=300, n_items=150, ratings=True, random_state=0)

@@ -61,3 +61,26 @@ def test_compiled_and_eager_fits_agree(loss, monkeypatch):
     np.testing.assert_allclose(
         compiled.predict(X[:50]), eager.predict(X[:50]), rtol=1e-4, atol=1e-6
     )
+
+
+def test_lazy_adam_moves_only_looked_up_rows_and_matches_adam_on_them():
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=(6, 3)).astype("float32")
+    dense, lazy = keras.Variable(start), keras.Variable(start)
+    dense_adam, lazy_adam = FusedAdam([dense], 0.01), FusedAdam([lazy], 0.01, lazy=True)
+    rows = tf.constant([4, 1, 4])  # row 4 twice: its gradients add up
+    values = tf.constant(rng.normal(size=(3, 3)).astype("float32"))
+    gradient = tf.IndexedSlices(values, rows, dense_shape=tf.constant([6, 3]))
+    for _ in range(3):  # the same rows every step: lazy and dense Adam agree
+        dense_adam.apply([gradient])
+        lazy_adam.apply([gradient])
+    np.testing.assert_allclose(lazy.numpy(), dense.numpy(), atol=1e-6)
+    assert not np.allclose(lazy.numpy()[[1, 4]], start[[1, 4]])
+
+    other = tf.IndexedSlices(values[:1], tf.constant([0]), dense_shape=tf.constant([6, 3]))
+    before = lazy.numpy()
+    lazy_adam.apply([other])
+    dense_adam.apply([other])
+    moved = np.flatnonzero(np.any(lazy.numpy() != before, axis=1))
+    assert moved.tolist() == [0]  # rows 1 and 4 keep still; dense Adam's momentum moves them
+    assert not np.allclose(dense.numpy()[[1, 4]], before[[1, 4]])
