@@ -228,8 +228,12 @@ def run_als(split, train_matrix, args, sample_weight):
     return best
 
 
-def run_plain_keras(split, train_matrix, args):
-    """Train the usual way; score after every epoch; report the best epoch."""
+def plain_keras_curve(split, train_matrix, args):
+    """Train the usual way, scoring after every epoch.
+
+    Yields ``(epoch, fit_seconds, metrics)``; ``fit_seconds`` counts training (negative
+    sampling and ``Model.fit``) up to that epoch, not the scoring.
+    """
     n_users = int(max(split.train[:, 0].max(), split.test[:, 0].max())) + 1
     n_items = (
         int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
@@ -240,7 +244,7 @@ def run_plain_keras(split, train_matrix, args):
     users, items = split.train[:, 0], split.train[:, 1]
     arrays = ProtocolArrays(split, train_matrix)
     train_items, test_users = arrays.items, arrays.users
-    best, fit_seconds, best_seconds, best_epoch = None, 0.0, 0.0, 0
+    fit_seconds = 0.0
     for epoch in range(1, args.keras_epochs + 1):
         tic = time.perf_counter()
         neg_users = np.repeat(users, 4)
@@ -276,9 +280,16 @@ def run_plain_keras(split, train_matrix, args):
             f"sampled HR@10 {metrics['sampled_hr']:.3f}, {fit_seconds:.0f} s",
             flush=True,
         )
-        if best is None or metrics["full_hr"] > best["full_hr"]:
-            best, best_seconds, best_epoch = metrics, fit_seconds, epoch
-    return best, best_seconds, best_epoch
+        yield epoch, fit_seconds, metrics
+
+
+def run_plain_keras(split, train_matrix, args):
+    """The plain-Keras NeuMF's best epoch (by full HR@10): metrics, seconds, epoch."""
+    best = None
+    for epoch, seconds, metrics in plain_keras_curve(split, train_matrix, args):
+        if best is None or metrics["full_hr"] > best[0]["full_hr"]:
+            best = metrics, seconds, epoch
+    return best
 
 
 def main():

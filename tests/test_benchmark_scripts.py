@@ -64,3 +64,45 @@ def test_protocol_arrays_score_a_perfect_and_a_worst_model(tmp_path):
     assert metrics["full_hr"] == pytest.approx(np.isin(split.test[:, 1], split.train[:, 1]).mean())
     assert metrics["sampled_hr"] == 1.0
     assert arrays.evaluate(-perfect)["sampled_ndcg"] < 1.0
+
+
+def test_synthetic_pairs_are_distinct_and_skewed_towards_popular_items():
+    throughput = pytest.importorskip("throughput")
+    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=1500, seed=3)
+
+    assert pairs.shape == (1500, 2)
+    assert len({tuple(p) for p in pairs.tolist()}) == 1500
+    assert pairs[:, 0].min() >= 0 and pairs[:, 0].max() < 50
+    assert pairs[:, 1].min() >= 0 and pairs[:, 1].max() < 40
+    counts = np.bincount(pairs[:, 1], minlength=40)
+    assert counts[:5].sum() > counts[-5:].sum()
+
+
+def test_scale_phase_measures_the_memory_a_block_allocates():
+    scale = pytest.importorskip("scale")
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux /proc")
+
+    with scale.Phase("allocate") as phase:
+        block = np.ones(25_000_000)  # 200 MB, touched
+    assert block.sum() == 25_000_000
+    assert phase.peak_bytes - phase.start_bytes >= 150 * 2**20
+
+
+def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys):
+    time_to_quality = pytest.importorskip("time_to_quality")
+    write_split(tmp_path / "toy", np.random.default_rng(2))
+    argv = ["time_to_quality.py", "--data", str(tmp_path / "toy"), "--keras-epochs", "2"]
+    monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1"])
+
+    time_to_quality.main()
+    out = capsys.readouterr().out
+    assert out.count("| plain Keras NeuMF |") == 2
+    assert out.count("| skncf NeuMF, defaults | 1 |") == 1
+    assert "time to quality" in out or "did not reach the target within 1 epochs" in out
+    assert time_to_quality.reaches(
+        {"full_hr": 0.2, "sampled_hr": 0.7}, {"full_hr": 0.2, "sampled_hr": 0.69}
+    )
+    assert not time_to_quality.reaches(
+        {"full_hr": 0.2, "sampled_hr": 0.6}, {"full_hr": 0.1, "sampled_hr": 0.69}
+    )

@@ -1,0 +1,109 @@
+"""Time to quality: how soon default skncf NeuMF matches a plain-Keras NeuMF's accuracy.
+
+In one process: the plain-Keras NeuMF of ``ncf_protocol.py`` (``Model.fit``, batch 256,
+4 negatives, Adam 1e-3) trains for ``--keras-epochs`` epochs, scored after each; its
+best epoch by full HR@10 sets the target (its full and sampled HR@10) and the baseline
+time (its training seconds up to that epoch). Then ``NCFRecommender(epochs=e)``, every
+other setting at its default, is fitted from scratch for e = 1, 2, ... until it reaches
+both target figures (or ``--max-epochs``); each fit is timed as a whole (validation, id
+encoding, graph building, tracing, training). Prints the table and the ratio of the two
+times. Scoring follows ``../shared/data/PROTOCOL.md`` and is not timed.
+
+    python benchmarks/time_to_quality.py --data ../shared/data/ml1m-half/ml1m-half
+
+``--data`` is the split's prefix; it defaults to ``$SKNCF_NCF_SPLIT``.
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from ncf_protocol import K, plain_keras_curve
+
+from skncf import NCFRecommender
+from skncf.datasets import load_ncf_split
+from skncf.metrics import evaluate
+
+
+def skncf_curve(split, max_epochs, seed):
+    """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs."""
+    for epochs in range(1, max_epochs + 1):
+        rec = NCFRecommender(epochs=epochs, handle_unknown="ignore", random_state=seed)
+        tic = time.perf_counter()
+        rec.fit(split.train)
+        seconds = time.perf_counter() - tic
+        report = evaluate(rec, split.test, negatives=split.test_negatives, k=K)
+        metrics = {
+            "full_hr": report["full"][f"hit_rate@{K}"],
+            "full_ndcg": report["full"][f"ndcg@{K}"],
+            "sampled_hr": report["sampled"][f"hit_rate@{K}"],
+            "sampled_ndcg": report["sampled"][f"ndcg@{K}"],
+        }
+        print(
+            f"  skncf epochs={epochs}: full HR@10 {metrics['full_hr']:.3f}, "
+            f"sampled HR@10 {metrics['sampled_hr']:.3f}, {seconds:.0f} s",
+            flush=True,
+        )
+        yield epochs, seconds, metrics
+
+
+def reaches(metrics, target):
+    return all(metrics[key] >= target[key] for key in ("full_hr", "sampled_hr"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    parser.add_argument("--keras-epochs", type=int, default=10)
+    parser.add_argument("--keras-factors", type=int, default=16)
+    parser.add_argument("--max-epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
+    split = load_ncf_split(args.data)
+    n_users = int(split.train[:, 0].max()) + 1
+    n_items = (
+        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
+    )
+    train = sp.csr_array(
+        (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
+        shape=(n_users, n_items),
+    )
+    rows = [("plain Keras NeuMF", *row) for row in plain_keras_curve(split, train, args)]
+    _, best_epoch, baseline_seconds, target = max(rows, key=lambda row: row[3]["full_hr"])
+    print(
+        f"target (Keras best epoch {best_epoch}): full HR@10 {target['full_hr']:.3f}, "
+        f"sampled HR@10 {target['sampled_hr']:.3f}, reached in {baseline_seconds:.0f} s",
+        flush=True,
+    )
+    reached = None
+    for epochs, seconds, metrics in skncf_curve(split, args.max_epochs, args.seed):
+        rows.append(("skncf NeuMF, defaults", epochs, seconds, metrics))
+        if reaches(metrics, target):
+            reached = seconds
+            break
+
+    print(
+        "\n| model | epochs | fit s | full HR@10 | full NDCG@10 | sampled HR@10 | sampled NDCG@10 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, epochs, seconds, m in rows:
+        print(
+            f"| {name} | {epochs} | {seconds:.0f} | {m['full_hr']:.3f} | {m['full_ndcg']:.3f} "
+            f"| {m['sampled_hr']:.3f} | {m['sampled_ndcg']:.3f} |"
+        )
+    if reached is None:
+        print(f"\nskncf did not reach the target within {args.max_epochs} epochs")
+    else:
+        print(
+            f"\ntime to quality: skncf {reached:.0f} s, plain Keras {baseline_seconds:.0f} s: "
+            f"{reached / baseline_seconds:.2f} of the baseline's time "
+            f"({baseline_seconds / reached:.1f}x faster)"
+        )
+
+
+if __name__ == "__main__":
+    main()
