@@ -110,32 +110,46 @@ class Scorer:
         step = max(1, CHUNK_FLOATS // (self.n_items * width))
         for start in range(0, len(users), step):
             u = users[start : start + step]
-            logit = np.full((len(u), self.n_items), self.bias, dtype=np.float32)
-            if self.has_product:
-                logit += (self.user_gmf[u] * self.w_gmf) @ self.item_gmf.T
-            if self.has_tower:
-                logit += _tower_block(
-                    self.user_tower[u], self.item_tower, self.tower_rest, self.w_mlp
-                ).numpy()
+            offset = np.full((len(u), 1), self.bias, dtype=np.float32)
             if self.has_biases:
-                logit += self.user_bias[u][:, None] + self.item_bias[None, :]
-            yield start, logit
+                offset = offset + self.user_bias[u][:, None] + self.item_bias[None, :]
+            if not self.has_tower:
+                yield start, offset + (self.user_gmf[u] * self.w_gmf) @ self.item_gmf.T
+                continue
+            if self.has_product:
+                user_linear, item_linear = self.user_gmf[u] * self.w_gmf, self.item_gmf
+            else:
+                user_linear = np.zeros((len(u), 0), np.float32)
+                item_linear = np.zeros((self.n_items, 0), np.float32)
+            logits = _tower_block(
+                self.user_tower[u],
+                self.item_tower,
+                self.tower_rest,
+                self.w_mlp,
+                (user_linear, item_linear, offset),
+            )
+            yield start, logits.numpy()
 
 
 @tf.function(reduce_retracing=True, autograph=False)
-def _tower_block(user_first, item_first, rest, w_mlp):
-    """Tower logits of every user in the block against every item, (users, items).
+def _tower_block(user_first, item_first, rest, w_mlp, linear):
+    """Logits of every user in the block against every item, (users, items).
 
-    In TensorFlow, whose multi-threaded kernels did better than numpy here: NeuMF's
-    ``recommend`` for all ml1m-half users went from 6.2 s to 2.4 s
-    (``benchmarks/serving.py``). Weights are arguments, not constants, so one trace
-    serves every fitted model of the same tower shape.
+    The tower, plus ``user_linear @ item_linear.T + offset`` (the GMF product and the
+    biases), all in TensorFlow, whose multi-threaded kernels did better than numpy here;
+    mixing numpy and TensorFlow calls on the same block cost a third more. NeuMF's
+    ``recommend`` for all ml1m-half users: 6.2 s in numpy, 2.4 s with the tower alone in
+    TensorFlow (old 64-32-16-8 tower), see ``benchmarks/serving.py`` for the current
+    figure. Weights are arguments, not constants, so one trace serves every fitted model
+    of the same tower shape.
     """
+    user_linear, item_linear, offset = linear
     x = tf.nn.relu(user_first[:, None, :] + item_first[None, :, :])
     x = tf.reshape(x, (-1, tf.shape(item_first)[1]))
     for kernel, bias in rest:
         x = tf.nn.relu(tf.matmul(x, kernel) + bias)
-    return tf.reshape(tf.linalg.matvec(x, w_mlp), (tf.shape(user_first)[0], -1))
+    tower = tf.reshape(tf.linalg.matvec(x, w_mlp), (tf.shape(user_first)[0], -1))
+    return tower + tf.matmul(user_linear, item_linear, transpose_b=True) + offset
 
 
 def _count_tower(names):
