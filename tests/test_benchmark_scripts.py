@@ -106,3 +106,17 @@ def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys):
     assert not time_to_quality.reaches(
         {"full_hr": 0.2, "sampled_hr": 0.6}, {"full_hr": 0.1, "sampled_hr": 0.69}
     )
+
+
+def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
+    scale = pytest.importorskip("scale")
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux /proc")
+    argv = ["scale.py", "--users", "60", "--items", "40", "--interactions", "600"]
+    monkeypatch.setattr(sys, "argv", argv + ["--recommend-users", "10", "--verbose", "0"])
+
+    scale.main()
+    out = capsys.readouterr().out
+    assert "600 pairs" in out
+    assert "| fit one epoch |" in out
+    assert "| recommend k=10 for 10 users |" in out
