@@ -101,6 +101,18 @@ def validation_split(split, seed=0):
     )
 
 
+def train_matrix(split):
+    """The split's train pairs as a sparse (users, every item id in the split) matrix."""
+    n_users = int(split.train[:, 0].max()) + 1
+    n_items = (
+        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
+    )
+    return sp.csr_array(
+        (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
+        shape=(n_users, n_items),
+    )
+
+
 class ProtocolArrays:
     """What scoring a score matrix needs: train items, exclusions, held-out columns."""
 
@@ -330,14 +342,7 @@ def main():
             half_life=args.recency_half_life,
         )
 
-    n_users = int(split.train[:, 0].max()) + 1
-    n_items = (
-        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
-    )
-    train_csr = sp.csr_array(
-        (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
-        shape=(n_users, n_items),
-    )
+    train_csr = train_matrix(split)
     print(
         f"{args.data}: {len(split.train)} train pairs, {len(split.test)} test users; "
         f"skncf settings: {vars(args)}",

@@ -18,9 +18,7 @@ import argparse
 import os
 import time
 
-import numpy as np
-import scipy.sparse as sp
-from ncf_protocol import K, plain_keras_curve
+from ncf_protocol import K, plain_keras_curve, train_matrix
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
@@ -64,14 +62,7 @@ def main():
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
     split = load_ncf_split(args.data)
-    n_users = int(split.train[:, 0].max()) + 1
-    n_items = (
-        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
-    )
-    train = sp.csr_array(
-        (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
-        shape=(n_users, n_items),
-    )
+    train = train_matrix(split)
     rows = [("plain Keras NeuMF", *row) for row in plain_keras_curve(split, train, args)]
     _, best_epoch, baseline_seconds, target = max(rows, key=lambda row: row[3]["full_hr"])
     print(
