@@ -2,7 +2,8 @@
 
 Generates distinct (user, item) pairs (uniform users, popularity-skewed items, see
 ``throughput.synthetic_pairs``), fits ``NCFRecommender(epochs=1, optimizer=...)`` with
-every other setting at its default, then recommends 10 items to each of ``--recommend-users`` users.
+every other setting at its default, then recommends 10 items to each of
+``--recommend-users`` users.
 Prints the time of each phase and its peak memory: the process's peak resident set
 (Linux ``VmHWM``, reset before each phase through ``/proc/self/clear_refs``), in all and
 above what the process held when the phase began.
