@@ -162,14 +162,18 @@ def run_skncf(method, split, args, sample_weight):
     tic = time.perf_counter()
     rec.fit(split.train, sample_weight=None if method == "default" else sample_weight)
     seconds = time.perf_counter() - tic
+    return skncf_metrics(rec, split), seconds, rec.epochs * (3 if pretrain else 1)
+
+
+def skncf_metrics(rec, split):
+    """Full and sampled HR@10 / NDCG@10 of a fitted recommender, by skncf's evaluate()."""
     report = evaluate(rec, split.test, negatives=split.test_negatives, k=K)
-    metrics = {
-        "full_hr": report["full"]["hit_rate@10"],
-        "full_ndcg": report["full"]["ndcg@10"],
-        "sampled_hr": report["sampled"]["hit_rate@10"],
-        "sampled_ndcg": report["sampled"]["ndcg@10"],
+    return {
+        "full_hr": report["full"][f"hit_rate@{K}"],
+        "full_ndcg": report["full"][f"ndcg@{K}"],
+        "sampled_hr": report["sampled"][f"hit_rate@{K}"],
+        "sampled_ndcg": report["sampled"][f"ndcg@{K}"],
     }
-    return metrics, seconds, rec.epochs * (3 if pretrain else 1)
 
 
 def plain_keras_neumf(n_users, n_items, factors, layers=(64, 32, 16, 8)):

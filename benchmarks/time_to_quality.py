@@ -18,11 +18,10 @@ import argparse
 import os
 import time
 
-from ncf_protocol import K, plain_keras_curve, train_matrix
+from ncf_protocol import plain_keras_curve, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
-from skncf.metrics import evaluate
 
 
 def skncf_curve(split, max_epochs, seed):
@@ -32,13 +31,7 @@ def skncf_curve(split, max_epochs, seed):
         tic = time.perf_counter()
         rec.fit(split.train)
         seconds = time.perf_counter() - tic
-        report = evaluate(rec, split.test, negatives=split.test_negatives, k=K)
-        metrics = {
-            "full_hr": report["full"][f"hit_rate@{K}"],
-            "full_ndcg": report["full"][f"ndcg@{K}"],
-            "sampled_hr": report["sampled"][f"hit_rate@{K}"],
-            "sampled_ndcg": report["sampled"][f"ndcg@{K}"],
-        }
+        metrics = skncf_metrics(rec, split)
         print(
             f"  skncf epochs={epochs}: full HR@10 {metrics['full_hr']:.3f}, "
             f"sampled HR@10 {metrics['sampled_hr']:.3f}, {seconds:.0f} s",
