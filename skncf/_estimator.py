@@ -23,6 +23,7 @@ from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, mask_seen, top_k
+from ._saving import save_model
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
 from ._training import ExplicitExamples, ImplicitExamples, train
@@ -265,7 +266,7 @@ class NCFRecommender(BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight):
-        mlp_layers = self._check_mlp_layers()
+        self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
         X = validate_data(self, _keep_python_types(X), dtype=None, reset=True)
@@ -299,17 +300,7 @@ class NCFRecommender(BaseEstimator):
         seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
 
         def fit_graph(architecture, init=None):
-            graph = build_graph(
-                architecture,
-                n_users=n_users,
-                n_items=n_items,
-                latent_dim=self.latent_dim,
-                mlp_layers=mlp_layers,
-                dropout=self._dropout_rate(),
-                l2=self.l2,
-                seeds=seeds,
-                biases=self.feedback == "explicit" or self.loss == "softmax",
-            )
+            graph = self._build_graph(architecture, n_users, n_items, seeds)
             if init is not None:
                 init(graph)
             settings = dict(
@@ -342,15 +333,77 @@ class NCFRecommender(BaseEstimator):
         else:
             graph, history = fit_graph(self.model)
 
+        self._set_fitted(
+            graph,
+            history,
+            users_,
+            items_,
+            id_columns,
+            seen,
+            (rating_offset, rating_scale, fallback),
+        )
+        return self
+
+    def _set_fitted(self, graph, history, users_, items_, id_columns, seen, scalars):
+        """Set the fitted state (``fit`` and :func:`skncf.load` share this)."""
         self.users_, self.items_ = users_, items_
         self._id_columns_ = id_columns
         self.model_, self.history_ = graph, history
         self._scorer = Scorer(graph, self.model)
         self._seen = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
-        self._rating_offset, self._rating_scale = rating_offset, rating_scale
-        self._fallback = fallback
-        return self
+        self._rating_offset, self._rating_scale, self._fallback = scalars
+
+    def _build_graph(self, architecture, n_users, n_items, seeds):
+        """An untrained graph of this estimator's shape (``fit`` and :func:`skncf.load`)."""
+        return build_graph(
+            architecture,
+            n_users=n_users,
+            n_items=n_items,
+            latent_dim=self.latent_dim,
+            mlp_layers=self._check_mlp_layers(),
+            dropout=self._dropout_rate(),
+            l2=self.l2,
+            seeds=seeds,
+            biases=self.feedback == "explicit" or self.loss == "softmax",
+        )
+
+    # ---------------------------------------------------------------- save
+
+    def save(self, path):
+        """Write the fitted model to one file that :func:`skncf.load` reads back.
+
+        The file (a zip archive of JSON metadata and ``.npz`` arrays, see
+        :mod:`skncf._saving`) holds the parameters, the id labels, the Keras graph's
+        weights and the training interactions that ``recommend`` leaves out; loading it
+        never executes code from the file, unlike ``pickle``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced. ``.skncf`` is a good suffix.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, as given.
+
+        Examples
+        --------
+        >>> import skncf
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
+        >>> rec = skncf.NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+        >>> import os, tempfile
+        >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
+        >>> (skncf.load(path).recommend([0, 1], k=3) == rec.recommend([0, 1], k=3)).all()
+        np.True_
+        """
+        check_is_fitted(self)
+        from . import __version__
+
+        save_model(self, path, __version__)
+        return path
 
     def _check_mlp_layers(self):
         layers = self.mlp_layers

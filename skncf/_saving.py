@@ -1,0 +1,233 @@
+"""Model files: ``NCFRecommender.save(path)`` and :func:`skncf.load`.
+
+A model file is one zip archive holding
+
+- ``metadata.json``: the format name and version, the skncf version that wrote it, the
+  estimator's parameters, the id labels (users and items, in code order), the fitted
+  scalars and the training history;
+- ``arrays.npz``: every weight of the Keras graph (keyed ``layer/index``) and the CSR
+  arrays of the training interactions (which items each user has seen).
+
+Loading reads JSON and ``numpy.load(..., allow_pickle=False)``: nothing in the file is
+ever executed or unpickled, unlike :mod:`pickle` (which keeps working, for joblib and
+scikit-learn's tools). The zip format's CRC-32 of each member, and a SHA-256 of the arrays
+in the metadata, catch truncated or corrupted files, which raise :class:`ValueError`.
+The graph is rebuilt from the parameters by the same code that ``fit`` uses and receives
+the weights by layer name.
+"""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+
+FORMAT = "skncf-model"
+FORMAT_VERSION = 1
+_METADATA, _ARRAYS = "metadata.json", "arrays.npz"
+
+
+def save_model(estimator, path, version):
+    """Write a fitted ``estimator`` to ``path`` (see the module docstring)."""
+    arrays = {"seen_indptr": estimator._seen.indptr, "seen_indices": estimator._seen.indices}
+    for layer in estimator.model_.layers:
+        for j, weight in enumerate(layer.get_weights()):
+            arrays[f"{layer.name}/{j}"] = np.asarray(weight)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    blob = buffer.getvalue()
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skncf_version": version,
+        "params": _json_params(estimator.get_params()),
+        "users": _labels_to_json(estimator.users_),
+        "items": _labels_to_json(estimator.items_),
+        "n_features_in": int(estimator.n_features_in_),
+        "feature_names_in": (
+            estimator.feature_names_in_.tolist()
+            if hasattr(estimator, "feature_names_in_")
+            else None
+        ),
+        "id_columns": list(estimator._id_columns_),
+        "rating_offset": estimator._rating_offset,
+        "rating_scale": estimator._rating_scale,
+        "fallback": estimator._fallback,
+        "history": {key: [float(v) for v in values] for key, values in estimator.history_.items()},
+        "arrays_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
+        archive.writestr(_ARRAYS, blob)
+
+
+def read_model(path):
+    """Return ``(metadata, arrays)`` of a model file, or raise ``ValueError``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if not {_METADATA, _ARRAYS} <= names:
+                raise ValueError(
+                    f"{path!s} is not an skncf model file: it lacks {_METADATA} or {_ARRAYS}."
+                )
+            metadata = json.loads(archive.read(_METADATA))
+            _check_format(metadata, path)
+            blob = archive.read(_ARRAYS)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path!s} is not a readable skncf model file (truncated or corrupted?): {error}"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path!s}: the metadata of the model file is not JSON: {error}") from None
+    if hashlib.sha256(blob).hexdigest() != metadata.get("arrays_sha256"):
+        raise ValueError(f"{path!s}: the arrays of the model file do not match its checksum.")
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except ValueError as error:  # e.g. an object array, which would need pickle
+        raise ValueError(f"{path!s}: refused to load the model's arrays: {error}") from None
+    return metadata, arrays
+
+
+def _check_format(metadata, path):
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{path!s} is not an skncf model file (format is not {FORMAT!r}).")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path!s}: invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path!s} was written in model file format version {version} (by skncf "
+            f"{metadata.get('skncf_version')}); this skncf reads up to version "
+            f"{FORMAT_VERSION}. Upgrade skncf to load it."
+        )
+
+
+def seen_matrix(arrays, n_users, n_items):
+    """The CSR matrix of training interactions stored in ``arrays``."""
+    indices = arrays["seen_indices"]
+    data = np.ones(len(indices), dtype=np.float32)
+    return sp.csr_array((data, indices, arrays["seen_indptr"]), shape=(n_users, n_items))
+
+
+def set_graph_weights(model, arrays, path):
+    """Give each layer of ``model`` its stored weights, checking names and shapes."""
+    for layer in model.layers:
+        current = layer.get_weights()
+        stored = [arrays.get(f"{layer.name}/{j}") for j in range(len(current))]
+        for j, (now, new) in enumerate(zip(current, stored)):
+            if new is None or new.shape != now.shape:
+                raise ValueError(
+                    f"{path!s}: weight {layer.name}/{j} is missing or has the wrong shape "
+                    f"for the model the file describes."
+                )
+        if current:
+            layer.set_weights(stored)
+
+
+def _json_params(params):
+    out = {}
+    for name, value in params.items():
+        if name == "random_state" and not (value is None or isinstance(value, int)):
+            value = None  # a RandomState's state is not a parameter worth keeping
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[name] = value
+    return out
+
+
+def _labels_to_json(labels):
+    if labels.dtype.kind == "U":
+        return {"kind": "str", "values": labels.tolist()}
+    if labels.dtype.kind == "f":
+        return {"kind": "float", "values": labels.tolist()}
+    return {"kind": "int", "values": [int(v) for v in labels.tolist()]}
+
+
+def labels_from_json(entry):
+    """Labels as ``fit`` stores them: str, float64, int64 or (beyond int64) object."""
+    kind, values = entry["kind"], entry["values"]
+    if kind == "str":
+        return np.array(values, dtype=str)
+    if kind == "float":
+        return np.array(values, dtype=np.float64)
+    if kind == "int":
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            return np.array(values, dtype=object)
+    raise ValueError(f"unknown id kind {kind!r} in the model file.")
+
+
+def load(path):
+    """Load an estimator written by :meth:`NCFRecommender.save`.
+
+    Nothing in the file is executed: the metadata is JSON and the arrays are read with
+    ``numpy.load(..., allow_pickle=False)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file.
+
+    Returns
+    -------
+    estimator : NCFRecommender
+        Fitted, with the parameters, weights and seen items it was saved with;
+        ``predict`` and ``recommend`` give the same results as before saving.
+
+    Raises
+    ------
+    ValueError
+        If the file is not an skncf model file, is truncated or corrupted, or was written
+        by a newer skncf in a format version this one does not read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import skncf
+    >>> from skncf.datasets import make_interactions
+    >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
+    >>> rec = skncf.NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+    >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
+    >>> loaded = skncf.load(path)
+    >>> bool((loaded.predict(X[:5]) == rec.predict(X[:5])).all())
+    True
+    """
+    from ._estimator import NCFRecommender
+
+    metadata, arrays = read_model(path)
+    try:
+        params = dict(metadata["params"])
+        for name in ("mlp_layers", "columns"):
+            if isinstance(params.get(name), list):
+                params[name] = tuple(params[name])
+        estimator = NCFRecommender().set_params(**params)
+        estimator._validate_params()
+        users, items = labels_from_json(metadata["users"]), labels_from_json(metadata["items"])
+        graph = estimator._build_graph(
+            "neumf" if estimator.pretrain else estimator.model,
+            len(users),
+            len(items),
+            iter(range(1000)),
+        )
+        set_graph_weights(graph, arrays, path)
+        estimator.n_features_in_ = metadata["n_features_in"]
+        if metadata["feature_names_in"] is not None:
+            estimator.feature_names_in_ = np.array(metadata["feature_names_in"], dtype=object)
+        estimator._set_fitted(
+            graph,
+            {key: list(values) for key, values in metadata["history"].items()},
+            users,
+            items,
+            tuple(metadata["id_columns"]),
+            seen_matrix(arrays, len(users), len(items)),
+            (metadata["rating_offset"], metadata["rating_scale"], metadata["fallback"]),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path!s}: the model file's metadata is incomplete: {error!r}") from None
+    return estimator
