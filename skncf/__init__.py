@@ -1,7 +1,24 @@
-"""skncf: Neural Collaborative Filtering as a scikit-learn estimator."""
+"""skncf: Neural Collaborative Filtering as a scikit-learn estimator.
 
-from ._estimator import NCFRecommender
-from ._saving import load
+``NCFRecommender`` and ``load`` are imported on first use (PEP 562), so that the command
+line can answer ``--help`` without starting TensorFlow, and can start it quietly.
+"""
 
 __version__ = "0.1.0"
 __all__ = ["NCFRecommender", "__version__", "load"]
+
+
+def __getattr__(name):
+    if name == "NCFRecommender":
+        from ._estimator import NCFRecommender
+
+        return NCFRecommender
+    if name == "load":
+        from ._saving import load
+
+        return load
+    raise AttributeError(f"module 'skncf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

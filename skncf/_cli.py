@@ -1,0 +1,327 @@
+"""The ``skncf`` command line: ``fit``, ``evaluate``, ``recommend`` and ``demo``.
+
+Tables are read with pandas (CSV, TSV, Parquet; compressed files too), an optional extra:
+``pip install "skncf[cli]"``. Training progress (one line per epoch) goes to stderr, so
+that results on stdout can be piped. User mistakes (a missing file or column, a bad id)
+print one line, ``skncf: error: ...``, and exit with status 2; success exits 0.
+"""
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in the command line or its input files: reported in one line."""
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    _start_tensorflow_quietly()
+    try:
+        return args.run(args) or 0
+    except (UserError, ValueError, TypeError, FileNotFoundError) as error:
+        print(f"skncf: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _start_tensorflow_quietly():
+    """Import TensorFlow and start its CPU device with file descriptor 2 muted.
+
+    TensorFlow's C++ libraries log to stderr on import and on device start-up (oneDNN
+    notes, "Could not find cuda drivers", cuInit), whatever ``TF_CPP_MIN_LOG_LEVEL``
+    says; on a command line that noise would bury skncf's one-line errors. Python
+    exceptions still propagate: the descriptor is restored before they are raised.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="skncf",
+        description="Neural Collaborative Filtering for scikit-learn, from the command line.",
+        epilog="Run 'skncf COMMAND --help' for the options of a command.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "data", help="interactions: a .csv, .tsv or .parquet file (optionally .gz/.zip/...)"
+    )
+    data.add_argument("--user-col", default="user", help="column of user ids (default: user)")
+    data.add_argument("--item-col", default="item", help="column of item ids (default: item)")
+    target = data.add_mutually_exclusive_group()
+    target.add_argument(
+        "--rating-col",
+        help="column of explicit ratings: learn them by regression (feedback='explicit')",
+    )
+    target.add_argument(
+        "--weight-col",
+        help="column of implicit weights or counts (0 = no interaction); default: every "
+        "row is one interaction",
+    )
+
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument(
+        "--model",
+        default="neumf",
+        choices=["neumf", "gmf", "mlp", "seed"],
+        help="architecture (default: neumf)",
+    )
+    model.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    model.add_argument("--latent-dim", type=int, default=32, help="embedding width (default: 32)")
+    model.add_argument("--batch-size", type=int, default=256, help="batch size (default: 256)")
+    model.add_argument(
+        "--learning-rate", type=float, default=0.001, help="Adam's learning rate (default: 0.001)"
+    )
+    model.add_argument(
+        "--loss",
+        default="softmax",
+        choices=["softmax", "log"],
+        help="implicit-feedback loss (default: softmax)",
+    )
+    model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    model.add_argument(
+        "--quiet", action="store_true", help="do not print one progress line per epoch"
+    )
+
+    fit = commands.add_parser(
+        "fit",
+        parents=[data, model],
+        help="train on an interactions file and save the model",
+        description="Train an NCFRecommender on an interactions file and save it to one "
+        "model file (see skncf.load).",
+    )
+    fit.add_argument("-o", "--output", required=True, help="model file to write, e.g. m.skncf")
+    fit.set_defaults(run=_fit)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[data, model],
+        help="hold out each user's last interaction, train, report ranking metrics",
+        description="Leave-last-out evaluation: each user's last interaction (by --time-col, "
+        "else a seeded random one) is held out, the model trains on the rest and every held-"
+        "out item is ranked among all items its user has not seen (full ranking).",
+    )
+    evaluate.add_argument("--time-col", help="column of timestamps that defines 'last'")
+    evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run=_evaluate)
+
+    recommend = commands.add_parser(
+        "recommend",
+        help="recommend items for users with a saved model",
+        description="Recommend the k best unseen items for each user, from a model file "
+        "written by 'skncf fit'. Output: CSV (user, rank, item, score) or JSON.",
+    )
+    recommend.add_argument("model_file", help="a model file written by 'skncf fit'")
+    who = recommend.add_mutually_exclusive_group(required=True)
+    who.add_argument("--users", nargs="+", metavar="ID", help="user ids")
+    who.add_argument("--users-file", help="a text file with one user id per line")
+    who.add_argument("--all-users", action="store_true", help="every user the model knows")
+    recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
+    recommend.add_argument(
+        "--include-seen", action="store_true", help="also recommend items a user has seen"
+    )
+    recommend.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="file to write, .csv or .json (default: CSV on stdout)",
+    )
+    recommend.add_argument(
+        "--format", choices=["csv", "json"], help="output format (default: from --output)"
+    )
+    recommend.set_defaults(run=_recommend)
+
+    demo = commands.add_parser(
+        "demo",
+        help="train on built-in synthetic data (no download) and print metrics",
+        description="Train on built-in synthetic interactions with planted taste groups "
+        "and print ranking quality, example recommendations and explicit-rating R^2.",
+    )
+    demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
+    demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
+    demo.add_argument(
+        "--model",
+        default="neumf",
+        choices=["neumf", "gmf", "mlp", "seed"],
+        help="architecture (default: neumf)",
+    )
+    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _read_table(path):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UserError('reading data files needs pandas: pip install "skncf[cli]"') from None
+    if not os.path.isfile(path):
+        raise UserError(f"no such file: {path}")
+    name = path.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        sep = "\t" if ".tsv" in name else ","
+        return pd.read_csv(path, sep=sep)
+    except ImportError as error:  # read_parquet without pyarrow
+        raise UserError(f'cannot read {path}: {error} (pip install "skncf[cli]")') from None
+    except (ValueError, OSError) as error:
+        raise UserError(f"cannot read {path}: {error}") from None
+
+
+def _training_data(args):
+    """(X, y, feedback) from the data file and the column options."""
+    frame = _read_table(args.data)
+    wanted = [args.user_col, args.item_col, args.rating_col, args.weight_col]
+    wanted += [getattr(args, "time_col", None)]
+    for option, column in zip(
+        ["--user-col", "--item-col", "--rating-col", "--weight-col", "--time-col"], wanted
+    ):
+        if column is not None and column not in frame.columns:
+            raise UserError(
+                f"{args.data} has no column {column!r} ({option}); its columns are "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+    X = frame[[args.user_col, args.item_col]]
+    target = args.rating_col or args.weight_col
+    y = None if target is None else frame[target].to_numpy()
+    return frame, X, y, "explicit" if args.rating_col else "implicit"
+
+
+def _estimator(args, feedback):
+    from ._estimator import NCFRecommender
+
+    return NCFRecommender(
+        model=args.model,
+        latent_dim=args.latent_dim,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        loss=args.loss,
+        feedback=feedback,
+        handle_unknown="ignore" if feedback == "explicit" else "error",
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+
+
+def _fit_quietly_to_stderr(estimator, X, y):
+    with contextlib.redirect_stdout(sys.stderr):
+        return estimator.fit(X, y)
+
+
+def _fit(args):
+    _, X, y, feedback = _training_data(args)
+    rec = _fit_quietly_to_stderr(_estimator(args, feedback), X, y)
+    rec.save(args.output)
+    print(
+        f"saved {args.output}: model={args.model}, {len(rec.users_)} users, "
+        f"{len(rec.items_)} items, {len(X)} rows, final loss {rec.history_['loss'][-1]:.4f}"
+    )
+
+
+def _evaluate(args):
+    from .metrics import evaluate
+    from .model_selection import LeaveLastOut
+
+    frame, X, y, feedback = _training_data(args)
+    times = None if args.time_col is None else frame[args.time_col].to_numpy()
+    train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
+    if len(test) == 0:
+        raise UserError("no user has 2 or more interactions: nothing to hold out.")
+    rec = _estimator(args, feedback)
+    _fit_quietly_to_stderr(rec, X.iloc[train], None if y is None else y[train])
+    if feedback == "explicit":
+        report = {"r2": rec.score(X.iloc[test], y[test])}
+    else:
+        report = evaluate(rec, X.iloc[test], k=args.k)["full"]
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    print(f"held out {len(test)} interactions (one per user), trained on {len(train)}")
+    for name, value in report.items():
+        print(f"{name:>14}: {value:.4f}")
+
+
+def _recommend(args):
+    from ._saving import load
+
+    rec = load(args.model_file)
+    if args.all_users:
+        users = rec.users_
+    else:
+        raw = args.users
+        if args.users_file is not None:
+            if not os.path.isfile(args.users_file):
+                raise UserError(f"no such file: {args.users_file}")
+            with open(args.users_file, encoding="utf-8") as lines:
+                raw = [line.strip() for line in lines if line.strip()]
+        users = _as_labels(raw, rec.users_)
+    items, scores = rec.recommend(
+        users, k=args.k, exclude_seen=not args.include_seen, return_scores=True
+    )
+    output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    with out if out is not sys.stdout else contextlib.nullcontext():
+        if output_format == "json":
+            records = [
+                {"user": user, "items": row.tolist(), "scores": [round(s, 6) for s in score]}
+                for user, row, score in zip(users.tolist(), items, scores.tolist())
+            ]
+            json.dump(records, out, indent=1)
+            out.write("\n")
+        else:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["user", "rank", "item", "score"])
+            for user, row, score in zip(users.tolist(), items.tolist(), scores.tolist()):
+                for rank, (item, value) in enumerate(zip(row, score), start=1):
+                    writer.writerow([user, rank, item, f"{value:.6g}"])
+
+
+def _as_labels(raw, known):
+    """Command-line strings as labels of the model's id kind (int, float or string)."""
+    import numpy as np
+
+    if known.dtype.kind == "U":
+        return np.array(raw, dtype=str)
+    convert = float if known.dtype.kind == "f" else int
+    try:
+        values = [convert(value) for value in raw]
+    except ValueError:
+        raise UserError(f"the model's user ids are numbers; got {', '.join(raw[:3])}") from None
+    return np.array(values, dtype=object if known.dtype.kind == "O" else known.dtype)
+
+
+def _demo(args):
+    from ._demo import run_demo
+
+    run_demo(
+        n_users=args.users,
+        n_items=args.items,
+        model=args.model,
+        epochs=args.epochs,
+        random_state=args.seed,
+    )

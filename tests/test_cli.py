@@ -1,0 +1,190 @@
+"""The skncf console script, run for real in subprocesses."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skncf.datasets import make_interactions
+
+SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
+QUICK = ["--epochs", "2", "--latent-dim", "8", "--seed", "0"]
+
+
+def skncf(*args, cwd):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [SCRIPT, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def interactions_csv(tmp_path_factory):
+    X, ratings = make_interactions(n_users=50, n_items=30, ratings=True, random_state=0)
+    frame = pd.DataFrame(
+        {
+            "player": [f"u{u}" for u in X[:, 0]],
+            "game": X[:, 1],
+            "stars": ratings,
+            "time": np.arange(len(X)),
+        }
+    )
+    folder = tmp_path_factory.mktemp("cli")
+    frame.to_csv(folder / "plays.csv", index=False)
+    frame.to_parquet(folder / "plays.parquet")
+    return folder, frame
+
+
+def test_fit_then_recommend_end_to_end(interactions_csv):
+    folder, frame = interactions_csv
+    fit = skncf(
+        "fit",
+        "plays.csv",
+        "--user-col",
+        "player",
+        "--item-col",
+        "game",
+        "-o",
+        "m.skncf",
+        *QUICK,
+        cwd=folder,
+    )
+    assert fit.returncode == 0, fit.stderr
+    assert "saved m.skncf" in fit.stdout
+    assert "epoch 2/2" in fit.stderr  # progress goes to stderr, results to stdout
+
+    out = skncf("recommend", "m.skncf", "--users", "u1", "u7", "--k", "4", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",") for line in out.stdout.strip().splitlines()]
+    assert rows[0] == ["user", "rank", "item", "score"]
+    assert [(r[0], r[1]) for r in rows[1:5]] == [("u1", str(n)) for n in range(1, 5)]
+    assert len(rows) == 1 + 2 * 4
+    seen = set(frame.loc[frame.player == "u1", "game"].astype(str))
+    assert not seen & {r[2] for r in rows[1:5]}
+    scores = [float(r[3]) for r in rows[1:5]]
+    assert scores == sorted(scores, reverse=True)
+
+    (folder / "who.txt").write_text("u3\nu4\n")
+    out = skncf(
+        "recommend", "m.skncf", "--users-file", "who.txt", "--k", "5", "-o", "recs.json", cwd=folder
+    )
+    assert out.returncode == 0, out.stderr
+    records = json.loads((folder / "recs.json").read_text())
+    assert [r["user"] for r in records] == ["u3", "u4"]
+    assert all(len(r["items"]) == 5 and isinstance(r["items"][0], int) for r in records)
+
+
+def test_fit_parquet_ratings_and_evaluate(interactions_csv):
+    folder, _ = interactions_csv
+    fit = skncf(
+        "fit",
+        "plays.parquet",
+        "--user-col",
+        "player",
+        "--item-col",
+        "game",
+        "--rating-col",
+        "stars",
+        "-o",
+        "r.skncf",
+        "--quiet",
+        *QUICK,
+        cwd=folder,
+    )
+    assert fit.returncode == 0, fit.stderr
+    assert fit.stderr == ""
+    evaluation = skncf(
+        "evaluate",
+        "plays.csv",
+        "--user-col",
+        "player",
+        "--item-col",
+        "game",
+        "--time-col",
+        "time",
+        "--json",
+        "--quiet",
+        *QUICK,
+        cwd=folder,
+    )
+    assert evaluation.returncode == 0, evaluation.stderr
+    report = json.loads(evaluation.stdout)
+    assert 0 <= report["ndcg@10"] <= report["hit_rate@10"] <= 1
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["fit", "missing.csv", "-o", "x.skncf"], "no such file: missing.csv"),
+        (["fit", "plays.csv", "-o", "x.skncf"], "no column 'user' (--user-col)"),
+        (["recommend", "plays.csv", "--users", "1"], "not a readable skncf model file"),
+        (
+            [
+                "fit",
+                "plays.csv",
+                "--user-col",
+                "player",
+                "--item-col",
+                "game",
+                "--epochs",
+                "0",
+                "-o",
+                "x.skncf",
+            ],
+            "epochs",
+        ),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_status_2(interactions_csv, args, message):
+    folder, _ = interactions_csv
+    result = skncf(*args, cwd=folder)
+    assert result.returncode == 2
+    assert result.stderr.startswith("skncf: error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_user_is_a_user_mistake(interactions_csv):
+    folder, _ = interactions_csv
+    skncf(
+        "fit",
+        "plays.csv",
+        "--user-col",
+        "player",
+        "--item-col",
+        "game",
+        "-o",
+        "u.skncf",
+        "--quiet",
+        *QUICK,
+        cwd=folder,
+    )
+    result = skncf("recommend", "u.skncf", "--users", "nobody", cwd=folder)
+    assert result.returncode == 2 and "not seen in fit" in result.stderr
+
+
+def test_help_explains_every_option():
+    result = subprocess.run([SCRIPT, "fit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for option in [
+        "--user-col",
+        "--item-col",
+        "--rating-col",
+        "--weight-col",
+        "--model",
+        "--epochs",
+        "--latent-dim",
+        "--batch-size",
+        "--learning-rate",
+        "--loss",
+        "--seed",
+        "--quiet",
+        "--output",
+    ]:
+        assert option in result.stdout
+    assert subprocess.run([sys.executable, "-m", "skncf", "--help"]).returncode == 0
