@@ -7,6 +7,7 @@ scoring from the learned weights in :mod:`skncf._scoring` and :mod:`skncf._ranki
 
 from numbers import Integral, Real
 
+import keras
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
@@ -19,6 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import Validation
 from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
@@ -120,6 +122,28 @@ class NCFRecommender(BaseEstimator):
         pair; ``recommend`` gives an unknown user, and ``similar_items`` an unknown item,
         the most popular items with that same fallback score. ``score`` never raises for
         unknown ids, whatever this setting (see :meth:`score`).
+    validation_fraction : float or None, default=None
+        Hold out validation data and score it after every epoch, into ``history_`` and
+        the logs Keras callbacks see. Implicit feedback: this share of the users with 2
+        or more positives each lend one random positive, which is ranked among the
+        items the user did not train on (``"val_ndcg@10"``, as :meth:`score`); the
+        held-out positives are not trained on but still count as seen by
+        :meth:`recommend`. Explicit feedback: this share of the rows (``"val_r2"``).
+    n_iter_no_change : int or None, default=None
+        Early stopping (needs ``validation_fraction``): stop when the validation score
+        has not improved for this many epochs, and restore the weights of the best
+        epoch. Keras' ``EarlyStopping`` callback does the work.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Keras callbacks (``EarlyStopping``, ``ModelCheckpoint``, ``TensorBoard``,
+        your own), called at the start and end of training and of every epoch, with
+        ``logs`` holding ``"loss"`` and the validation score; the callbacks' ``model``
+        is the Keras graph (``model_``). A callback that sets
+        ``model.stop_training = True`` ends training after that epoch. Epochs run as
+        one compiled TensorFlow call each, so batch-level hooks are not called.
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` continues training the current
+        weights on the new ``X`` for ``epochs`` epochs instead of starting afresh, as
+        :meth:`partial_fit` does for one epoch (see there for new users and items).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, negative sampling and shuffling. An int
         gives identical models for identical data, also in another process.
@@ -136,8 +160,9 @@ class NCFRecommender(BaseEstimator):
         The trained graph; inputs ``user`` and ``item`` are codes, i.e. positions in
         ``users_`` and ``items_``.
     history_ : dict
-        ``{"loss": [...]}``, the training loss of every epoch; with ``pretrain`` also
-        ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
+        ``{"loss": [...]}``, the training loss of every epoch; with
+        ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
+        ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -180,6 +205,10 @@ class NCFRecommender(BaseEstimator):
         "pretrain": ["boolean"],
         "columns": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -202,6 +231,10 @@ class NCFRecommender(BaseEstimator):
         pretrain=False,
         columns=None,
         handle_unknown="error",
+        validation_fraction=None,
+        n_iter_no_change=None,
+        callbacks=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -220,6 +253,10 @@ class NCFRecommender(BaseEstimator):
         self.pretrain = pretrain
         self.columns = columns
         self.handle_unknown = handle_unknown
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -257,54 +294,128 @@ class NCFRecommender(BaseEstimator):
         self : NCFRecommender
             The fitted estimator.
         """
+        keep = self.warm_start and hasattr(self, "model_")
+        return self._fit_or_restore(X, y, sample_weight, keep=keep)
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train one more epoch on new interactions, keeping what was learnt.
+
+        Users and items not seen before are added: their embeddings start as in a new
+        fit, the others keep their learned values, and they become recommendable. The
+        new interactions join the seen items that :meth:`recommend` leaves out. Only
+        the pairs of ``X`` are trained on (negatives exclude everything seen), with a
+        fresh Adam state; the rating scale of explicit feedback stays that of the first
+        fit. On an unfitted estimator this is ``fit`` with one epoch.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for :meth:`fit`. ``X`` has the same columns as in the first fit, and ids
+            of the same kind (numbers or strings).
+
+        Returns
+        -------
+        self : NCFRecommender
+
+        Examples
+        --------
+        >>> from skncf import NCFRecommender
+        >>> rec = NCFRecommender(model="gmf", epochs=2, random_state=0)
+        >>> rec = rec.fit([[0, 1], [0, 2], [1, 2], [1, 3], [2, 3], [2, 1]])
+        >>> rec = rec.partial_fit([[9, 1], [9, 4]])  # a new user, a new item
+        >>> 9 in rec.users_, 4 in rec.items_
+        (True, True)
+        >>> rec.recommend([9], k=2).shape
+        (1, 2)
+        """
+        keep = hasattr(self, "model_")
+        return self._fit_or_restore(X, y, sample_weight, epochs=1, keep=keep)
+
+    def _fit_or_restore(self, X, y, sample_weight, **how):
+        """``_fit``, or on any failure (also KeyboardInterrupt) the state from before."""
         state = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            return self._fit(X, y, sample_weight, **how)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, *, epochs=None, keep=False):
+        """Fit from scratch, or with ``keep`` continue from the fitted weights."""
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
-        X = validate_data(self, _keep_python_types(X), dtype=None, reset=True)
-        id_columns = self._id_columns(X)
+        if self.n_iter_no_change is not None and self.validation_fraction is None:
+            raise ValueError(
+                "n_iter_no_change needs a validation set: set validation_fraction too (e.g. 0.1)."
+            )
+        X = validate_data(self, _keep_python_types(X), dtype=None, reset=not keep)
+        id_columns = self._id_columns_ if keep else self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
         items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
 
-        users_, u = fit_codes(users)
-        items_, i = fit_codes(items)
+        if keep:
+            users_, u, old_users = _extend_codes(self.users_, users, "user")
+            items_, i, old_items = _extend_codes(self.items_, items, "item")
+        else:
+            (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
         n_users, n_items = len(users_), len(items_)
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
+        validation = None
         if self.feedback == "implicit":
             weights = sample_weight if y is None else y * sample_weight
             u, i, weights = _merge_positives(
                 u[weights > 0], i[weights > 0], weights[weights > 0], n_items
             )
             seen = _interaction_matrix(u, i, n_users, n_items)
-            positives = (u, i, weights / weights.mean())
+            if keep:
+                seen = _merge_seen(seen, self._seen, old_users, old_items)
+            in_train = np.ones(len(u), dtype=bool)
+            if self.validation_fraction is not None:
+                in_train = _validation_rows(u, self.validation_fraction, rng)
+                validation = Validation(
+                    self._architecture(),
+                    u[~in_train],
+                    i[~in_train],
+                    seen=seen - _interaction_matrix(u[~in_train], i[~in_train], n_users, n_items),
+                )
+            positives = (u[in_train], i[in_train], weights[in_train] / weights[in_train].mean())
             examples = None  # the softmax loss trains on the positives alone
             if self.loss == "log":
                 examples = ImplicitExamples(*positives, seen, self._negatives_per_positive())
-            rating_offset = rating_scale = fallback = 0.0
+            scalars = (0.0, 0.0, 0.0)
         else:
             seen = _interaction_matrix(u, i, n_users, n_items)
-            rating_offset, rating_scale = float(y.min()), float(np.ptp(y)) or 1.0
-            targets = (y - rating_offset) / rating_scale
-            examples = ExplicitExamples(u, i, targets, sample_weight / sample_weight.mean())
-            fallback = float(np.average(y, weights=sample_weight))
+            if keep:
+                seen = _merge_seen(seen, self._seen, old_users, old_items)
+                scalars = (self._rating_offset, self._rating_scale, self._fallback)
+            else:
+                fallback = float(np.average(y, weights=sample_weight))
+                scalars = (float(y.min()), float(np.ptp(y)) or 1.0, fallback)
+            targets = (y - scalars[0]) / scalars[1]
+            in_train = np.ones(len(u), dtype=bool)
+            if self.validation_fraction is not None:
+                in_train = rng.random(len(u)) >= self.validation_fraction
+                validation = Validation(
+                    self._architecture(),
+                    u[~in_train],
+                    i[~in_train],
+                    ratings=y[~in_train],
+                    scale=scalars[:2],
+                )
+            w = sample_weight[in_train]
+            examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
 
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
-
-        def fit_graph(architecture, init=None):
+        def fit_graph(architecture, init=None, hooks=False):
             graph = self._build_graph(architecture, n_users, n_items, seeds)
             if init is not None:
                 init(graph)
             settings = dict(
-                epochs=self.epochs,
+                epochs=epochs or self.epochs,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
                 lazy_adam=self.optimizer == "lazy_adam",
@@ -312,6 +423,8 @@ class NCFRecommender(BaseEstimator):
                 l2=self.l2,
                 rng=rng,
                 verbose=self.verbose,
+                callbacks=self._keras_callbacks(validation) if hooks else [],
+                validation=validation if hooks else None,
             )
             if self.loss == "softmax" and self.feedback == "implicit":
                 if init is None:
@@ -324,25 +437,39 @@ class NCFRecommender(BaseEstimator):
                 history = train(graph, architecture, examples, feedback=self.feedback, **settings)
             return graph, history
 
-        if self.pretrain:
+        if keep:
+            previous = self.model_
+            graph, history = fit_graph(
+                self._architecture(),
+                lambda g: _copy_weights(previous, g, old_users, old_items),
+                hooks=True,
+            )
+        elif self.pretrain:
             gmf, gmf_history = fit_graph("gmf")
             mlp, mlp_history = fit_graph("mlp")
-            graph, history = fit_graph("neumf", lambda g: init_neumf_from(g, gmf, mlp))
+            graph, history = fit_graph("neumf", lambda g: init_neumf_from(g, gmf, mlp), hooks=True)
             history["pretrain_gmf_loss"] = gmf_history["loss"]
             history["pretrain_mlp_loss"] = mlp_history["loss"]
         else:
-            graph, history = fit_graph(self.model)
-
-        self._set_fitted(
-            graph,
-            history,
-            users_,
-            items_,
-            id_columns,
-            seen,
-            (rating_offset, rating_scale, fallback),
-        )
+            graph, history = fit_graph(self.model, hooks=True)
+        self._set_fitted(graph, history, users_, items_, id_columns, seen, scalars)
         return self
+
+    def _architecture(self):
+        return "neumf" if self.pretrain else self.model
+
+    def _keras_callbacks(self, validation):
+        callbacks = list(self.callbacks or [])
+        if self.n_iter_no_change is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=validation.name,
+                    mode="max",
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=True,
+                )
+            )
+        return callbacks
 
     def _set_fitted(self, graph, history, users_, items_, id_columns, seen, scalars):
         """Set the fitted state (``fit`` and :func:`skncf.load` share this)."""
@@ -750,3 +877,65 @@ def _interaction_matrix(users, items, n_users, n_items):
     matrix.sum_duplicates()
     matrix.data[:] = 1
     return matrix
+
+
+def _extend_codes(labels, ids, what):
+    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
+    kinds = {"U": "string", "f": "float"}
+    old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
+    if old_kind != new_kind:
+        raise TypeError(
+            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
+        )
+    new_labels, codes = fit_codes(np.concatenate([labels, ids]))
+    return new_labels, codes[len(labels) :], codes[: len(labels)]
+
+
+def _merge_seen(seen, old_seen, old_users, old_items):
+    """``seen`` plus ``old_seen``, whose rows and columns move to new codes."""
+    old = old_seen.tocoo()
+    new = seen.tocoo()
+    return _interaction_matrix(
+        np.concatenate([new.row, old_users[old.row]]),
+        np.concatenate([new.col, old_items[old.col]]),
+        *seen.shape,
+    )
+
+
+def _copy_weights(source, target, old_users, old_items):
+    """Copy a fitted graph's weights into a graph with more users or items.
+
+    Rows of user (item) tables move to the users' (items') new codes; rows of new users
+    and items keep the target's fresh initial values.
+    """
+    for layer in source.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        destination = target.get_layer(layer.name)
+        rows = {"user_": old_users, "item_": old_items}.get(layer.name[:5])
+        if rows is not None:
+            (table,) = destination.get_weights()
+            table[rows] = weights[0]
+            weights = [table]
+        destination.set_weights(weights)
+
+
+def _validation_rows(users, fraction, rng):
+    """Training mask: ``fraction`` of the users with 2+ positives lend one at random."""
+    eligible = np.flatnonzero(np.bincount(users) >= 2)
+    n_validation = int(round(fraction * len(eligible)))
+    if n_validation == 0:
+        raise ValueError(
+            f"validation_fraction={fraction} of the {len(eligible)} users with 2 or more "
+            "interactions leaves no validation user; raise it or pass None."
+        )
+    chosen = np.zeros(users.max() + 1, dtype=bool)
+    chosen[rng.choice(eligible, n_validation, replace=False)] = True
+    order = rng.permutation(len(users))
+    _, first = np.unique(users[order], return_index=True)
+    held_out = order[first]
+    held_out = held_out[chosen[users[held_out]]]
+    train = np.ones(len(users), dtype=bool)
+    train[held_out] = False
+    return train

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._adam import FusedAdam
+from ._callbacks import EpochHooks
 from ._logits import CandidateLogits
 from ._sampling import SeenPairs
 
@@ -140,7 +141,9 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
     ``make_step(logits_of, optimizer)`` returns the step for :func:`epoch_runner`;
     ``next_epoch(rng)`` returns one epoch's ``(arrays, per_step)``; ``n_rows`` rows of
     ``what`` (e.g. "examples") make an epoch. ``settings`` are ``epochs``,
-    ``batch_size``, ``learning_rate``, ``lazy_adam``, ``dropout``, ``l2``, ``rng`` and ``verbose``.
+    ``batch_size``, ``learning_rate``, ``lazy_adam``, ``dropout``, ``l2``, ``rng``,
+    ``verbose``, ``callbacks`` (Keras callbacks) and ``validation`` (a
+    :class:`~skncf._callbacks.Validation` or None); see :class:`~skncf._callbacks.EpochHooks`.
 
     Raises
     ------
@@ -163,11 +166,19 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
         batch_size=batch_size,
         compiled=epochs * -(-n_rows // batch_size) > EAGER_MAX_STEPS,
     )
+    hooks = EpochHooks(model, settings["callbacks"], settings["validation"], epochs)
     history = {"loss": []}
+    hooks.train_begin()
     for epoch in range(epochs):
         tic = time.perf_counter()
+        hooks.epoch_begin(epoch)
         loss = run(*next_epoch(rng))
-        record_epoch(history, loss, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
+        check_loss(loss, epoch)
+        logs = hooks.epoch_end(epoch, loss)
+        record_epoch(history, logs, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
+        if hooks.stop:
+            break
+    hooks.train_end()
     return history
 
 
@@ -192,8 +203,8 @@ def train(model, architecture, examples, *, feedback, **settings):
     )
 
 
-def record_epoch(history, loss, epoch, epochs, what, started, verbose):
-    """Append an epoch's loss to ``history`` (after checking it) and report it if verbose.
+def check_loss(loss, epoch):
+    """Raise if an epoch's loss is not finite.
 
     Raises
     ------
@@ -205,10 +216,15 @@ def record_epoch(history, loss, epoch, epochs, what, started, verbose):
             f"the training loss became {loss} in epoch {epoch + 1}; lower learning_rate "
             "(or check the weights in y / sample_weight). The estimator was not changed."
         )
-    history["loss"].append(loss)
+
+
+def record_epoch(history, logs, epoch, epochs, what, started, verbose):
+    """Append an epoch's ``logs`` (loss, validation scores) to ``history``; report them."""
+    for key, value in logs.items():
+        history.setdefault(key, []).append(float(value))
     if verbose:
+        scores = "".join(f" - {key} {value:.4f}" for key, value in logs.items())
         print(
-            f"epoch {epoch + 1}/{epochs} - loss {loss:.4f} - {what} - "
-            f"{time.perf_counter() - started:.1f}s",
+            f"epoch {epoch + 1}/{epochs}{scores} - {what} - {time.perf_counter() - started:.1f}s",
             flush=True,
         )

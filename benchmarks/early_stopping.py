@@ -1,0 +1,97 @@
+"""Early stopping on validation NDCG@10: does it pick the best epoch of the test curve?
+
+Fits ``NCFRecommender(validation_fraction=..., n_iter_no_change=..., epochs=...)`` on the
+split's training pairs: after every epoch, 10% of the users lend one training positive to
+a validation set ranked by full NDCG@10 (never the test set), and training stops when that
+has not improved for ``--patience`` epochs, restoring the best epoch's weights. A Keras
+callback also scores the *test* pairs after every epoch (full-ranking NDCG@10, read-only),
+so the table shows how the epoch chosen on validation data compares with the best epoch on
+test data. Finally the returned model is scored by the NCF protocol (full and sampled).
+
+    python benchmarks/early_stopping.py --data ../shared/data/ml1m-half/ml1m-half
+
+``--data`` is an NCF split prefix (default ``$SKNCF_NCF_SPLIT``).
+"""
+
+import argparse
+import os
+import time
+
+import keras
+import numpy as np
+from ncf_protocol import skncf_metrics, train_matrix
+
+from skncf import NCFRecommender
+from skncf._callbacks import Validation
+from skncf.datasets import load_ncf_split
+
+
+class TestCurve(keras.callbacks.Callback):
+    """Full-ranking NDCG@10 of the test pairs after every epoch (for the report only)."""
+
+    def __init__(self, split, architecture):
+        super().__init__()
+        users, items = np.unique(split.train[:, 0]), np.unique(split.train[:, 1])
+        known = np.isin(split.test[:, 0], users) & np.isin(split.test[:, 1], items)
+        test = split.test[known]
+        seen = train_matrix(split)[users][:, items]
+        self.score = Validation(
+            architecture,
+            np.searchsorted(users, test[:, 0]),
+            np.searchsorted(items, test[:, 1]),
+            seen=seen.tocsr(),
+        )
+        self.share = known.mean()  # pairs with an unknown id count as misses
+        self.curve = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.curve.append(self.score(self.model) * self.share)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"), required=False)
+    parser.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument("--model", default="neumf")
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("--data (or $SKNCF_NCF_SPLIT) is required")
+    split = load_ncf_split(args.data)
+    curve = TestCurve(split, args.model)
+    rec = NCFRecommender(
+        model=args.model,
+        epochs=args.epochs,
+        validation_fraction=args.validation_fraction,
+        n_iter_no_change=args.patience,
+        callbacks=[curve],
+        random_state=0,
+        verbose=1,
+    )
+    tic = time.perf_counter()
+    rec.fit(split.train)
+    seconds = time.perf_counter() - tic
+    validation = rec.history_["val_ndcg@10"]
+    chosen = int(np.argmax(validation))
+    print(f"\n{args.data}: model={args.model}, fit {seconds:.0f} s, {len(validation)} epochs")
+    print("\n| epoch | loss | validation NDCG@10 | test NDCG@10 (full) |")
+    print("|---|---|---|---|")
+    for epoch, (loss, val, test) in enumerate(zip(rec.history_["loss"], validation, curve.curve)):
+        mark = " **chosen**" if epoch == chosen else ""
+        print(f"| {epoch + 1}{mark} | {loss:.4f} | {val:.4f} | {test:.4f} |")
+    best = int(np.argmax(curve.curve))
+    print(
+        f"\nchosen epoch {chosen + 1} (validation); best test epoch {best + 1}; test NDCG@10 "
+        f"{curve.curve[chosen]:.4f} chosen vs {curve.curve[best]:.4f} best "
+        f"({curve.curve[-1]:.4f} at the last epoch run)"
+    )
+    metrics = skncf_metrics(rec, split)
+    print(
+        "returned model (best weights restored): "
+        + ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Keras callbacks, validation with early stopping, partial_fit and warm_start."""
+
+import keras
+import numpy as np
+import pytest
+
+from skncf import NCFRecommender
+from skncf.datasets import make_interactions
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def groups():
+    X, _ = make_interactions(n_users=120, n_items=60, interactions_per_user=10, random_state=3)
+    return X
+
+
+class Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_train_begin(self, logs=None):
+        self.events.append(("train_begin", self.model.name))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append((epoch, dict(logs)))
+
+    def on_train_end(self, logs=None):
+        self.events.append(("train_end",))
+
+
+def test_custom_callback_sees_epochs_loss_and_validation_score(groups):
+    recorder = Recorder()
+    rec = NCFRecommender(
+        model="gmf", validation_fraction=0.3, callbacks=[recorder], **{**FAST, "epochs": 3}
+    ).fit(groups)
+    assert recorder.events[0] == ("train_begin", "ncf_gmf")
+    assert recorder.events[-1] == ("train_end",)
+    epochs = recorder.events[1:-1]
+    assert [e for e, _ in epochs] == [0, 1, 2]
+    assert [logs["loss"] for _, logs in epochs] == pytest.approx(rec.history_["loss"])
+    assert [logs["val_ndcg@10"] for _, logs in epochs] == pytest.approx(rec.history_["val_ndcg@10"])
+    assert all(0 <= logs["val_ndcg@10"] <= 1 for _, logs in epochs)
+
+
+def test_keras_early_stopping_stops_and_restores_the_best_weights(groups):
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="loss", patience=1, min_delta=1e9, restore_best_weights=True
+    )
+    rec = NCFRecommender(model="gmf", callbacks=[stopper], **{**FAST, "epochs": 6}).fit(groups)
+    # nothing improves by 1e9: stop after patience, weights of the first epoch restored
+    assert len(rec.history_["loss"]) == 2
+    assert stopper.best_epoch == 0
+
+
+def test_validation_ranking_metric_is_the_estimators_score(groups):
+    rec = NCFRecommender(model="gmf", validation_fraction=0.5, **{**FAST, "epochs": 2}).fit(groups)
+    history = rec.history_["val_ndcg@10"]
+    assert len(history) == 2 and all(0 <= v <= 1 for v in history)
+
+
+def test_n_iter_no_change_keeps_the_best_epoch(groups, monkeypatch):
+    from skncf import _callbacks
+
+    scores = iter([0.1, 0.3, 0.2, 0.25, 0.1, 0.05, 0.5])
+    monkeypatch.setattr(_callbacks.Validation, "__call__", lambda self, graph: next(scores))
+    weights = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            weights.append(self.model.get_layer("item_embedding").get_weights()[0].copy())
+
+    rec = NCFRecommender(
+        model="gmf",
+        validation_fraction=0.2,
+        n_iter_no_change=2,
+        callbacks=[Snapshot()],
+        **{**FAST, "epochs": 7},
+    ).fit(groups)
+    # best 0.3 at epoch 2; epochs 3 and 4 do not beat it: stop after epoch 4
+    assert rec.history_["val_ndcg@10"] == pytest.approx([0.1, 0.3, 0.2, 0.25])
+    np.testing.assert_array_equal(
+        rec.model_.get_layer("item_embedding").get_weights()[0], weights[1]
+    )
+    np.testing.assert_array_equal(rec._scorer.item_gmf, weights[1])
+
+
+def test_early_stopping_needs_a_validation_set(groups):
+    with pytest.raises(ValueError, match="n_iter_no_change needs a validation set"):
+        NCFRecommender(n_iter_no_change=2, **FAST).fit(groups)
+    with pytest.raises(ValueError, match="validation_fraction=0.001"):
+        NCFRecommender(validation_fraction=0.001, **FAST).fit(groups)
+
+
+def test_explicit_feedback_validates_r2():
+    X, y = make_interactions(n_users=80, n_items=40, ratings=True, random_state=0)
+    rec = NCFRecommender(model="gmf", feedback="explicit", validation_fraction=0.2, **FAST).fit(
+        X, y
+    )
+    assert len(rec.history_["val_r2"]) == 2 and all(v <= 1 for v in rec.history_["val_r2"])
+
+
+def test_model_checkpoint_and_tensorboard_run(groups, tmp_path):
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(tmp_path / "w{epoch}.weights.h5"), save_weights_only=True
+    )
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))
+    rec = NCFRecommender(model="gmf", callbacks=[checkpoint, board], **FAST).fit(groups)
+    assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["w1.weights.h5", "w2.weights.h5"]
+    assert list((tmp_path / "logs").rglob("events.out.tfevents*"))
+    restored = rec.model_
+    restored.load_weights(str(tmp_path / "w2.weights.h5"))
+
+
+def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):
+    rec = NCFRecommender(model="gmf", **FAST).fit(groups)
+    before = rec.predict(groups[:20])
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rec.set_params(callbacks=[Interrupt()], latent_dim=4).fit(groups)
+    assert rec.latent_dim == 4  # parameters are the user's; the fitted state is restored
+    np.testing.assert_array_equal(rec.predict(groups[:20]), before)
+    assert rec.model_.get_layer("user_embedding").get_weights()[0].shape[1] == 8
+
+
+@pytest.mark.parametrize("model", ["gmf", "neumf", "seed"])
+def test_partial_fit_makes_new_users_and_items_recommendable(groups, model):
+    rec = NCFRecommender(model=model, **FAST).fit(groups)
+    old_user_rows = rec.model_.get_layer("user_embedding").get_weights()[0].copy()
+    new = np.array([[1000, 0], [1000, 1], [1000, 5000], [1001, 5000], [3, 5000]])
+    rec.partial_fit(new)
+    assert {1000, 1001} <= set(rec.users_.tolist()) and 5000 in rec.items_
+    assert len(rec.history_["loss"]) == 1
+    top = rec.recommend([1000, 1001], k=5)
+    assert not {0, 1, 5000} & set(top[0].tolist())  # the new interactions count as seen
+    assert 5000 not in top[1]
+    assert 5000 not in rec.recommend([3], k=20)[0]
+    assert rec.predict([[1000, 7], [3, 5000]]).shape == (2,)
+    # old users keep their rows (moved to their codes), up to one epoch of training
+    codes = np.searchsorted(rec.users_, np.unique(groups[:, 0]))
+    moved = rec.model_.get_layer("user_embedding").get_weights()[0][codes]
+    assert np.corrcoef(moved.ravel(), old_user_rows.ravel())[0, 1] > 0.9
+
+
+def test_partial_fit_on_an_unfitted_estimator_is_one_epoch_of_fit(groups):
+    a = NCFRecommender(model="gmf", **FAST).partial_fit(groups)
+    b = NCFRecommender(model="gmf", **{**FAST, "epochs": 1}).fit(groups)
+    np.testing.assert_allclose(a.predict(groups[:30]), b.predict(groups[:30]))
+
+
+def test_warm_start_continues_from_the_fitted_weights(groups):
+    cold = NCFRecommender(model="gmf", **{**FAST, "epochs": 4}).fit(groups)
+    warm = NCFRecommender(model="gmf", warm_start=True, **FAST).fit(groups)
+    first = warm.history_["loss"]
+    warm.fit(groups)
+    assert warm.history_["loss"][0] < first[0]  # starts where the last fit ended
+    assert warm.score(groups) == pytest.approx(cold.score(groups), abs=0.2)
+
+
+def test_partial_fit_rejects_ids_of_another_kind(groups):
+    rec = NCFRecommender(model="gmf", **FAST).fit(groups)
+    before = rec.predict(groups[:5])
+    with pytest.raises(TypeError, match="string user ids, but the model was fit on integer"):
+        rec.partial_fit([["alice", 3]])
+    np.testing.assert_array_equal(rec.predict(groups[:5]), before)
