@@ -1,0 +1,187 @@
+"""Pictures of what a fitted recommender learned (matplotlib, an optional extra).
+
+``pip install "skncf[plot]"``. Both functions draw on a matplotlib ``Axes`` (a new
+figure if none is given) and return it, so they compose with the rest of a figure.
+
+- :func:`plot_history`: the training loss per epoch, and the validation score when the
+  estimator was fit with ``validation_fraction``.
+- :func:`plot_embeddings`: item (or user) embeddings projected to 2-D by PCA, optionally
+  coloured and labelled, as in the notebook this project grew from.
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError('skncf.plotting needs matplotlib: pip install "skncf[plot]"') from None
+    return plt
+
+
+def plot_history(estimator, *, ax=None):
+    """Plot the training loss and, if recorded, the validation score per epoch.
+
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender or dict
+        A fitted estimator, or its ``history_`` dict.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None. The validation score, when present, gets a
+        second y axis on the right.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes of the loss.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skncf import NCFRecommender
+    >>> from skncf.datasets import make_interactions
+    >>> from skncf.plotting import plot_history
+    >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
+    >>> rec = NCFRecommender(model="gmf", epochs=3, validation_fraction=0.2, random_state=0)
+    >>> ax = plot_history(rec.fit(X))
+    >>> ax.get_ylabel()
+    'training loss'
+    """
+    history = estimator if isinstance(estimator, dict) else _fitted(estimator).history_
+    if not history.get("loss"):
+        raise ValueError("the history has no 'loss' to plot.")
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], marker="o", color="C0", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    scores = [key for key in history if key.startswith("val_")]
+    if scores:
+        right = ax.twinx()
+        for n, key in enumerate(scores):
+            values = history[key]
+            right.plot(epochs[: len(values)], values, marker="s", color=f"C{n + 1}", label=key)
+            best = int(np.argmax(values))
+            right.axvline(
+                best + 1, color=f"C{n + 1}", linestyle=":", linewidth=1, label=f"best {key}"
+            )
+        right.set_ylabel(", ".join(scores))
+        lines = ax.get_lines() + right.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="best")
+    ax.set_title("Training history")
+    return ax
+
+
+def plot_embeddings(
+    estimator, *, kind="item", ids=None, labels=None, color=None, n_labels=20, ax=None
+):
+    """Scatter item (or user) embeddings projected to their first two principal axes.
+
+    Each point is one item (user); its vector is the learned embedding (for NeuMF the
+    GMF and MLP embeddings, each scaled to unit length, side by side), and PCA keeps the
+    two directions of largest variance. Items close together are scored alike.
+
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender
+    kind : {"item", "user"}, default="item"
+    ids : array-like, default=None
+        Which items (users) to show, by label; all of them if None.
+    labels : dict or array-like, default=None
+        Text for points: a dict from id to text, or one entry per shown id.
+    color : array-like, default=None
+        One value per shown id (e.g. a genre code), mapped to colours.
+    n_labels : int, default=20
+        Label at most this many points, those farthest from the centre.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skncf import NCFRecommender
+    >>> from skncf.datasets import make_interactions
+    >>> from skncf.plotting import plot_embeddings
+    >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
+    >>> rec = NCFRecommender(model="gmf", epochs=2, random_state=0).fit(X)
+    >>> ax = plot_embeddings(rec, labels={0: "first item"})
+    >>> len(ax.collections[0].get_offsets())
+    50
+    """
+    _fitted(estimator)
+    if kind not in ("item", "user"):
+        raise ValueError(f"kind must be 'item' or 'user'; got {kind!r}.")
+    known = estimator.items_ if kind == "item" else estimator.users_
+    vectors = embedding_vectors(estimator, kind)
+    if ids is None:
+        shown, codes = known, np.arange(len(known))
+    else:
+        shown, codes, _ = estimator._encode_query(ids, known, "ids")
+    if len(codes) < 2:
+        raise ValueError(f"plot_embeddings needs at least 2 {kind}s to project; got {len(codes)}.")
+    points = PCA(n_components=2).fit_transform(vectors[codes])
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    if color is not None:
+        color = np.asarray(color)
+        if len(color) != len(codes):
+            raise ValueError(f"color has {len(color)} entries for {len(codes)} shown {kind}s.")
+    ax.scatter(
+        points[:, 0], points[:, 1], c=color, s=14, cmap="tab10" if color is not None else None
+    )
+    texts = _point_labels(labels, shown)
+    if texts is not None:
+        has_text = np.flatnonzero([t is not None for t in texts])
+        far = has_text[np.argsort(-np.linalg.norm(points[has_text], axis=1))][:n_labels]
+        for n in far:
+            ax.annotate(
+                str(texts[n]), points[n], fontsize=8, xytext=(3, 3), textcoords="offset points"
+            )
+    ax.set_xlabel("first principal axis")
+    ax.set_ylabel("second principal axis")
+    ax.set_title(f"{kind.capitalize()} embeddings (PCA)")
+    return ax
+
+
+def embedding_vectors(estimator, kind):
+    """The learned ``kind`` ("item" or "user") vectors, rows in code order."""
+    names = {layer.name for layer in estimator.model_.layers}
+    parts = [
+        estimator.model_.get_layer(name).get_weights()[0]
+        for name in (f"{kind}_embedding", f"{kind}_mlp_embedding")
+        if name in names
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return np.hstack(
+        [p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) for p in parts]
+    )
+
+
+def _point_labels(labels, shown):
+    if labels is None:
+        return None
+    if isinstance(labels, dict):
+        return [labels.get(key) for key in shown.tolist()]
+    labels = list(labels)
+    if len(labels) != len(shown):
+        raise ValueError(f"labels has {len(labels)} entries for {len(shown)} shown points.")
+    return labels
+
+
+def _fitted(estimator):
+    check_is_fitted(estimator)
+    return estimator

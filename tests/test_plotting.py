@@ -1,0 +1,89 @@
+"""skncf.plotting, headless (Agg): files are written, not blank, and show what they say."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skncf import NCFRecommender
+from skncf.datasets import make_interactions
+from skncf.plotting import embedding_vectors, plot_embeddings, plot_history
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def validated():
+    X, _, user_groups, item_groups = make_interactions(
+        n_users=150, n_items=60, return_groups=True, random_state=0
+    )
+    rec = NCFRecommender(model="neumf", validation_fraction=0.3, **{**FAST, "epochs": 4})
+    return rec.fit(X), item_groups
+
+
+def drawn_fraction(path):
+    """Share of pixels that are not background white."""
+    image = matplotlib.image.imread(path)[..., :3]
+    return float(np.mean(image.min(axis=-1) < 0.9))
+
+
+def test_history_plot_shows_loss_and_validation_per_epoch(validated, tmp_path):
+    rec, _ = validated
+    ax = plot_history(rec)
+    loss_line = ax.get_lines()[0]
+    np.testing.assert_array_equal(loss_line.get_xdata(), [1, 2, 3, 4])
+    np.testing.assert_allclose(loss_line.get_ydata(), rec.history_["loss"])
+    right = [a for a in ax.figure.axes if a is not ax][0]
+    np.testing.assert_allclose(right.get_lines()[0].get_ydata(), rec.history_["val_ndcg@10"])
+    assert right.get_ylabel() == "val_ndcg@10"
+    path = tmp_path / "history.png"
+    ax.figure.savefig(path)
+    assert drawn_fraction(path) > 0.01
+    plt.close("all")
+
+
+def test_history_without_validation_has_one_axis(fitted_gmf):
+    ax = plot_history(fitted_gmf.history_)
+    assert len(ax.figure.axes) == 1 and len(ax.get_lines()) == 1
+    plt.close("all")
+
+
+def test_embedding_map_has_one_point_per_item_and_labels(validated, tmp_path):
+    rec, item_groups = validated
+    labels = {item: f"item {item}" for item in rec.items_.tolist()}
+    ax = plot_embeddings(rec, labels=labels, color=item_groups[rec.items_], n_labels=7)
+    points = ax.collections[0].get_offsets()
+    assert points.shape == (len(rec.items_), 2)
+    assert len(ax.texts) == 7
+    # the first principal axis carries the most variance
+    assert np.var(points[:, 0]) >= np.var(points[:, 1])
+    path = tmp_path / "items.png"
+    ax.figure.savefig(path)
+    assert drawn_fraction(path) > 0.01
+    plt.close("all")
+
+
+def test_user_map_and_a_subset_of_ids(validated):
+    rec, _ = validated
+    ax = plot_embeddings(rec, kind="user", ids=rec.users_[:30], labels=list(range(30)))
+    assert ax.collections[0].get_offsets().shape == (30, 2)
+    assert embedding_vectors(rec, "user").shape[0] == len(rec.users_)
+    plt.close("all")
+
+
+def test_plotting_errors_name_the_argument(validated, fitted_gmf):
+    rec, _ = validated
+    with pytest.raises(ValueError, match="kind must be"):
+        plot_embeddings(rec, kind="movie")
+    with pytest.raises(ValueError, match="color has 3 entries"):
+        plot_embeddings(rec, color=[1, 2, 3])
+    with pytest.raises(ValueError, match="labels has 2 entries"):
+        plot_embeddings(rec, labels=["a", "b"])
+    with pytest.raises(NotFittedError):
+        plot_history(NCFRecommender())
+    plt.close("all")
