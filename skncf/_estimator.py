@@ -165,7 +165,7 @@ class NCFRecommender(BaseEstimator):
         ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names of ``X`` when it was a DataFrame with string column names.
 
     See Also

@@ -56,7 +56,7 @@ def plot_history(estimator, *, ax=None):
         raise ValueError("the history has no 'loss' to plot.")
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["loss"], marker="o", color="C0", label="training loss")
     ax.set_xlabel("epoch")
@@ -74,7 +74,14 @@ def plot_history(estimator, *, ax=None):
             )
         right.set_ylabel(", ".join(scores))
         lines = ax.get_lines() + right.get_lines()
-        ax.legend(lines, [line.get_label() for line in lines], loc="best")
+        ax.legend(
+            lines,
+            [line.get_label() for line in lines],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.15),
+            ncol=len(lines),
+            frameon=False,
+        )
     ax.set_title("Training history")
     return ax
 
@@ -134,7 +141,7 @@ def plot_embeddings(
     points = PCA(n_components=2).fit_transform(vectors[codes])
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
+        _, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     if color is not None:
         color = np.asarray(color)
         if len(color) != len(codes):
