@@ -1,12 +1,15 @@
 """Early stopping on validation NDCG@10: does it pick the best epoch of the test curve?
 
-Fits ``NCFRecommender(validation_fraction=..., n_iter_no_change=..., epochs=...)`` on the
-split's training pairs: after every epoch, 10% of the users lend one training positive to
-a validation set ranked by full NDCG@10 (never the test set), and training stops when that
-has not improved for ``--patience`` epochs, restoring the best epoch's weights. A Keras
-callback also scores the *test* pairs after every epoch (full-ranking NDCG@10, read-only),
-so the table shows how the epoch chosen on validation data compares with the best epoch on
-test data. Finally the returned model is scored by the NCF protocol (full and sampled).
+Holds out each user's latest *training* interaction (by timestamp: the test protocol one
+step earlier, never the test set) and fits ``NCFRecommender(n_iter_no_change=...,
+epochs=...)`` on the rest with ``fit(..., validation_data=held_out)``: after every epoch
+the held-out pairs are ranked (full NDCG@10), and training stops when that has not
+improved for ``--patience`` epochs, restoring the best epoch's weights. With
+``--validation-fraction F`` the validation set is instead one *random* positive of a
+share F of the users (``validation_fraction=F``). A Keras callback also scores the test
+pairs after every epoch (full-ranking NDCG@10, read-only), so the table shows how the
+epoch chosen on validation data compares with the best epoch on test data. Finally the
+returned model is scored by the NCF protocol (full and sampled).
 
     python benchmarks/early_stopping.py --data ../shared/data/ml1m-half/ml1m-half
 
@@ -24,14 +27,17 @@ from ncf_protocol import skncf_metrics, train_matrix
 from skncf import NCFRecommender
 from skncf._callbacks import Validation
 from skncf.datasets import load_ncf_split
+from skncf.model_selection import LeaveLastOut
 
 
 class TestCurve(keras.callbacks.Callback):
     """Full-ranking NDCG@10 of the test pairs after every epoch (for the report only)."""
 
-    def __init__(self, split, architecture):
+    def __init__(self, split, train, architecture):
         super().__init__()
-        users, items = np.unique(split.train[:, 0]), np.unique(split.train[:, 1])
+        # codes as fit assigns them (sorted ids of the pairs trained on); every train
+        # interaction of the split, held-out validation pairs included, is left out
+        users, items = np.unique(train[:, 0]), np.unique(train[:, 1])
         known = np.isin(split.test[:, 0], users) & np.isin(split.test[:, 1], items)
         test = split.test[known]
         seen = train_matrix(split)[users][:, items]
@@ -53,24 +59,34 @@ def main():
     parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"), required=False)
     parser.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        help="validate on a random positive of this share of users instead of the latest",
+    )
     parser.add_argument("--model", default="neumf")
     args = parser.parse_args()
     if not args.data:
         parser.error("--data (or $SKNCF_NCF_SPLIT) is required")
     split = load_ncf_split(args.data)
-    curve = TestCurve(split, args.model)
     rec = NCFRecommender(
         model=args.model,
         epochs=args.epochs,
         validation_fraction=args.validation_fraction,
         n_iter_no_change=args.patience,
-        callbacks=[curve],
         random_state=0,
         verbose=1,
     )
+    train, validation = split.train, None
+    if args.validation_fraction is None:
+        fit_rows, held_rows = next(
+            LeaveLastOut(timestamps=split.train_timestamps).split(split.train)
+        )
+        train, validation = split.train[fit_rows], split.train[held_rows]
+    curve = TestCurve(split, train, args.model)
+    rec.set_params(callbacks=[curve])
     tic = time.perf_counter()
-    rec.fit(split.train)
+    rec.fit(train, validation_data=validation)
     seconds = time.perf_counter() - tic
     validation = rec.history_["val_ndcg@10"]
     chosen = int(np.argmax(validation))

@@ -25,11 +25,13 @@ class Validation:
 
     Implicit: the mean NDCG@10 of each held-out pair's item ranked among the items its
     user did not see in training (as ``NCFRecommender.score``). Explicit: the R^2 of the
-    predicted ratings.
+    predicted ratings. ``n_missed`` pairs that cannot be ranked (unknown ids) count as 0.
     """
 
-    def __init__(self, architecture, users, items, *, seen=None, ratings=None, scale=(0, 1)):
-        self.architecture = architecture
+    def __init__(
+        self, architecture, users, items, *, seen=None, ratings=None, scale=(0, 1), n_missed=0
+    ):
+        self.architecture, self.n_missed = architecture, n_missed
         self.users, self.items, self.seen = users, items, seen
         self.ratings, self.scale = ratings, scale
         self.name = "val_r2" if ratings is not None else f"val_ndcg@{VALIDATION_K}"
@@ -41,7 +43,8 @@ class Validation:
             predicted = offset + scale * sigmoid(scorer.pairs(self.users, self.items))
             return float(r2_score(self.ratings, predicted))
         ranks = full_ranks(scorer, self.seen, self.users, self.items)
-        return float(np.mean(np.where(ranks < VALIDATION_K, 1 / np.log2(ranks + 2.0), 0.0)))
+        gains = np.where(ranks < VALIDATION_K, 1 / np.log2(ranks + 2.0), 0.0)
+        return float(gains.sum() / (len(gains) + self.n_missed))
 
 
 class EpochHooks:

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Sequence
 
 EXIT_USER_ERROR = 2
 
@@ -20,7 +21,7 @@ class UserError(Exception):
     """A mistake in the command line or its input files: reported in one line."""
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     _start_tensorflow_quietly()

@@ -102,6 +102,7 @@ class CandidateLogits:
         return side
 
     def _finish_tower(self, first, w_mlp, training):
+        assert self.tower is not None
         x = self._drop(tf.nn.relu(first), training)
         for layer in self.tower[2][1:]:
             x = self._drop(tf.nn.relu(tf.matmul(x, layer.kernel) + layer.bias), training)

@@ -19,10 +19,15 @@ the weights by layer name.
 import hashlib
 import io
 import json
+import os
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from ._estimator import NCFRecommender
 
 FORMAT = "skncf-model"
 FORMAT_VERSION = 1
@@ -163,7 +168,7 @@ def labels_from_json(entry):
     raise ValueError(f"unknown id kind {kind!r} in the model file.")
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> "NCFRecommender":
     """Load an estimator written by :meth:`NCFRecommender.save`.
 
     Nothing in the file is executed: the metadata is JSON and the arrays are read with

@@ -65,7 +65,7 @@ def train_softmax(model, architecture, positives, *, n_items, n_sampled, **setti
 
     def next_epoch(rng):
         order = rng.permutation(len(users))
-        per_step = ()
+        per_step: tuple[np.ndarray, ...] = ()
         if n_sampled is not None:
             per_step = (rng.integers(0, n_items, size=(n_steps, n_sampled), dtype=np.int32),)
         arrays = (

@@ -167,7 +167,7 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
         compiled=epochs * -(-n_rows // batch_size) > EAGER_MAX_STEPS,
     )
     hooks = EpochHooks(model, settings["callbacks"], settings["validation"], epochs)
-    history = {"loss": []}
+    history: dict[str, list[float]] = {"loss": []}
     hooks.train_begin()
     for epoch in range(epochs):
         tic = time.perf_counter()

@@ -133,13 +133,12 @@ def _mean(per_user):
 
 def _per_user(metric, y_true, y_score, k, exclude):
     """Metric value per user, NaN for users without relevant items."""
-    return _per_user_from_positions(
-        metric, *relevant_positions(y_true, y_score, exclude=exclude), k
-    )
+    return _per_user_from_positions(metric, relevant_positions(y_true, y_score, exclude=exclude), k)
 
 
-def _per_user_from_positions(metric, rows, positions, n_candidates, k):
-    """Metric value per user from :func:`relevant_positions`' output."""
+def _per_user_from_positions(metric, ranked, k):
+    """Metric value per user from :func:`relevant_positions`' output, ``ranked``."""
+    rows, positions, n_candidates = ranked
     n_users = len(n_candidates)
     counts = np.bincount(rows, minlength=n_users)
     order = np.lexsort((positions, rows))
@@ -248,7 +247,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     relevant = sp.csr_array(
         (np.ones(known.sum()), (rows, i[known])), shape=(len(users), len(estimator.items_))
     )
-    per_user = {metric: [] for metric in metrics}
+    blocks: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
     recommended = []
     for start, logits in estimator._scorer.rows(users):
         block = slice(start, start + len(logits))
@@ -256,11 +255,11 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
             relevant[block], logits, exclude=estimator._seen[users[block]]
         )
         for metric in metrics:
-            per_user[metric].append(_per_user_from_positions(metric, *positions, k))
+            blocks[metric].append(_per_user_from_positions(metric, positions, k))
         recommended.append(top_k(mask_seen(logits, estimator._seen, users[block]), k))
     n_missed = (~known).sum()
     per_user = {
-        metric: np.concatenate(values + [np.zeros(n_missed)]) for metric, values in per_user.items()
+        metric: np.concatenate(values + [np.zeros(n_missed)]) for metric, values in blocks.items()
     }
     coverage = (
         catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0
@@ -294,7 +293,7 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
     if negatives is not None:
         positions = relevant_positions(*sampled_scores(estimator, X_test, negatives))
         report["sampled"] = {
-            _name(m, k): _mean(_per_user_from_positions(m, *positions, k)) for m in METRICS
+            _name(m, k): _mean(_per_user_from_positions(m, positions, k)) for m in METRICS
         }
     return report
 

@@ -148,7 +148,7 @@ class UserHoldout:
 
     def split(self, X, y=None, groups=None):
         """Yield ``n_splits`` pairs of ``(train_indices, test_indices)``."""
-        if not isinstance(self.test_size, Real) or not 0 < self.test_size < 1:
+        if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
             raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
         if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
             raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")

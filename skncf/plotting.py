@@ -9,9 +9,18 @@ figure if none is given) and return it, so they compose with the rest of a figur
   coloured and labelled, as in the notebook this project grew from.
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ._estimator import NCFRecommender
 
 
 def _pyplot():
@@ -22,7 +31,7 @@ def _pyplot():
     return plt
 
 
-def plot_history(estimator, *, ax=None):
+def plot_history(estimator: "NCFRecommender | dict", *, ax: "Axes | None" = None) -> "Axes":
     """Plot the training loss and, if recorded, the validation score per epoch.
 
     Parameters
@@ -55,13 +64,15 @@ def plot_history(estimator, *, ax=None):
     if not history.get("loss"):
         raise ValueError("the history has no 'loss' to plot.")
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["loss"], marker="o", color="C0", label="training loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     scores = [key for key in history if key.startswith("val_")]
     if scores:
         right = ax.twinx()
@@ -87,8 +98,15 @@ def plot_history(estimator, *, ax=None):
 
 
 def plot_embeddings(
-    estimator, *, kind="item", ids=None, labels=None, color=None, n_labels=20, ax=None
-):
+    estimator: "NCFRecommender",
+    *,
+    kind: Literal["item", "user"] = "item",
+    ids: ArrayLike | None = None,
+    labels: dict | Sequence | None = None,
+    color: ArrayLike | None = None,
+    n_labels: int = 20,
+    ax: "Axes | None" = None,
+) -> "Axes":
     """Scatter item (or user) embeddings projected to their first two principal axes.
 
     Each point is one item (user); its vector is the learned embedding (for NeuMF the
@@ -163,7 +181,7 @@ def plot_embeddings(
     return ax
 
 
-def embedding_vectors(estimator, kind):
+def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     """The learned ``kind`` ("item" or "user") vectors, rows in code order."""
     names = {layer.name for layer in estimator.model_.layers}
     parts = [

@@ -57,9 +57,13 @@ def recency_weights(users, timestamps, *, boost=3.0, half_life=14.0):
     >>> weights.round(3).tolist()  # ann's older rating counts 1.5, the latest ones 2
     [0.818, 1.091, 1.091]
     """
-    if isinstance(boost, bool) or not isinstance(boost, Real) or not 0 <= boost < np.inf:
+    if isinstance(boost, bool) or not isinstance(boost, Real) or not 0 <= float(boost) < np.inf:
         raise ValueError(f"boost must be a finite number >= 0; got {boost!r}.")
-    if isinstance(half_life, bool) or not isinstance(half_life, Real) or not 0 < half_life < np.inf:
+    if (
+        isinstance(half_life, bool)
+        or not isinstance(half_life, Real)
+        or not 0 < float(half_life) < np.inf
+    ):
         raise ValueError(f"half_life must be a finite number > 0; got {half_life!r}.")
     users = check_ids(np.asarray(users), "users")
     if users.ndim != 1 or users.size == 0:

@@ -169,3 +169,25 @@ def test_partial_fit_rejects_ids_of_another_kind(groups):
     with pytest.raises(TypeError, match="string user ids, but the model was fit on integer"):
         rec.partial_fit([["alice", 3]])
     np.testing.assert_array_equal(rec.predict(groups[:5]), before)
+
+
+def test_validation_data_is_ranked_like_score(groups):
+    from skncf.model_selection import LeaveLastOut
+
+    train, held = next(LeaveLastOut(random_state=0).split(groups))
+    rec = NCFRecommender(model="gmf", **FAST).fit(groups[train], validation_data=groups[held])
+    # after the last epoch, the validation score is the estimator's own score of those pairs
+    assert rec.history_["val_ndcg@10"][-1] == pytest.approx(rec.score(groups[held]))
+    unknown = np.vstack([groups[held], [[99999, 0]]])
+    rec.fit(groups[train], validation_data=(unknown, np.ones(len(unknown))))
+    assert rec.history_["val_ndcg@10"][-1] == pytest.approx(rec.score(unknown))
+
+
+def test_validation_data_errors(groups):
+    rec = NCFRecommender(model="gmf", validation_fraction=0.2, **FAST)
+    with pytest.raises(ValueError, match="either validation_data to fit or validation_fraction"):
+        rec.fit(groups, validation_data=groups[:5])
+    with pytest.raises(ValueError, match="no pair whose user and item are in X"):
+        NCFRecommender(**FAST).fit(groups, validation_data=[[99999, 99999]])
+    with pytest.raises(ValueError, match="validation_data does not match X: X has 3 features"):
+        NCFRecommender(**FAST).fit(groups, validation_data=np.zeros((3, 3), dtype=int))
