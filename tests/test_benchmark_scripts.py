@@ -120,3 +120,16 @@ def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
     assert "600 pairs" in out
     assert "| fit one epoch |" in out
     assert "| recommend k=10 for 10 users |" in out
+
+
+def test_early_stopping_reports_the_chosen_and_the_best_test_epoch(tmp_path, monkeypatch, capsys):
+    early_stopping = pytest.importorskip("early_stopping")
+    write_split(tmp_path / "toy", np.random.default_rng(4))
+    argv = ["early_stopping.py", "--data", str(tmp_path / "toy"), "--epochs", "3"]
+    monkeypatch.setattr(sys, "argv", argv + ["--patience", "1", "--model", "gmf"])
+
+    early_stopping.main()
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "epoch" not in line]
+    assert 2 <= len(rows) <= 3 and sum("**chosen**" in row for row in rows) == 1
+    assert "best test epoch" in out and "returned model (best weights restored)" in out
