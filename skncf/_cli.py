@@ -81,14 +81,17 @@ def _parser():
         "row is one interaction",
     )
 
-    model = argparse.ArgumentParser(add_help=False)
-    model.add_argument(
+    basics = argparse.ArgumentParser(add_help=False)  # shared by the training commands
+    basics.add_argument(
         "--model",
         default="neumf",
         choices=["neumf", "gmf", "mlp", "seed"],
         help="architecture (default: neumf)",
     )
-    model.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    basics.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    basics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+    model = argparse.ArgumentParser(add_help=False, parents=[basics])
     model.add_argument("--latent-dim", type=int, default=32, help="embedding width (default: 32)")
     model.add_argument("--batch-size", type=int, default=256, help="batch size (default: 256)")
     model.add_argument(
@@ -100,7 +103,6 @@ def _parser():
         choices=["softmax", "log"],
         help="implicit-feedback loss (default: softmax)",
     )
-    model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
     )
@@ -156,20 +158,13 @@ def _parser():
 
     demo = commands.add_parser(
         "demo",
+        parents=[basics],
         help="train on built-in synthetic data (no download) and print metrics",
         description="Train on built-in synthetic interactions with planted taste groups "
         "and print ranking quality, example recommendations and explicit-rating R^2.",
     )
     demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
     demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
-    demo.add_argument(
-        "--model",
-        default="neumf",
-        choices=["neumf", "gmf", "mlp", "seed"],
-        help="architecture (default: neumf)",
-    )
-    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(run=_demo)
     return parser
 

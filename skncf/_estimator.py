@@ -24,15 +24,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._callbacks import Validation
+from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
-from ._ranking import full_ranks, mask_seen, top_k
+from ._ranking import full_ranks, interaction_matrix, mask_seen, top_k
 from ._saving import save_model
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
 from ._training import ExplicitExamples, ImplicitExamples, train
+from ._warm_start import copy_weights, extend_codes, merge_seen
 
 SCORE_K = 10
 SEED_DROPOUT = 0.5
@@ -389,8 +390,8 @@ class NCFRecommender(BaseEstimator):
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
 
         if keep:
-            users_, u, old_users = _extend_codes(self.users_, users, "user")
-            items_, i, old_items = _extend_codes(self.items_, items, "item")
+            users_, u, old_users = extend_codes(self.users_, users, "user")
+            items_, i, old_items = extend_codes(self.items_, items, "item")
         else:
             (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
         n_users, n_items = len(users_), len(items_)
@@ -402,17 +403,17 @@ class NCFRecommender(BaseEstimator):
             u, i, weights = _merge_positives(
                 u[weights > 0], i[weights > 0], weights[weights > 0], n_items
             )
-            seen = _interaction_matrix(u, i, n_users, n_items)
+            seen = interaction_matrix(u, i, n_users, n_items)
             if keep:
-                seen = _merge_seen(seen, self._seen, old_users, old_items)
+                seen = merge_seen(seen, self._seen, old_users, old_items)
             in_train = np.ones(len(u), dtype=bool)
             if self.validation_fraction is not None:
-                in_train = _validation_rows(u, self.validation_fraction, rng)
+                in_train = validation_rows(u, self.validation_fraction, rng)
                 validation = Validation(
                     self._architecture(),
                     u[~in_train],
                     i[~in_train],
-                    seen=seen - _interaction_matrix(u[~in_train], i[~in_train], n_users, n_items),
+                    seen=seen - interaction_matrix(u[~in_train], i[~in_train], n_users, n_items),
                 )
             if validation_data is not None:
                 validation = self._validation_of(validation_data, users_, items_, seen=seen)
@@ -422,9 +423,9 @@ class NCFRecommender(BaseEstimator):
                 examples = ImplicitExamples(*positives, seen, self._negatives_per_positive())
             scalars = (0.0, 0.0, 0.0)
         else:
-            seen = _interaction_matrix(u, i, n_users, n_items)
+            seen = interaction_matrix(u, i, n_users, n_items)
             if keep:
-                seen = _merge_seen(seen, self._seen, old_users, old_items)
+                seen = merge_seen(seen, self._seen, old_users, old_items)
                 scalars = (self._rating_offset, self._rating_scale, self._fallback)
             else:
                 fallback = float(np.average(y, weights=sample_weight))
@@ -442,6 +443,10 @@ class NCFRecommender(BaseEstimator):
                 )
             if validation_data is not None:
                 validation = self._validation_of(validation_data, users_, items_, scale=scalars[:2])
+            if not in_train.any():
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no rows to train on."
+                )
             w = sample_weight[in_train]
             examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
 
@@ -476,7 +481,7 @@ class NCFRecommender(BaseEstimator):
             previous = self.model_
             graph, history = fit_graph(
                 self._architecture(),
-                lambda g: _copy_weights(previous, g, old_users, old_items),
+                lambda g: copy_weights(previous, g, old_users, old_items),
                 hooks=True,
             )
         elif self.pretrain:
@@ -949,75 +954,3 @@ def _merge_positives(users, items, weights, n_items):
     """Merge repeated (user, item) pairs into one, summing their weights."""
     keys, index = np.unique(users * n_items + items, return_inverse=True)
     return keys // n_items, keys % n_items, np.bincount(index.ravel(), weights=weights)
-
-
-def _interaction_matrix(users, items, n_users, n_items):
-    """CSR indicator of the pairs, with sorted indices and no duplicates."""
-    matrix = sp.csr_array(
-        (np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items)
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1
-    return matrix
-
-
-def _extend_codes(labels, ids, what):
-    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
-    kinds = {"U": "string", "f": "float"}
-    old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
-    if old_kind != new_kind:
-        raise TypeError(
-            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
-        )
-    new_labels, codes = fit_codes(np.concatenate([labels, ids]))
-    return new_labels, codes[len(labels) :], codes[: len(labels)]
-
-
-def _merge_seen(seen, old_seen, old_users, old_items):
-    """``seen`` plus ``old_seen``, whose rows and columns move to new codes."""
-    old = old_seen.tocoo()
-    new = seen.tocoo()
-    return _interaction_matrix(
-        np.concatenate([new.row, old_users[old.row]]),
-        np.concatenate([new.col, old_items[old.col]]),
-        *seen.shape,
-    )
-
-
-def _copy_weights(source, target, old_users, old_items):
-    """Copy a fitted graph's weights into a graph with more users or items.
-
-    Rows of user (item) tables move to the users' (items') new codes; rows of new users
-    and items keep the target's fresh initial values.
-    """
-    for layer in source.layers:
-        weights = layer.get_weights()
-        if not weights:
-            continue
-        destination = target.get_layer(layer.name)
-        rows = {"user_": old_users, "item_": old_items}.get(layer.name[:5])
-        if rows is not None:
-            (table,) = destination.get_weights()
-            table[rows] = weights[0]
-            weights = [table]
-        destination.set_weights(weights)
-
-
-def _validation_rows(users, fraction, rng):
-    """Training mask: ``fraction`` of the users with 2+ positives lend one at random."""
-    eligible = np.flatnonzero(np.bincount(users) >= 2)
-    n_validation = int(round(fraction * len(eligible)))
-    if n_validation == 0:
-        raise ValueError(
-            f"validation_fraction={fraction} of the {len(eligible)} users with 2 or more "
-            "interactions leaves no validation user; raise it or pass None."
-        )
-    chosen = np.zeros(users.max() + 1, dtype=bool)
-    chosen[rng.choice(eligible, n_validation, replace=False)] = True
-    order = rng.permutation(len(users))
-    _, first = np.unique(users[order], return_index=True)
-    held_out = order[first]
-    held_out = held_out[chosen[users[held_out]]]
-    train = np.ones(len(users), dtype=bool)
-    train[held_out] = False
-    return train

@@ -1,6 +1,7 @@
-"""Top-k selection and full-ranking positions over blocks of scores."""
+"""Top-k selection, full-ranking positions over blocks of scores, the seen-items matrix."""
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._sampling import SeenPairs
 
@@ -46,3 +47,13 @@ def full_ranks(scorer, seen, users, items):
             at_least = ranked.shape[1] - np.searchsorted(ranked[r], target[mine], side="left")
             ranks[block[mine]] = at_least - item_unseen[block[mine]]
     return ranks
+
+
+def interaction_matrix(users, items, n_users, n_items):
+    """CSR indicator of the pairs, with sorted indices and no duplicates."""
+    matrix = sp.csr_array(
+        (np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items)
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix

@@ -191,3 +191,13 @@ def test_validation_data_errors(groups):
         NCFRecommender(**FAST).fit(groups, validation_data=[[99999, 99999]])
     with pytest.raises(ValueError, match="validation_data does not match X: X has 3 features"):
         NCFRecommender(**FAST).fit(groups, validation_data=np.zeros((3, 3), dtype=int))
+
+
+def test_warm_start_with_another_architecture_is_refused(groups):
+    rec = NCFRecommender(model="gmf", warm_start=True, **FAST).fit(groups)
+    before = rec.predict(groups[:5])
+    with pytest.raises(ValueError, match="must stay as they were at fit; layer 'user_embedding'"):
+        rec.set_params(latent_dim=4).fit(groups)
+    with pytest.raises(ValueError, match="must stay as they were at fit"):
+        rec.set_params(latent_dim=8, model="mlp").partial_fit(groups)
+    np.testing.assert_array_equal(rec.predict(groups[:5]), before)

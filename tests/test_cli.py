@@ -15,6 +15,7 @@ from skncf.datasets import make_interactions
 
 SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
 QUICK = ["--epochs", "2", "--latent-dim", "8", "--seed", "0"]
+COLUMNS = ["--user-col", "player", "--item-col", "game"]
 
 
 def skncf(*args, cwd):
@@ -46,10 +47,7 @@ def test_fit_then_recommend_end_to_end(interactions_csv):
     fit = skncf(
         "fit",
         "plays.csv",
-        "--user-col",
-        "player",
-        "--item-col",
-        "game",
+        *COLUMNS,
         "-o",
         "m.skncf",
         *QUICK,
@@ -85,10 +83,7 @@ def test_fit_parquet_ratings_and_evaluate(interactions_csv):
     fit = skncf(
         "fit",
         "plays.parquet",
-        "--user-col",
-        "player",
-        "--item-col",
-        "game",
+        *COLUMNS,
         "--rating-col",
         "stars",
         "-o",
@@ -102,10 +97,7 @@ def test_fit_parquet_ratings_and_evaluate(interactions_csv):
     evaluation = skncf(
         "evaluate",
         "plays.csv",
-        "--user-col",
-        "player",
-        "--item-col",
-        "game",
+        *COLUMNS,
         "--time-col",
         "time",
         "--json",
@@ -154,10 +146,7 @@ def test_unknown_user_is_a_user_mistake(interactions_csv):
     skncf(
         "fit",
         "plays.csv",
-        "--user-col",
-        "player",
-        "--item-col",
-        "game",
+        *COLUMNS,
         "-o",
         "u.skncf",
         "--quiet",

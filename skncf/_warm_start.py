@@ -1,0 +1,62 @@
+"""Continuing a fit: new users and items join the codes, the seen items and the graph.
+
+``NCFRecommender.partial_fit`` and ``fit`` with ``warm_start=True`` encode the new pairs
+against the known labels plus the new ones (codes stay in sorted label order, so known
+users and items may move), carry the seen interactions over to the new codes, and copy
+the fitted graph's weights into a graph with more rows.
+"""
+
+import numpy as np
+
+from ._ids import fit_codes
+from ._ranking import interaction_matrix
+
+
+def extend_codes(labels, ids, what):
+    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
+    kinds = {"U": "string", "f": "float"}
+    old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
+    if old_kind != new_kind:
+        raise TypeError(
+            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
+        )
+    new_labels, codes = fit_codes(np.concatenate([labels, ids]))
+    return new_labels, codes[len(labels) :], codes[: len(labels)]
+
+
+def merge_seen(seen, old_seen, old_users, old_items):
+    """``seen`` plus ``old_seen``, whose rows and columns move to new codes."""
+    old = old_seen.tocoo()
+    new = seen.tocoo()
+    return interaction_matrix(
+        np.concatenate([new.row, old_users[old.row]]),
+        np.concatenate([new.col, old_items[old.col]]),
+        *seen.shape,
+    )
+
+
+def copy_weights(source, target, old_users, old_items):
+    """Copy a fitted graph's weights into a graph with more users or items.
+
+    Rows of user (item) tables move to the users' (items') new codes; rows of new users
+    and items keep the target's fresh initial values.
+    """
+    target_layers = {layer.name: layer for layer in target.layers}
+    for layer in source.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        destination = target_layers.get(layer.name)
+        shapes = [w.shape[1:] for w in weights]
+        if destination is None or [w.shape[1:] for w in destination.get_weights()] != shapes:
+            raise ValueError(
+                "warm_start and partial_fit keep the fitted graph, so model, latent_dim, "
+                "mlp_layers, loss and feedback must stay as they were at fit; layer "
+                f"{layer.name!r} does not fit the new settings. Fit with warm_start=False."
+            )
+        rows = {"user_": old_users, "item_": old_items}.get(layer.name[:5])
+        if rows is not None:
+            (table,) = destination.get_weights()
+            table[rows] = weights[0]
+            weights = [table]
+        destination.set_weights(weights)
