@@ -10,6 +10,11 @@ above what the process held when the phase began.
 
     python benchmarks/scale.py --optimizer lazy_adam  # 138,000 x 27,000, 20M pairs
     python benchmarks/scale.py --interactions 1000000 # same tables, fewer pairs
+    python benchmarks/scale.py --users 20000 --items 1000000 --interactions 2000000 \
+        --every-item --recommend-users 1000 --optimizer lazy_adam   # a million-item catalog
+
+``--every-item`` adds one pair (with a random user) for each item the skewed draw missed,
+so that the catalog has exactly ``--items`` items; ``--model`` picks the architecture.
 """
 
 import argparse
@@ -62,13 +67,25 @@ def main():
     parser.add_argument("--interactions", type=int, default=20_000_000)
     parser.add_argument("--recommend-users", type=int, default=10_000)
     parser.add_argument("--optimizer", choices=("adam", "lazy_adam"), default="adam")
+    parser.add_argument("--model", choices=("neumf", "gmf", "mlp", "seed"), default="neumf")
+    parser.add_argument("--every-item", action="store_true")
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
 
     with Phase("generate data"):
         pairs = synthetic_pairs(args.users, args.items, args.interactions)
-    rec = NCFRecommender(epochs=1, optimizer=args.optimizer, random_state=0, verbose=args.verbose)
-    print(f"{len(pairs):,} pairs; fitting {rec}", flush=True)
+        if args.every_item:
+            missing = np.setdiff1d(np.arange(args.items), pairs[:, 1])
+            users = np.random.default_rng(1).integers(0, args.users, len(missing))
+            pairs = np.vstack([pairs, np.column_stack([users, missing])])
+    rec = NCFRecommender(
+        model=args.model,
+        epochs=1,
+        optimizer=args.optimizer,
+        random_state=0,
+        verbose=args.verbose,
+    )
+    print(f"{len(pairs):,} pairs, {len(np.unique(pairs[:, 1])):,} items; fitting {rec}", flush=True)
     with Phase("fit one epoch") as fit:
         rec.fit(pairs)
     users = np.random.default_rng(0).choice(rec.users_, args.recommend_users, replace=False)

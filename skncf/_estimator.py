@@ -29,7 +29,7 @@ from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, interaction_matrix, mask_seen, top_k
-from ._saving import save_model
+from ._saving import check_path, save_model
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
 from ._training import ExplicitExamples, ImplicitExamples, train
@@ -371,6 +371,12 @@ class NCFRecommender(BaseEstimator):
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
+        for position, callback in enumerate(self.callbacks or []):
+            if not isinstance(callback, keras.callbacks.Callback):
+                raise TypeError(
+                    "callbacks must hold keras.callbacks.Callback instances; got "
+                    f"{type(callback).__name__} at position {position}."
+                )
         if validation_data is not None and self.validation_fraction is not None:
             raise ValueError(
                 "pass either validation_data to fit or validation_fraction, not both; got "
@@ -429,8 +435,9 @@ class NCFRecommender(BaseEstimator):
                 scalars = (self._rating_offset, self._rating_scale, self._fallback)
             else:
                 fallback = float(np.average(y, weights=sample_weight))
-                scalars = (float(y.min()), float(np.ptp(y)) or 1.0, fallback)
-            targets = (y - scalars[0]) / scalars[1]
+                # a range of 0 (one distinct rating) predicts that rating, exactly
+                scalars = (float(y.min()), float(np.ptp(y)), fallback)
+            targets = (y - scalars[0]) / (scalars[1] or 1.0)
             in_train = np.ones(len(u), dtype=bool)
             if self.validation_fraction is not None:
                 in_train = rng.random(len(u)) >= self.validation_fraction
@@ -605,7 +612,7 @@ class NCFRecommender(BaseEstimator):
         check_is_fitted(self)
         from . import __version__
 
-        save_model(self, path, __version__)
+        save_model(self, check_path(path, for_writing=True), __version__)
         return path
 
     def _check_mlp_layers(self):

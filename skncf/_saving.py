@@ -68,8 +68,22 @@ def save_model(estimator, path, version):
         archive.writestr(_ARRAYS, blob)
 
 
+def check_path(path, *, for_writing=False):
+    """``path`` if it is a usable file path; raise ``TypeError``/``FileNotFoundError``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}.")
+    if for_writing:
+        folder = os.path.dirname(os.fspath(path)) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"path: the folder {folder!r} does not exist.")
+    elif not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no model file at {os.fspath(path)!r}.")
+    return path
+
+
 def read_model(path):
     """Return ``(metadata, arrays)`` of a model file, or raise ``ValueError``."""
+    check_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -190,6 +204,10 @@ def load(path: str | os.PathLike[str]) -> "NCFRecommender":
     ValueError
         If the file is not an skncf model file, is truncated or corrupted, or was written
         by a newer skncf in a format version this one does not read.
+    FileNotFoundError
+        If there is no file at ``path``.
+    TypeError
+        If ``path`` is not a str or path-like.
 
     Examples
     --------

@@ -40,6 +40,14 @@ BAD_PARAMS = [
     ("columns", ("user", "item")),
     ("random_state", "seed"),
     ("verbose", "loud"),
+    ("validation_fraction", 0.0),
+    ("validation_fraction", 1.5),
+    ("validation_fraction", "10%"),
+    ("n_iter_no_change", 0),
+    ("n_iter_no_change", 2.5),
+    ("callbacks", "EarlyStopping"),
+    ("callbacks", [42]),
+    ("warm_start", "yes"),
 ]
 
 
@@ -176,7 +184,85 @@ BAD_CALLS = [
         "k=3 exceeds the 2 other items",
     ),
     ("similar k=0", lambda r: r.similar_items([0], k=0), ValueError, "k must be positive"),
+    (
+        "save to a missing folder",
+        lambda r: r.save("/no/such/folder/m.skncf"),
+        FileNotFoundError,
+        "path: the folder '/no/such/folder' does not exist",
+    ),
+    ("save to a number", lambda r: r.save(42), TypeError, "path must be a str or os.PathLike"),
+    (
+        "fit validation_data with 3 columns",
+        lambda r: r.fit(PAIRS, validation_data=np.zeros((2, 3), dtype=int)),
+        ValueError,
+        "validation_data does not match X",
+    ),
+    (
+        "fit validation_data as a triple",
+        lambda r: r.fit(PAIRS, validation_data=(PAIRS, 1, 2)),
+        ValueError,
+        "validation_data must be X_val or a pair",
+    ),
+    (
+        "partial_fit string ids",
+        lambda r: r.partial_fit([["a", "b"]]),
+        TypeError,
+        "string user ids, but the model was fit on integer",
+    ),
 ]
+
+BAD_LOADS = [
+    ("missing file", "nowhere.skncf", FileNotFoundError, "path: no model file at"),
+    ("not a path", 3.5, TypeError, "path must be a str or os.PathLike"),
+]
+
+
+@pytest.mark.parametrize("case,path,error,match", BAD_LOADS, ids=[c[0] for c in BAD_LOADS])
+def test_bad_load(case, path, error, match):
+    import skncf
+
+    with pytest.raises(error, match=match):
+        skncf.load(path)
+
+
+class _TensorFlowReached(Exception):
+    pass
+
+
+def _refuse(*args, **kwargs):
+    raise _TensorFlowReached
+
+
+@pytest.fixture
+def no_tensorflow(monkeypatch):
+    """Make every path from skncf's estimator into TensorFlow raise _TensorFlowReached."""
+    from skncf import _estimator
+
+    for name in ["build_graph", "train", "train_softmax", "Scorer", "full_ranks"]:
+        monkeypatch.setattr(_estimator, name, _refuse)
+
+
+@pytest.mark.parametrize(
+    "params,args",
+    [({name: value}, dict(X=PAIRS)) for name, value in BAD_PARAMS]
+    + [({}, args) for _, args, _, _ in BAD_FIT],
+)
+def test_bad_fit_input_is_caught_before_tensorflow(no_tensorflow, params, args):
+    with pytest.raises((ValueError, TypeError)):
+        NCFRecommender(**{**FAST, **params}).fit(**args)
+
+
+def test_bad_calls_are_caught_before_tensorflow_and_change_nothing(fitted_small, no_tensorflow):
+    before = fitted_small.predict(PAIRS)
+    scorer = fitted_small._scorer
+    fitted_small._scorer = None  # any scoring would fail with AttributeError, not the below
+    try:
+        for _case, call, error, match in BAD_CALLS:
+            with pytest.raises(error, match=match):
+                call(fitted_small)
+    finally:
+        fitted_small._scorer = scorer
+    np.testing.assert_array_equal(fitted_small.predict(PAIRS), before)
 
 
 @pytest.mark.parametrize("case,call,error,match", BAD_CALLS, ids=[c[0] for c in BAD_CALLS])

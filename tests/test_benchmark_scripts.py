@@ -112,12 +112,13 @@ def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
     scale = pytest.importorskip("scale")
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("needs Linux /proc")
-    argv = ["scale.py", "--users", "60", "--items", "40", "--interactions", "600"]
+    argv = ["scale.py", "--users", "60", "--items", "400", "--interactions", "300"]
+    argv += ["--every-item", "--model", "gmf"]
     monkeypatch.setattr(sys, "argv", argv + ["--recommend-users", "10", "--verbose", "0"])
 
     scale.main()
     out = capsys.readouterr().out
-    assert "600 pairs" in out
+    assert ", 400 items;" in out  # 300 skewed pairs miss items: --every-item adds them
     assert "| fit one epoch |" in out
     assert "| recommend k=10 for 10 users |" in out
 

@@ -1,0 +1,58 @@
+"""Concurrency and determinism: threads share a fitted model, workers repeat a fit."""
+
+import threading
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skncf import NCFRecommender
+from skncf.model_selection import LeaveLastOut
+
+from .conftest import FAST
+
+
+@pytest.mark.parametrize("model", ["gmf", "neumf"])
+def test_recommend_and_predict_are_thread_safe(interactions, model):
+    rec = NCFRecommender(model=model, **FAST).fit(interactions)
+    users = np.unique(interactions[:, 0])
+    serial = [(rec.recommend(users, k=5), rec.predict(interactions)) for _ in range(4)]
+    results, errors = [None] * 4, []
+    barrier = threading.Barrier(4)
+
+    def work(n):
+        try:
+            barrier.wait()
+            results[n] = [(rec.recommend(users, k=5), rec.predict(interactions)) for _ in range(5)]
+        except Exception as error:  # reported below, with the thread's number
+            errors.append((n, error))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for per_thread in results:
+        for top, scores in per_thread:
+            np.testing.assert_array_equal(top, serial[0][0])
+            np.testing.assert_array_equal(scores, serial[0][1])
+
+
+def test_grid_search_workers_reproduce_the_serial_run(interactions):
+    def search(n_jobs):
+        return GridSearchCV(
+            NCFRecommender(model="gmf", **FAST),
+            {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
+            cv=LeaveLastOut(random_state=0),
+            n_jobs=n_jobs,
+        ).fit(interactions)
+
+    serial, parallel = search(1), search(2)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+    assert serial.best_params_ == parallel.best_params_
+    np.testing.assert_array_equal(
+        serial.best_estimator_.predict(interactions), parallel.best_estimator_.predict(interactions)
+    )
