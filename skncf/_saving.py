@@ -63,9 +63,17 @@ def save_model(estimator, path, version):
         "history": {key: [float(v) for v in values] for key, values in estimator.history_.items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
-        archive.writestr(_ARRAYS, blob)
+    # written beside the target and renamed into place, so that a failed save (a full
+    # disk, an interrupt) never leaves a half-written file where a good one was
+    partial = os.fspath(path) + ".partial"
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, json.dumps(metadata, indent=1))
+            archive.writestr(_ARRAYS, blob)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def check_path(path, *, for_writing=False):

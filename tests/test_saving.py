@@ -167,3 +167,18 @@ def rewrite(path, change_metadata):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", json.dumps(change_metadata(metadata)))
         archive.writestr("arrays.npz", arrays)
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(fitted_gmf, tmp_path, monkeypatch):
+    path = fitted_gmf.save(tmp_path / "m.skncf")
+    good = path.read_bytes()
+
+    def disk_full(self, name, data, *args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        fitted_gmf.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skncf"]
