@@ -224,14 +224,14 @@ def _estimator(args, feedback):
     )
 
 
-def _fit_quietly_to_stderr(estimator, X, y):
+def _fit_with_progress_on_stderr(estimator, X, y):
     with contextlib.redirect_stdout(sys.stderr):
         return estimator.fit(X, y)
 
 
 def _fit(args):
     _, X, y, feedback = _training_data(args)
-    rec = _fit_quietly_to_stderr(_estimator(args, feedback), X, y)
+    rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y)
     rec.save(args.output)
     print(
         f"saved {args.output}: model={args.model}, {len(rec.users_)} users, "
@@ -249,7 +249,7 @@ def _evaluate(args):
     if len(test) == 0:
         raise UserError("no user has 2 or more interactions: nothing to hold out.")
     rec = _estimator(args, feedback)
-    _fit_quietly_to_stderr(rec, X.iloc[train], None if y is None else y[train])
+    _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train])
     if feedback == "explicit":
         report = {"r2": rec.score(X.iloc[test], y[test])}
     else:
