@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from sklearn.metrics import r2_score
 
-from ._ranking import full_ranks
+from ._ranking import full_ranks, ndcg_gains
 from ._scoring import Scorer, sigmoid
 
 VALIDATION_K = 10
@@ -45,7 +45,7 @@ class Validation:
             predicted = offset + scale * sigmoid(scorer.pairs(self.users, self.items))
             return float(r2_score(self.ratings, predicted))
         ranks = full_ranks(scorer, self.seen, self.users, self.items)
-        gains = np.where(ranks < VALIDATION_K, 1 / np.log2(ranks + 2.0), 0.0)
+        gains = ndcg_gains(ranks, VALIDATION_K)
         return float(gains.sum() / (len(gains) + self.n_missed))
 
 

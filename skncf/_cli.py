@@ -280,8 +280,10 @@ def _recommend(args):
         users, k=args.k, exclude_seen=not args.include_seen, return_scores=True
     )
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    with out if out is not sys.stdout else contextlib.nullcontext():
+    with contextlib.ExitStack() as files:
+        out = sys.stdout
+        if args.output != "-":
+            out = files.enter_context(open(args.output, "w", encoding="utf-8"))
         if output_format == "json":
             records = [
                 {"user": user, "items": row.tolist(), "scores": [round(s, 6) for s in score]}

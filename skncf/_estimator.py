@@ -28,7 +28,7 @@ from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
-from ._ranking import full_ranks, interaction_matrix, mask_seen, top_k
+from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
 from ._saving import check_path, save_model
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
@@ -802,7 +802,7 @@ class NCFRecommender(BaseEstimator):
             weights = weights * (_check_target(y, u) > 0)
         gains = np.zeros(len(u))
         ranks = full_ranks(self._scorer, self._seen, u[known], i[known])
-        gains[known] = np.where(ranks < SCORE_K, 1.0 / np.log2(ranks + 2.0), 0.0)
+        gains[known] = ndcg_gains(ranks, SCORE_K)
         if not weights.any():
             return 0.0
         return float(np.average(gains, weights=weights))

@@ -49,6 +49,11 @@ def full_ranks(scorer, seen, users, items):
     return ranks
 
 
+def ndcg_gains(ranks, k):
+    """NDCG@k gain of each 0-based rank: ``1 / log2(rank + 2)`` below ``k``, else 0."""
+    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
 def interaction_matrix(users, items, n_users, n_items):
     """CSR indicator of the pairs, with sorted indices and no duplicates."""
     matrix = sp.csr_array(
