@@ -45,7 +45,10 @@ class FusedAdam:
             )
             for v in self.variables
         ]
-        self.iterations = tf.Variable(0.0, trainable=False)
+        # one count for all replicas under a tf.distribute strategy (the first one's)
+        self.iterations = tf.Variable(
+            0.0, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+        )
 
     def apply(self, gradients):
         """One Adam step with ``gradients``, in the order of ``variables``."""
@@ -77,7 +80,8 @@ class FusedAdam:
         m_rows = self.beta_1 * tf.gather(m, rows) + (1 - self.beta_1) * g
         v_rows = self.beta_2 * tf.gather(v, rows) + (1 - self.beta_2) * tf.square(g)
         rate = self.learning_rate * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m.scatter_update(tf.IndexedSlices(m_rows, rows))
-        v.scatter_update(tf.IndexedSlices(v_rows, rows))
+        # kernels on the handles: under a tf.distribute strategy, each replica's own copy
+        tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
+        tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)
         step = rate * m_rows / (tf.sqrt(v_rows) + self.epsilon)
-        variable.value.scatter_sub(tf.IndexedSlices(step, rows))
+        tf.raw_ops.ResourceScatterSub(resource=variable.value.handle, indices=rows, updates=step)

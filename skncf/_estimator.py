@@ -5,6 +5,8 @@ methods. The graphs live in :mod:`skncf._graphs`, training in :mod:`skncf._train
 scoring from the learned weights in :mod:`skncf._scoring` and :mod:`skncf._ranking`.
 """
 
+import contextlib
+import itertools
 import os
 from collections.abc import Sequence
 from numbers import Integral, Real
@@ -13,6 +15,7 @@ from typing import Literal, Self
 import keras
 import numpy as np
 import scipy.sparse as sp
+import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.metrics import r2_score
@@ -26,6 +29,7 @@ from sklearn.utils.validation import (
 
 from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
+from ._distribute import agree, fingerprint, plain_copy
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
@@ -147,6 +151,17 @@ class NCFRecommender(BaseEstimator):
         is the Keras graph (``model_``). A callback that sets
         ``model.stop_training = True`` ends training after that epoch. Epochs run as
         one compiled TensorFlow call each, so batch-level hooks are not called.
+    distribute : tf.distribute.Strategy or None, default=None
+        Train under this TensorFlow strategy: ``MirroredStrategy`` over several GPUs
+        or CPU devices of one machine, ``MultiWorkerMirroredStrategy`` over several
+        machines. ``batch_size`` stays the global batch, split across the replicas,
+        which sum their gradients, so the same settings train the same model on any
+        number of devices (raise ``batch_size`` with the replicas to give each device
+        more work). With several workers, each runs the same ``fit`` on the same data
+        (checked); their random draws are the first worker's. ``model_`` is an
+        ordinary copy of the trained graph, so prediction, pickling and :meth:`save`
+        work as without a strategy; the strategy itself, a live runtime object, is not
+        pickled or saved (it comes back as None). See the user guide's "Scaling out".
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues training the current
         weights on the new ``X`` for ``epochs`` epochs instead of starting afresh, as
@@ -215,6 +230,7 @@ class NCFRecommender(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="right"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "callbacks": [list, None],
+        "distribute": [tf.distribute.Strategy, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -241,6 +257,7 @@ class NCFRecommender(BaseEstimator):
         validation_fraction: float | None = None,
         n_iter_no_change: int | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
+        distribute: tf.distribute.Strategy | None = None,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -263,6 +280,7 @@ class NCFRecommender(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.distribute = distribute
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -274,6 +292,13 @@ class NCFRecommender(BaseEstimator):
         tags.target_tags.required = False
         tags.target_tags.positive_only = True
         return tags
+
+    def __getstate__(self):
+        # a tf.distribute strategy holds devices and threads: pickle everything else
+        state = super().__getstate__()
+        if state.get("distribute") is not None:
+            state = {**state, "distribute": None}
+        return state
 
     # ------------------------------------------------------------------ fit
 
@@ -401,7 +426,11 @@ class NCFRecommender(BaseEstimator):
         else:
             (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
         n_users, n_items = len(users_), len(items_)
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        strategy = self.distribute
+        if strategy is not None:  # the workers' draws and data must agree
+            seed = agree(strategy, seed, fingerprint(u, i, y, sample_weight))
+        rng = np.random.default_rng(seed)
         seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
         validation = None
         if self.feedback == "implicit":
@@ -458,7 +487,8 @@ class NCFRecommender(BaseEstimator):
             examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
 
         def fit_graph(architecture, init=None, hooks=False):
-            graph = self._build_graph(architecture, n_users, n_items, seeds)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                graph = self._build_graph(architecture, n_users, n_items, seeds)
             if init is not None:
                 init(graph)
             settings = dict(
@@ -472,6 +502,7 @@ class NCFRecommender(BaseEstimator):
                 verbose=self.verbose,
                 callbacks=self._keras_callbacks(validation) if hooks else [],
                 validation=validation if hooks else None,
+                strategy=strategy,
             )
             if self.loss == "softmax" and self.feedback == "implicit":
                 if init is None:
@@ -482,6 +513,11 @@ class NCFRecommender(BaseEstimator):
                 )
             else:
                 history = train(graph, architecture, examples, feedback=self.feedback, **settings)
+            if strategy is not None:
+                graph = plain_copy(
+                    graph,
+                    lambda: self._build_graph(architecture, n_users, n_items, itertools.repeat(0)),
+                )
             return graph, history
 
         if keep:

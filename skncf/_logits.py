@@ -14,6 +14,8 @@ keeps its head a matrix product.
 import keras
 import tensorflow as tf
 
+from ._distribute import replica_seed_offset
+
 
 class CandidateLogits:
     """Logits of users against candidate items, differentiable, from a graph's variables.
@@ -32,6 +34,8 @@ class CandidateLogits:
         names = {layer.name for layer in model.layers}
         self.dropout, self.l2 = dropout, l2
         self.seeds = keras.random.SeedGenerator(seed)
+        # under a tf.distribute strategy each replica draws its own masks
+        self.per_replica = tf.distribute.has_strategy()
         self.out = model.get_layer("prediction")
         self.seed_dense = model.get_layer("seed_dense") if architecture == "seed" else None
         self.gmf = None
@@ -53,7 +57,12 @@ class CandidateLogits:
     def _drop(self, x, training):
         if not training or self.dropout == 0:
             return x
-        return keras.random.dropout(x, self.dropout, seed=self.seeds)
+        if not self.per_replica:
+            return keras.random.dropout(x, self.dropout, seed=self.seeds)
+        seed = self.seeds.next() + tf.cast([replica_seed_offset(), 0], self.seeds.state.dtype)
+        # as Keras' dropout turns its seed into stateless_dropout's int32 one
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        return tf.nn.experimental.stateless_dropout(x, self.dropout, seed=seed)
 
     def _lookup(self, layer, ids, training):
         return self._drop(_rows(layer, ids), training)

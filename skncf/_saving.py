@@ -159,6 +159,8 @@ def _json_params(params):
     for name, value in params.items():
         if name == "random_state" and not (value is None or isinstance(value, int)):
             value = None  # a RandomState's state is not a parameter worth keeping
+        elif name in ("callbacks", "distribute"):
+            value = None  # live objects (open files, devices), not data
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.generic):

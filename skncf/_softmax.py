@@ -18,35 +18,33 @@ import tensorflow as tf
 from ._training import run_training
 
 
-def softmax_step(logits_of, optimizer, n_items, n_sampled):
-    """A training step on a batch of positives; returns the batch loss.
+def softmax_loss(logits_of, n_items, n_sampled):
+    """The loss of a batch of positives: ``loss(batch, extra) -> (mean, objective)``.
 
     ``n_sampled`` None means the full softmax over all ``n_items``; otherwise the step
     gets, as its one extra input, ``n_sampled`` items drawn uniformly (with replacement)
-    for the batch and shared by its positives.
+    for the batch and shared by its positives. The objective adds the graph's L2 terms.
     """
     all_items = tf.range(n_items)
     correction = 0.0 if n_sampled is None else float(np.log(n_items / n_sampled))
 
-    def step(batch, extra):
+    def loss(batch, extra):
         users, items, weights = batch
-        with tf.GradientTape() as tape:
-            user = logits_of.user_side(users, True)
-            if n_sampled is None:
-                logits = logits_of.cross(user, logits_of.item_side(all_items, True), True)
-                loss = tf.nn.sparse_softmax_cross_entropy_with_logits(items, logits)
-            else:
-                (sampled,) = extra
-                positive = logits_of.pairs(user, logits_of.item_side(items, True), True)
-                others = logits_of.cross(user, logits_of.item_side(sampled, True), True)
-                others = tf.where(sampled[None, :] == items[:, None], -np.inf, others)
-                logits = tf.concat([positive[:, None], others + correction], 1)
-                loss = tf.reduce_logsumexp(logits, 1) - positive
-            total = tf.reduce_mean(weights * loss) + logits_of.penalty(users, items)
-        optimizer.apply(tape.gradient(total, logits_of.variables))
-        return tf.reduce_mean(weights * loss)
+        user = logits_of.user_side(users, True)
+        if n_sampled is None:
+            logits = logits_of.cross(user, logits_of.item_side(all_items, True), True)
+            per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(items, logits)
+        else:
+            (sampled,) = extra
+            positive = logits_of.pairs(user, logits_of.item_side(items, True), True)
+            others = logits_of.cross(user, logits_of.item_side(sampled, True), True)
+            others = tf.where(sampled[None, :] == items[:, None], -np.inf, others)
+            logits = tf.concat([positive[:, None], others + correction], 1)
+            per_row = tf.reduce_logsumexp(logits, 1) - positive
+        mean = tf.reduce_mean(weights * per_row)
+        return mean, mean + logits_of.penalty(users, items)
 
-    return step
+    return loss
 
 
 def train_softmax(model, architecture, positives, *, n_items, n_sampled, **settings):
@@ -78,7 +76,7 @@ def train_softmax(model, architecture, positives, *, n_items, n_sampled, **setti
     return run_training(
         model,
         architecture,
-        lambda logits_of, optimizer: softmax_step(logits_of, optimizer, n_items, n_sampled),
+        lambda logits_of: softmax_loss(logits_of, n_items, n_sampled),
         next_epoch,
         n_rows=len(users),
         what="positives",

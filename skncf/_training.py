@@ -8,6 +8,7 @@ Data flows one way: encoded pairs -> :class:`ImplicitExamples` or
 (:class:`~skncf._adam.FusedAdam`), and records the loss.
 """
 
+import contextlib
 import functools
 import time
 
@@ -16,6 +17,7 @@ import tensorflow as tf
 
 from ._adam import FusedAdam
 from ._callbacks import EpochHooks
+from ._distribute import all_reduce_sum
 from ._logits import CandidateLogits
 from ._sampling import SeenPairs
 
@@ -68,14 +70,18 @@ def _shuffled(rng, *arrays):
 EAGER_MAX_STEPS = 16
 
 
-def epoch_runner(step, *, batch_size, compiled):
+def epoch_runner(step, *, batch_size, compiled, strategy=None):
     """Return ``run(arrays, per_step=())``, one epoch of ``step``; it returns the mean loss.
 
     ``arrays`` (same length) are cut into consecutive batches of ``batch_size`` rows;
     ``per_step`` arrays have one entry per batch (e.g. the items drawn for a batch).
-    ``step(batch, extra)`` trains on one batch and returns its mean loss. Compiled, the
-    whole epoch is one TensorFlow call, so no Python runs between steps: at batch 256 that
-    overhead, not arithmetic, is what bounds Keras' ``Model.fit``.
+    ``step(batch, extra, share)`` trains on one batch and returns its mean loss. Compiled,
+    the whole epoch is one TensorFlow call, so no Python runs between steps: at batch 256
+    that overhead, not arithmetic, is what bounds Keras' ``Model.fit``.
+
+    Under a ``tf.distribute.Strategy`` (see :mod:`skncf._distribute`) each batch is the
+    global batch: every replica trains on its own consecutive slice of it, with ``share``
+    its fraction of the batch's rows (None without a strategy).
     """
 
     def run_epoch(arrays, per_step):
@@ -84,16 +90,25 @@ def epoch_runner(step, *, batch_size, compiled):
         def one_step(s, total):
             start = s * batch_size
             batch = tuple(x[start : start + batch_size] for x in arrays)
-            loss = step(batch, tuple(x[s] for x in per_step))
+            extra = tuple(x[s] for x in per_step)
+            if strategy is None:
+                loss = step(batch, extra, None)
+            else:
+                loss = strategy.reduce(
+                    "SUM", strategy.run(_replica_step(step), (batch, extra)), axis=None
+                )
             return s + 1, total + loss * tf.cast(tf.shape(batch[0])[0], tf.float32)
 
         n_steps = (n + batch_size - 1) // batch_size
+        if strategy is not None:
+            n_steps = replica_steps(n, batch_size, strategy.num_replicas_in_sync)
+            n = tf.minimum(n, n_steps * batch_size)
         _, total = tf.while_loop(
             lambda s, total: s < n_steps, one_step, (tf.constant(0), tf.constant(0.0))
         )
         return total / tf.cast(n, tf.float32)
 
-    if compiled:
+    if compiled or strategy is not None:
         # autograph=False: the loop is explicit, and converting Keras' code costs seconds
         # of tracing per fit. A partial gives each fit's function its own call statistics,
         # so that many fits in one process (a grid search) do not warn about retracing.
@@ -107,49 +122,101 @@ def epoch_runner(step, *, batch_size, compiled):
     return run
 
 
+def replica_steps(n_rows, batch_size, n_replicas):
+    """Batches in an epoch of ``n_rows`` when each of ``n_replicas`` needs a row of each.
+
+    A last batch smaller than the number of replicas is left out of the epoch (at most
+    ``n_replicas - 1`` rows, and another draw of them next epoch).
+    """
+    full, rest = n_rows // batch_size, n_rows % batch_size
+    return full + tf.cast(rest >= n_replicas, full.dtype)
+
+
+def _replica_step(step):
+    """``step`` on this replica's consecutive slice of the global batch; its loss share."""
+
+    def on_replica(batch, extra):
+        context = tf.distribute.get_replica_context()
+        replica, n_replicas = context.replica_id_in_sync_group, context.num_replicas_in_sync
+        n = tf.shape(batch[0])[0]
+        start, stop = replica * n // n_replicas, (replica + 1) * n // n_replicas
+        share = tf.cast(stop - start, tf.float32) / tf.cast(n, tf.float32)
+        return share * step(tuple(x[start:stop] for x in batch), extra, share)
+
+    return on_replica
+
+
 def _tensors(arrays):
     return tuple(tf.convert_to_tensor(x) for x in arrays)
 
 
-def pair_step(logits_of, optimizer, feedback):
-    """A step on (user, item, target, weight) rows: log loss, or squared error of ratings.
+def pair_loss(logits_of, feedback):
+    """Loss on (user, item, target, weight) rows: log loss, or squared error of ratings.
 
-    The loss is the weighted mean over the batch, as Keras' ``binary_crossentropy`` and
-    ``mean_squared_error`` with ``sample_weight`` compute it, plus the graph's L2 terms.
+    Returns ``loss(batch, extra) -> (mean loss, objective)``: the weighted mean over the
+    batch, as Keras' ``binary_crossentropy`` and ``mean_squared_error`` with
+    ``sample_weight`` compute it, and that plus the graph's L2 terms.
     """
 
-    def step(batch, extra):
+    def loss(batch, extra):
         users, items, targets, weights = batch
+        user, item = logits_of.user_side(users, True), logits_of.item_side(items, True)
+        logits = logits_of.pairs(user, item, True)
+        if feedback == "implicit":
+            per_row = tf.nn.sigmoid_cross_entropy_with_logits(targets, logits)
+        else:
+            per_row = tf.square(tf.sigmoid(logits) - targets)
+        mean = tf.reduce_mean(weights * per_row)
+        return mean, mean + logits_of.penalty(users, items)
+
+    return loss
+
+
+def gradient_step(loss, variables, optimizer):
+    """A step of ``optimizer`` on ``loss(batch, extra)``'s objective; returns its mean loss.
+
+    With a ``share`` (under a strategy, see :func:`epoch_runner`) the objective is scaled
+    by it and the gradients summed over the replicas, which makes them the gradients of
+    the global batch's objective, whatever the split.
+    """
+
+    def step(batch, extra, share):
         with tf.GradientTape() as tape:
-            user, item = logits_of.user_side(users, True), logits_of.item_side(items, True)
-            logits = logits_of.pairs(user, item, True)
-            if feedback == "implicit":
-                per_row = tf.nn.sigmoid_cross_entropy_with_logits(targets, logits)
-            else:
-                per_row = tf.square(tf.sigmoid(logits) - targets)
-            loss = tf.reduce_mean(weights * per_row)
-            total = loss + logits_of.penalty(users, items)
-        optimizer.apply(tape.gradient(total, logits_of.variables))
-        return loss
+            mean, objective = loss(batch, extra)
+            if share is not None:
+                objective = objective * share
+        gradients = tape.gradient(objective, variables)
+        if share is not None:
+            gradients = all_reduce_sum(gradients, keep_sparse=optimizer.lazy)
+        optimizer.apply(gradients)
+        return mean
 
     return step
 
 
-def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **settings):
+def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, **settings):
     """The loop both losses share: set up logits and Adam, run and record the epochs.
 
-    ``make_step(logits_of, optimizer)`` returns the step for :func:`epoch_runner`;
+    ``make_loss(logits_of)`` returns the loss for :func:`gradient_step`;
     ``next_epoch(rng)`` returns one epoch's ``(arrays, per_step)``; ``n_rows`` rows of
     ``what`` (e.g. "examples") make an epoch. ``settings`` are ``epochs``,
     ``batch_size``, ``learning_rate``, ``lazy_adam``, ``dropout``, ``l2``, ``rng``,
-    ``verbose``, ``callbacks`` (Keras callbacks) and ``validation`` (a
-    :class:`~skncf._callbacks.Validation` or None); see :class:`~skncf._callbacks.EpochHooks`.
+    ``verbose``, ``callbacks`` (Keras callbacks), ``validation`` (a
+    :class:`~skncf._callbacks.Validation` or None; see
+    :class:`~skncf._callbacks.EpochHooks`) and optionally ``strategy`` (a
+    ``tf.distribute.Strategy`` whose scope ``model`` was built in, or None).
 
     Raises
     ------
     FloatingPointError
         If the loss becomes NaN or infinite, e.g. with a far too large learning rate.
     """
+    strategy = settings.get("strategy")
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settings)
+
+
+def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settings):
     epochs, batch_size, rng = settings["epochs"], settings["batch_size"], settings["rng"]
     logits_of = CandidateLogits(
         model,
@@ -162,9 +229,10 @@ def run_training(model, architecture, make_step, next_epoch, *, n_rows, what, **
         logits_of.variables, settings["learning_rate"], lazy=settings["lazy_adam"]
     )
     run = epoch_runner(
-        make_step(logits_of, optimizer),
+        gradient_step(make_loss(logits_of), logits_of.variables, optimizer),
         batch_size=batch_size,
         compiled=epochs * -(-n_rows // batch_size) > EAGER_MAX_STEPS,
+        strategy=settings.get("strategy"),
     )
     hooks = EpochHooks(model, settings["callbacks"], settings["validation"], epochs)
     history: dict[str, list[float]] = {"loss": []}
@@ -195,7 +263,7 @@ def train(model, architecture, examples, *, feedback, **settings):
     return run_training(
         model,
         architecture,
-        lambda logits_of, optimizer: pair_step(logits_of, optimizer, feedback),
+        lambda logits_of: pair_loss(logits_of, feedback),
         next_epoch,
         n_rows=len(examples),
         what="examples",

@@ -47,6 +47,7 @@ BAD_PARAMS = [
     ("n_iter_no_change", 2.5, ValueError),
     ("callbacks", "EarlyStopping", ValueError),
     ("callbacks", [42], TypeError),
+    ("distribute", "mirrored", TypeError),
     ("warm_start", "yes", ValueError),
 ]
 
