@@ -210,8 +210,15 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, **
     ------
     FloatingPointError
         If the loss becomes NaN or infinite, e.g. with a far too large learning rate.
+    ValueError
+        If a strategy has more replicas than there are rows to train on.
     """
     strategy = settings.get("strategy")
+    if strategy is not None and n_rows < strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"distribute has {strategy.num_replicas_in_sync} replicas but the data only "
+            f"{n_rows} {what} to train on; each replica needs at least one."
+        )
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         return _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settings)
 

@@ -67,6 +67,10 @@ def mirrored(out):
         model="gmf", optimizer="lazy_adam", epochs=2, random_state=0, distribute=strategy
     ).fit(train)
     found["lazy_adam_score"] = lazy.score(test)
+    try:
+        NCFRecommender(model="gmf", distribute=strategy).fit([[0, 1]])
+    except ValueError as error:
+        found["one_row_error"] = str(error)
     with open(out, "w") as file:
         json.dump(found, file)
 

@@ -32,8 +32,9 @@ RANDOM_NDCG = 0.05
         dict(model="neumf", loss="log"),
         dict(model="seed", loss="log", optimizer="lazy_adam"),
         dict(model="mlp", feedback="explicit"),
+        dict(model="neumf", pretrain=True, validation_fraction=0.5),
     ],
-    ids=["gmf-softmax", "neumf-log", "seed-lazy", "mlp-explicit"],
+    ids=["gmf-softmax", "neumf-log", "seed-lazy", "mlp-explicit", "pretrain-validation"],
 )
 def test_one_device_strategy_trains_the_model_of_no_strategy(interactions, ratings, settings):
     X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
@@ -43,6 +44,17 @@ def test_one_device_strategy_trains_the_model_of_no_strategy(interactions, ratin
     np.testing.assert_allclose(rec.predict(X), plain.predict(X), rtol=1e-5, atol=1e-6)
     assert rec.history_["loss"] == pytest.approx(plain.history_["loss"], rel=1e-5)
     assert rec.distribute is strategy
+
+
+def test_partial_fit_under_a_strategy_continues_as_without(interactions):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    plain = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+    new = [[1000, interactions[0, 1]], [1000, interactions[1, 1]]]
+    plain.partial_fit(new)
+    rec.partial_fit(new)
+    np.testing.assert_allclose(rec.predict(interactions), plain.predict(interactions), rtol=1e-5)
+    assert 1000 in rec.users_
 
 
 def test_a_saved_model_forgets_the_strategy_and_callbacks(interactions, tmp_path):
@@ -91,6 +103,7 @@ def test_mirrored_strategy_over_two_cpu_devices_matches_one_device(tmp_path):
     assert found["pickled_distribute"] == "None"
     assert found["pickle_predicts_the_same"] is True
     assert found["lazy_adam_score"] > 2 * RANDOM_NDCG
+    assert "2 replicas but the data only 1 positives" in found["one_row_error"]
 
 
 def _free_ports(n):

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from skncf import NCFRecommender
 from skncf._adam import FusedAdam
-from skncf._training import epoch_runner
+from skncf._training import epoch_runner, replica_steps
 
 
 def test_fused_adam_matches_keras_adam():
@@ -38,7 +38,8 @@ def test_epoch_runner_visits_every_row_once_in_order_compiled_or_not(n_rows):
     for compiled in (False, True):
         seen = []
 
-        def step(batch, extra, seen=seen):
+        def step(batch, extra, share, seen=seen):
+            assert share is None  # no strategy
             (rows,) = batch
             tf.py_function(lambda r: seen.append(r.numpy().tolist()), [rows], [])
             return tf.reduce_mean(tf.cast(rows, tf.float32))
@@ -47,6 +48,13 @@ def test_epoch_runner_visits_every_row_once_in_order_compiled_or_not(n_rows):
         mean = run((np.arange(n_rows, dtype=np.int32),))
         assert sum(seen, []) == list(range(n_rows))
         assert mean == pytest.approx(np.arange(n_rows).mean())
+
+
+@pytest.mark.parametrize(
+    "n_rows,replicas,steps", [(12, 2, 3), (10, 2, 3), (9, 2, 2), (9, 1, 3), (1, 2, 0)]
+)
+def test_a_last_batch_too_small_to_split_across_replicas_is_left_out(n_rows, replicas, steps):
+    assert int(replica_steps(tf.constant(n_rows), 4, replicas)) == steps
 
 
 @pytest.mark.parametrize("loss", ["log", "softmax"])
