@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _start_tensorflow_quietly()
     try:
         return args.run(args) or 0
-    except (UserError, ValueError, TypeError, FileNotFoundError) as error:
+    except (UserError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
         print(f"skncf: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
 
@@ -144,6 +144,15 @@ def _parser():
     recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     recommend.add_argument(
         "--include-seen", action="store_true", help="also recommend items a user has seen"
+    )
+    recommend.add_argument(
+        "--approximate",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="N_PROBE",
+        help="find the top k with faiss' approximate index (gmf and seed models; "
+        'pip install "skncf[ann]"), probing N_PROBE lists (default: 64)',
     )
     recommend.add_argument(
         "-o",
@@ -276,8 +285,15 @@ def _recommend(args):
             with open(args.users_file, encoding="utf-8") as lines:
                 raw = [line.strip() for line in lines if line.strip()]
         users = _as_labels(raw, rec.users_)
+    approximate: bool | dict[str, int] = False
+    if args.approximate is not None:
+        approximate = {"n_probe": args.approximate} if args.approximate else True
     items, scores = rec.recommend(
-        users, k=args.k, exclude_seen=not args.include_seen, return_scores=True
+        users,
+        k=args.k,
+        exclude_seen=not args.include_seen,
+        return_scores=True,
+        approximate=approximate,
     )
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:

@@ -72,6 +72,35 @@ class Scorer:
         parts += [self.item_mlp] if self.has_tower else []
         return _unit_rows(np.hstack([_unit_rows(p) for p in parts]))
 
+    def dot_product(self):
+        """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).
+
+        For graphs without an MLP tower (GMF, seed): the product's weights go into the
+        user's query, an item's bias into a last column (against a 1 in the query); the
+        global and the user's bias, the same for all of a user's items, are left out.
+
+        Raises
+        ------
+        ValueError
+            If the graph has an MLP tower, whose scores are not a dot product.
+        """
+        if self.has_tower:
+            raise ValueError(
+                "approximate retrieval needs scores that are a dot product of a user and an "
+                "item vector (model='gmf' or 'seed'); an MLP tower's are not."
+            )
+        items = self.item_gmf
+        if self.has_biases:
+            items = np.hstack([items, self.item_bias[:, None]])
+
+        def user_queries(users):
+            queries = self.user_gmf[users] * self.w_gmf
+            if self.has_biases:
+                queries = np.hstack([queries, np.ones((len(users), 1), np.float32)])
+            return np.ascontiguousarray(queries, dtype=np.float32)
+
+        return user_queries, np.ascontiguousarray(items, dtype=np.float32)
+
     def _tower_logit(self, first):
         """Finish the ReLU tower from the pre-activation of its first layer, in numpy.
 

@@ -302,3 +302,12 @@ def test_failed_training_leaves_fitted_model_as_it_was(interactions):
             interactions, np.full(len(interactions), 1e30)
         )
     np.testing.assert_array_equal(rec.predict(interactions), before)
+
+
+def test_k_beyond_the_unseen_items_of_a_user_with_an_id_beyond_int64():
+    # found by hypothesis: such ids are Python ints, which the message must not assume
+    big = 2**63
+    X = np.array([[big, 0], [big, 1], [1, 1]], dtype=object)
+    rec = NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=f"k=2 exceeds the 0 items that user {big}"):
+        rec.recommend([big], k=2)

@@ -134,3 +134,23 @@ def test_early_stopping_reports_the_chosen_and_the_best_test_epoch(tmp_path, mon
     rows = [line for line in out.splitlines() if line.startswith("| ") and "epoch" not in line]
     assert 2 <= len(rows) <= 3 and sum("**chosen**" in row for row in rows) == 1
     assert "best test epoch" in out and "returned model (best weights restored)" in out
+
+
+def test_planted_pairs_cover_the_catalog_and_follow_the_groups():
+    approximate = pytest.importorskip("approximate")
+    pairs = approximate.planted_pairs(n_users=200, n_items=5000, n_groups=5, per_user=30)
+    assert len(np.unique(pairs[:, 1])) == 5000  # every item, the missed ones added
+    assert len(np.unique(pairs, axis=0)) == len(pairs)
+    assert approximate.recall(np.array([[1, 2, 3]]), np.array([[3, 4, 1]])) == pytest.approx(2 / 3)
+
+
+def test_approximate_reports_recall_and_speed_up(monkeypatch, capsys):
+    approximate = pytest.importorskip("approximate")
+    argv = ["approximate.py", "--items", "3000", "--fit-users", "200", "--users", "50"]
+    argv += ["--per-user", "20", "--epochs", "1", "--probes", "1,1000", "--repeats", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    approximate.main()
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1")]
+    one, every = (row.split("|")[1:-1] for row in rows)
+    assert float(one[2]) < 1.0  # one list of ~55 misses items
+    assert every[1].strip() == "100.0%" and float(every[2]) == 1.0  # all lists: exact

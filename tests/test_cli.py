@@ -177,3 +177,22 @@ def test_help_explains_every_option():
     ]:
         assert option in result.stdout
     assert subprocess.run([sys.executable, "-m", "skncf", "--help"]).returncode == 0
+
+
+def test_recommend_with_the_approximate_index(interactions_csv):
+    folder, _ = interactions_csv
+    for model in ("gmf", "neumf"):
+        fit = skncf(
+            "fit", "plays.csv", *COLUMNS, "--model", model, "-o", f"{model}.skncf", "--quiet",
+            *QUICK, cwd=folder,
+        )  # fmt: skip
+        assert fit.returncode == 0, fit.stderr
+    query = ["recommend", "gmf.skncf", "--users", "u1", "u3", "u4", "--k", "3"]
+    exact = skncf(*query, cwd=folder)
+    every_list = ["--approximate", "100000"]  # probing every list scores every item
+    approximate = skncf(*query, *every_list, cwd=folder)
+    assert exact.returncode == 0 and approximate.returncode == 0, approximate.stderr
+    assert len(exact.stdout.splitlines()) == 1 + 3 * 3
+    assert approximate.stdout == exact.stdout
+    tower = skncf("recommend", "neumf.skncf", "--users", "u1", "--approximate", cwd=folder)
+    assert tower.returncode == 2 and "dot product" in tower.stderr
