@@ -10,6 +10,7 @@ fitted estimator keeps an ordinary (not distributed) copy of the trained graph
 (:func:`plain_copy`), so predicting, pickling and saving are as without a strategy.
 """
 
+import functools
 import hashlib
 
 import numpy as np
@@ -92,7 +93,9 @@ def agree(strategy, seed, data_fingerprint):
         differ = context.all_reduce("SUM", tf.cast(tf.not_equal(mine, firsts[1]), tf.float64))
         return firsts[0], differ
 
-    results = tf.function(lambda: strategy.run(on_replica), autograph=False)()
+    # a partial: each fit's function keeps its own tracing statistics (no retracing
+    # warnings from a loop of fits, as in skncf._training.epoch_runner)
+    results = tf.function(functools.partial(strategy.run, on_replica), autograph=False)()
     seed_sum, differ = (strategy.experimental_local_results(r)[0] for r in results)
     if differ > 0:
         raise ValueError(

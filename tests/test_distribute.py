@@ -141,3 +141,13 @@ def test_multi_worker_strategy_with_two_workers_on_localhost(tmp_path):
 def test_multi_worker_strategy_refuses_workers_with_different_data(tmp_path):
     for found in _two_workers(tmp_path, other_data_on_worker_1=True):
         assert "different training data" in found["error"]
+
+
+def test_many_fits_under_a_strategy_do_not_warn_of_retracing(interactions, caplog):
+    # a grid search fits many times in one process; TensorFlow warns from the 5th trace
+    # of "the same" function, which each fit's fresh functions must not count as
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for _ in range(6):
+            NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
