@@ -1,0 +1,70 @@
+"""What a tf.distribute strategy costs: fit time without one, and under strategies.
+
+In one process, alternating: ``NCFRecommender(epochs=..., distribute=...)`` with no
+strategy, ``OneDeviceStrategy`` (the same model, through the distributed code path) and
+``MirroredStrategy`` over ``--replicas`` logical CPU devices carved out of this machine's
+CPU (they share its cores, so this measures the strategy's overhead, not a speed-up; on
+several GPUs each replica has its own device). Prints median fit seconds and the ratio
+to no strategy, on ml1m-half-sized synthetic pairs (``throughput.synthetic_pairs``).
+
+    python benchmarks/distribute.py [--model neumf] [--repeats 3]
+"""
+
+import argparse
+import statistics
+import time
+
+import tensorflow as tf
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="neumf")
+    parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
+    )
+    from throughput import synthetic_pairs
+
+    from skncf import NCFRecommender
+
+    pairs = synthetic_pairs()
+    strategies = {
+        "none": None,
+        "OneDeviceStrategy": tf.distribute.OneDeviceStrategy("/cpu:0"),
+        f"MirroredStrategy, {args.replicas} CPU devices": tf.distribute.MirroredStrategy(
+            [f"/cpu:{n}" for n in range(args.replicas)]
+        ),
+    }
+    seconds = {name: [] for name in strategies}
+    for _ in range(args.repeats):
+        for name, strategy in strategies.items():
+            rec = NCFRecommender(
+                model=args.model,
+                optimizer=args.optimizer,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                random_state=0,
+                distribute=strategy,
+            )
+            tic = time.perf_counter()
+            rec.fit(pairs)
+            seconds[name].append(time.perf_counter() - tic)
+    base = statistics.median(seconds["none"])
+    print(f"{len(pairs):,} pairs, model={args.model}, batch_size={args.batch_size}")
+    print("| strategy | median fit s | ratio to none |")
+    print("|---|---|---|")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(f"| {name} | {median:.1f} | {median / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
