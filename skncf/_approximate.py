@@ -86,6 +86,7 @@ class ItemIndex:
 
     def search(self, users, n, n_probe):
         """The ``n`` best-scoring items found for each user, best first; -1 pads."""
-        self.index.nprobe = min(n_probe, self.n_lists)
-        _, found = self.index.search(self.user_queries(users), n)
+        # per call, not on the index: threads may search with different n_probe at once
+        probes = _faiss().SearchParametersIVF(nprobe=min(n_probe, self.n_lists))
+        _, found = self.index.search(self.user_queries(users), n, params=probes)
         return found

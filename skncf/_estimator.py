@@ -163,7 +163,7 @@ class NCFRecommender(BaseEstimator):
         (checked); their random draws are the first worker's. ``model_`` is an
         ordinary copy of the trained graph, so prediction, pickling and :meth:`save`
         work as without a strategy; the strategy itself, a live runtime object, is not
-        pickled or saved (it comes back as None). See the user guide's "Scaling out".
+        pickled or saved (it comes back as None). See "Scaling out" in the docs.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues training the current
         weights on the new ``X`` for ``epochs`` epochs instead of starting afresh, as
@@ -944,15 +944,16 @@ class NCFRecommender(BaseEstimator):
         if index is None or (n_lists is not None and n_lists != index.n_lists):
             index = self._item_index = ItemIndex(self._scorer, n_lists)
         n_probe = options.get("n_probe", N_PROBE)
-        n_items = len(self.items_)
         seen_pairs = SeenPairs(self._seen) if exclude_seen else None
+        # candidates per user: k, plus as many as a user's seen items that may be among them
+        n_seen = np.diff(self._seen.indptr)[codes[rows]] if exclude_seen else [0]
+        width = min(len(self.items_), k + int(np.max(n_seen, initial=0)))
         left = []
-        step = max(1, CHUNK_FLOATS // (4 * k + 1024))
+        step = max(1, CHUNK_FLOATS // (4 * width))  # a few (users, width) arrays at once
         for start in range(0, len(rows), step):
             block = rows[start : start + step]
             users = codes[block]
-            seen = np.diff(self._seen.indptr)[users] if exclude_seen else np.zeros(len(block))
-            found = index.search(users, min(n_items, k + int(seen.max())), n_probe)
+            found = index.search(users, width, n_probe)
             keep = found >= 0
             if seen_pairs is not None:
                 pairs = (np.repeat(users, found.shape[1]), found.ravel())

@@ -119,3 +119,41 @@ def test_a_missing_faiss_gets_an_install_hint(fitted_gmf, interactions, monkeypa
     fresh = pickle.loads(pickle.dumps(fitted_gmf))
     with pytest.raises(ImportError, match=r"skncf\[ann\]"):
         fresh.recommend([interactions[0, 0]], approximate=True)
+
+
+def test_threads_searching_with_different_probes_get_their_own_answers(catalog):
+    import threading
+
+    X, rec = catalog
+    users = rec.users_[:100]
+    settings = [{"n_probe": 1}, {"n_probe": 1000}]
+    serial = [rec.recommend(users, k=10, approximate=s) for s in settings]
+    assert not np.array_equal(serial[0], serial[1])
+    results, errors = {}, []
+    barrier = threading.Barrier(4)
+
+    def work(n):
+        try:
+            barrier.wait()
+            results[n] = [rec.recommend(users, k=10, approximate=settings[n % 2]) for _ in range(5)]
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for n, answers in results.items():
+        for answer in answers:
+            np.testing.assert_array_equal(answer, serial[n % 2])
+
+
+def test_users_are_searched_in_blocks_sized_by_the_widest_history(catalog, monkeypatch):
+    X, rec = catalog
+    users = rec.users_[:50]
+    whole = rec.recommend(users, k=10, approximate={"n_probe": 4})
+    widest = int(np.diff(rec._seen.indptr).max()) + 10
+    monkeypatch.setattr("skncf._estimator.CHUNK_FLOATS", 4 * widest * 7)  # 7 users a block
+    np.testing.assert_array_equal(rec.recommend(users, k=10, approximate={"n_probe": 4}), whole)
