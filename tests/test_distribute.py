@@ -151,3 +151,23 @@ def test_many_fits_under_a_strategy_do_not_warn_of_retracing(interactions, caplo
         for _ in range(6):
             NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_grid_search_clones_the_strategy_and_scores_as_without(interactions):
+    from sklearn.model_selection import GridSearchCV
+
+    from skncf.model_selection import LeaveLastOut
+
+    def search(distribute):
+        return GridSearchCV(
+            NCFRecommender(model="gmf", **FAST, distribute=distribute),
+            {"latent_dim": [4, 8]},
+            cv=LeaveLastOut(random_state=0),
+        ).fit(interactions)
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with_strategy, without = search(strategy), search(None)
+    assert isinstance(with_strategy.best_estimator_.distribute, tf.distribute.OneDeviceStrategy)
+    np.testing.assert_allclose(
+        with_strategy.cv_results_["mean_test_score"], without.cv_results_["mean_test_score"]
+    )
