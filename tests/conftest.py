@@ -1,4 +1,5 @@
 import os
+import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,3 +44,27 @@ def seen_items(X, user):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def in_threads(call, n_threads=4, repeats=5):
+    """``[[call(n) for each repeat] for thread n]``, the threads started together.
+
+    Raises AssertionError listing the exceptions any thread raised.
+    """
+    results, errors = [None] * n_threads, []
+    barrier = threading.Barrier(n_threads)
+
+    def work(n):
+        try:
+            barrier.wait()
+            results[n] = [call(n) for _ in range(repeats)]
+        except Exception as error:  # reported below, with the thread's number
+            errors.append((n, error))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results

@@ -9,7 +9,7 @@ import pytest
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
 
-from .conftest import FAST, seen_items
+from .conftest import FAST, in_threads, seen_items
 
 
 @pytest.fixture(scope="module")
@@ -122,30 +122,13 @@ def test_a_missing_faiss_gets_an_install_hint(fitted_gmf, interactions, monkeypa
 
 
 def test_threads_searching_with_different_probes_get_their_own_answers(catalog):
-    import threading
-
     X, rec = catalog
     users = rec.users_[:100]
     settings = [{"n_probe": 1}, {"n_probe": 1000}]
     serial = [rec.recommend(users, k=10, approximate=s) for s in settings]
     assert not np.array_equal(serial[0], serial[1])
-    results, errors = {}, []
-    barrier = threading.Barrier(4)
-
-    def work(n):
-        try:
-            barrier.wait()
-            results[n] = [rec.recommend(users, k=10, approximate=settings[n % 2]) for _ in range(5)]
-        except Exception as error:  # reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    for n, answers in results.items():
+    results = in_threads(lambda n: rec.recommend(users, k=10, approximate=settings[n % 2]))
+    for n, answers in enumerate(results):
         for answer in answers:
             np.testing.assert_array_equal(answer, serial[n % 2])
 

@@ -1,7 +1,5 @@
 """Concurrency and determinism: threads share a fitted model, workers repeat a fit."""
 
-import threading
-
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
@@ -9,34 +7,18 @@ from sklearn.model_selection import GridSearchCV
 from skncf import NCFRecommender
 from skncf.model_selection import LeaveLastOut
 
-from .conftest import FAST
+from .conftest import FAST, in_threads
 
 
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_recommend_and_predict_are_thread_safe(interactions, model):
     rec = NCFRecommender(model=model, **FAST).fit(interactions)
     users = np.unique(interactions[:, 0])
-    serial = [(rec.recommend(users, k=5), rec.predict(interactions)) for _ in range(4)]
-    results, errors = [None] * 4, []
-    barrier = threading.Barrier(4)
-
-    def work(n):
-        try:
-            barrier.wait()
-            results[n] = [(rec.recommend(users, k=5), rec.predict(interactions)) for _ in range(5)]
-        except Exception as error:  # reported below, with the thread's number
-            errors.append((n, error))
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    for per_thread in results:
+    serial = (rec.recommend(users, k=5), rec.predict(interactions))
+    for per_thread in in_threads(lambda n: (rec.recommend(users, k=5), rec.predict(interactions))):
         for top, scores in per_thread:
-            np.testing.assert_array_equal(top, serial[0][0])
-            np.testing.assert_array_equal(scores, serial[0][1])
+            np.testing.assert_array_equal(top, serial[0])
+            np.testing.assert_array_equal(scores, serial[1])
 
 
 def test_grid_search_workers_reproduce_the_serial_run(interactions):
