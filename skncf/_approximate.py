@@ -72,8 +72,8 @@ class ItemIndex:
     """
 
     def __init__(self, scorer, n_lists=None):
+        self.user_queries, items = scorer.dot_product()  # a tower: ValueError, even sans faiss
         faiss = _faiss()
-        self.user_queries, items = scorer.dot_product()
         n_items, d = items.shape
         default = max(1, min(round(np.sqrt(n_items)), n_items // 39))
         self.n_lists = min(n_items, n_lists or default)
