@@ -89,9 +89,12 @@ def worker(out):
     else:
         found = {
             "replicas": strategy.num_replicas_in_sync,
+            "task_id": strategy.cluster_resolver.task_id,
             "score": rec.score(test),
             "predictions": rec.predict(test).tolist(),
         }
+        if strategy.cluster_resolver.task_id == 0:  # the chief writes the model (the docs' recipe)
+            found["saved"] = str(rec.save(out + ".skncf"))
     with open(out, "w") as file:
         json.dump(found, file)
 

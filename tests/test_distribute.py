@@ -19,6 +19,7 @@ import skncf
 from skncf import NCFRecommender
 
 from .conftest import FAST
+from .distributed_job import data
 
 JOB = Path(__file__).with_name("distributed_job.py")
 # NDCG@10 of a random ranking of the ~108 items a test user did not train on
@@ -132,6 +133,12 @@ def _two_workers(tmp_path, other_data_on_worker_1=False):
 def test_multi_worker_strategy_with_two_workers_on_localhost(tmp_path):
     first, second = _two_workers(tmp_path)
     assert first["replicas"] == second["replicas"] == 2
+    assert (first["task_id"], second["task_id"]) == (0, 1)
+    assert "saved" not in second  # only the chief saved
+    _, test = data()
+    np.testing.assert_allclose(
+        skncf.load(first["saved"]).predict(test), first["predictions"], atol=1e-6
+    )
     # one model: every worker applied the same summed gradients from the same start
     np.testing.assert_allclose(first["predictions"], second["predictions"], atol=1e-6)
     assert first["score"] == pytest.approx(second["score"], abs=1e-6)
