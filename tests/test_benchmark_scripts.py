@@ -154,3 +154,10 @@ def test_approximate_reports_recall_and_speed_up(monkeypatch, capsys):
     one, every = (row.split("|")[1:-1] for row in rows)
     assert float(one[2]) < 1.0  # one list of ~55 misses items
     assert every[1].strip() == "100.0%" and float(every[2]) == 1.0  # all lists: exact
+
+
+def test_throughput_times_skncf_whole_and_its_epoch_alone():
+    throughput = pytest.importorskip("throughput")
+    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
+    whole, epoch = throughput.skncf_samples_per_second(pairs, "gmf", 64, seed=0)
+    assert 0 < whole < epoch  # the epoch is part of the fit
