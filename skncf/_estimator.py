@@ -298,11 +298,8 @@ class NCFRecommender(BaseEstimator):
     def __getstate__(self):
         # a tf.distribute strategy holds devices and threads: pickle everything else
         state = super().__getstate__()
-        if state.get("distribute") is not None:
-            state = {**state, "distribute": None}
-        if state.get("_item_index") is not None:  # rebuilt when next asked for
-            state = {**state, "_item_index": None}
-        return state
+        # the faiss index is rebuilt when next asked for
+        return {**state, **{name: None for name in ("distribute", "_item_index") if name in state}}
 
     # ------------------------------------------------------------------ fit
 
@@ -944,7 +941,6 @@ class NCFRecommender(BaseEstimator):
         if index is None or (n_lists is not None and n_lists != index.n_lists):
             index = self._item_index = ItemIndex(self._scorer, n_lists)
         n_probe = options.get("n_probe", N_PROBE)
-        seen_pairs = SeenPairs(self._seen) if exclude_seen else None
         # candidates per user: k, plus as many as a user's seen items that may be among them
         n_seen = np.diff(self._seen.indptr)[codes[rows]] if exclude_seen else [0]
         width = min(len(self.items_), k + int(np.max(n_seen, initial=0)))
@@ -955,9 +951,10 @@ class NCFRecommender(BaseEstimator):
             users = codes[block]
             found = index.search(users, width, n_probe)
             keep = found >= 0
-            if seen_pairs is not None:
-                pairs = (np.repeat(users, found.shape[1]), found.ravel())
-                keep &= ~seen_pairs.contains(*pairs).reshape(found.shape)
+            if exclude_seen:  # the block's own histories, not the whole matrix per call
+                rows_of_block = np.repeat(np.arange(len(users)), width)
+                seen = SeenPairs(self._seen[users]).contains(rows_of_block, found.ravel())
+                keep &= ~seen.reshape(found.shape)
             enough = keep.sum(axis=1) >= k
             left.append(block[~enough])
             first = np.argsort(~keep[enough], axis=1, kind="stable")[:, :k]
