@@ -101,7 +101,8 @@ class NCFRecommender(BaseEstimator):
         positives, to normalise over (sampled softmax); ``"auto"`` means all items (the
         exact softmax) for ``"gmf"`` and ``"seed"``, and for ``"mlp"`` and ``"neumf"``
         256 items (all items when there are at most 256), since their towers cost one
-        pass per user-item pair. Unused with ``feedback="explicit"``.
+        pass per user-item pair; fewer train faster and rank a little worse (user
+        guide, "Training faster"). Unused with ``feedback="explicit"``.
     loss : {"softmax", "log"}, default="softmax"
         The implicit-feedback objective (explicit feedback always uses squared error, and
         ignores this). ``"softmax"``: cross-entropy of each positive among the items (all
