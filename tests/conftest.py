@@ -5,9 +5,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+from sklearn.model_selection import GridSearchCV
 
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
+from skncf.model_selection import LeaveLastOut
 
 # Small and quick: enough to exercise every code path, not to learn well.
 FAST = dict(latent_dim=8, mlp_layers=(16, 8), epochs=2, batch_size=256, random_state=0)
@@ -44,6 +46,16 @@ def seen_items(X, user):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def small_grid_search(X, n_jobs):
+    """A fitted GridSearchCV of GMF over 4 settings, leave-last-out, ``n_jobs`` workers."""
+    return GridSearchCV(
+        NCFRecommender(model="gmf", **FAST),
+        {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
+        cv=LeaveLastOut(random_state=0),
+        n_jobs=n_jobs,
+    ).fit(X)
 
 
 def in_threads(call, n_threads=4, repeats=5):

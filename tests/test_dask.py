@@ -5,21 +5,8 @@ import logging
 import joblib
 import numpy as np
 from distributed import Client, LocalCluster
-from sklearn.model_selection import GridSearchCV
 
-from skncf import NCFRecommender
-from skncf.model_selection import LeaveLastOut
-
-from .conftest import FAST
-
-
-def _search(X, n_jobs):
-    return GridSearchCV(
-        NCFRecommender(model="gmf", **FAST),
-        {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
-        cv=LeaveLastOut(random_state=0),
-        n_jobs=n_jobs,
-    ).fit(X)
+from .conftest import small_grid_search
 
 
 def test_grid_search_on_a_dask_cluster_finds_the_local_best(interactions):
@@ -34,9 +21,9 @@ def test_grid_search_on_a_dask_cluster_finds_the_local_best(interactions):
         Client(cluster) as client,
         joblib.parallel_backend("dask"),
     ):
-        on_dask = _search(interactions, n_jobs=-1)
+        on_dask = small_grid_search(interactions, n_jobs=-1)
         workers = client.run(lambda: "skncf" in __import__("sys").modules)
-    local = _search(interactions, n_jobs=1)
+    local = small_grid_search(interactions, n_jobs=1)
     # the fits ran in the cluster's two worker processes, not here
     assert len(workers) == 2 and all(workers.values())
     assert on_dask.best_params_ == local.best_params_

@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
 
 from skncf import NCFRecommender
-from skncf.model_selection import LeaveLastOut
 
-from .conftest import FAST, in_threads
+from .conftest import FAST, in_threads, small_grid_search
 
 
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
@@ -22,15 +20,8 @@ def test_recommend_and_predict_are_thread_safe(interactions, model):
 
 
 def test_grid_search_workers_reproduce_the_serial_run(interactions):
-    def search(n_jobs):
-        return GridSearchCV(
-            NCFRecommender(model="gmf", **FAST),
-            {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
-            cv=LeaveLastOut(random_state=0),
-            n_jobs=n_jobs,
-        ).fit(interactions)
-
-    serial, parallel = search(1), search(2)
+    serial = small_grid_search(interactions, n_jobs=1)
+    parallel = small_grid_search(interactions, n_jobs=2)
     np.testing.assert_array_equal(
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
