@@ -28,11 +28,16 @@ class CandidateLogits:
     dropout : float
     l2 : float
     seed : int
+    rng_alg : str or None, default=None
+        Random number algorithm of the dropout masks; None draws them as Keras does
+        (Philox on CPU). Under XLA, ``"threefry"``: for the seed graph's masks XLA's
+        CPU Philox took 2.4-3x and its default algorithm 10-13x as long as TensorFlow's
+        kernel, its ThreeFry 0.6-0.75x (benchmarks/README.md, "XLA").
     """
 
-    def __init__(self, model, architecture, *, dropout, l2, seed):
+    def __init__(self, model, architecture, *, dropout, l2, seed, rng_alg=None):
         names = {layer.name for layer in model.layers}
-        self.dropout, self.l2 = dropout, l2
+        self.dropout, self.l2, self.rng_alg = dropout, l2, rng_alg
         self.seeds = keras.random.SeedGenerator(seed)
         # under a tf.distribute strategy each replica draws its own masks
         self.per_replica = tf.distribute.has_strategy()
@@ -57,12 +62,16 @@ class CandidateLogits:
     def _drop(self, x, training):
         if not training or self.dropout == 0:
             return x
-        if not self.per_replica:
+        if not self.per_replica and self.rng_alg is None:
             return keras.random.dropout(x, self.dropout, seed=self.seeds)
-        seed = self.seeds.next() + tf.cast([replica_seed_offset(), 0], self.seeds.state.dtype)
+        seed = self.seeds.next()
+        if self.per_replica:
+            seed = seed + tf.cast([replica_seed_offset(), 0], self.seeds.state.dtype)
         # as Keras' dropout turns its seed into stateless_dropout's int32 one
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-        return tf.nn.experimental.stateless_dropout(x, self.dropout, seed=seed)
+        return tf.nn.experimental.stateless_dropout(
+            x, self.dropout, seed=seed, rng_alg=self.rng_alg
+        )
 
     def _lookup(self, layer, ids, training):
         return self._drop(_rows(layer, ids), training)

@@ -13,11 +13,14 @@ from .conftest import FAST
 SCRIPT = """
 import sys
 import numpy as np
+import skncf._training
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
+if sys.argv[3] == "xla":
+    skncf._training.XLA_MIN_STEPS = 0
 X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
-rec = NCFRecommender(model=sys.argv[1], latent_dim=8, mlp_layers=(16, 8), epochs=2,
-                     batch_size=256, random_state=0).fit(X)
+rec = NCFRecommender(model=sys.argv[1], loss=sys.argv[2], latent_dim=8, mlp_layers=(16, 8),
+                     epochs=2, batch_size=256, random_state=0).fit(X)
 sys.stdout.write(rec.predict(X).tobytes().hex())
 """
 
@@ -35,11 +38,17 @@ def test_other_seed_other_model(interactions):
     assert not np.array_equal(first, other.predict(interactions))
 
 
-@pytest.mark.parametrize("model", ["seed", "neumf"])
-def test_same_seed_same_predictions_in_another_process(interactions, model):
-    here = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
+@pytest.mark.parametrize(
+    "model,loss,xla",
+    [("seed", "softmax", "plain"), ("neumf", "softmax", "plain"), ("seed", "log", "xla")],
+)
+def test_same_seed_same_predictions_in_another_process(interactions, model, loss, xla, monkeypatch):
+    if xla == "xla":  # dropout masks drawn by XLA's ThreeFry, steps compiled by XLA
+        monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+    rec = NCFRecommender(model=model, loss=loss, **FAST).fit(interactions)
+    here = rec.predict(interactions)
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, model], capture_output=True, text=True, check=True
+        [sys.executable, "-c", SCRIPT, model, loss, xla], capture_output=True, text=True, check=True
     ).stdout
     there = np.frombuffer(bytes.fromhex(out), dtype=here.dtype)
     np.testing.assert_array_equal(here, there)

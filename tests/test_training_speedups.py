@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import skncf._training
 from skncf import NCFRecommender
 from skncf._adam import FusedAdam
-from skncf._training import epoch_runner, replica_steps
+from skncf._training import epoch_runner, replica_steps, xla_epoch_runner
+
+from .conftest import FAST
 
 
 def test_fused_adam_matches_keras_adam():
@@ -48,6 +51,84 @@ def test_epoch_runner_visits_every_row_once_in_order_compiled_or_not(n_rows):
         mean = run((np.arange(n_rows, dtype=np.int32),))
         assert sum(seen, []) == list(range(n_rows))
         assert mean == pytest.approx(np.arange(n_rows).mean())
+
+
+@pytest.mark.parametrize("n_rows", [3, 10, 12])
+def test_xla_epoch_runner_visits_every_row_once_in_order(n_rows):
+    # py_function cannot run under XLA: the step writes each row's visit number instead.
+    visit, visits = tf.Variable(tf.fill([n_rows], -1)), tf.Variable(0)
+    extra_seen = tf.Variable(tf.fill([-(-n_rows // 4)], -1))
+
+    def step(batch, extra, share):
+        assert share is None
+        (rows,), (offset,) = batch, extra
+        n = tf.shape(rows)[0]
+        extra_seen.scatter_nd_update([[visits // 4]], [offset])
+        visit.scatter_nd_update(rows[:, None], visits + tf.range(n))
+        visits.assign_add(n)
+        return tf.reduce_mean(tf.cast(rows, tf.float32))
+
+    run = xla_epoch_runner(step, batch_size=4)
+    per_step = (np.arange(-(-n_rows // 4), dtype=np.int32) * 10,)
+    mean = run((np.arange(n_rows, dtype=np.int32),), per_step)
+    assert visit.numpy().tolist() == list(range(n_rows))
+    assert int(visits.numpy()) == n_rows
+    assert extra_seen.numpy().tolist() == per_step[0].tolist()
+    assert mean == pytest.approx(np.arange(n_rows).mean())
+
+
+@pytest.fixture
+def count_xla_fits(monkeypatch):
+    """Fits of any size compile with XLA; returns the list of XLA runners made."""
+    made = []
+
+    def counting(step, batch_size):
+        made.append(batch_size)
+        return xla_epoch_runner(step, batch_size=batch_size)
+
+    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+    monkeypatch.setattr("skncf._training.xla_epoch_runner", counting)
+    return made
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [dict(model="neumf", loss="log"), dict(model="gmf"), dict(model="mlp", feedback="explicit")],
+    ids=["neumf-log", "gmf-softmax", "mlp-explicit"],
+)
+def test_xla_trains_the_model_of_the_plain_loop(
+    interactions, ratings, settings, count_xla_fits, monkeypatch
+):
+    # No dropout in these graphs: the same arithmetic, up to XLA's rounding.
+    X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
+    by_xla = NCFRecommender(**FAST, **settings).fit(X, y)
+    assert count_xla_fits == [FAST["batch_size"]]
+    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 10**9)
+    plain = NCFRecommender(**FAST, **settings).fit(X, y)
+    assert count_xla_fits == [FAST["batch_size"]]
+    np.testing.assert_allclose(by_xla.predict(X), plain.predict(X), rtol=1e-4, atol=1e-6)
+    assert by_xla.history_["loss"] == pytest.approx(plain.history_["loss"], rel=1e-4)
+
+
+def test_xla_draws_dropout_masks_repeatably(interactions, count_xla_fits):
+    params = dict(FAST, model="seed", loss="log", epochs=3)
+    first = NCFRecommender(**params).fit(interactions)
+    again = NCFRecommender(**params).fit(interactions).predict(interactions)
+    other = NCFRecommender(**{**params, "random_state": 1}).fit(interactions)
+    no_dropout = NCFRecommender(**params, dropout=0.0).fit(interactions).predict(interactions)
+    assert len(count_xla_fits) == 4
+    np.testing.assert_array_equal(first.predict(interactions), again)
+    assert not np.allclose(other.predict(interactions), again)
+    assert not np.allclose(no_dropout, again)  # the masks are drawn
+    loss = first.history_["loss"]
+    assert loss[-1] < loss[0]
+
+
+def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions, count_xla_fits):
+    NCFRecommender(model="neumf", **FAST).fit(interactions)
+    NCFRecommender(model="gmf", optimizer="lazy_adam", **FAST).fit(interactions)
+    assert count_xla_fits == []
+    assert skncf._training.xla_available()
 
 
 @pytest.mark.parametrize(
