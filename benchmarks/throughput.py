@@ -1,17 +1,18 @@
 """Training throughput: skncf ``fit`` against plain Keras ``Model.fit`` on the same graph.
 
 For each architecture, in one process and alternating: plain Keras compiles the graph
-skncf builds (Adam 1e-3, binary cross-entropy) and runs ``Model.fit`` for one epoch over
-the positives and 4 negatives per positive (drawn by skncf's own vectorized sampler,
-shuffled); skncf runs ``NCFRecommender(model=..., loss="log", n_negatives=4,
-epochs=1).fit(X)``, timed as a whole (validation, id encoding, graph building, negative
-sampling and tracing included) and, through a Keras callback, its epoch alone (negative
-sampling and tracing included, as ``Model.fit`` includes its tracing; Keras' negatives
-are drawn before its clock starts). Both see the same number of samples at the same
+skncf builds (Adam 1e-3, binary cross-entropy) and runs ``Model.fit`` for ``--epochs``
+epochs over the positives and 4 negatives per positive (drawn by skncf's own vectorized
+sampler, shuffled; one draw for all epochs); skncf runs ``NCFRecommender(model=...,
+loss="log", n_negatives=4, epochs=...).fit(X)``. Each side is timed as a whole (skncf's
+``fit`` includes validation, id encoding, graph building, negative sampling, tracing and
+compiling; Keras' ``Model.fit`` its tracing, not the negatives drawn before its clock
+starts) and, through the same Keras callback, by its last epoch alone (with one epoch,
+that epoch includes each side's tracing). Both see the same number of samples at the same
 batch size. Prints samples/s, medians over ``--repeats`` runs, and the ratios.
 
     python benchmarks/throughput.py                      # synthetic, ml1m-half sized
-    python benchmarks/throughput.py --data ../shared/data/ml1m-half/ml1m-half
+    python benchmarks/throughput.py --data ../shared/data/ml1m-half/ml1m-half --epochs 3
 
 ``--data`` is an NCF split prefix (default ``$SKNCF_NCF_SPLIT``; synthetic data if unset).
 """
@@ -50,8 +51,8 @@ def synthetic_pairs(n_users=3000, n_items=3600, n_pairs=480_000, seed=0):
     return np.column_stack([codes // n_items, codes % n_items])
 
 
-def keras_samples_per_second(pairs, architecture, batch_size, seed):
-    """Samples/s of plain Keras ``Model.fit`` on skncf's graph, one epoch."""
+def keras_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
+    """Samples/s of plain Keras ``Model.fit`` on skncf's graph: whole fit, last epoch."""
     reference = NCFRecommender(model=architecture)
     n_users, n_items = int(pairs[:, 0].max()) + 1, int(pairs[:, 1].max()) + 1
     graph = build_graph(
@@ -70,13 +71,22 @@ def keras_samples_per_second(pairs, architecture, batch_size, seed):
     examples = ImplicitExamples(pairs[:, 0], pairs[:, 1], np.ones(len(pairs)), seen, 4)
     users, items, targets, _ = examples.epoch(np.random.default_rng(seed))
     inputs = [users[:, None].astype(np.int32), items[:, None].astype(np.int32)]
+    timer = EpochTimer()
     tic = time.perf_counter()
-    graph.fit(inputs, targets, batch_size=batch_size, epochs=1, shuffle=True, verbose=0)
-    return len(targets) / (time.perf_counter() - tic)
+    graph.fit(
+        inputs,
+        targets,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=[timer],
+    )
+    return epochs * len(targets) / (time.perf_counter() - tic), len(targets) / timer.seconds
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds from ``on_epoch_begin`` to ``on_epoch_end``: the training loop alone."""
+    """Seconds from ``on_epoch_begin`` to ``on_epoch_end`` of the last epoch."""
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -85,12 +95,13 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-def skncf_samples_per_second(pairs, architecture, batch_size, seed):
-    """Samples/s of a one-epoch skncf ``fit``: as a whole, and of its epoch alone.
+def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
+    """Samples/s of a skncf ``fit``: as a whole, and of its last epoch alone.
 
     The epoch (timed by a Keras callback, as a user would) includes drawing the epoch's
-    negatives and tracing the compiled loop, as Keras' ``Model.fit`` includes its own
-    tracing; the whole ``fit`` adds validation, id encoding and graph building.
+    negatives (and, if it is the first, tracing and compiling the loop, as Keras'
+    ``Model.fit`` includes its own tracing); the whole ``fit`` adds validation, id
+    encoding and graph building.
     """
     timer = EpochTimer()
     rec = NCFRecommender(
@@ -98,14 +109,14 @@ def skncf_samples_per_second(pairs, architecture, batch_size, seed):
         loss="log",
         n_negatives=4,
         batch_size=batch_size,
-        epochs=1,
+        epochs=epochs,
         callbacks=[timer],
         random_state=seed,
     )
     tic = time.perf_counter()
     rec.fit(pairs)
     n_samples = 5 * len(pairs)
-    return n_samples / (time.perf_counter() - tic), n_samples / timer.seconds
+    return epochs * n_samples / (time.perf_counter() - tic), n_samples / timer.seconds
 
 
 def main():
@@ -114,42 +125,41 @@ def main():
     parser.add_argument("--models", default="seed,neumf")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args()
     pairs = load_ncf_split(args.data).train if args.data else synthetic_pairs()
     print(
         f"{args.data or 'synthetic'}: {len(pairs)} positives, 4 negatives each "
-        f"({5 * len(pairs)} samples an epoch), batch {args.batch_size}",
+        f"({5 * len(pairs)} samples an epoch), batch {args.batch_size}, "
+        f"{args.epochs} epoch(s)",
         flush=True,
     )
     rows = []
     for architecture in args.models.split(","):
-        keras_rates, fit_rates, epoch_rates = [], [], []
+        rates = []  # (Keras fit, Keras last epoch, skncf fit, skncf last epoch) per run
         for repeat in range(args.repeats):
-            keras_rates.append(
-                keras_samples_per_second(pairs, architecture, args.batch_size, repeat)
+            run = (args.batch_size, repeat, args.epochs)
+            rates.append(
+                keras_samples_per_second(pairs, architecture, *run)
+                + skncf_samples_per_second(pairs, architecture, *run)
             )
-            fit_rate, epoch_rate = skncf_samples_per_second(
-                pairs, architecture, args.batch_size, repeat
-            )
-            fit_rates.append(fit_rate)
-            epoch_rates.append(epoch_rate)
             print(
-                f"  {architecture} run {repeat + 1}: Keras {keras_rates[-1]:,.0f}/s, "
-                f"skncf fit {fit_rate:,.0f}/s, its epoch {epoch_rate:,.0f}/s",
+                f"  {architecture} run {repeat + 1}: Keras fit {rates[-1][0]:,.0f}/s, "
+                f"last epoch {rates[-1][1]:,.0f}/s; skncf fit {rates[-1][2]:,.0f}/s, "
+                f"last epoch {rates[-1][3]:,.0f}/s",
                 flush=True,
             )
-        k = statistics.median(keras_rates)
-        f, e = statistics.median(fit_rates), statistics.median(epoch_rates)
-        rows.append((architecture, k, f, f / k, e, e / k))
+        kf, ke, sf, se = (statistics.median(column) for column in zip(*rates))
+        rows.append((architecture, kf, sf, ke, se))
     print(
-        "\n| model | plain Keras Model.fit samples/s | skncf fit samples/s | ratio "
-        "| skncf epoch samples/s | ratio |"
+        "\n| model | Keras fit samples/s | skncf fit samples/s | ratio "
+        "| Keras last epoch | skncf last epoch | ratio |"
     )
-    print("|---|---|---|---|---|---|")
-    for architecture, k, f, fit_ratio, e, epoch_ratio in rows:
+    print("|---|---|---|---|---|---|---|")
+    for architecture, kf, sf, ke, se in rows:
         print(
-            f"| {architecture} | {k:,.0f} | {f:,.0f} | {fit_ratio:.1f}x | {e:,.0f} "
-            f"| {epoch_ratio:.1f}x |"
+            f"| {architecture} | {kf:,.0f} | {sf:,.0f} | {sf / kf:.1f}x "
+            f"| {ke:,.0f} | {se:,.0f} | {se / ke:.1f}x |"
         )
 
 

@@ -161,3 +161,6 @@ def test_throughput_times_skncf_whole_and_its_epoch_alone():
     pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
     whole, epoch = throughput.skncf_samples_per_second(pairs, "gmf", 64, seed=0)
     assert 0 < whole < epoch  # the epoch is part of the fit
+    # Keras, two epochs: the last one is timed alone, without the first one's tracing
+    whole, last = throughput.keras_samples_per_second(pairs, "gmf", 64, seed=0, epochs=2)
+    assert 0 < whole < last
