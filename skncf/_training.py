@@ -156,18 +156,21 @@ def xla_epoch_runner(step, *, batch_size):
         functools.partial(run_steps), reduce_retracing=True, autograph=False, jit_compile=True
     )
 
+    def run_stack(arrays, per_step, first_step, n_steps, size):
+        """Steps ``first_step`` to ``first_step + n_steps - 1``, ``size`` rows each."""
+        start = first_step * batch_size
+        batches = tuple(
+            x[start : start + n_steps * size].reshape(n_steps, size, *x.shape[1:]) for x in arrays
+        )
+        extra = tuple(x[first_step : first_step + n_steps] for x in per_step)
+        return size * float(run_steps(_tensors(batches), _tensors(extra)))
+
     def run(arrays, per_step=()):
-        n = len(arrays[0])
-        n_full = n // batch_size
-        total = 0.0
-        for first, last, size in ((0, n_full, batch_size), (n_full, n_full + 1, n % batch_size)):
-            if last > first and size > 0:
-                rows = slice(first * batch_size, first * batch_size + (last - first) * size)
-                batches = tuple(x[rows].reshape(last - first, size, *x.shape[1:]) for x in arrays)
-                total += size * float(
-                    run_steps(_tensors(batches), _tensors(x[first:last] for x in per_step))
-                )
-        return total / n
+        n_full, rest = divmod(len(arrays[0]), batch_size)
+        total = run_stack(arrays, per_step, 0, n_full, batch_size) if n_full else 0.0
+        if rest:
+            total += run_stack(arrays, per_step, n_full, 1, rest)
+        return total / len(arrays[0])
 
     return run
 
