@@ -148,15 +148,18 @@ class CandidateLogits:
             )
         return logits
 
-    def penalty(self, users, items):
-        """The graph's L2 terms: looked-up rows of the positive pairs, and dense kernels."""
+    def penalty(self, users, items, rows=None):
+        """The graph's L2 terms: looked-up rows of the positive pairs, and dense kernels.
+
+        ``rows`` (optional) masks the batch's real rows, 1.0, against padding, 0.0.
+        """
         if self.l2 == 0:
             return 0.0
         tables = [self.gmf] if self.gmf is not None else []
         tables += [self.tower[:2]] if self.tower is not None else []
         tables += [self.biases] if self.biases is not None else []
         terms = [
-            tf.reduce_mean(tf.reduce_sum(tf.square(_rows(layer, ids)), -1))
+            mean_over(tf.reduce_sum(tf.square(_rows(layer, ids)), -1), rows)
             for pair in tables
             for layer, ids in zip(pair, (users, items))
         ]
@@ -164,6 +167,13 @@ class CandidateLogits:
         layers += self.tower[2] if self.tower is not None else []
         terms += [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
         return self.l2 * tf.add_n(terms)
+
+
+def mean_over(values, rows=None):
+    """Mean of ``values`` over a batch's real rows: all, or those where ``rows`` is 1.0."""
+    if rows is None:
+        return tf.reduce_mean(values)
+    return tf.reduce_sum(values * rows) / tf.reduce_sum(rows)
 
 
 def _rows(layer, ids):

@@ -15,20 +15,22 @@ the candidates from the Keras graph's own variables; epochs run as in
 import numpy as np
 import tensorflow as tf
 
+from ._logits import mean_over
 from ._training import run_training
 
 
 def softmax_loss(logits_of, n_items, n_sampled):
-    """The loss of a batch of positives: ``loss(batch, extra) -> (mean, objective)``.
+    """The loss of a batch of positives: ``loss(batch, extra, rows) -> (mean, objective)``.
 
     ``n_sampled`` None means the full softmax over all ``n_items``; otherwise the step
     gets, as its one extra input, ``n_sampled`` items drawn uniformly (with replacement)
     for the batch and shared by its positives. The objective adds the graph's L2 terms.
+    ``rows`` masks a padded batch's real rows (see :func:`skncf._logits.mean_over`).
     """
     all_items = tf.range(n_items)
     correction = 0.0 if n_sampled is None else float(np.log(n_items / n_sampled))
 
-    def loss(batch, extra):
+    def loss(batch, extra, rows=None):
         users, items, weights = batch
         user = logits_of.user_side(users, True)
         if n_sampled is None:
@@ -41,8 +43,8 @@ def softmax_loss(logits_of, n_items, n_sampled):
             others = tf.where(sampled[None, :] == items[:, None], -np.inf, others)
             logits = tf.concat([positive[:, None], others + correction], 1)
             per_row = tf.reduce_logsumexp(logits, 1) - positive
-        mean = tf.reduce_mean(weights * per_row)
-        return mean, mean + logits_of.penalty(users, items)
+        mean = mean_over(weights * per_row, rows)
+        return mean, mean + logits_of.penalty(users, items, rows)
 
     return loss
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 from ._adam import FusedAdam
 from ._callbacks import EpochHooks
 from ._distribute import all_reduce_sum
-from ._logits import CandidateLogits
+from ._logits import CandidateLogits, mean_over
 from ._sampling import SeenPairs
 
 
@@ -124,27 +124,32 @@ def epoch_runner(step, *, batch_size, compiled, strategy=None):
 
 # XLA fuses a step's small element-wise operations and runs the loop without
 # TensorFlow's executor between them: about 1.3-2x the examples/s of the plain compiled
-# loop on ml1m-sized tables (benchmarks/README.md, "XLA"), saving 0.4 ms or more a step
-# at batch 256, for the price of compiling the full batches' and the last batch's
-# computations once per fit (about 3 s together). Below this many steps it does not pay.
-XLA_MIN_STEPS = 10_000
+# loop on ml1m-sized tables (benchmarks/README.md, "XLA"), saving 0.4 ms a step at batch
+# 256 (seed, NeuMF log loss; 3.7 ms with GMF's full softmax), for the price of compiling
+# the epoch once per fit: 0.7-1.6 s more than tracing the plain loop. That pays from
+# about 2,400 (seed) to 3,600 (NeuMF) steps.
+XLA_MIN_STEPS = 3_000
 
 
 def xla_epoch_runner(step, *, batch_size):
     """:func:`epoch_runner`'s ``run``, the epoch compiled by XLA (``jit_compile``).
 
-    XLA needs static shapes: the full batches run as one computation over the arrays cut
-    into a (steps, batch_size) stack, a last smaller batch as another (compiled once per
-    fit for its size). Steps and loss are those of :func:`epoch_runner`; random draws
-    inside ``step`` must use an algorithm XLA runs fast (see
-    :class:`~skncf._logits.CandidateLogits`).
+    XLA needs static shapes: the epoch runs as one computation over its arrays cut into a
+    (steps, batch_size) stack, the last batch padded to ``batch_size`` with rows from the
+    start of the epoch. ``step`` gets, as its ``rows`` argument, the batch's mask of real
+    rows (1.0) and padding (0.0), and must leave the padding out of its loss and
+    gradients, as :func:`pair_loss` and the softmax loss do through
+    :func:`~skncf._logits.mean_over`.
+    Steps and loss are then those of :func:`epoch_runner`; random draws inside ``step``
+    must use an algorithm XLA runs fast (see :class:`~skncf._logits.CandidateLogits`).
     """
 
-    def run_steps(batches, per_step):
+    def run_steps(batches, per_step, masks):
         def one_step(s, total):
             batch = tuple(tf.gather(x, s) for x in batches)
-            loss = step(batch, tuple(tf.gather(x, s) for x in per_step), None)
-            return s + 1, total + loss
+            rows = tf.gather(masks, s)
+            loss = step(batch, tuple(tf.gather(x, s) for x in per_step), None, rows)
+            return s + 1, total + loss * tf.reduce_sum(rows)
 
         n_steps = tf.shape(batches[0])[0]
         _, total = tf.while_loop(
@@ -156,21 +161,18 @@ def xla_epoch_runner(step, *, batch_size):
         functools.partial(run_steps), reduce_retracing=True, autograph=False, jit_compile=True
     )
 
-    def run_stack(arrays, per_step, first_step, n_steps, size):
-        """Steps ``first_step`` to ``first_step + n_steps - 1``, ``size`` rows each."""
-        start = first_step * batch_size
-        batches = tuple(
-            x[start : start + n_steps * size].reshape(n_steps, size, *x.shape[1:]) for x in arrays
-        )
-        extra = tuple(x[first_step : first_step + n_steps] for x in per_step)
-        return size * float(run_steps(_tensors(batches), _tensors(extra)))
-
     def run(arrays, per_step=()):
-        n_full, rest = divmod(len(arrays[0]), batch_size)
-        total = run_stack(arrays, per_step, 0, n_full, batch_size) if n_full else 0.0
-        if rest:
-            total += run_stack(arrays, per_step, n_full, 1, rest)
-        return total / len(arrays[0])
+        n_rows = len(arrays[0])
+        n_steps = -(-n_rows // batch_size)
+        padding = np.arange(n_steps * batch_size - n_rows) % n_rows
+        batches = tuple(
+            np.concatenate([x, x[padding]]).reshape(n_steps, batch_size, *x.shape[1:])
+            for x in arrays
+        )
+        masks = (np.arange(n_steps * batch_size) < n_rows).astype(np.float32)
+        masks = masks.reshape(n_steps, batch_size)
+        total = run_steps(_tensors(batches), _tensors(per_step), tf.convert_to_tensor(masks))
+        return float(total) / n_rows
 
     return run
 
@@ -216,12 +218,13 @@ def _tensors(arrays):
 def pair_loss(logits_of, feedback):
     """Loss on (user, item, target, weight) rows: log loss, or squared error of ratings.
 
-    Returns ``loss(batch, extra) -> (mean loss, objective)``: the weighted mean over the
-    batch, as Keras' ``binary_crossentropy`` and ``mean_squared_error`` with
-    ``sample_weight`` compute it, and that plus the graph's L2 terms.
+    Returns ``loss(batch, extra, rows=None) -> (mean loss, objective)``: the weighted
+    mean over the batch's real rows (see :func:`~skncf._logits.mean_over`), as Keras'
+    ``binary_crossentropy`` and ``mean_squared_error`` with ``sample_weight`` compute it,
+    and that plus the graph's L2 terms.
     """
 
-    def loss(batch, extra):
+    def loss(batch, extra, rows=None):
         users, items, targets, weights = batch
         user, item = logits_of.user_side(users, True), logits_of.item_side(items, True)
         logits = logits_of.pairs(user, item, True)
@@ -229,23 +232,23 @@ def pair_loss(logits_of, feedback):
             per_row = tf.nn.sigmoid_cross_entropy_with_logits(targets, logits)
         else:
             per_row = tf.square(tf.sigmoid(logits) - targets)
-        mean = tf.reduce_mean(weights * per_row)
-        return mean, mean + logits_of.penalty(users, items)
+        mean = mean_over(weights * per_row, rows)
+        return mean, mean + logits_of.penalty(users, items, rows)
 
     return loss
 
 
 def gradient_step(loss, variables, optimizer):
-    """A step of ``optimizer`` on ``loss(batch, extra)``'s objective; returns its mean loss.
+    """A step of ``optimizer`` on ``loss(batch, extra, rows)``'s objective; returns its mean loss.
 
     With a ``share`` (under a strategy, see :func:`epoch_runner`) the objective is scaled
     by it and the gradients summed over the replicas, which makes them the gradients of
     the global batch's objective, whatever the split.
     """
 
-    def step(batch, extra, share):
+    def step(batch, extra, share, rows=None):
         with tf.GradientTape() as tape:
-            mean, objective = loss(batch, extra)
+            mean, objective = loss(batch, extra, rows)
             if share is not None:
                 objective = objective * share
         gradients = tape.gradient(objective, variables)

@@ -8,7 +8,10 @@ import tensorflow as tf
 import skncf._training
 from skncf import NCFRecommender
 from skncf._adam import FusedAdam
-from skncf._training import epoch_runner, replica_steps, xla_epoch_runner
+from skncf._graphs import build_graph
+from skncf._logits import CandidateLogits
+from skncf._softmax import softmax_loss
+from skncf._training import epoch_runner, pair_loss, replica_steps, xla_epoch_runner
 
 from .conftest import FAST
 
@@ -56,17 +59,20 @@ def test_epoch_runner_visits_every_row_once_in_order_compiled_or_not(n_rows):
 @pytest.mark.parametrize("n_rows", [3, 10, 12])
 def test_xla_epoch_runner_visits_every_row_once_in_order(n_rows):
     # py_function cannot run under XLA: the step writes each row's visit number instead.
+    # The last batch is padded to the batch size; its mask tells real rows from padding.
     visit, visits = tf.Variable(tf.fill([n_rows], -1)), tf.Variable(0)
     extra_seen = tf.Variable(tf.fill([-(-n_rows // 4)], -1))
 
-    def step(batch, extra, share):
+    def step(batch, extra, share, rows):
         assert share is None
-        (rows,), (offset,) = batch, extra
-        n = tf.shape(rows)[0]
+        assert batch[0].shape == (4,) and rows.shape == (4,)  # static: one computation
+        (ids,), (offset,) = batch, extra
+        real = tf.boolean_mask(ids, rows > 0)
+        n = tf.shape(real)[0]
         extra_seen.scatter_nd_update([[visits // 4]], [offset])
-        visit.scatter_nd_update(rows[:, None], visits + tf.range(n))
+        visit.scatter_nd_update(real[:, None], visits + tf.range(n))
         visits.assign_add(n)
-        return tf.reduce_mean(tf.cast(rows, tf.float32))
+        return tf.reduce_sum(tf.cast(ids, tf.float32) * rows) / tf.reduce_sum(rows)
 
     run = xla_epoch_runner(step, batch_size=4)
     per_step = (np.arange(-(-n_rows // 4), dtype=np.int32) * 10,)
@@ -75,6 +81,59 @@ def test_xla_epoch_runner_visits_every_row_once_in_order(n_rows):
     assert int(visits.numpy()) == n_rows
     assert extra_seen.numpy().tolist() == per_step[0].tolist()
     assert mean == pytest.approx(np.arange(n_rows).mean())
+
+
+@pytest.mark.parametrize(
+    "architecture,loss",
+    [("neumf", "log"), ("seed", "ratings"), ("gmf", "full softmax"), ("neumf", "sampled softmax")],
+)
+def test_padding_rows_change_neither_loss_nor_gradients(architecture, loss):
+    # XLA pads the last batch with other rows and masks them out (rows = 0.0): objective
+    # and gradients, L2 terms included, must be those of the real rows alone.
+    n_users, n_items = 30, 20
+    model = build_graph(
+        architecture,
+        n_users=n_users,
+        n_items=n_items,
+        latent_dim=4,
+        mlp_layers=(8, 4),
+        dropout=0.0,
+        l2=0.1,
+        seeds=iter(range(10)),
+        biases=True,
+    )
+    logits_of = CandidateLogits(model, architecture, dropout=0.0, l2=0.1, seed=0)
+    if loss.endswith("softmax"):
+        n_sampled = 8 if loss.startswith("sampled") else None
+        objective_of = softmax_loss(logits_of, n_items, n_sampled)
+    else:
+        objective_of = pair_loss(logits_of, "implicit" if loss == "log" else "explicit")
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, n_users, 12), rng.integers(0, n_items, 12)
+    columns = [users.astype(np.int32), items.astype(np.int32)]
+    if not loss.endswith("softmax"):
+        columns.append(rng.integers(0, 2, 12).astype(np.float32))  # targets
+    columns.append(rng.uniform(0.5, 2, 12).astype(np.float32))  # weights
+    extra = (rng.integers(0, n_items, 8).astype(np.int32),) if loss.startswith("sampled") else ()
+
+    def with_gradients(batch, rows):
+        with tf.GradientTape() as tape:
+            mean, objective = objective_of(tuple(map(tf.constant, batch)), extra, rows)
+        gradients = tape.gradient(objective, logits_of.variables)
+        dense = [
+            np.zeros(v.shape) if g is None else tf.convert_to_tensor(g).numpy()
+            for v, g in zip(logits_of.variables, gradients)
+        ]
+        return float(mean), float(objective), dense
+
+    real = with_gradients([x[:5] for x in columns], None)
+    rows = tf.constant([1.0] * 5 + [0.0] * 7)
+    padded = with_gradients(columns, rows)
+    assert padded[:2] == pytest.approx(real[:2], rel=1e-5)
+    for by_padding, alone in zip(padded[2], real[2]):
+        np.testing.assert_allclose(by_padding, alone, rtol=1e-5, atol=1e-7)
+    unmasked = with_gradients(columns, None)  # the padding does change them unmasked
+    assert unmasked[1] != pytest.approx(real[1], rel=1e-3)
 
 
 @pytest.fixture
@@ -93,19 +152,27 @@ def count_xla_fits(monkeypatch):
 
 @pytest.mark.parametrize(
     "settings",
-    [dict(model="neumf", loss="log"), dict(model="gmf"), dict(model="mlp", feedback="explicit")],
-    ids=["neumf-log", "gmf-softmax", "mlp-explicit"],
+    # batch sizes that leave 2 (of 2,430 examples), 1 (of 486 positives), 1 (of 485
+    # ratings) rows to the last batch, which XLA pads to the batch size
+    [
+        dict(model="neumf", loss="log", l2=0.01, batch_size=607),
+        dict(model="gmf", l2=0.01, batch_size=485),
+        dict(model="mlp", feedback="explicit", batch_size=242),
+    ],
+    ids=["neumf-log-l2", "gmf-softmax-l2", "mlp-explicit"],
 )
 def test_xla_trains_the_model_of_the_plain_loop(
     interactions, ratings, settings, count_xla_fits, monkeypatch
 ):
-    # No dropout in these graphs: the same arithmetic, up to XLA's rounding.
+    # No dropout in these graphs: the same arithmetic, up to XLA's rounding. The last
+    # batch is padded under XLA: the loss and the L2 terms must leave the padding out.
     X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
-    by_xla = NCFRecommender(**FAST, **settings).fit(X, y)
-    assert count_xla_fits == [FAST["batch_size"]]
+    params = {**FAST, **settings}
+    by_xla = NCFRecommender(**params).fit(X, y)
+    assert count_xla_fits == [params["batch_size"]]
     monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 10**9)
-    plain = NCFRecommender(**FAST, **settings).fit(X, y)
-    assert count_xla_fits == [FAST["batch_size"]]
+    plain = NCFRecommender(**params).fit(X, y)
+    assert count_xla_fits == [params["batch_size"]]
     np.testing.assert_allclose(by_xla.predict(X), plain.predict(X), rtol=1e-4, atol=1e-6)
     assert by_xla.history_["loss"] == pytest.approx(plain.history_["loss"], rel=1e-4)
 
