@@ -4,6 +4,11 @@ import numpy as np
 
 _REJECTION_ROUNDS = 30
 
+# Up to this many (user, item) cells, membership is read from a bitmap of the grid (at
+# most 32 MiB): one lookup per pair instead of a binary search over every known pair,
+# 0.01 s instead of 0.4-0.6 s for an epoch's 1.9 million negatives of ml1m-half size.
+BITMAP_MAX_CELLS = 2**28
+
 
 class SeenPairs:
     """The known (user, item) positives, searchable, and a sampler of negatives.
@@ -20,12 +25,19 @@ class SeenPairs:
         # Every known (user, item) pair as one sorted int64 key, user * n_items + item.
         row_of_entry = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
         self.keys = row_of_entry * self.n_items + seen.indices
+        self.bitmap = None
+        n_cells = seen.shape[0] * self.n_items
+        if n_cells <= BITMAP_MAX_CELLS:  # bit k of byte j: key 8 * j + k is known
+            self.bitmap = np.zeros(-(-n_cells // 8), dtype=np.uint8)
+            np.bitwise_or.at(self.bitmap, self.keys >> 3, _bit(self.keys))
 
     def contains(self, users, items):
         """Whether each ``(users[n], items[n])`` is a known positive."""
         if self.keys.size == 0:
             return np.zeros(len(users), dtype=bool)
         wanted = users.astype(np.int64) * self.n_items + items
+        if self.bitmap is not None:
+            return (self.bitmap[wanted >> 3] & _bit(wanted)) != 0
         pos = np.minimum(np.searchsorted(self.keys, wanted), self.keys.size - 1)
         return self.keys[pos] == wanted
 
@@ -60,3 +72,8 @@ class SeenPairs:
             else:
                 neg_items[entries] = rng.choice(unseen, size=entries.size)
         return neg_users[keep], neg_items[keep]
+
+
+def _bit(keys):
+    """Each key's bit within its byte of the bitmap."""
+    return np.left_shift(1, keys & 7).astype(np.uint8)

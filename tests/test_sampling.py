@@ -1,6 +1,7 @@
 """Negative sampling never returns a known positive."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from skncf._sampling import SeenPairs
@@ -36,9 +37,19 @@ def test_users_who_saw_almost_everything_and_everything():
     assert neg_users.tolist() == [1] * 6 and neg_items.tolist() == [17] * 6
 
 
-def test_contains_matches_dense_lookup():
+@pytest.mark.parametrize("bitmap", [True, False], ids=["bitmap", "binary search"])
+def test_contains_matches_dense_lookup(bitmap, monkeypatch):
+    if not bitmap:  # catalogs too large for a bitmap of the grid
+        monkeypatch.setattr("skncf._sampling.BITMAP_MAX_CELLS", 0)
     rng = np.random.default_rng(1)
-    dense = rng.random((10, 12)) < 0.3
-    users, items = rng.integers(0, 10, 500), rng.integers(0, 12, 500)
-    np.testing.assert_array_equal(_seen(dense).contains(users, items), dense[users, items])
+    dense = rng.random((10, 13)) < 0.3
+    users, items = rng.integers(0, 10, 500), rng.integers(0, 13, 500)
+    seen = _seen(dense)
+    assert (seen.bitmap is not None) == bitmap
+    np.testing.assert_array_equal(seen.contains(users, items), dense[users, items])
+    every_cell = np.unravel_index(np.arange(dense.size), dense.shape)
+    np.testing.assert_array_equal(seen.contains(*every_cell), dense.ravel())
     assert not _seen(np.zeros((2, 2))).contains(np.array([0, 1]), np.array([1, 0])).any()
+    last = np.zeros((3, 3), dtype=bool)
+    last[2, 2] = True  # the grid's last cell, in a byte of its own
+    np.testing.assert_array_equal(_seen(last).contains(*np.nonzero(np.ones((3, 3)))), last.ravel())
