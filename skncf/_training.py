@@ -10,6 +10,7 @@ Data flows one way: encoded pairs -> :class:`ImplicitExamples` or
 
 import contextlib
 import functools
+import os
 import time
 
 import numpy as np
@@ -177,6 +178,24 @@ def xla_epoch_runner(step, *, batch_size):
     return run
 
 
+def xla_allowed():
+    """Whether the environment variable ``SKNCF_XLA`` allows XLA: "1" (default) or "0".
+
+    Each fit compiled by XLA keeps 5-10 MiB of compiled code until the process ends
+    (TensorFlow's compilation cache never evicts), so a process running hundreds of
+    long fits may prefer ``SKNCF_XLA=0``: the plain loop, without that memory.
+
+    Raises
+    ------
+    ValueError
+        If ``SKNCF_XLA`` is set to anything else.
+    """
+    value = os.environ.get("SKNCF_XLA", "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"the environment variable SKNCF_XLA must be '0' or '1', got {value!r}.")
+    return value == "1"
+
+
 @functools.cache
 def xla_available():
     """Whether TensorFlow can compile with XLA here (False e.g. on builds without it)."""
@@ -272,14 +291,16 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, **
     :class:`~skncf._callbacks.EpochHooks`) and optionally ``strategy`` (a
     ``tf.distribute.Strategy`` whose scope ``model`` was built in, or None) and ``xla``
     (default True: compile fits of at least ``XLA_MIN_STEPS`` steps with XLA, see
-    :func:`xla_epoch_runner`, where no strategy or lazy Adam rules it out).
+    :func:`xla_epoch_runner`, where no strategy, lazy Adam or :func:`xla_allowed` rules
+    it out).
 
     Raises
     ------
     FloatingPointError
         If the loss becomes NaN or infinite, e.g. with a far too large learning rate.
     ValueError
-        If a strategy has more replicas than there are rows to train on.
+        If a strategy has more replicas than there are rows to train on, or
+        ``SKNCF_XLA`` is neither "0" nor "1".
     """
     strategy = settings.get("strategy")
     if strategy is not None and n_rows < strategy.num_replicas_in_sync:
@@ -296,7 +317,8 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settin
     strategy = settings.get("strategy")
     n_steps = epochs * -(-n_rows // batch_size)
     xla = (
-        settings.get("xla", True)
+        xla_allowed()  # first: a bad SKNCF_XLA fails every fit, not only long ones
+        and settings.get("xla", True)
         and n_steps >= XLA_MIN_STEPS
         and strategy is None  # replicas' collectives and lazy Adam's tf.unique: no XLA
         and not settings["lazy_adam"]

@@ -198,6 +198,22 @@ def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions
     assert skncf._training.xla_available()
 
 
+def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
+    interactions, count_xla_fits, monkeypatch
+):
+    monkeypatch.setenv("SKNCF_XLA", "0")
+    NCFRecommender(model="gmf", **FAST).fit(interactions)
+    assert count_xla_fits == []
+    monkeypatch.setenv("SKNCF_XLA", "1")
+    fitted = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    assert count_xla_fits == [FAST["batch_size"]]
+    before = fitted.predict(interactions)
+    monkeypatch.setenv("SKNCF_XLA", "yes")
+    with pytest.raises(ValueError, match="SKNCF_XLA must be '0' or '1', got 'yes'"):
+        fitted.fit(interactions)
+    np.testing.assert_array_equal(fitted.predict(interactions), before)
+
+
 @pytest.mark.parametrize(
     "n_rows,replicas,steps", [(12, 2, 3), (10, 2, 3), (9, 2, 2), (9, 1, 3), (1, 2, 0)]
 )
