@@ -17,9 +17,13 @@ class SeenPairs:
     ----------
     seen : scipy.sparse.csr_array of shape (n_users, n_items)
         Known positives, with sorted indices.
+    bitmap : bool, default=False
+        Also index them in a bitmap of the grid, if it has at most ``BITMAP_MAX_CELLS``
+        cells: it costs a pass over the grid to build and pays for many lookups, such
+        as every epoch's negatives.
     """
 
-    def __init__(self, seen):
+    def __init__(self, seen, bitmap=False):
         self.seen = seen
         self.n_items = seen.shape[1]
         # Every known (user, item) pair as one sorted int64 key, user * n_items + item.
@@ -27,7 +31,7 @@ class SeenPairs:
         self.keys = row_of_entry * self.n_items + seen.indices
         self.bitmap = None
         n_cells = seen.shape[0] * self.n_items
-        if n_cells <= BITMAP_MAX_CELLS:  # bit k of byte j: key 8 * j + k is known
+        if bitmap and n_cells <= BITMAP_MAX_CELLS:  # bit k of byte j: key 8 * j + k known
             self.bitmap = np.zeros(-(-n_cells // 8), dtype=np.uint8)
             np.bitwise_or.at(self.bitmap, self.keys >> 3, _bit(self.keys))
 

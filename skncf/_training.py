@@ -31,7 +31,7 @@ class ImplicitExamples:
 
     def __init__(self, users, items, weights, seen, n_negatives):
         self.users, self.items, self.weights = users, items, weights
-        self.seen = SeenPairs(seen)
+        self.seen = SeenPairs(seen, bitmap=True)
         self.n_negatives = n_negatives
 
     def epoch(self, rng):
@@ -140,9 +140,9 @@ def xla_epoch_runner(step, *, batch_size):
     start of the epoch. ``step`` gets, as its ``rows`` argument, the batch's mask of real
     rows (1.0) and padding (0.0), and must leave the padding out of its loss and
     gradients, as :func:`pair_loss` and the softmax loss do through
-    :func:`~skncf._logits.mean_over`.
-    Steps and loss are then those of :func:`epoch_runner`; random draws inside ``step``
-    must use an algorithm XLA runs fast (see :class:`~skncf._logits.CandidateLogits`).
+    :func:`~skncf._logits.mean_over`. Steps and loss are then those of
+    :func:`epoch_runner`; random draws inside ``step`` must use an algorithm XLA runs
+    fast (see :class:`~skncf._logits.CandidateLogits`).
     """
 
     def run_steps(batches, per_step, masks):

@@ -7,10 +7,10 @@ import scipy.sparse as sp
 from skncf._sampling import SeenPairs
 
 
-def _seen(dense):
+def _seen(dense, bitmap=True):
     matrix = sp.csr_array(np.asarray(dense, dtype=np.float32))
     matrix.sort_indices()
-    return SeenPairs(matrix)
+    return SeenPairs(matrix, bitmap=bitmap)
 
 
 def test_negatives_are_never_seen_and_cover_unseen_items_uniformly():
@@ -38,18 +38,23 @@ def test_users_who_saw_almost_everything_and_everything():
 
 
 @pytest.mark.parametrize("bitmap", [True, False], ids=["bitmap", "binary search"])
-def test_contains_matches_dense_lookup(bitmap, monkeypatch):
-    if not bitmap:  # catalogs too large for a bitmap of the grid
-        monkeypatch.setattr("skncf._sampling.BITMAP_MAX_CELLS", 0)
+def test_contains_matches_dense_lookup(bitmap):
     rng = np.random.default_rng(1)
     dense = rng.random((10, 13)) < 0.3
     users, items = rng.integers(0, 10, 500), rng.integers(0, 13, 500)
-    seen = _seen(dense)
+    seen = _seen(dense, bitmap)
     assert (seen.bitmap is not None) == bitmap
     np.testing.assert_array_equal(seen.contains(users, items), dense[users, items])
     every_cell = np.unravel_index(np.arange(dense.size), dense.shape)
     np.testing.assert_array_equal(seen.contains(*every_cell), dense.ravel())
-    assert not _seen(np.zeros((2, 2))).contains(np.array([0, 1]), np.array([1, 0])).any()
+    assert not _seen(np.zeros((2, 2)), bitmap).contains(np.array([0, 1]), np.array([1, 0])).any()
     last = np.zeros((3, 3), dtype=bool)
     last[2, 2] = True  # the grid's last cell, in a byte of its own
-    np.testing.assert_array_equal(_seen(last).contains(*np.nonzero(np.ones((3, 3)))), last.ravel())
+    found = _seen(last, bitmap).contains(*np.nonzero(np.ones((3, 3))))
+    np.testing.assert_array_equal(found, last.ravel())
+
+
+def test_grids_too_large_for_a_bitmap_use_the_binary_search(monkeypatch):
+    monkeypatch.setattr("skncf._sampling.BITMAP_MAX_CELLS", 11)
+    assert _seen(np.eye(3, 4)).bitmap is None  # 12 cells
+    assert _seen(np.eye(3, 3)).bitmap is not None
