@@ -357,7 +357,9 @@ class NCFRecommender(BaseEstimator):
         new interactions join the seen items that :meth:`recommend` leaves out. Only
         the pairs of ``X`` are trained on (negatives exclude everything seen), with a
         fresh Adam state; the rating scale of explicit feedback stays that of the first
-        fit. On an unfitted estimator this is ``fit`` with one epoch.
+        fit. On an unfitted estimator this is ``fit`` with one epoch. It never compiles
+        with XLA (see "How training runs" in the user guide), so that a long stream of
+        calls does not accumulate compiled code.
 
         Parameters
         ----------
@@ -381,7 +383,9 @@ class NCFRecommender(BaseEstimator):
         (1, 2)
         """
         keep = hasattr(self, "model_")
-        return self._fit_or_restore(X, y, sample_weight, epochs=1, keep=keep)
+        # No XLA: each compiled fit keeps 5-10 MiB of code in the process for good (see
+        # skncf._training.xla_allowed), which a stream of partial_fit calls would pile up.
+        return self._fit_or_restore(X, y, sample_weight, epochs=1, keep=keep, xla=False)
 
     def _fit_or_restore(self, X, y, sample_weight, **how):
         """``_fit``, or on any failure (also KeyboardInterrupt) the state from before."""
@@ -393,7 +397,7 @@ class NCFRecommender(BaseEstimator):
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X, y, sample_weight, *, epochs=None, keep=False, validation_data=None):
+    def _fit(self, X, y, sample_weight, *, epochs=None, keep=False, validation_data=None, xla=True):
         """Fit from scratch, or with ``keep`` continue from the fitted weights."""
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
@@ -505,6 +509,7 @@ class NCFRecommender(BaseEstimator):
                 callbacks=self._keras_callbacks(validation) if hooks else [],
                 validation=validation if hooks else None,
                 strategy=strategy,
+                xla=xla,
             )
             if self.loss == "softmax" and self.feedback == "implicit":
                 if init is None:

@@ -84,6 +84,6 @@ def train_softmax(model, architecture, positives, *, n_items, n_sampled, **setti
         what="positives",
         # An MLP tower runs on every (user, candidate) pair, a step bound by the memory
         # traffic of its intermediates; XLA made NeuMF's steps 5-13% slower, not faster.
-        xla=architecture in ("gmf", "seed"),
+        xla=settings.pop("xla", True) and architecture in ("gmf", "seed"),
         **settings,
     )

@@ -214,6 +214,14 @@ def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
     np.testing.assert_array_equal(fitted.predict(interactions), before)
 
 
+def test_partial_fit_does_not_compile_with_xla(interactions, count_xla_fits):
+    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    assert count_xla_fits == [FAST["batch_size"]]  # fit does
+    rec.partial_fit(interactions[:100])
+    NCFRecommender(model="seed", loss="log", **FAST).partial_fit(interactions)  # unfitted
+    assert count_xla_fits == [FAST["batch_size"]]
+
+
 @pytest.mark.parametrize(
     "n_rows,replicas,steps", [(12, 2, 3), (10, 2, 3), (9, 2, 2), (9, 1, 3), (1, 2, 0)]
 )
