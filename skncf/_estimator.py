@@ -31,7 +31,13 @@ from ._approximate import N_PROBE, ItemIndex, check_options
 from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._distribute import agree, fingerprint, plain_copy
-from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
+from ._graphs import (
+    ARCHITECTURES,
+    build_graph,
+    init_neumf_from,
+    start_gmf_as_dot_product,
+    start_gmf_from_svd,
+)
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
 from ._sampling import SeenPairs
@@ -118,6 +124,17 @@ class NCFRecommender(BaseEstimator):
         holds ratings; the graph gains a per-user and a per-item bias on the output
         logit, is fit by mean squared error on ratings scaled to the training range, and
         predicts ratings within that range.
+    init : {"random", "svd"}, default="random"
+        How the GMF embeddings of ``"gmf"`` and ``"neumf"`` start. ``"random"``: small
+        random values (He et al. 2017). ``"svd"``: a truncated SVD of the training
+        interactions (their weights, users x items) at ``latent_dim``, so that GMF
+        starts as the SVD's reconstruction (PureSVD), which already ranks well, and
+        GMF's output weights start at 1 with either loss. Short fits rank much better;
+        after 10 epochs GMF ends alike and NeuMF a little lower (user guide, "Training
+        faster"). The SVD is scikit-learn's ``randomized_svd``, seeded by
+        ``random_state``. Implicit feedback only; the other tables (the MLP tower's,
+        the seed graph's) start random, and ``warm_start`` and ``partial_fit`` continue
+        from the fitted weights instead.
     pretrain : bool, default=False
         Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
         ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
@@ -227,6 +244,7 @@ class NCFRecommender(BaseEstimator):
         "n_negatives": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "loss": [StrOptions({"log", "softmax"})],
         "feedback": [StrOptions({"implicit", "explicit"})],
+        "init": [StrOptions({"random", "svd"})],
         "pretrain": ["boolean"],
         "columns": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
@@ -254,6 +272,7 @@ class NCFRecommender(BaseEstimator):
         n_negatives: int | Literal["auto"] = "auto",
         loss: Literal["softmax", "log"] = "softmax",
         feedback: Literal["implicit", "explicit"] = "implicit",
+        init: Literal["random", "svd"] = "random",
         pretrain: bool = False,
         columns: Sequence[int | str] | None = None,
         handle_unknown: Literal["error", "ignore"] = "error",
@@ -277,6 +296,7 @@ class NCFRecommender(BaseEstimator):
         self.n_negatives = n_negatives
         self.loss = loss
         self.feedback = feedback
+        self.init = init
         self.pretrain = pretrain
         self.columns = columns
         self.handle_unknown = handle_unknown
@@ -402,6 +422,14 @@ class NCFRecommender(BaseEstimator):
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
+        if self.init == "svd" and (
+            self._architecture() not in ("gmf", "neumf") or self.feedback == "explicit"
+        ):
+            raise ValueError(
+                "init='svd' starts the GMF embeddings of implicit feedback, so it needs "
+                "model='gmf' or 'neumf' and feedback='implicit'; got "
+                f"model={self.model!r}, feedback={self.feedback!r}."
+            )
         for position, callback in enumerate(self.callbacks or []):
             if not isinstance(callback, keras.callbacks.Callback):
                 raise TypeError(
@@ -497,6 +525,12 @@ class NCFRecommender(BaseEstimator):
                 graph = self._build_graph(architecture, n_users, n_items, seeds)
             if init is not None:
                 init(graph)
+            elif self.init == "svd" and architecture in ("gmf", "neumf"):
+                u_train, i_train, w_train = positives
+                interactions = sp.csr_array(
+                    (w_train.astype(np.float32), (u_train, i_train)), shape=(n_users, n_items)
+                )
+                start_gmf_from_svd(graph, interactions, random_state=next(seeds))
             settings = dict(
                 epochs=epochs or self.epochs,
                 batch_size=self.batch_size,

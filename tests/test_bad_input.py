@@ -33,6 +33,7 @@ BAD_PARAMS = [
     ("loss", "bpr", ValueError),
     ("feedback", "ratings", ValueError),
     ("handle_unknown", "skip", ValueError),
+    ("init", "pca", ValueError),
     ("pretrain", "yes", ValueError),
     ("columns", (0,), ValueError),
     ("columns", (0, 0), ValueError),
@@ -117,6 +118,16 @@ def test_explicit_without_y():
 def test_pretrain_needs_neumf():
     with pytest.raises(ValueError, match="pretrain=True needs model='neumf'"):
         NCFRecommender(model="gmf", pretrain=True).fit(PAIRS)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(model="seed"), dict(model="mlp"), dict(model="gmf", feedback="explicit")],
+    ids=["seed", "mlp", "explicit"],
+)
+def test_svd_init_needs_gmf_embeddings_of_implicit_feedback(params):
+    with pytest.raises(ValueError, match="init='svd' .* needs model='gmf' or 'neumf'"):
+        NCFRecommender(init="svd", **params).fit(PAIRS, np.ones(len(PAIRS)))
 
 
 def test_unfitted_methods_raise_not_fitted():

@@ -1,4 +1,5 @@
-"""scikit-learn's own estimator checks: implicit (log and softmax loss) and explicit.
+"""scikit-learn's own estimator checks: implicit (log and softmax loss, random and SVD
+start) and explicit.
 
 The checks feed X of any width, so the instances pick the id columns with
 ``columns=(0, 1)``; every other column is validated and ignored.
@@ -25,6 +26,7 @@ ESTIMATORS = [
     _small(model="gmf", handle_unknown="ignore"),
     _small(model="neumf", feedback="explicit"),
     _small(model="neumf", loss="softmax", n_negatives=3),
+    _small(model="gmf", loss="log", init="svd"),
 ]
 
 

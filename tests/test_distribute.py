@@ -34,8 +34,9 @@ RANDOM_NDCG = 0.05
         dict(model="seed", loss="log", optimizer="lazy_adam"),
         dict(model="mlp", feedback="explicit"),
         dict(model="neumf", pretrain=True, validation_fraction=0.5),
+        dict(model="gmf", loss="log", init="svd"),
     ],
-    ids=["gmf-softmax", "neumf-log", "seed-lazy", "mlp-explicit", "pretrain-validation"],
+    ids=["gmf-softmax", "neumf-log", "seed-lazy", "mlp-explicit", "pretrain-validation", "svd"],
 )
 def test_one_device_strategy_trains_the_model_of_no_strategy(interactions, ratings, settings):
     X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
