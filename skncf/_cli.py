@@ -104,6 +104,13 @@ def _parser():
         help="implicit-feedback loss (default: softmax)",
     )
     model.add_argument(
+        "--init",
+        default="random",
+        choices=["random", "svd"],
+        help="start of the GMF embeddings of gmf and neumf: svd ranks well after fewer "
+        "epochs (default: random)",
+    )
+    model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
     )
 
@@ -227,6 +234,7 @@ def _estimator(args, feedback):
         epochs=args.epochs,
         loss=args.loss,
         feedback=feedback,
+        init=args.init,
         handle_unknown="ignore" if feedback == "explicit" else "error",
         random_state=args.seed,
         verbose=0 if args.quiet else 1,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from skncf import NCFRecommender
+from skncf import load as skncf_load
 from skncf.datasets import make_interactions
 
 SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
@@ -158,6 +159,19 @@ def test_unknown_user_is_a_user_mistake(interactions_csv):
     assert result.returncode == 2 and "not seen in fit" in result.stderr
 
 
+def test_fit_passes_init_on(interactions_csv):
+    folder, _ = interactions_csv
+    fit = skncf(
+        "fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
+        "--model", "gmf", "--init", "svd", cwd=folder,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    assert skncf_load(folder / "s.skncf").init == "svd"
+    seed = skncf("fit", "plays.csv", *COLUMNS, "-o", "x.skncf", "--model", "seed",
+                 "--init", "svd", *QUICK, cwd=folder)  # fmt: skip
+    assert seed.returncode == 2 and "init='svd'" in seed.stderr
+
+
 def test_help_explains_every_option():
     result = subprocess.run([SCRIPT, "fit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
@@ -172,6 +186,7 @@ def test_help_explains_every_option():
         "--batch-size",
         "--learning-rate",
         "--loss",
+        "--init",
         "--seed",
         "--quiet",
         "--output",
