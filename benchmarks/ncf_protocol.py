@@ -155,6 +155,7 @@ def run_skncf(method, split, args, sample_weight):
             n_negatives=args.negatives,
             loss=args.loss,
             l2=args.l2,
+            init=args.init if model in ("gmf", "neumf") else "random",
             handle_unknown="ignore",
             random_state=args.seed,
         )
@@ -327,6 +328,12 @@ def main():
     )
     parser.add_argument("--loss", choices=("log", "softmax"), default=NCFRecommender().loss)
     parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
+    parser.add_argument(
+        "--init",
+        choices=("random", "svd"),
+        default=NCFRecommender().init,
+        help="start of the GMF embeddings of gmf and neumf (seed and mlp start random)",
+    )
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--keras-epochs", type=int, default=10)
     add_weighting_and_validation(parser)

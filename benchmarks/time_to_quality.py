@@ -24,10 +24,13 @@ from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
 
 
-def skncf_curve(split, max_epochs, seed):
-    """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs."""
+def skncf_curve(split, max_epochs, seed, init="random"):
+    """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs.
+
+    ``init`` (``NCFRecommender``'s) is the one setting that may differ from the defaults.
+    """
     for epochs in range(1, max_epochs + 1):
-        rec = NCFRecommender(epochs=epochs, handle_unknown="ignore", random_state=seed)
+        rec = NCFRecommender(epochs=epochs, init=init, handle_unknown="ignore", random_state=seed)
         tic = time.perf_counter()
         rec.fit(split.train)
         seconds = time.perf_counter() - tic
@@ -51,6 +54,12 @@ def main():
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--max-epochs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--init",
+        choices=("random", "svd"),
+        default=NCFRecommender().init,
+        help="NCFRecommender's init, the one setting that may leave its default",
+    )
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
@@ -64,8 +73,11 @@ def main():
         flush=True,
     )
     reached = None
-    for epochs, seconds, metrics in skncf_curve(split, args.max_epochs, args.seed):
-        rows.append(("skncf NeuMF, defaults", epochs, seconds, metrics))
+    name = "skncf NeuMF, defaults"
+    if args.init != NCFRecommender().init:
+        name += f", init={args.init!r}"
+    for epochs, seconds, metrics in skncf_curve(split, args.max_epochs, args.seed, args.init):
+        rows.append((name, epochs, seconds, metrics))
         if reaches(metrics, target):
             reached = seconds
             break

@@ -89,16 +89,18 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
     assert phase.peak_bytes - phase.start_bytes >= 150 * 2**20
 
 
-def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("init", ["random", "svd"])
+def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, init):
     time_to_quality = pytest.importorskip("time_to_quality")
     write_split(tmp_path / "toy", np.random.default_rng(2))
     argv = ["time_to_quality.py", "--data", str(tmp_path / "toy"), "--keras-epochs", "2"]
-    monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1"])
+    monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1", "--init", init])
 
     time_to_quality.main()
     out = capsys.readouterr().out
     assert out.count("| plain Keras NeuMF |") == 2
-    assert out.count("| skncf NeuMF, defaults | 1 |") == 1
+    name = "skncf NeuMF, defaults" + (", init='svd'" if init == "svd" else "")
+    assert out.count(f"| {name} | 1 |") == 1
     assert "time to quality" in out or "did not reach the target within 1 epochs" in out
     assert time_to_quality.reaches(
         {"full_hr": 0.2, "sampled_hr": 0.7}, {"full_hr": 0.2, "sampled_hr": 0.69}
