@@ -185,9 +185,12 @@ def start_gmf_as_dot_product(model):
 
     With the softmax loss, the paper's ``lecun_uniform`` output weights (about 0.1 each)
     scale every gradient reaching the embeddings down; starting from the dot product (the
-    matrix factorisation GMF generalises, He et al. 2017, 3.2) trains much faster.
+    matrix factorisation GMF generalises, He et al. 2017, 3.2) trains much faster. The
+    seed graph's product feeds ``Dense(50)``, not the output, so it keeps the notebook's
+    output weights.
     """
-    if "gmf" not in {layer.name for layer in model.layers}:
+    names = {layer.name for layer in model.layers}
+    if "gmf" not in names or "seed_dense" in names:
         return
     output = model.get_layer("prediction")
     kernel, bias = output.get_weights()

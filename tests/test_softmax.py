@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from skncf import NCFRecommender
-from skncf._graphs import ARCHITECTURES, build_graph
+from skncf._graphs import ARCHITECTURES, build_graph, start_gmf_as_dot_product
 from skncf._logits import CandidateLogits
 from skncf._scoring import Scorer
 from skncf.datasets import make_interactions
@@ -39,6 +39,22 @@ def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     np.testing.assert_allclose(pairs, expected[users, pair_items], rtol=1e-4, atol=1e-4)
     probabilities = graph.predict([users[:, None], pair_items[:, None]], verbose=0)[:, 0]
     np.testing.assert_allclose(probabilities, tf.sigmoid(pairs).numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_only_a_gmf_product_feeding_the_output_starts_as_a_dot_product(architecture):
+    graph = build_graph(
+        architecture, n_users=5, n_items=6, latent_dim=4, mlp_layers=(3,), dropout=0.0,
+        l2=0.0, seeds=iter(range(100)),
+    )  # fmt: skip
+    before = graph.get_layer("prediction").get_weights()[0]
+    start_gmf_as_dot_product(graph)
+    after = graph.get_layer("prediction").get_weights()[0]
+    if architecture in ("gmf", "neumf"):  # the product's 4 weights; NeuMF's tower keeps its
+        np.testing.assert_array_equal(after[:4], 1.0)
+        np.testing.assert_array_equal(after[4:], before[4:])
+    else:  # the seed graph's Dense(50) and the MLP tower keep lecun_uniform
+        np.testing.assert_array_equal(after, before)
 
 
 def test_softmax_is_repeatable():
