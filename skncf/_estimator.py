@@ -130,11 +130,12 @@ class NCFRecommender(BaseEstimator):
         interactions (their weights, users x items) at ``latent_dim``, so that GMF
         starts as the SVD's reconstruction (PureSVD), which already ranks well, and
         GMF's output weights start at 1 with either loss. Short fits rank much better;
-        after 10 epochs GMF ends alike and NeuMF a little lower (user guide, "Training
-        faster"). The SVD is scikit-learn's ``randomized_svd``, seeded by
-        ``random_state``. Implicit feedback only; the other tables (the MLP tower's,
-        the seed graph's) start random, and ``warm_start`` and ``partial_fit`` continue
-        from the fitted weights instead.
+        after 10 epochs the two starts end close, NeuMF's a little better or worse
+        depending on the data (user guide, "Training faster"). The SVD is
+        scikit-learn's ``randomized_svd``, seeded by ``random_state``. Implicit
+        feedback only; the other tables (the MLP tower's, the seed graph's) start
+        random, and ``warm_start`` and ``partial_fit`` continue from the fitted weights
+        instead.
     pretrain : bool, default=False
         Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
         ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
