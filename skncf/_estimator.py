@@ -36,7 +36,6 @@ from ._graphs import (
     build_graph,
     init_neumf_from,
     start_gmf_as_dot_product,
-    start_gmf_from_svd,
 )
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
@@ -44,6 +43,7 @@ from ._sampling import SeenPairs
 from ._saving import check_path, save_model
 from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
+from ._svd_start import start_gmf_from_svd
 from ._training import ExplicitExamples, ImplicitExamples, train
 from ._warm_start import copy_weights, extend_codes, merge_seen
 
@@ -128,10 +128,12 @@ class NCFRecommender(BaseEstimator):
         How the GMF embeddings of ``"gmf"`` and ``"neumf"`` start. ``"random"``: small
         random values (He et al. 2017). ``"svd"``: a truncated SVD of the training
         interactions (their weights, users x items) at ``latent_dim``, so that GMF
-        starts as the SVD's reconstruction (PureSVD), which already ranks well, and
-        GMF's output weights start at 1 with either loss. Short fits rank much better;
-        after 10 epochs the two starts end close, NeuMF's a little better or worse
-        depending on the data (user guide, "Training faster"). The SVD is
+        starts as the SVD's reconstruction (PureSVD), which already ranks well; GMF's
+        output weights start at the one scale (and, with ``loss="log"``, the output's
+        bias) that fits the loss best on a sample of the positives, so the first
+        epoch starts from confident probabilities, not flat ones. Short fits rank much
+        better; after 10 epochs the two starts end close, NeuMF's a little better or
+        worse depending on the data (user guide, "Training faster"). The SVD is
         scikit-learn's ``randomized_svd``, seeded by ``random_state``. Implicit
         feedback only; the other tables (the MLP tower's, the seed graph's) start
         random, and ``warm_start`` and ``partial_fit`` continue from the fitted weights
@@ -524,14 +526,21 @@ class NCFRecommender(BaseEstimator):
         def fit_graph(architecture, init=None, hooks=False):
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 graph = self._build_graph(architecture, n_users, n_items, seeds)
+            from_svd = init is None and self.init == "svd" and architecture in ("gmf", "neumf")
             if init is not None:
                 init(graph)
-            elif self.init == "svd" and architecture in ("gmf", "neumf"):
+            elif from_svd:
                 u_train, i_train, w_train = positives
                 interactions = sp.csr_array(
                     (w_train.astype(np.float32), (u_train, i_train)), shape=(n_users, n_items)
                 )
-                start_gmf_from_svd(graph, interactions, random_state=next(seeds))
+                start_gmf_from_svd(
+                    graph,
+                    interactions,
+                    loss=self.loss,
+                    n_negatives=self._negatives_per_positive(),
+                    random_state=next(seeds),
+                )
             settings = dict(
                 epochs=epochs or self.epochs,
                 batch_size=self.batch_size,
@@ -547,7 +556,7 @@ class NCFRecommender(BaseEstimator):
                 xla=xla,
             )
             if self.loss == "softmax" and self.feedback == "implicit":
-                if init is None:
+                if init is None and not from_svd:
                     start_gmf_as_dot_product(graph)
                 n_sampled = self._sampled_items(architecture, n_items)
                 history = train_softmax(

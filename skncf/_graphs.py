@@ -10,9 +10,7 @@ every hidden ``Dense`` layer. ``l2`` penalises the embedding rows looked up in a
 """
 
 import keras
-import numpy as np
 from keras import layers, ops
-from sklearn.utils.extmath import randomized_svd
 
 ARCHITECTURES = ("seed", "gmf", "mlp", "neumf")
 SEED_HIDDEN_UNITS = 50
@@ -196,25 +194,3 @@ def start_gmf_as_dot_product(model):
     kernel, bias = output.get_weights()
     kernel[: model.get_layer("user_embedding").output_dim] = 1.0
     output.set_weights([kernel, bias])
-
-
-def start_gmf_from_svd(model, interactions, random_state):
-    """Start the GMF product as a truncated SVD of the interactions (PureSVD).
-
-    Adds ``U sqrt(S)`` and ``V sqrt(S)`` of the rank-``latent_dim`` SVD of
-    ``interactions`` (users x items) to the user and item tables of the GMF product, and
-    sets GMF's output weights to 1, so that the graph starts from the SVD's
-    reconstruction (Cremonesi et al. 2010), which already ranks items well. The tables'
-    small random initial values stay underneath: they keep directions the SVD leaves at
-    zero (a matrix of lower rank) trainable.
-    """
-    users, items = model.get_layer("user_embedding"), model.get_layer("item_embedding")
-    (p,), (q,) = users.get_weights(), items.get_weights()
-    k = min(p.shape[1], *interactions.shape)
-    u, s, vt = randomized_svd(interactions, k, random_state=random_state)
-    root = np.sqrt(s)
-    p[:, :k] += u * root
-    q[:, :k] += vt.T * root
-    users.set_weights([p])
-    items.set_weights([q])
-    start_gmf_as_dot_product(model)

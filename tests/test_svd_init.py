@@ -5,9 +5,11 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import logsumexp
 
 from skncf import NCFRecommender
-from skncf._graphs import build_graph, start_gmf_from_svd
+from skncf._graphs import build_graph
+from skncf._svd_start import start_gmf_from_svd
 from skncf.datasets import make_interactions
 
 
@@ -24,6 +26,10 @@ def gmf_graph(n_users, n_items, latent_dim, architecture="gmf"):
     )
 
 
+def start(graph, interactions, loss="softmax", n_negatives=4):
+    start_gmf_from_svd(graph, interactions, loss=loss, n_negatives=n_negatives, random_state=0)
+
+
 def tables(graph):
     return [graph.get_layer(name).get_weights()[0] for name in ("user_embedding", "item_embedding")]
 
@@ -34,7 +40,7 @@ def test_the_product_starts_as_the_best_low_rank_approximation(architecture):
     dense = (rng.random((30, 20)) < 0.3) * rng.integers(1, 4, size=(30, 20))
     graph = gmf_graph(30, 20, 4, architecture)
     (p0, q0) = tables(graph)
-    start_gmf_from_svd(graph, sp.csr_array(dense.astype(np.float32)), random_state=0)
+    start(graph, sp.csr_array(dense.astype(np.float32)))
     p, q = tables(graph)
     s = np.linalg.svd(dense, compute_uv=False)
     best_error = np.sqrt(np.sum(s[4:] ** 2))  # Eckart-Young: the best rank-4 approximation
@@ -44,15 +50,16 @@ def test_the_product_starts_as_the_best_low_rank_approximation(architecture):
     np.testing.assert_allclose(gram_p, gram_q, atol=1e-4)  # U sqrt(S) and V sqrt(S), added
     np.testing.assert_allclose(gram_p, np.diag(np.diag(gram_p)), atol=1e-4)
     kernel = graph.get_layer("prediction").get_weights()[0]
-    np.testing.assert_array_equal(kernel[:4], 1.0)  # GMF's output is the plain dot product
-    assert len(kernel) == 4 or not np.allclose(kernel[4:], 1.0)  # NeuMF's tower: as it was
+    np.testing.assert_array_equal(kernel[:4], kernel[0, 0])  # a scaled dot product
+    assert kernel[0, 0] >= 1.0
+    assert len(kernel) == 4 or not np.allclose(kernel[4:], kernel[0, 0])  # NeuMF's tower: as it was
 
 
 def test_a_latent_dim_above_the_rank_keeps_the_rest_random():
     interactions = sp.csr_array(np.eye(3, 5, dtype=np.float32))
     graph = gmf_graph(3, 5, 8)
     (p0, q0) = tables(graph)
-    start_gmf_from_svd(graph, interactions, random_state=0)
+    start(graph, interactions)
     p, q = tables(graph)
     np.testing.assert_array_equal(p[:, 3:], p0[:, 3:])
     np.testing.assert_array_equal(q[:, 3:], q0[:, 3:])
@@ -64,6 +71,47 @@ def grouped():
     return make_interactions(
         n_users=300, n_items=120, n_groups=6, interactions_per_user=10, random_state=0
     )
+
+
+@pytest.fixture(scope="module")
+def grouped_matrix(grouped):
+    X, _ = grouped
+    return sp.csr_array((np.ones(len(X), dtype=np.float32), (X[:, 0], X[:, 1])), shape=(300, 120))
+
+
+def softmax_loss(logits, positives, scale):
+    """Mean over positives of the full softmax's loss, logits scaled by ``scale``."""
+    rows, columns = positives.nonzero()
+    return np.mean(logsumexp(scale * logits[rows], axis=1) - scale * logits[rows, columns])
+
+
+def test_the_softmax_starts_at_the_scale_that_fits_it_best(grouped_matrix):
+    graph = gmf_graph(300, 120, 8)
+    start(graph, grouped_matrix)
+    p, q = tables(graph)
+    kernel = graph.get_layer("prediction").get_weights()[0]
+    losses = {s: softmax_loss(p @ q.T, grouped_matrix, s) for s in np.linspace(1, 100, 991)}
+    best = min(losses, key=losses.get)
+    assert best > 2  # the plain dot product (1) is far too flat here
+    # fitted on a sample of positives and items: close to, not at, the full loss's minimum
+    assert abs(kernel[0, 0] - best) < 0.1 * best, (kernel[0, 0], best)
+
+
+def test_the_log_loss_starts_at_the_fitted_slope_and_bias(grouped_matrix):
+    graph = gmf_graph(300, 120, 8)
+    start(graph, grouped_matrix, loss="log", n_negatives=4)
+    p, q = tables(graph)
+    kernel, bias = graph.get_layer("prediction").get_weights()
+    np.testing.assert_array_equal(kernel[:8], kernel[0, 0])
+    logits = kernel[0, 0] * (p @ q.T) + bias[0]
+    positives = grouped_matrix.toarray() > 0
+    # one positive to four random items: a positive's mean probability well above an
+    # other item's, and the average over that mix near its base rate of 1 / 5
+    probability = 1 / (1 + np.exp(-logits))
+    assert probability[positives].mean() > 2 * probability[~positives].mean()
+    base_rate = (probability[positives].mean() + 4 * probability.mean()) / 5
+    assert abs(base_rate - 0.2) < 0.03, base_rate
+    assert bias[0] < 0  # the plain start (bias 0, every pair near 0.5 or above) is not
 
 
 @pytest.mark.parametrize("loss", ["softmax", "log"])
