@@ -4,9 +4,10 @@ In one process: the plain-Keras NeuMF of ``ncf_protocol.py`` (``Model.fit``, bat
 4 negatives, Adam 1e-3) trains for ``--keras-epochs`` epochs, scored after each; its
 best epoch by full HR@10 sets the target (its full and sampled HR@10) and the baseline
 time (its training seconds up to that epoch). Then ``NCFRecommender(epochs=e)``, every
-other setting at its default, is fitted from scratch for e = 1, 2, ... until it reaches
-both target figures (or ``--max-epochs``); each fit is timed as a whole (validation, id
-encoding, graph building, tracing, training). Prints the table and the ratio of the two
+other setting at its default (``--init`` and ``--loss`` may change those two), is
+fitted from scratch for e = 1, 2, ... until it reaches both target figures (or
+``--max-epochs``); each fit is timed as a whole (validation, id encoding, graph
+building, tracing, training). Prints the table and the ratio of the two
 times. Scoring follows ``../shared/data/PROTOCOL.md`` and is not timed.
 
     python benchmarks/time_to_quality.py --data ../shared/data/ml1m-half/ml1m-half
@@ -24,13 +25,13 @@ from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
 
 
-def skncf_curve(split, max_epochs, seed, init="random"):
+def skncf_curve(split, max_epochs, seed, **settings):
     """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs.
 
-    ``init`` (``NCFRecommender``'s) is the one setting that may differ from the defaults.
+    ``settings`` (``init``, ``loss``) are the ones that may leave their defaults.
     """
     for epochs in range(1, max_epochs + 1):
-        rec = NCFRecommender(epochs=epochs, init=init, handle_unknown="ignore", random_state=seed)
+        rec = NCFRecommender(epochs=epochs, handle_unknown="ignore", random_state=seed, **settings)
         tic = time.perf_counter()
         rec.fit(split.train)
         seconds = time.perf_counter() - tic
@@ -58,7 +59,13 @@ def main():
         "--init",
         choices=("random", "svd"),
         default=NCFRecommender().init,
-        help="NCFRecommender's init, the one setting that may leave its default",
+        help="NCFRecommender's init (one of the two settings that may leave their defaults)",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=("softmax", "log"),
+        default=NCFRecommender().loss,
+        help="NCFRecommender's loss (the other)",
     )
     args = parser.parse_args()
     if not args.data:
@@ -73,10 +80,13 @@ def main():
         flush=True,
     )
     reached = None
-    name = "skncf NeuMF, defaults"
-    if args.init != NCFRecommender().init:
-        name += f", init={args.init!r}"
-    for epochs, seconds, metrics in skncf_curve(split, args.max_epochs, args.seed, args.init):
+    settings = {"init": args.init, "loss": args.loss}
+    name = "skncf NeuMF, defaults" + "".join(
+        f", {key}={value!r}"
+        for key, value in settings.items()
+        if value != NCFRecommender().get_params()[key]
+    )
+    for epochs, seconds, metrics in skncf_curve(split, args.max_epochs, args.seed, **settings):
         rows.append((name, epochs, seconds, metrics))
         if reaches(metrics, target):
             reached = seconds

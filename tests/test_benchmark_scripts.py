@@ -89,17 +89,23 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
     assert phase.peak_bytes - phase.start_bytes >= 150 * 2**20
 
 
-@pytest.mark.parametrize("init", ["random", "svd"])
-def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, init):
+@pytest.mark.parametrize(
+    "settings, name",
+    [
+        ([], "skncf NeuMF, defaults"),
+        (["--init", "svd"], "skncf NeuMF, defaults, init='svd'"),
+        (["--init", "svd", "--loss", "log"], "skncf NeuMF, defaults, init='svd', loss='log'"),
+    ],
+)
+def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, settings, name):
     time_to_quality = pytest.importorskip("time_to_quality")
     write_split(tmp_path / "toy", np.random.default_rng(2))
     argv = ["time_to_quality.py", "--data", str(tmp_path / "toy"), "--keras-epochs", "2"]
-    monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1", "--init", init])
+    monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1", *settings])
 
     time_to_quality.main()
     out = capsys.readouterr().out
     assert out.count("| plain Keras NeuMF |") == 2
-    name = "skncf NeuMF, defaults" + (", init='svd'" if init == "svd" else "")
     assert out.count(f"| {name} | 1 |") == 1
     assert "time to quality" in out or "did not reach the target within 1 epochs" in out
     assert time_to_quality.reaches(
