@@ -4,7 +4,7 @@ In one process: the plain-Keras NeuMF of ``ncf_protocol.py`` (``Model.fit``, bat
 4 negatives, Adam 1e-3) trains for ``--keras-epochs`` epochs, scored after each; its
 best epoch by full HR@10 sets the target (its full and sampled HR@10) and the baseline
 time (its training seconds up to that epoch). Then ``NCFRecommender(epochs=e)``, every
-other setting at its default (``--init`` and ``--loss`` may change those two), is
+other setting at its default (``--init``, ``--loss`` and ``--l2`` may change those), is
 fitted from scratch for e = 1, 2, ... until it reaches both target figures (or
 ``--max-epochs``); each fit is timed as a whole (validation, id encoding, graph
 building, tracing, training). Prints the table and the ratio of the two
@@ -28,7 +28,7 @@ from skncf.datasets import load_ncf_split
 def skncf_curve(split, max_epochs, seed, **settings):
     """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs.
 
-    ``settings`` (``init``, ``loss``) are the ones that may leave their defaults.
+    ``settings`` (``init``, ``loss``, ``l2``) are the ones that may leave their defaults.
     """
     for epochs in range(1, max_epochs + 1):
         rec = NCFRecommender(epochs=epochs, handle_unknown="ignore", random_state=seed, **settings)
@@ -59,14 +59,15 @@ def main():
         "--init",
         choices=("random", "svd"),
         default=NCFRecommender().init,
-        help="NCFRecommender's init (one of the two settings that may leave their defaults)",
+        help="NCFRecommender's init (one of the settings that may leave their defaults)",
     )
     parser.add_argument(
         "--loss",
         choices=("softmax", "log"),
         default=NCFRecommender().loss,
-        help="NCFRecommender's loss (the other)",
+        help="NCFRecommender's loss",
     )
+    parser.add_argument("--l2", type=float, default=NCFRecommender().l2, help="NCFRecommender's l2")
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
@@ -80,7 +81,7 @@ def main():
         flush=True,
     )
     reached = None
-    settings = {"init": args.init, "loss": args.loss}
+    settings = {"init": args.init, "loss": args.loss, "l2": args.l2}
     name = "skncf NeuMF, defaults" + "".join(
         f", {key}={value!r}"
         for key, value in settings.items()

@@ -94,7 +94,10 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
     [
         ([], "skncf NeuMF, defaults"),
         (["--init", "svd"], "skncf NeuMF, defaults, init='svd'"),
-        (["--init", "svd", "--loss", "log"], "skncf NeuMF, defaults, init='svd', loss='log'"),
+        (
+            ["--init", "svd", "--loss", "log", "--l2", "0.001"],
+            "skncf NeuMF, defaults, init='svd', loss='log', l2=0.001",
+        ),
     ],
 )
 def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, settings, name):
