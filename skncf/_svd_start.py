@@ -16,6 +16,7 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import randomized_svd
+from sklearn.utils.random import sample_without_replacement
 
 # Positives and items sampled to fit the scale; enough for two significant digits.
 CALIBRATION_POSITIVES = 2048
@@ -62,30 +63,41 @@ def start_gmf_from_svd(model, interactions, *, loss, n_negatives, random_state):
 
 
 def _sample_positives(interactions, rng):
-    """Users, items and weights of up to ``CALIBRATION_POSITIVES`` positives."""
-    coo = interactions.tocoo()
-    kept = coo.data > 0
-    users, items, weights = coo.row[kept], coo.col[kept], coo.data[kept]
-    if users.size > CALIBRATION_POSITIVES:
-        chosen = rng.choice(users.size, CALIBRATION_POSITIVES, replace=False)
-        users, items, weights = users[chosen], items[chosen], weights[chosen]
-    return users, items, weights.astype(np.float64)
+    """Users, items and weights of up to ``CALIBRATION_POSITIVES`` stored positives.
+
+    Draws positions in the CSR arrays, so memory stays small whatever the number of
+    interactions; entries stored with weight 0 are dropped.
+    """
+    n_stored = interactions.nnz
+    chosen = np.sort(
+        sample_without_replacement(n_stored, min(CALIBRATION_POSITIVES, n_stored), random_state=rng)
+    )
+    users = np.searchsorted(interactions.indptr, chosen, side="right") - 1
+    items = interactions.indices[chosen]
+    weights = interactions.data[chosen].astype(np.float64)
+    kept = weights > 0
+    return users[kept], items[kept], weights[kept]
 
 
 def _softmax_scale(p, q, sample, rng):
-    """The scale ``a`` of the logits ``a * p_u . q_i`` that minimises the sampled softmax.
+    """The scale ``a`` of the logits ``a * p_u . q_i`` that minimises the softmax's loss.
 
-    Each positive competes with the same ``CALIBRATION_ITEMS`` uniformly drawn items, as
-    in training; the loss is convex in ``a``.
+    Estimated as training's sampled softmax does: each positive competes with the same
+    ``CALIBRATION_ITEMS`` uniformly drawn items, whose logits are shifted by
+    ``log(n_items / CALIBRATION_ITEMS)`` so that they stand for the whole catalog. The
+    loss is convex in ``a``.
     """
     users, items, weights = sample
     n_items = q.shape[0]
-    others = rng.choice(n_items, min(CALIBRATION_ITEMS, n_items), replace=False)
+    n_drawn = min(CALIBRATION_ITEMS, n_items)
+    others = sample_without_replacement(n_items, n_drawn, random_state=rng)
     positive = np.einsum("ij,ij->i", p[users], q[items]).astype(np.float64)
-    logits = np.column_stack([positive, p[users] @ q[others].T]).astype(np.float64)
+    drawn = (p[users] @ q[others].T).astype(np.float64)
+    shift = np.log(n_items / n_drawn)
 
     def loss(scale):
-        return np.average(logsumexp(scale * logits, axis=1) - scale * positive, weights=weights)
+        logits = np.column_stack([scale * positive, scale * drawn + shift])
+        return np.average(logsumexp(logits, axis=1) - scale * positive, weights=weights)
 
     return minimize_scalar(loss, bounds=SCALE_BOUNDS, method="bounded").x
 

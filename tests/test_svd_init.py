@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
 from skncf import NCFRecommender
@@ -76,7 +77,7 @@ def grouped():
 @pytest.fixture(scope="module")
 def grouped_matrix(grouped):
     X, _ = grouped
-    return sp.csr_array((np.ones(len(X), dtype=np.float32), (X[:, 0], X[:, 1])), shape=(300, 120))
+    return interaction_matrix(X, 300, 120)
 
 
 def softmax_loss(logits, positives, scale):
@@ -85,13 +86,26 @@ def softmax_loss(logits, positives, scale):
     return np.mean(logsumexp(scale * logits[rows], axis=1) - scale * logits[rows, columns])
 
 
-def test_the_softmax_starts_at_the_scale_that_fits_it_best(grouped_matrix):
-    graph = gmf_graph(300, 120, 8)
-    start(graph, grouped_matrix)
+def interaction_matrix(X, n_users, n_items):
+    return sp.csr_array(
+        (np.ones(len(X), dtype=np.float32), (X[:, 0], X[:, 1])), shape=(n_users, n_items)
+    )
+
+
+@pytest.mark.parametrize("n_items", [120, 3000])  # all items in the fit's sample; 1,024 of them
+def test_the_softmax_starts_at_the_scale_that_fits_it_best(n_items):
+    X, _ = make_interactions(
+        n_users=300, n_items=n_items, n_groups=6, interactions_per_user=10, random_state=0
+    )
+    positives = interaction_matrix(X, 300, n_items)
+    graph = gmf_graph(300, n_items, 8)
+    start(graph, positives)
     p, q = tables(graph)
     kernel = graph.get_layer("prediction").get_weights()[0]
-    losses = {s: softmax_loss(p @ q.T, grouped_matrix, s) for s in np.linspace(1, 100, 991)}
-    best = min(losses, key=losses.get)
+    logits = p @ q.T
+    best = minimize_scalar(
+        lambda s: softmax_loss(logits, positives, s), bounds=(0.1, 100), method="bounded"
+    ).x
     assert best > 2  # the plain dot product (1) is far too flat here
     # fitted on a sample of positives and items: close to, not at, the full loss's minimum
     assert abs(kernel[0, 0] - best) < 0.1 * best, (kernel[0, 0], best)
