@@ -63,20 +63,18 @@ def start_gmf_from_svd(model, interactions, *, loss, n_negatives, random_state):
 
 
 def _sample_positives(interactions, rng):
-    """Users, items and weights of up to ``CALIBRATION_POSITIVES`` stored positives.
+    """Users, items and weights of up to ``CALIBRATION_POSITIVES`` positives of a CSR array.
 
-    Draws positions in the CSR arrays, so memory stays small whatever the number of
-    interactions; entries stored with weight 0 are dropped.
+    Draws positions in the CSR arrays (entries stored with weight 0 left out), so that no
+    copy of the pairs is made.
     """
-    n_stored = interactions.nnz
-    chosen = np.sort(
-        sample_without_replacement(n_stored, min(CALIBRATION_POSITIVES, n_stored), random_state=rng)
+    stored = np.flatnonzero(interactions.data > 0)
+    drawn = sample_without_replacement(
+        stored.size, min(CALIBRATION_POSITIVES, stored.size), random_state=rng
     )
+    chosen = np.sort(stored[drawn])
     users = np.searchsorted(interactions.indptr, chosen, side="right") - 1
-    items = interactions.indices[chosen]
-    weights = interactions.data[chosen].astype(np.float64)
-    kept = weights > 0
-    return users[kept], items[kept], weights[kept]
+    return users, interactions.indices[chosen], interactions.data[chosen].astype(np.float64)
 
 
 def _softmax_scale(p, q, sample, rng):

@@ -10,6 +10,7 @@ from scipy.special import logsumexp
 
 from skncf import NCFRecommender
 from skncf._graphs import build_graph
+from skncf._ranking import interaction_matrix
 from skncf._svd_start import start_gmf_from_svd
 from skncf.datasets import make_interactions
 
@@ -77,7 +78,7 @@ def grouped():
 @pytest.fixture(scope="module")
 def grouped_matrix(grouped):
     X, _ = grouped
-    return interaction_matrix(X, 300, 120)
+    return interaction_matrix(X[:, 0], X[:, 1], 300, 120)
 
 
 def softmax_loss(logits, positives, scale):
@@ -86,18 +87,12 @@ def softmax_loss(logits, positives, scale):
     return np.mean(logsumexp(scale * logits[rows], axis=1) - scale * logits[rows, columns])
 
 
-def interaction_matrix(X, n_users, n_items):
-    return sp.csr_array(
-        (np.ones(len(X), dtype=np.float32), (X[:, 0], X[:, 1])), shape=(n_users, n_items)
-    )
-
-
 @pytest.mark.parametrize("n_items", [120, 3000])  # all items in the fit's sample; 1,024 of them
 def test_the_softmax_starts_at_the_scale_that_fits_it_best(n_items):
     X, _ = make_interactions(
         n_users=300, n_items=n_items, n_groups=6, interactions_per_user=10, random_state=0
     )
-    positives = interaction_matrix(X, 300, n_items)
+    positives = interaction_matrix(X[:, 0], X[:, 1], 300, n_items)
     graph = gmf_graph(300, n_items, 8)
     start(graph, positives)
     p, q = tables(graph)
