@@ -30,9 +30,10 @@ def start_gmf_from_svd(model, interactions, *, loss, n_negatives, random_state):
     """Start the GMF product of ``model`` as a truncated SVD of ``interactions``.
 
     Adds ``U sqrt(S)`` and ``V sqrt(S)`` of the rank-``latent_dim`` SVD of
-    ``interactions`` (users x items, the training positives' weights) to the user and item
-    tables of the GMF product. The tables' small random initial values stay underneath:
-    they keep directions the SVD leaves at zero (a matrix of lower rank) trainable.
+    ``interactions`` (a CSR array, users x items, of the training positives' weights) to
+    the user and item tables of the GMF product. The tables' small random initial values
+    stay underneath: they keep directions the SVD leaves at zero (a matrix of lower rank)
+    trainable.
 
     Then sets GMF's output weights to one common scale fitted to ``loss`` on a sample of
     the positives: for ``"softmax"`` the scale of the sampled softmax's logits, for
