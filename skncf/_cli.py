@@ -104,6 +104,12 @@ def _parser():
         help="implicit-feedback loss (default: softmax)",
     )
     model.add_argument(
+        "--l2",
+        type=float,
+        default=0.0,
+        help="L2 penalty on the embedding rows of a batch and the dense kernels (default: 0)",
+    )
+    model.add_argument(
         "--init",
         default="random",
         choices=["random", "svd"],
@@ -233,6 +239,7 @@ def _estimator(args, feedback):
         learning_rate=args.learning_rate,
         epochs=args.epochs,
         loss=args.loss,
+        l2=args.l2,
         feedback=feedback,
         init=args.init,
         handle_unknown="ignore" if feedback == "explicit" else "error",

@@ -159,14 +159,18 @@ def test_unknown_user_is_a_user_mistake(interactions_csv):
     assert result.returncode == 2 and "not seen in fit" in result.stderr
 
 
-def test_fit_passes_init_on(interactions_csv):
+def test_fit_passes_init_loss_and_l2_on(interactions_csv):
     folder, _ = interactions_csv
     fit = skncf(
         "fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
-        "--model", "gmf", "--init", "svd", cwd=folder,
+        "--model", "gmf", "--init", "svd", "--loss", "log", "--l2", "0.001", cwd=folder,
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr
-    assert skncf_load(folder / "s.skncf").init == "svd"
+    params = skncf_load(folder / "s.skncf").get_params()
+    assert (params["init"], params["loss"], params["l2"]) == ("svd", "log", 0.001)
+    negative = skncf("fit", "plays.csv", *COLUMNS, "-o", "n.skncf", "--l2", "-1", *QUICK,
+                     cwd=folder)  # fmt: skip
+    assert negative.returncode == 2 and "l2" in negative.stderr
     seed = skncf("fit", "plays.csv", *COLUMNS, "-o", "x.skncf", "--model", "seed",
                  "--init", "svd", *QUICK, cwd=folder)  # fmt: skip
     assert seed.returncode == 2 and "init='svd'" in seed.stderr
@@ -187,6 +191,7 @@ def test_help_explains_every_option():
         "--learning-rate",
         "--loss",
         "--init",
+        "--l2",
         "--seed",
         "--quiet",
         "--output",
