@@ -31,12 +31,7 @@ from ._approximate import N_PROBE, ItemIndex, check_options
 from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._distribute import agree, fingerprint, plain_copy
-from ._graphs import (
-    ARCHITECTURES,
-    build_graph,
-    init_neumf_from,
-    start_gmf_as_dot_product,
-)
+from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, encode, fit_codes
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
 from ._sampling import SeenPairs
