@@ -36,8 +36,9 @@ class FusedAdam:
     ):
         self.variables = list(variables)
         self.lazy = lazy
-        self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
-        self.epsilon = epsilon
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        # a variable, not a constant: a compiled program serves fits of any rate
+        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
         self.moments = [
             (
                 tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False),
@@ -49,6 +50,14 @@ class FusedAdam:
         self.iterations = tf.Variable(
             0.0, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
         )
+
+    def restart(self, learning_rate):
+        """Start again from zero moments and step count, at ``learning_rate``."""
+        for moments in self.moments:
+            for moment in moments:
+                moment.assign(tf.zeros_like(moment))
+        self.iterations.assign(0.0)
+        self.learning_rate.assign(learning_rate)
 
     def apply(self, gradients):
         """One Adam step with ``gradients``, in the order of ``variables``."""
@@ -66,7 +75,7 @@ class FusedAdam:
                 v=v.handle,
                 beta1_power=beta_1_power,
                 beta2_power=beta_2_power,
-                lr=tf.constant(self.learning_rate, variable.dtype),
+                lr=tf.cast(self.learning_rate, variable.dtype),
                 beta1=tf.constant(self.beta_1, variable.dtype),
                 beta2=tf.constant(self.beta_2, variable.dtype),
                 epsilon=tf.constant(self.epsilon, variable.dtype),
@@ -79,7 +88,11 @@ class FusedAdam:
         g = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
         m_rows = self.beta_1 * tf.gather(m, rows) + (1 - self.beta_1) * g
         v_rows = self.beta_2 * tf.gather(v, rows) + (1 - self.beta_2) * tf.square(g)
-        rate = self.learning_rate * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        rate = (
+            tf.cast(self.learning_rate, m_rows.dtype)
+            * tf.sqrt(1 - beta_2_power)
+            / (1 - beta_1_power)
+        )
         # kernels on the handles: under a tf.distribute strategy, each replica's own copy
         tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
         tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)

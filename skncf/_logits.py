@@ -59,6 +59,11 @@ class CandidateLogits:
             self.biases = (model.get_layer("user_bias"), model.get_layer("item_bias"))
         self.variables = model.trainable_variables
 
+    def restart(self, seed):
+        """Draw the dropout masks from ``seed`` again, as a new instance would."""
+        state = self.seeds.state
+        state.assign(tf.constant([seed, 0], dtype=state.dtype))
+
     def _drop(self, x, training):
         if not training or self.dropout == 0:
             return x

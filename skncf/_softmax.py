@@ -82,6 +82,7 @@ def train_softmax(model, architecture, positives, *, n_items, n_sampled, **setti
         next_epoch,
         n_rows=len(users),
         what="positives",
+        loss_key=("softmax", n_items, n_sampled),
         # An MLP tower runs on every (user, candidate) pair, a step bound by the memory
         # traffic of its intermediates; XLA made NeuMF's steps 5-13% slower, not faster.
         xla=settings.pop("xla", True) and architecture in ("gmf", "seed"),

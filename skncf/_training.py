@@ -20,6 +20,7 @@ from ._adam import FusedAdam
 from ._callbacks import EpochHooks
 from ._distribute import all_reduce_sum
 from ._logits import CandidateLogits, mean_over
+from ._programs import Program, program_for
 from ._sampling import SeenPairs
 
 
@@ -181,9 +182,10 @@ def xla_epoch_runner(step, *, batch_size):
 def xla_allowed():
     """Whether the environment variable ``SKNCF_XLA`` allows XLA: "1" (default) or "0".
 
-    Each fit compiled by XLA keeps 5-10 MiB of compiled code until the process ends
-    (TensorFlow's compilation cache never evicts), so a process running hundreds of
-    long fits may prefer ``SKNCF_XLA=0``: the plain loop, without that memory.
+    Each setting or data size compiled by XLA keeps 5-10 MiB of compiled code until the
+    process ends (TensorFlow's compilation cache never evicts; refits of the same one
+    reuse it, see :mod:`skncf._programs`), so a process running hundreds of long fits
+    on data of many sizes may prefer ``SKNCF_XLA=0``: the plain loop, without that memory.
 
     Raises
     ------
@@ -279,15 +281,17 @@ def gradient_step(loss, variables, optimizer):
     return step
 
 
-def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, **settings):
+def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, loss_key, **settings):
     """The loop both losses share: set up logits and Adam, run and record the epochs.
 
-    ``make_loss(logits_of)`` returns the loss for :func:`gradient_step`;
-    ``next_epoch(rng)`` returns one epoch's ``(arrays, per_step)``; ``n_rows`` rows of
-    ``what`` (e.g. "examples") make an epoch. ``settings`` are ``epochs``,
-    ``batch_size``, ``learning_rate``, ``lazy_adam``, ``dropout``, ``l2``, ``rng``,
-    ``verbose``, ``callbacks`` (Keras callbacks), ``validation`` (a
-    :class:`~skncf._callbacks.Validation` or None; see
+    ``make_loss(logits_of)`` returns the loss for :func:`gradient_step`, and
+    ``loss_key`` (hashable) names it and its settings, so that a fit compiled by XLA
+    can run the program of an earlier fit of the same loss and shapes (see
+    :mod:`skncf._programs`); ``next_epoch(rng)`` returns one epoch's ``(arrays,
+    per_step)``; ``n_rows`` rows of ``what`` (e.g. "examples") make an epoch.
+    ``settings`` are ``epochs``, ``batch_size``, ``learning_rate``, ``lazy_adam``,
+    ``dropout``, ``l2``, ``rng``, ``verbose``, ``callbacks`` (Keras callbacks),
+    ``validation`` (a :class:`~skncf._callbacks.Validation` or None; see
     :class:`~skncf._callbacks.EpochHooks`) and optionally ``strategy`` (a
     ``tf.distribute.Strategy`` whose scope ``model`` was built in, or None) and ``xla``
     (default True: compile fits of at least ``XLA_MIN_STEPS`` steps with XLA, see
@@ -309,10 +313,12 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, **
             f"{n_rows} {what} to train on; each replica needs at least one."
         )
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        return _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settings)
+        return _run_epochs(
+            model, architecture, make_loss, next_epoch, n_rows, what, loss_key, settings
+        )
 
 
-def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settings):
+def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_key, settings):
     epochs, batch_size, rng = settings["epochs"], settings["batch_size"], settings["rng"]
     strategy = settings.get("strategy")
     n_steps = epochs * -(-n_rows // batch_size)
@@ -324,40 +330,57 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, settin
         and not settings["lazy_adam"]
         and xla_available()
     )
-    logits_of = CandidateLogits(
-        model,
-        architecture,
-        dropout=settings["dropout"],
-        l2=settings["l2"],
-        seed=int(rng.integers(2**31 - 1)),
-        rng_alg="threefry" if xla else None,
-    )
-    optimizer = FusedAdam(
-        logits_of.variables, settings["learning_rate"], lazy=settings["lazy_adam"]
-    )
-    step = gradient_step(make_loss(logits_of), logits_of.variables, optimizer)
-    if xla:
-        run = xla_epoch_runner(step, batch_size=batch_size)
-    else:
-        run = epoch_runner(
-            step,
-            batch_size=batch_size,
-            compiled=n_steps > EAGER_MAX_STEPS,
-            strategy=strategy,
+    seed = int(rng.integers(2**31 - 1))
+
+    def build(graph):
+        logits_of = CandidateLogits(
+            graph,
+            architecture,
+            dropout=settings["dropout"],
+            l2=settings["l2"],
+            seed=seed,
+            rng_alg="threefry" if xla else None,
         )
+        optimizer = FusedAdam(
+            logits_of.variables, settings["learning_rate"], lazy=settings["lazy_adam"]
+        )
+        step = gradient_step(make_loss(logits_of), logits_of.variables, optimizer)
+        if xla:
+            return logits_of, optimizer, xla_epoch_runner(step, batch_size=batch_size)
+        run = epoch_runner(
+            step, batch_size=batch_size, compiled=n_steps > EAGER_MAX_STEPS, strategy=strategy
+        )
+        return logits_of, optimizer, run
+
+    if xla:
+        # everything the compiled epoch depends on but the weights' values and the data
+        key = (
+            architecture,
+            tuple((w.path, tuple(w.shape), str(w.dtype)) for w in model.weights),
+            settings["dropout"],
+            settings["l2"],
+            batch_size,
+            loss_key,
+        )
+        programs: contextlib.AbstractContextManager[Program] = program_for(model, key, build)
+    else:
+        programs = contextlib.nullcontext(Program(model, build))
     hooks = EpochHooks(model, settings["callbacks"], settings["validation"], epochs)
     history: dict[str, list[float]] = {"loss": []}
-    hooks.train_begin()
-    for epoch in range(epochs):
-        tic = time.perf_counter()
-        hooks.epoch_begin(epoch)
-        loss = run(*next_epoch(rng))
-        check_loss(loss, epoch)
-        logs = hooks.epoch_end(epoch, loss)
-        record_epoch(history, logs, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
-        if hooks.stop:
-            break
-    hooks.train_end()
+    with programs as program:
+        if xla:  # a kept program may come from an earlier fit
+            program.restart(seed, settings["learning_rate"])
+        hooks.train_begin()
+        for epoch in range(epochs):
+            tic = time.perf_counter()
+            hooks.epoch_begin(epoch)
+            loss = program.epoch(model, *next_epoch(rng))
+            check_loss(loss, epoch)
+            logs = hooks.epoch_end(epoch, loss)
+            record_epoch(history, logs, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
+            if hooks.stop:
+                break
+        hooks.train_end()
     return history
 
 
@@ -378,6 +401,7 @@ def train(model, architecture, examples, *, feedback, **settings):
         next_epoch,
         n_rows=len(examples),
         what="examples",
+        loss_key=("pairs", feedback),
         **settings,
     )
 

@@ -1,3 +1,4 @@
+import collections
 import os
 import threading
 
@@ -13,6 +14,12 @@ from skncf.model_selection import LeaveLastOut
 
 # Small and quick: enough to exercise every code path, not to learn well.
 FAST = dict(latent_dim=8, mlp_layers=(16, 8), epochs=2, batch_size=256, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def no_kept_programs(monkeypatch):
+    """Each test starts without compiled programs kept from earlier tests' fits."""
+    monkeypatch.setattr("skncf._programs._kept", collections.OrderedDict())
 
 
 @pytest.fixture(scope="session")

@@ -183,7 +183,8 @@ def test_xla_draws_dropout_masks_repeatably(interactions, count_xla_fits):
     again = NCFRecommender(**params).fit(interactions).predict(interactions)
     other = NCFRecommender(**{**params, "random_state": 1}).fit(interactions)
     no_dropout = NCFRecommender(**params, dropout=0.0).fit(interactions).predict(interactions)
-    assert len(count_xla_fits) == 4
+    # one compiled epoch per dropout rate: the other seed fits run in the kept program
+    assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(first.predict(interactions), again)
     assert not np.allclose(other.predict(interactions), again)
     assert not np.allclose(no_dropout, again)  # the masks are drawn
