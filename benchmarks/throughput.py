@@ -11,6 +11,11 @@ starts) and, through the same Keras callback, by its last epoch alone (with one 
 that epoch includes each side's tracing). Both see the same number of samples at the same
 batch size. Prints samples/s, medians over ``--repeats`` runs, and the ratios.
 
+Every skncf fit is timed as a process's first: the compiled program an earlier fit of
+the same setting kept (``skncf._programs``) is forgotten first, unless ``--warm``, which
+times later runs as refits in a process that already compiled (Keras' ``Model.fit`` on a
+new model traces again either way).
+
     python benchmarks/throughput.py                      # synthetic, ml1m-half sized
     python benchmarks/throughput.py --data ../shared/data/ml1m-half/ml1m-half --epochs 3
 
@@ -28,6 +33,7 @@ import scipy.sparse as sp
 
 from skncf import NCFRecommender
 from skncf._graphs import build_graph
+from skncf._programs import forget as forget_compiled_programs
 from skncf._training import ImplicitExamples
 from skncf.datasets import load_ncf_split
 
@@ -95,7 +101,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
+def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1, warm=False):
     """Samples/s of a skncf ``fit``: as a whole, and of its last epoch alone.
 
     The epoch (timed by a Keras callback, as a user would) includes drawing the epoch's
@@ -113,6 +119,8 @@ def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
         callbacks=[timer],
         random_state=seed,
     )
+    if not warm:
+        forget_compiled_programs()
     tic = time.perf_counter()
     rec.fit(pairs)
     n_samples = 5 * len(pairs)
@@ -126,12 +134,15 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--warm", action="store_true", help="let skncf fits reuse the first run's compile"
+    )
     args = parser.parse_args()
     pairs = load_ncf_split(args.data).train if args.data else synthetic_pairs()
     print(
         f"{args.data or 'synthetic'}: {len(pairs)} positives, 4 negatives each "
         f"({5 * len(pairs)} samples an epoch), batch {args.batch_size}, "
-        f"{args.epochs} epoch(s)",
+        f"{args.epochs} epoch(s), skncf {'warm' if args.warm else 'cold'}",
         flush=True,
     )
     rows = []
@@ -141,7 +152,7 @@ def main():
             run = (args.batch_size, repeat, args.epochs)
             rates.append(
                 keras_samples_per_second(pairs, architecture, *run)
-                + skncf_samples_per_second(pairs, architecture, *run)
+                + skncf_samples_per_second(pairs, architecture, *run, warm=args.warm)
             )
             print(
                 f"  {architecture} run {repeat + 1}: Keras fit {rates[-1][0]:,.0f}/s, "

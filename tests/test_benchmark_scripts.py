@@ -106,8 +106,11 @@ def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, sett
     argv = ["time_to_quality.py", "--data", str(tmp_path / "toy"), "--keras-epochs", "2"]
     monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1", *settings])
 
+    forgotten = []
+    monkeypatch.setattr(time_to_quality, "forget_compiled_programs", lambda: forgotten.append(1))
     time_to_quality.main()
     out = capsys.readouterr().out
+    assert len(forgotten) == 1  # the one skncf fit is timed as a process's first
     assert out.count("| plain Keras NeuMF |") == 2
     assert out.count(f"| {name} | 1 |") == 1
     assert "time to quality" in out or "did not reach the target within 1 epochs" in out
@@ -175,3 +178,27 @@ def test_throughput_times_skncf_whole_and_its_epoch_alone():
     # Keras, two epochs: the last one is timed alone, without the first one's tracing
     whole, last = throughput.keras_samples_per_second(pairs, "gmf", 64, seed=0, epochs=2)
     assert 0 < whole < last
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_throughput_times_skncf_fits_cold_unless_warm(monkeypatch, warm):
+    throughput = pytest.importorskip("throughput")
+    forgotten = []
+    monkeypatch.setattr(throughput, "forget_compiled_programs", lambda: forgotten.append(1))
+    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
+    throughput.skncf_samples_per_second(pairs, "gmf", 64, seed=0, warm=warm)
+    assert len(forgotten) == (0 if warm else 1)
+
+
+def test_refit_times_cold_and_warm_fits(tmp_path, monkeypatch, capsys):
+    refit = pytest.importorskip("refit")
+    write_split(tmp_path / "toy", np.random.default_rng(2))
+    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+    forgotten = []
+    monkeypatch.setattr(refit, "forget_compiled_programs", lambda: forgotten.append(1))
+    argv = ["refit.py", "--data", str(tmp_path / "toy"), "--models", "seed", "--repeats", "2"]
+    monkeypatch.setattr(sys, "argv", argv)
+    refit.main()
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| seed |")]
+    assert len(rows) == 1 and rows[0].endswith("x |")
+    assert len(forgotten) == 2  # before each cold fit
