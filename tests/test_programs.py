@@ -11,7 +11,7 @@ from skncf._graphs import build_graph
 from skncf._logits import CandidateLogits
 from skncf._training import xla_epoch_runner
 
-from .conftest import FAST
+from .conftest import FAST, in_threads
 
 
 @pytest.fixture
@@ -92,6 +92,20 @@ def test_a_busy_program_is_not_shared(interactions, xla_runners):
     assert len(xla_runners) == 2
     np.testing.assert_array_equal(second, first)
     assert not program.busy.locked()
+
+
+def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, xla_runners):
+    one_by_one = [
+        fit_scores(interactions, model="seed", loss="log", random_state=n) for n in (0, 1)
+    ]
+    results = in_threads(
+        lambda n: fit_scores(interactions, model="seed", loss="log", random_state=n % 2),
+        n_threads=4,
+        repeats=2,
+    )
+    for n, per_thread in enumerate(results):
+        for scores in per_thread:
+            np.testing.assert_array_equal(scores, one_by_one[n % 2])
 
 
 def test_a_failed_fit_frees_its_program_and_spoils_nothing(interactions, xla_runners):
