@@ -9,6 +9,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from skncf import NCFRecommender
+from skncf._training import xla_epoch_runner
 from skncf.datasets import make_interactions
 from skncf.model_selection import LeaveLastOut
 
@@ -20,6 +21,20 @@ FAST = dict(latent_dim=8, mlp_layers=(16, 8), epochs=2, batch_size=256, random_s
 def no_kept_programs(monkeypatch):
     """Each test starts without compiled programs kept from earlier tests' fits."""
     monkeypatch.setattr("skncf._programs._kept", collections.OrderedDict())
+
+
+@pytest.fixture
+def count_xla_fits(monkeypatch):
+    """Fits of any size compile with XLA; returns the list of XLA runners made."""
+    made = []
+
+    def counting(step, batch_size):
+        made.append(batch_size)
+        return xla_epoch_runner(step, batch_size=batch_size)
+
+    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+    monkeypatch.setattr("skncf._training.xla_epoch_runner", counting)
+    return made
 
 
 @pytest.fixture(scope="session")

@@ -9,23 +9,8 @@ from skncf import NCFRecommender
 from skncf._adam import FusedAdam
 from skncf._graphs import build_graph
 from skncf._logits import CandidateLogits
-from skncf._training import xla_epoch_runner
 
 from .conftest import FAST, in_threads
-
-
-@pytest.fixture
-def xla_runners(monkeypatch):
-    """Every fit compiles with XLA; returns the list of compiled epochs built."""
-    built = []
-
-    def counting(step, batch_size):
-        built.append(batch_size)
-        return xla_epoch_runner(step, batch_size=batch_size)
-
-    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
-    monkeypatch.setattr("skncf._training.xla_epoch_runner", counting)
-    return built
 
 
 def fit_scores(X, **params):
@@ -37,64 +22,64 @@ def fit_scores(X, **params):
     [dict(model="seed", loss="log"), dict(model="neumf", loss="log"), dict(model="gmf")],
     ids=["seed-log", "neumf-log", "gmf-softmax"],
 )
-def test_a_kept_program_trains_as_a_new_one_would(interactions, xla_runners, settings):
+def test_a_kept_program_trains_as_a_new_one_would(interactions, count_xla_fits, settings):
     # Other seeds and learning rates run in the program of the first fit; each must
     # train the model a fit in a fresh process would: dropout masks, Adam's state.
     first = fit_scores(interactions, **settings)
     other = fit_scores(interactions, **settings, random_state=1, learning_rate=0.01)
     again = fit_scores(interactions, **settings)
-    assert len(xla_runners) == 1
+    assert len(count_xla_fits) == 1
     np.testing.assert_array_equal(again, first)
     skncf._programs._kept.clear()
     fresh_other = fit_scores(interactions, **settings, random_state=1, learning_rate=0.01)
-    assert len(xla_runners) == 2
+    assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(other, fresh_other)
     assert not np.array_equal(other, first)
 
 
-def test_keeping_programs_does_not_change_a_fit(interactions, xla_runners, monkeypatch):
+def test_keeping_programs_does_not_change_a_fit(interactions, count_xla_fits, monkeypatch):
     kept = fit_scores(interactions, model="seed", loss="log", random_state=2)
     kept_again = fit_scores(interactions, model="seed", loss="log", random_state=2)
     monkeypatch.setattr("skncf._programs.MAX_STATE_BYTES", 0)  # nothing is kept
     alone = fit_scores(interactions, model="seed", loss="log", random_state=2)
-    assert len(xla_runners) == 2 and len(skncf._programs._kept) == 1  # the first fit's
+    assert len(count_xla_fits) == 2 and len(skncf._programs._kept) == 1  # the first fit's
     np.testing.assert_array_equal(kept, alone)
     np.testing.assert_array_equal(kept_again, alone)
 
 
-def test_a_later_fit_leaves_an_earlier_estimator_alone(interactions, xla_runners):
+def test_a_later_fit_leaves_an_earlier_estimator_alone(interactions, count_xla_fits):
     params = {**FAST, "model": "neumf", "loss": "log"}
     earlier = NCFRecommender(**params).fit(interactions)
     before = earlier.predict(interactions)
     NCFRecommender(**{**params, "random_state": 5}).fit(interactions)
-    assert len(xla_runners) == 1
+    assert len(count_xla_fits) == 1
     np.testing.assert_array_equal(earlier.predict(interactions), before)
 
 
 def test_programs_are_kept_per_setting_and_only_the_last_ones(
-    interactions, xla_runners, monkeypatch
+    interactions, count_xla_fits, monkeypatch
 ):
     monkeypatch.setattr("skncf._programs.MAX_PROGRAMS", 2)
     for dropout in (0.0, 0.1, 0.2, 0.0):
         fit_scores(interactions, model="gmf", loss="log", dropout=dropout)
     # 0.0 was evicted by 0.2, so its second fit compiled again
-    assert len(xla_runners) == 4
+    assert len(count_xla_fits) == 4
     assert len(skncf._programs._kept) == 2
     fit_scores(interactions, model="gmf", loss="log", dropout=0.2, latent_dim=4)
-    assert len(xla_runners) == 5  # other shapes: another program
+    assert len(count_xla_fits) == 5  # other shapes: another program
 
 
-def test_a_busy_program_is_not_shared(interactions, xla_runners):
+def test_a_busy_program_is_not_shared(interactions, count_xla_fits):
     first = fit_scores(interactions, model="seed", loss="log")
     (program,) = skncf._programs._kept.values()
     with program.busy:  # as if another thread were fitting in it
         second = fit_scores(interactions, model="seed", loss="log")
-    assert len(xla_runners) == 2
+    assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(second, first)
     assert not program.busy.locked()
 
 
-def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, xla_runners):
+def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, count_xla_fits):
     one_by_one = [
         fit_scores(interactions, model="seed", loss="log", random_state=n) for n in (0, 1)
     ]
@@ -108,14 +93,14 @@ def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, x
             np.testing.assert_array_equal(scores, one_by_one[n % 2])
 
 
-def test_a_failed_fit_frees_its_program_and_spoils_nothing(interactions, xla_runners):
+def test_a_failed_fit_frees_its_program_and_spoils_nothing(interactions, count_xla_fits):
     first = fit_scores(interactions, model="seed", loss="log")
     with pytest.raises(FloatingPointError):
         fit_scores(interactions, model="seed", loss="log", learning_rate=1e30)
     (program,) = skncf._programs._kept.values()
     assert not program.busy.locked()
     np.testing.assert_array_equal(fit_scores(interactions, model="seed", loss="log"), first)
-    assert len(xla_runners) == 1
+    assert len(count_xla_fits) == 1
 
 
 def test_restart_puts_adam_and_the_masks_back_to_a_new_start():

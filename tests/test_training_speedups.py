@@ -136,20 +136,6 @@ def test_padding_rows_change_neither_loss_nor_gradients(architecture, loss):
     assert unmasked[1] != pytest.approx(real[1], rel=1e-3)
 
 
-@pytest.fixture
-def count_xla_fits(monkeypatch):
-    """Fits of any size compile with XLA; returns the list of XLA runners made."""
-    made = []
-
-    def counting(step, batch_size):
-        made.append(batch_size)
-        return xla_epoch_runner(step, batch_size=batch_size)
-
-    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
-    monkeypatch.setattr("skncf._training.xla_epoch_runner", counting)
-    return made
-
-
 @pytest.mark.parametrize(
     "settings",
     # batch sizes that leave 2 (of 2,430 examples), 1 (of 486 positives), 1 (of 485
