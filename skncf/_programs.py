@@ -69,9 +69,21 @@ def program_for(model, key, build):
     its settings. A program kept under ``key`` is used if it is free; otherwise one is
     built on ``model`` itself, as a fit without keeping would.
     """
-    if state_bytes(model) > MAX_STATE_BYTES:
+    program = _checkout(model, key, build) if state_bytes(model) <= MAX_STATE_BYTES else None
+    if program is None:
         yield Program(model, build)
         return
+    try:
+        yield program
+    finally:
+        program.busy.release()
+
+
+def _checkout(model, key, build):
+    """The program kept under ``key``, locked for this fit; None if another fit holds it.
+
+    Makes it, from a clone of ``model``, if none is kept; evicts the least recently used.
+    """
     with _kept_guard:
         program = _kept.get(key)
         if program is None:
@@ -79,14 +91,7 @@ def program_for(model, key, build):
             while len(_kept) > MAX_PROGRAMS:
                 _kept.popitem(last=False)
         _kept.move_to_end(key)
-        free = program.busy.acquire(blocking=False)
-    if not free:
-        yield Program(model, build)
-        return
-    try:
-        yield program
-    finally:
-        program.busy.release()
+        return program if program.busy.acquire(blocking=False) else None
 
 
 def forget():

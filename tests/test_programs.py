@@ -30,7 +30,7 @@ def test_a_kept_program_trains_as_a_new_one_would(interactions, count_xla_fits, 
     again = fit_scores(interactions, **settings)
     assert len(count_xla_fits) == 1
     np.testing.assert_array_equal(again, first)
-    skncf._programs._kept.clear()
+    skncf._programs.forget()
     fresh_other = fit_scores(interactions, **settings, random_state=1, learning_rate=0.01)
     assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(other, fresh_other)
