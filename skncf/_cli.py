@@ -84,18 +84,31 @@ def _parser():
     basics = argparse.ArgumentParser(add_help=False)  # shared by the training commands
     basics.add_argument(
         "--model",
-        default="neumf",
+        default="gmf",
         choices=["neumf", "gmf", "mlp", "seed"],
-        help="architecture (default: neumf)",
+        help="architecture (default: gmf)",
     )
-    basics.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    basics.add_argument(
+        "--epochs",
+        type=_auto(int),
+        default="auto",
+        help="training epochs (default: auto, 20 when training by users, else 10)",
+    )
     basics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
     model = argparse.ArgumentParser(add_help=False, parents=[basics])
-    model.add_argument("--latent-dim", type=int, default=32, help="embedding width (default: 32)")
-    model.add_argument("--batch-size", type=int, default=256, help="batch size (default: 256)")
+    model.add_argument("--latent-dim", type=int, default=128, help="embedding width (default: 128)")
     model.add_argument(
-        "--learning-rate", type=float, default=0.001, help="Adam's learning rate (default: 0.001)"
+        "--batch-size",
+        type=_auto(int),
+        default="auto",
+        help="users per step when training by users, else examples (default: auto, 128 / 256)",
+    )
+    model.add_argument(
+        "--learning-rate",
+        type=_auto(float),
+        default="auto",
+        help="Adam's learning rate (default: auto, 0.003 by users, else 0.001)",
     )
     model.add_argument(
         "--loss",
@@ -107,7 +120,8 @@ def _parser():
         "--l2",
         type=float,
         default=0.0,
-        help="L2 penalty on the embedding rows of a batch and the dense kernels (default: 0)",
+        help="L2 penalty on the embedding rows of a batch's positives and the dense kernels "
+        "(default: 0)",
     )
     model.add_argument(
         "--init",
@@ -189,6 +203,16 @@ def _parser():
     demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _auto(kind):
+    """An argparse type: "auto", or a number of ``kind``."""
+
+    def parse(text):
+        return "auto" if text == "auto" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 def _read_table(path):

@@ -13,7 +13,7 @@ from .datasets import make_interactions
 from .model_selection import LeaveLastOut
 
 
-def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state=0, out=print):
+def run_demo(*, n_users=600, n_items=300, model="gmf", epochs="auto", random_state=0, out=print):
     """Fit on synthetic data and print what the model learned; return the metrics."""
     rng = np.random.default_rng(random_state)
     X, ratings, user_groups, item_groups = make_interactions(
@@ -29,7 +29,7 @@ def run_demo(*, n_users=600, n_items=300, model="neumf", epochs=10, random_state
     tic = time.perf_counter()
     rec = NCFRecommender(model=model, epochs=epochs, random_state=random_state).fit(train)
     seconds = time.perf_counter() - tic
-    out(f"\nImplicit feedback, model={model!r}: fit {epochs} epochs in {seconds:.1f} s")
+    out(f"\nImplicit feedback, model={model!r}: fit {rec.epochs_} epochs in {seconds:.1f} s")
     ndcg = rec.score(test)
     top = rec.recommend(np.unique(train[:, 0]), k=10)
     in_group = float(np.mean(item_groups[top] == user_groups[np.unique(train[:, 0])][:, None]))

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._approximate import N_PROBE, ItemIndex, check_options
+from ._by_user import block_users, train_by_users
 from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._distribute import agree, fingerprint, plain_copy
@@ -45,9 +46,20 @@ from ._warm_start import copy_weights, extend_codes, merge_seen
 SCORE_K = 10
 SEED_DROPOUT = 0.5
 LOG_LOSS_NEGATIVES = 4
-# Items drawn per batch by the softmax loss of the MLP and NeuMF graphs (whose towers cost
-# a pass per user-item pair) when n_negatives="auto"; GMF and seed score all items.
+# Items drawn per batch by the per-positive softmax of the MLP and NeuMF graphs (whose
+# towers cost a pass per user-item pair) when n_negatives="auto" and no block of users fits;
+# GMF and seed then score all items.
 SOFTMAX_SAMPLED_ITEMS = 256
+# What "auto" means for batch_size (users per step, or examples), learning_rate and epochs
+# when training by users and per positive. By users: chosen on ml1m-half's validation split
+# (each user's latest training interaction; benchmarks/README.md, "Training by users").
+BY_USERS = {"batch_size": 128, "learning_rate": 0.003, "epochs": 20}
+# ... and fewer users a step where 128 would make fewer steps an epoch than this
+BY_USERS_MIN_STEPS = 20
+PER_POSITIVE = {"batch_size": 256, "learning_rate": 0.001, "epochs": 10}
+# n_negatives="auto" trains by users where blocks of at least this many users fit in
+# skncf._by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
+MIN_BLOCK_USERS = 16
 
 
 class NCFRecommender(BaseEstimator):
@@ -60,16 +72,19 @@ class NCFRecommender(BaseEstimator):
 
     Parameters
     ----------
-    model : {"neumf", "gmf", "mlp", "seed"}, default="neumf"
+    model : {"neumf", "gmf", "mlp", "seed"}, default="gmf"
         The architecture. ``"gmf"``: element-wise product of the user and item
-        embeddings, then a sigmoid unit. ``"mlp"``: concatenated embeddings through a ReLU
+        embeddings, then a sigmoid unit (the default: trained by users it ranked better
+        than NeuMF on validation data, in a tenth of the time; user guide, "Training by
+        users"). ``"mlp"``: concatenated embeddings through a ReLU
         tower of ``mlp_layers``, then a sigmoid unit. ``"neumf"``: both, with separate
         embeddings, concatenated before the sigmoid unit. ``"seed"``: the notebook graph
         this project grew from: uniform-initialised embeddings, dropout on each, their
         product, ``Dense(50)`` (linear), dropout, a sigmoid unit with ``lecun_uniform``
         initialisation.
-    latent_dim : int, default=32
-        Width of every embedding (user and item, GMF and MLP).
+    latent_dim : int, default=128
+        Width of every embedding (user and item, GMF and MLP). The He et al. paper used
+        8 to 64; 128 ranked a little better than 64 on validation data.
     mlp_layers : tuple of int, default=(32, 16, 8)
         Widths of the hidden ReLU layers of ``"mlp"`` and ``"neumf"``, which take the
         concatenated user and item embeddings (``2 * latent_dim`` wide). The default is
@@ -79,10 +94,11 @@ class NCFRecommender(BaseEstimator):
         Dropout rate after every embedding lookup and every hidden layer. None means the
         architecture's own default: 0.5 for ``"seed"`` (as in the notebook), 0 otherwise.
     l2 : float, default=0.0
-        L2 penalty on the embedding rows of each batch (mean over the batch of their
-        squared norm) and on every dense kernel.
-    learning_rate : float, default=0.001
-        Adam's learning rate.
+        L2 penalty on the embedding rows of each batch's positives (mean over the
+        positives of their squared norm) and on every dense kernel.
+    learning_rate : float or "auto", default="auto"
+        Adam's learning rate. ``"auto"``: 0.003 when training by users (few, large
+        steps), 0.001 per positive; the value used is ``learning_rate_``.
     optimizer : {"adam", "lazy_adam"}, default="adam"
         ``"adam"``: Keras' Adam; it updates every row of every embedding table at every
         step, since rows a batch did not look up keep moving with their momentum.
@@ -90,20 +106,35 @@ class NCFRecommender(BaseEstimator):
         included (TF Addons' ``LazyAdam``), plain Adam on the dense layers. Results
         differ a little; on large catalogs or user bases each step becomes much cheaper
         (for 138,000 users and 27,000 items see ``benchmarks/README.md``, "Scale").
-    batch_size : int, default=256
-        Examples per gradient step: positives and negatives with ``loss="log"``,
-        positives with ``loss="softmax"``.
-    epochs : int, default=10
-        Passes over the positives, each with freshly drawn negatives.
-    n_negatives : int or "auto", default="auto"
-        With ``loss="log"``: negatives drawn per positive in every epoch, uniformly among
-        the items the user has no positive interaction with; ``"auto"`` means 4, as in
-        the paper. With ``loss="softmax"``: items drawn uniformly per batch, shared by its
-        positives, to normalise over (sampled softmax); ``"auto"`` means all items (the
-        exact softmax) for ``"gmf"`` and ``"seed"``, and for ``"mlp"`` and ``"neumf"``
-        256 items (all items when there are at most 256), since their towers cost one
-        pass per user-item pair; fewer train faster and rank a little worse (user
-        guide, "Training faster"). Unused with ``feedback="explicit"``.
+    batch_size : int or "auto", default="auto"
+        Per gradient step: users when training by users (see ``n_negatives``),
+        otherwise positives (``loss="softmax"``) or positives and negatives
+        (``loss="log"``) or ratings. ``"auto"``: 128 users (fewer where that would make
+        fewer than 20 steps an epoch), or 256 examples; the value used is
+        ``batch_size_``.
+    epochs : int or "auto", default="auto"
+        Passes over the positives (or ratings). ``"auto"``: 20 when training by users, 10
+        otherwise; the value used is ``epochs_``.
+    n_negatives : int, "all" or "auto", default="auto"
+        What each positive is contrasted with. ``"all"``: every item, trained by users:
+        each step takes ``batch_size`` users and scores all items for them once, and the
+        loss is exact over the whole catalog, at the cost of users x items scores an
+        epoch: the multinomial softmax with ``loss="softmax"``, the full-matrix log loss
+        with ``loss="log"`` (see ``negative_weight``; user guide, "Training by users").
+        An int trains per positive: with ``loss="log"``, negatives drawn per positive in
+        every epoch, uniformly among the items the user has no positive interaction
+        with (the paper's 4); with ``loss="softmax"``, items drawn uniformly per batch
+        and shared by its positives to normalise over (sampled softmax; all items when
+        it is at least the catalog's size). ``"auto"``: ``"all"`` with the softmax
+        wherever a block of at least 16 users fits in memory (below about a million
+        items for ``"gmf"`` and ``"seed"``, 16 million divided by the widest tower
+        layer for ``"mlp"`` and ``"neumf"``), else the per-positive softmax (all items
+        for ``"gmf"`` and ``"seed"``, 256 for the towers); 4 with ``loss="log"``. The
+        value used is ``n_negatives_``. Unused with ``feedback="explicit"``.
+    negative_weight : float, default=0.5
+        With ``loss="log"`` and ``n_negatives="all"``: the weight of every pair that is
+        not a positive in the full-matrix log loss (iALS's alpha0, Hu et al. 2008), a
+        positive weighing its own weight from ``y`` (mean 1).
     loss : {"softmax", "log"}, default="softmax"
         The implicit-feedback objective (explicit feedback always uses squared error, and
         ignores this). ``"softmax"``: cross-entropy of each positive among the items (all
@@ -203,6 +234,14 @@ class NCFRecommender(BaseEstimator):
     model_ : keras.Model
         The trained graph; inputs ``user`` and ``item`` are codes, i.e. positions in
         ``users_`` and ``items_``.
+    n_negatives_ : int or "all"
+        ``n_negatives`` as used: "all" when trained by users.
+    batch_size_ : int
+        ``batch_size`` as used (users per step when trained by users).
+    learning_rate_ : float
+        ``learning_rate`` as used.
+    epochs_ : int
+        ``epochs`` as used by ``fit`` (``partial_fit`` trains one).
     history_ : dict
         ``{"loss": [...]}``, the training loss of every epoch; with
         ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
@@ -245,11 +284,12 @@ class NCFRecommender(BaseEstimator):
         "mlp_layers": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions({"adam", "lazy_adam"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "n_negatives": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_negatives": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "all"})],
+        "negative_weight": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions({"log", "softmax"})],
         "feedback": [StrOptions({"implicit", "explicit"})],
         "init": [StrOptions({"random", "svd"})],
@@ -267,17 +307,18 @@ class NCFRecommender(BaseEstimator):
 
     def __init__(
         self,
-        model: Literal["neumf", "gmf", "mlp", "seed"] = "neumf",
+        model: Literal["neumf", "gmf", "mlp", "seed"] = "gmf",
         *,
-        latent_dim: int = 32,
+        latent_dim: int = 128,
         mlp_layers: Sequence[int] = (32, 16, 8),
         dropout: float | None = None,
         l2: float = 0.0,
-        learning_rate: float = 0.001,
+        learning_rate: float | Literal["auto"] = "auto",
         optimizer: Literal["adam", "lazy_adam"] = "adam",
-        batch_size: int = 256,
-        epochs: int = 10,
-        n_negatives: int | Literal["auto"] = "auto",
+        batch_size: int | Literal["auto"] = "auto",
+        epochs: int | Literal["auto"] = "auto",
+        n_negatives: int | Literal["auto", "all"] = "auto",
+        negative_weight: float = 0.5,
         loss: Literal["softmax", "log"] = "softmax",
         feedback: Literal["implicit", "explicit"] = "implicit",
         init: Literal["random", "svd"] = "random",
@@ -302,6 +343,7 @@ class NCFRecommender(BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.n_negatives = n_negatives
+        self.negative_weight = negative_weight
         self.loss = loss
         self.feedback = feedback
         self.init = init
@@ -496,8 +538,10 @@ class NCFRecommender(BaseEstimator):
                 validation = self._validation_of(validation_data, users_, items_, seen=seen)
             positives = (u[in_train], i[in_train], weights[in_train] / weights[in_train].mean())
             examples: ImplicitExamples | ExplicitExamples | None = None  # softmax: positives only
-            if self.loss == "log":
-                examples = ImplicitExamples(*positives, seen, self._negatives_per_positive())
+            resolved = self._resolved(self._architecture(), n_users, n_items)
+            n_negatives = resolved["n_negatives"]
+            if self.loss == "log" and n_negatives != "all":
+                examples = ImplicitExamples(*positives, seen, n_negatives)
             scalars = (0.0, 0.0, 0.0)
         else:
             seen = interaction_matrix(u, i, n_users, n_items)
@@ -529,6 +573,7 @@ class NCFRecommender(BaseEstimator):
             examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
 
         def fit_graph(architecture, init=None, hooks=False):
+            resolved = self._resolved(architecture, n_users, n_items)
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 graph = self._build_graph(architecture, n_users, n_items, seeds)
             from_svd = init is None and self.init == "svd" and architecture in ("gmf", "neumf")
@@ -543,13 +588,13 @@ class NCFRecommender(BaseEstimator):
                     graph,
                     interactions,
                     loss=self.loss,
-                    n_negatives=self._negatives_per_positive(),
+                    n_negatives=LOG_LOSS_NEGATIVES,
                     random_state=next(seeds),
                 )
             settings = dict(
-                epochs=epochs or self.epochs,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
+                epochs=epochs or resolved["epochs"],
+                batch_size=resolved["batch_size"],
+                learning_rate=resolved["learning_rate"],
                 lazy_adam=self.optimizer == "lazy_adam",
                 dropout=self._dropout_rate(),
                 l2=self.l2,
@@ -563,9 +608,26 @@ class NCFRecommender(BaseEstimator):
             if self.loss == "softmax" and self.feedback == "implicit":
                 if init is None and not from_svd:
                     start_gmf_as_dot_product(graph)
-                n_sampled = self._sampled_items(architecture, n_items)
+            if self.feedback == "implicit" and resolved["n_negatives"] == "all":
+                u_train, i_train, w_train = positives
+                history = train_by_users(
+                    graph,
+                    architecture,
+                    sp.csr_array((w_train, (u_train, i_train)), shape=(n_users, n_items)),
+                    objective=self.loss,
+                    negative_weight=float(self.negative_weight),
+                    tower_width=self._tower_width(architecture),
+                    **settings,
+                )
+            elif self.loss == "softmax" and self.feedback == "implicit":
+                n_sampled = resolved["n_negatives"]
                 history = train_softmax(
-                    graph, architecture, positives, n_items=n_items, n_sampled=n_sampled, **settings
+                    graph,
+                    architecture,
+                    positives,
+                    n_items=n_items,
+                    n_sampled=None if n_sampled >= n_items else n_sampled,
+                    **settings,
                 )
             else:
                 history = train(graph, architecture, examples, feedback=self.feedback, **settings)
@@ -656,6 +718,9 @@ class NCFRecommender(BaseEstimator):
         self._seen = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
         self._rating_offset, self._rating_scale, self._fallback = scalars
+        resolved = self._resolved(self._architecture(), len(users_), len(items_))
+        self.n_negatives_, self.batch_size_ = resolved["n_negatives"], resolved["batch_size"]
+        self.learning_rate_, self.epochs_ = resolved["learning_rate"], resolved["epochs"]
 
     def _build_graph(self, architecture, n_users, n_items, seeds):
         """An untrained graph of this estimator's shape (``fit`` and :func:`skncf.load`)."""
@@ -753,17 +818,40 @@ class NCFRecommender(BaseEstimator):
             raise ValueError(f"columns must name two different columns; got {self.columns!r}.")
         return tuple(positions)
 
-    def _negatives_per_positive(self):
-        """Negatives per positive of the log loss."""
-        return LOG_LOSS_NEGATIVES if self.n_negatives == "auto" else self.n_negatives
+    def _tower_width(self, architecture):
+        return max(self._check_mlp_layers()) if architecture in ("mlp", "neumf") else 1
 
-    def _sampled_items(self, architecture, n_items):
-        """Items per batch of the softmax loss; None means all of them (full softmax)."""
-        if self.n_negatives == "auto":
-            if architecture in ("gmf", "seed") or n_items <= SOFTMAX_SAMPLED_ITEMS:
-                return None
-            return SOFTMAX_SAMPLED_ITEMS
-        return None if self.n_negatives >= n_items else self.n_negatives
+    def _resolved(self, architecture, n_users, n_items):
+        """``n_negatives``, ``batch_size``, ``learning_rate`` and ``epochs``, "auto" resolved.
+
+        ``n_negatives`` becomes "all" (training by users), or an int: negatives per
+        positive of the log loss, or items per batch of the per-positive softmax (all
+        of them when it is at least ``n_items``).
+        """
+        n_negatives = self.n_negatives
+        if n_negatives == "auto":
+            n_negatives = self._auto_negatives(architecture, n_items)
+        by_users = n_negatives == "all" and self.feedback == "implicit"
+        path = dict(BY_USERS if by_users else PER_POSITIVE)
+        if by_users:  # small data: enough steps an epoch
+            path["batch_size"] = min(path["batch_size"], -(-n_users // BY_USERS_MIN_STEPS))
+        chosen = {
+            name: path[name] if getattr(self, name) == "auto" else getattr(self, name)
+            for name in ("batch_size", "learning_rate", "epochs")
+        }
+        return {"n_negatives": n_negatives, **chosen}
+
+    def _auto_negatives(self, architecture, n_items):
+        """ "all" where a block of users fits; otherwise the per-positive paths' defaults."""
+        if self.loss == "log":
+            return LOG_LOSS_NEGATIVES
+        if block_users(BY_USERS["batch_size"], n_items, self._tower_width(architecture)) >= (
+            MIN_BLOCK_USERS
+        ):
+            return "all"
+        if architecture in ("gmf", "seed"):
+            return n_items
+        return min(SOFTMAX_SAMPLED_ITEMS, n_items)
 
     def _dropout_rate(self):
         if self.dropout is None:

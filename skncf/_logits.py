@@ -160,18 +160,42 @@ class CandidateLogits:
         """
         if self.l2 == 0:
             return 0.0
-        tables = [self.gmf] if self.gmf is not None else []
-        tables += [self.tower[:2]] if self.tower is not None else []
-        tables += [self.biases] if self.biases is not None else []
         terms = [
             mean_over(tf.reduce_sum(tf.square(_rows(layer, ids)), -1), rows)
-            for pair in tables
+            for pair in self._tables()
             for layer, ids in zip(pair, (users, items))
         ]
+        return self.l2 * tf.add_n(terms + self._kernel_terms())
+
+    def counted_penalty(self, users, user_counts, item_counts):
+        """:meth:`penalty` of a batch given as counts, not as its pairs.
+
+        A batch whose positives hold ``users[b]`` ``user_counts[b]`` times and item ``j``
+        ``item_counts[j]`` times (a vector over all items) has the same L2 terms as
+        :meth:`penalty` of its pairs; this reads the batch's user rows and the item
+        tables once instead of one row per positive, as a block of users needs.
+        """
+        if self.l2 == 0:
+            return 0.0
+        n = tf.reduce_sum(user_counts)
+        terms = []
+        for user_layer, item_layer in self._tables():
+            norms = tf.reduce_sum(tf.square(_rows(user_layer, users)), -1)
+            terms.append(tf.reduce_sum(user_counts * norms) / n)
+            norms = tf.reduce_sum(tf.square(item_layer.embeddings.value), -1)
+            terms.append(tf.reduce_sum(item_counts * norms) / n)
+        return self.l2 * tf.add_n(terms + self._kernel_terms())
+
+    def _tables(self):
+        """(user, item) pairs of embedding layers: GMF, the tower's, the biases."""
+        tables = [self.gmf] if self.gmf is not None else []
+        tables += [self.tower[:2]] if self.tower is not None else []
+        return tables + ([self.biases] if self.biases is not None else [])
+
+    def _kernel_terms(self):
         layers = [self.out] + ([self.seed_dense] if self.seed_dense is not None else [])
         layers += self.tower[2] if self.tower is not None else []
-        terms += [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
-        return self.l2 * tf.add_n(terms)
+        return [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
 
 
 def mean_over(values, rows=None):

@@ -296,7 +296,10 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, lo
     ``tf.distribute.Strategy`` whose scope ``model`` was built in, or None) and ``xla``
     (default True: compile fits of at least ``XLA_MIN_STEPS`` steps with XLA, see
     :func:`xla_epoch_runner`, where no strategy, lazy Adam or :func:`xla_allowed` rules
-    it out).
+    it out), ``make_runner`` (``make_runner(step)`` returns the epoch's ``run`` in place
+    of :func:`epoch_runner`'s, for batches that are not consecutive rows, as
+    :mod:`skncf._by_user`'s blocks) and ``n_steps`` (the fit's steps, when not
+    ``epochs * ceil(n_rows / batch_size)``).
 
     Raises
     ------
@@ -321,7 +324,8 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, lo
 def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_key, settings):
     epochs, batch_size, rng = settings["epochs"], settings["batch_size"], settings["rng"]
     strategy = settings.get("strategy")
-    n_steps = epochs * -(-n_rows // batch_size)
+    n_steps = settings.get("n_steps", epochs * -(-n_rows // batch_size))
+    make_runner = settings.get("make_runner")
     xla = (
         xla_allowed()  # first: a bad SKNCF_XLA fails every fit, not only long ones
         and settings.get("xla", True)
@@ -347,6 +351,8 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         step = gradient_step(make_loss(logits_of), logits_of.variables, optimizer)
         if xla:
             return logits_of, optimizer, xla_epoch_runner(step, batch_size=batch_size)
+        if make_runner is not None:
+            return logits_of, optimizer, make_runner(step)
         run = epoch_runner(
             step, batch_size=batch_size, compiled=n_steps > EAGER_MAX_STEPS, strategy=strategy
         )

@@ -17,7 +17,9 @@ def catalog():
     X, _ = make_interactions(
         n_users=300, n_items=3000, n_groups=10, interactions_per_user=20, random_state=0
     )
-    return X, NCFRecommender(model="gmf", epochs=3, random_state=0).fit(X)
+    # the per-positive full softmax at 32 factors: an index test, not a training one
+    rec = NCFRecommender(model="gmf", latent_dim=32, n_negatives=3000, epochs=3, random_state=0)
+    return X, rec.fit(X)
 
 
 def _recall(found, exact):

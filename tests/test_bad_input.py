@@ -29,7 +29,12 @@ BAD_PARAMS = [
     ("batch_size", 0, ValueError),
     ("epochs", 0, ValueError),
     ("n_negatives", 0, ValueError),
-    ("n_negatives", "all", ValueError),
+    ("n_negatives", "some", ValueError),
+    ("negative_weight", 0.0, ValueError),
+    ("negative_weight", "auto", ValueError),
+    ("batch_size", "big", ValueError),
+    ("epochs", "many", ValueError),
+    ("learning_rate", "fast", ValueError),
     ("loss", "bpr", ValueError),
     ("feedback", "ratings", ValueError),
     ("handle_unknown", "skip", ValueError),
@@ -251,7 +256,7 @@ def no_tensorflow(monkeypatch):
     """Make every path from skncf's estimator into TensorFlow raise _TensorFlowReached."""
     from skncf import _estimator
 
-    for name in ["build_graph", "train", "train_softmax", "Scorer", "full_ranks"]:
+    for name in ["build_graph", "train", "train_softmax", "train_by_users", "Scorer", "full_ranks"]:
         monkeypatch.setattr(_estimator, name, _refuse)
 
 

@@ -1,0 +1,166 @@
+"""skncf's defaults beside the field's cheap, strong baselines: implicit's ALS and EASE.
+
+Fits, in one process, on one leave-one-out split: ``NCFRecommender()`` with every
+default, ``NCFRecommender(model="gmf")``, implicit's ALS (64 factors, 15 iterations, at
+implicit's defaults and at the regularization and alpha chosen on validation) and EASE
+(Steck 2019, closed form, its lambda chosen on validation). Validation is the same
+protocol one step earlier: each user's latest train interaction is held out
+(``ncf_protocol.validation_split``); the test set is only scored, never used to choose.
+Prints full-ranking and sampled HR@10 / NDCG@10 (``../shared/data/PROTOCOL.md``), the
+median fit time of ``--repeats`` fits and its ratio to ALS's median, timed in the same run.
+
+    python benchmarks/baselines.py --data ../shared/data/ml1m-half/ml1m-half
+    python benchmarks/baselines.py --data ../shared/data/ml-100k-loo/ml-100k --repeats 3
+
+Needs ``pip install implicit``. skncf's fits are cold: compiled programs of earlier fits
+are forgotten first.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from ncf_protocol import ProtocolArrays, skncf_metrics, train_matrix, validation_split
+
+from skncf import NCFRecommender
+from skncf._programs import forget
+from skncf.datasets import load_ncf_split
+
+ALS_FACTORS, ALS_ITERATIONS = 64, 15
+ALS_GRID = [(r, a) for r in (0.01, 0.1, 1.0, 10.0) for a in (1.0, 10.0)]
+EASE_LAMBDAS = (50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
+
+
+def ease_weights(interactions, lam):
+    """EASE's item-item weights: ``B = I - P / diag(P)``, ``P = (X'X + lam I)^-1``, diag 0."""
+    gram = (interactions.T @ interactions).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += lam
+    inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights
+
+
+def fit_ease(split, lam):
+    interactions = train_matrix(split)
+    return interactions, ease_weights(interactions, lam)
+
+
+def ease_metrics(split, fitted):
+    interactions, weights = fitted
+    arrays = ProtocolArrays(split, interactions)
+    return arrays.evaluate(np.asarray(interactions[arrays.users] @ weights))
+
+
+def fit_als(split, regularization=0.01, alpha=1.0, seed=0):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    als = AlternatingLeastSquares(
+        factors=ALS_FACTORS,
+        iterations=ALS_ITERATIONS,
+        regularization=regularization,
+        alpha=alpha,
+        random_state=seed,
+    )
+    als.fit(sp.csr_matrix(train_matrix(split)), show_progress=False)
+    return als
+
+
+def als_metrics(split, als):
+    arrays = ProtocolArrays(split, train_matrix(split))
+    return arrays.evaluate(als.user_factors[arrays.users] @ als.item_factors.T)
+
+
+def fit_skncf(split, seed=0, **params):
+    forget()  # a user's first fit: no compiled program kept from an earlier one
+    return NCFRecommender(random_state=seed, handle_unknown="ignore", **params).fit(split.train)
+
+
+def choose(name, grid, fit, metrics, validation):
+    """The setting of ``grid`` with the best validation NDCG@10 (full ranking)."""
+    best = None
+    for setting in grid:
+        found = metrics(validation, fit(validation, *np.atleast_1d(setting)))
+        print(f"  {name} {setting}: validation {_row(found)}", flush=True)
+        if best is None or found["full_ndcg"] > best[1]["full_ndcg"]:
+            best = setting, found
+    return best[0]
+
+
+def timed(fit, repeats):
+    """The last fit and the median seconds of ``repeats`` fits."""
+    seconds = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        fitted = fit()
+        seconds.append(time.perf_counter() - tic)
+    return fitted, statistics.median(seconds)
+
+
+def _row(m):
+    return (
+        f"full HR@10 {m['full_hr']:.4f} NDCG@10 {m['full_ndcg']:.4f} | "
+        f"sampled HR@10 {m['sampled_hr']:.4f} NDCG@10 {m['sampled_ndcg']:.4f}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    parser.add_argument("--repeats", type=int, default=3, help="fits timed per method")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skncf",
+        default="default,gmf",
+        help="comma-separated skncf methods: default (NCFRecommender()) or an architecture",
+    )
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
+    split = load_ncf_split(args.data)
+    validation = validation_split(split, seed=args.seed)
+
+    print("choosing on validation (each user's latest train interaction):", flush=True)
+    lam = choose("EASE lambda", EASE_LAMBDAS, fit_ease, ease_metrics, validation)
+    als_setting = choose(
+        "ALS (regularization, alpha)",
+        ALS_GRID,
+        lambda s, r, a: fit_als(s, r, a, args.seed),
+        als_metrics,
+        validation,
+    )
+
+    rows = []
+    als, als_seconds = timed(lambda: fit_als(split, seed=args.seed), args.repeats)
+    rows.append(
+        ("implicit ALS, defaults (reg 0.01, alpha 1)", als_metrics(split, als), als_seconds)
+    )
+    reg, alpha = als_setting
+    tuned, seconds = timed(lambda: fit_als(split, reg, alpha, args.seed), args.repeats)
+    rows.append(
+        (
+            f"implicit ALS, validated (reg {reg:g}, alpha {alpha:g})",
+            als_metrics(split, tuned),
+            seconds,
+        )
+    )
+    fitted, seconds = timed(lambda: fit_ease(split, lam), args.repeats)
+    rows.append((f"EASE, validated (lambda {lam:g})", ease_metrics(split, fitted), seconds))
+    for method in args.skncf.split(","):
+        params = {} if method == "default" else {"model": method}
+        rec, seconds = timed(
+            lambda params=params: fit_skncf(split, args.seed, **params), args.repeats
+        )
+        name = "NCFRecommender()" if method == "default" else f"NCFRecommender(model={method!r})"
+        rows.append((name, skncf_metrics(rec, split), seconds))
+
+    print(f"\ntest set, {args.data}; fit: median of {args.repeats}, ratio to ALS (defaults)")
+    for name, found, seconds in rows:
+        print(f"{name:48s} {_row(found)} | fit {seconds:6.1f} s {seconds / als_seconds:5.1f}x ALS")
+
+
+if __name__ == "__main__":
+    main()
