@@ -202,3 +202,19 @@ def test_refit_times_cold_and_warm_fits(tmp_path, monkeypatch, capsys):
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| seed |")]
     assert len(rows) == 1 and rows[0].endswith("x |")
     assert len(forgotten) == 2  # before each cold fit
+
+
+def test_ease_weights_solve_steck_s_constrained_ridge_regression():
+    import scipy.sparse as sp
+
+    baselines = pytest.importorskip("baselines")
+    rng = np.random.default_rng(0)
+    X = sp.csr_array((rng.random((30, 8)) < 0.4).astype(np.float64))
+    B = baselines.ease_weights(X, lam=2.0)
+    np.testing.assert_array_equal(np.diag(B), 0.0)
+    # the closed form is the minimiser: the gradient of ||X - XB||^2 + lam ||B||^2 is
+    # zero off the diagonal (the diagonal is held at 0 by the constraint's multiplier)
+    dense = X.toarray()
+    gradient = -dense.T @ (dense - dense @ B) + 2.0 * B
+    off_diagonal = ~np.eye(8, dtype=bool)
+    np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-10)
