@@ -537,6 +537,10 @@ class NCFRecommender(BaseEstimator):
             if validation_data is not None:
                 validation = self._validation_of(validation_data, users_, items_, seen=seen)
             positives = (u[in_train], i[in_train], weights[in_train] / weights[in_train].mean())
+            # the training positives as a users x items array, for the SVD start and by users
+            interactions = sp.csr_array(
+                (positives[2].astype(np.float32), positives[:2]), shape=(n_users, n_items)
+            )
             examples: ImplicitExamples | ExplicitExamples | None = None  # softmax: positives only
             resolved = self._resolved(self._architecture(), n_users, n_items)
             n_negatives = resolved["n_negatives"]
@@ -580,15 +584,13 @@ class NCFRecommender(BaseEstimator):
             if init is not None:
                 init(graph)
             elif from_svd:
-                u_train, i_train, w_train = positives
-                interactions = sp.csr_array(
-                    (w_train.astype(np.float32), (u_train, i_train)), shape=(n_users, n_items)
-                )
+                n_negatives = resolved["n_negatives"]
                 start_gmf_from_svd(
                     graph,
                     interactions,
                     loss=self.loss,
-                    n_negatives=LOG_LOSS_NEGATIVES,
+                    # per positive, the log loss's own negatives; by users, the paper's 4
+                    n_negatives=LOG_LOSS_NEGATIVES if n_negatives == "all" else n_negatives,
                     random_state=next(seeds),
                 )
             settings = dict(
@@ -608,29 +610,13 @@ class NCFRecommender(BaseEstimator):
             if self.loss == "softmax" and self.feedback == "implicit":
                 if init is None and not from_svd:
                     start_gmf_as_dot_product(graph)
-            if self.feedback == "implicit" and resolved["n_negatives"] == "all":
-                u_train, i_train, w_train = positives
-                history = train_by_users(
-                    graph,
-                    architecture,
-                    sp.csr_array((w_train, (u_train, i_train)), shape=(n_users, n_items)),
-                    objective=self.loss,
-                    negative_weight=float(self.negative_weight),
-                    tower_width=self._tower_width(architecture),
-                    **settings,
-                )
-            elif self.loss == "softmax" and self.feedback == "implicit":
-                n_sampled = resolved["n_negatives"]
-                history = train_softmax(
-                    graph,
-                    architecture,
-                    positives,
-                    n_items=n_items,
-                    n_sampled=None if n_sampled >= n_items else n_sampled,
-                    **settings,
-                )
+            if self.feedback == "explicit":
+                history = train(graph, architecture, examples, feedback="explicit", **settings)
             else:
-                history = train(graph, architecture, examples, feedback=self.feedback, **settings)
+                history = self._train_implicit(
+                    graph, architecture, resolved["n_negatives"], settings,
+                    positives=positives, interactions=interactions, examples=examples,
+                )  # fmt: skip
             if strategy is not None:
                 graph = plain_copy(
                     graph,
@@ -655,6 +641,33 @@ class NCFRecommender(BaseEstimator):
             graph, history = fit_graph(self.model, hooks=True)
         self._set_fitted(graph, history, users_, items_, id_columns, seen, scalars)
         return self
+
+    def _train_implicit(
+        self, graph, architecture, n_negatives, settings, *, positives, interactions, examples
+    ):
+        """Train on positives by the path ``n_negatives`` (resolved) picks; the history.
+
+        "all": by users, over ``interactions`` (users x items); an int: per positive,
+        the sampled (or, at the catalog's size, full) softmax over ``positives``, or the
+        log loss over ``examples`` (positives and their sampled negatives).
+        """
+        n_items = interactions.shape[1]
+        if n_negatives == "all":
+            return train_by_users(
+                graph,
+                architecture,
+                interactions,
+                objective=self.loss,
+                negative_weight=float(self.negative_weight),
+                tower_width=self._tower_width(architecture),
+                **settings,
+            )
+        if self.loss == "softmax":
+            n_sampled = None if n_negatives >= n_items else n_negatives
+            return train_softmax(
+                graph, architecture, positives, n_items=n_items, n_sampled=n_sampled, **settings
+            )
+        return train(graph, architecture, examples, feedback="implicit", **settings)
 
     def _validation_of(self, validation_data, users_, items_, *, seen=None, scale=(0.0, 1.0)):
         """A :class:`~skncf._callbacks.Validation` of the ``validation_data`` of ``fit``."""

@@ -162,3 +162,20 @@ def test_svd_init_reads_only_the_training_positives_and_their_weights(grouped):
     unweighted = NCFRecommender(**params).fit(X[weights > 0])
     # the weights move the start (0.09 here; with init="random", one epoch moves 0.001)
     assert np.abs(weighted.predict(X[:40]) - unweighted.predict(X[:40])).max() > 0.01
+
+
+@pytest.mark.parametrize("n_negatives,expected", [(8, 8), ("auto", 4), ("all", 4)])
+def test_the_log_loss_start_calibrates_against_the_fits_own_negatives(
+    grouped, monkeypatch, n_negatives, expected
+):
+    from skncf import _estimator
+
+    seen = []
+
+    def record(*args, n_negatives, **kwargs):
+        seen.append(n_negatives)
+
+    monkeypatch.setattr(_estimator, "start_gmf_from_svd", record)
+    params = dict(model="gmf", init="svd", loss="log", latent_dim=8, epochs=1, random_state=0)
+    NCFRecommender(**params, n_negatives=n_negatives).fit(grouped[0])
+    assert seen == [expected]  # by users ("all"), the paper's 4
