@@ -1,4 +1,4 @@
-"""Scale: one epoch of the default NeuMF on synthetic data of MovieLens-20M size.
+"""Scale: one epoch of the default training on synthetic data of MovieLens-20M size.
 
 Generates distinct (user, item) pairs (uniform users, popularity-skewed items, see
 ``throughput.synthetic_pairs``), fits ``NCFRecommender(epochs=1, optimizer=...)`` with
@@ -14,7 +14,8 @@ above what the process held when the phase began.
         --every-item --recommend-users 1000 --optimizer lazy_adam   # a million-item catalog
 
 ``--every-item`` adds one pair (with a random user) for each item the skewed draw missed,
-so that the catalog has exactly ``--items`` items; ``--model`` picks the architecture.
+so that the catalog has exactly ``--items`` items; ``--model`` picks the architecture
+(default: the estimator's), ``--n-negatives 256`` the per-positive sampled softmax.
 """
 
 import argparse
@@ -67,7 +68,14 @@ def main():
     parser.add_argument("--interactions", type=int, default=20_000_000)
     parser.add_argument("--recommend-users", type=int, default=10_000)
     parser.add_argument("--optimizer", choices=("adam", "lazy_adam"), default="adam")
-    parser.add_argument("--model", choices=("neumf", "gmf", "mlp", "seed"), default="neumf")
+    parser.add_argument(
+        "--model", choices=("default", "neumf", "gmf", "mlp", "seed"), default="default"
+    )
+    parser.add_argument(
+        "--n-negatives",
+        default="auto",
+        help="auto (the default: by users), all, or an int: per positive (e.g. 256)",
+    )
     parser.add_argument("--every-item", action="store_true")
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
@@ -78,8 +86,11 @@ def main():
             missing = np.setdiff1d(np.arange(args.items), pairs[:, 1])
             users = np.random.default_rng(1).integers(0, args.users, len(missing))
             pairs = np.vstack([pairs, np.column_stack([users, missing])])
+    architecture = {} if args.model == "default" else {"model": args.model}
+    n_negatives = args.n_negatives if args.n_negatives in ("auto", "all") else int(args.n_negatives)
     rec = NCFRecommender(
-        model=args.model,
+        **architecture,
+        n_negatives=n_negatives,
         epochs=1,
         optimizer=args.optimizer,
         random_state=0,

@@ -218,3 +218,17 @@ def test_ease_weights_solve_steck_s_constrained_ridge_regression():
     gradient = -dense.T @ (dense - dense @ B) + 2.0 * B
     off_diagonal = ~np.eye(8, dtype=bool)
     np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-10)
+
+
+def test_grid_search_folds_hold_out_one_train_row_per_user(tmp_path):
+    from skncf.datasets import load_ncf_split
+
+    grid_search = pytest.importorskip("grid_search")
+    write_split(tmp_path / "toy", np.random.default_rng(2))
+    train = load_ncf_split(tmp_path / "toy").train
+    found = grid_search.folds(train)
+    assert len(found) == 3
+    for fit_rows, held_rows in found:
+        assert sorted(train[held_rows, 0].tolist()) == list(range(12))  # one per user
+        assert len(fit_rows) + len(held_rows) == len(train)
+    assert len({tuple(held.tolist()) for _, held in found}) > 1  # the folds differ
