@@ -23,6 +23,7 @@ BAD_PARAMS = [
     ("dropout", 1.0, ValueError),
     ("dropout", -0.1, ValueError),
     ("l2", -1.0, ValueError),
+    ("l2", "some", ValueError),
     ("learning_rate", 0.0, ValueError),
     ("learning_rate", -0.1, ValueError),
     ("optimizer", "sgd", ValueError),
