@@ -33,6 +33,15 @@ METHODS = ("default", "seed", "gmf", "mlp", "neumf", "neumf-pretrain", "keras-ne
 OPTIONAL_METHODS = ("als",)  # needs `pip install implicit`
 
 
+def auto_or(kind):
+    """An argparse type for NCFRecommender's settings: "auto", "all", or a ``kind``."""
+
+    def parse(text):
+        return text if text in ("auto", "all") else kind(text)
+
+    return parse
+
+
 def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
     """Full and sampled HR@10 / NDCG@10 from score matrices, rows = test users.
 
@@ -163,7 +172,7 @@ def run_skncf(method, split, args, sample_weight):
     tic = time.perf_counter()
     rec.fit(split.train, sample_weight=None if method == "default" else sample_weight)
     seconds = time.perf_counter() - tic
-    return skncf_metrics(rec, split), seconds, rec.epochs * (3 if pretrain else 1)
+    return skncf_metrics(rec, split), seconds, rec.epochs_ * (3 if pretrain else 1)
 
 
 def skncf_metrics(rec, split):
@@ -317,17 +326,14 @@ def main():
         help="split prefix (default $SKNCF_NCF_SPLIT)",
     )
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--epochs", type=int, default=NCFRecommender().epochs)
-    parser.add_argument("--latent-dim", type=int, default=NCFRecommender().latent_dim)
-    parser.add_argument("--learning-rate", type=float, default=NCFRecommender().learning_rate)
-    parser.add_argument("--batch-size", type=int, default=NCFRecommender().batch_size)
-    parser.add_argument(
-        "--negatives",
-        type=lambda text: text if text == "auto" else int(text),
-        default=NCFRecommender().n_negatives,
-    )
-    parser.add_argument("--loss", choices=("log", "softmax"), default=NCFRecommender().loss)
-    parser.add_argument("--l2", type=float, default=NCFRecommender().l2)
+    defaults = NCFRecommender()
+    parser.add_argument("--epochs", type=auto_or(int), default=defaults.epochs)
+    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
+    parser.add_argument("--learning-rate", type=auto_or(float), default=defaults.learning_rate)
+    parser.add_argument("--batch-size", type=auto_or(int), default=defaults.batch_size)
+    parser.add_argument("--negatives", type=auto_or(int), default=defaults.n_negatives)
+    parser.add_argument("--loss", choices=("log", "softmax"), default=defaults.loss)
+    parser.add_argument("--l2", type=auto_or(float), default=defaults.l2)
     parser.add_argument(
         "--init",
         choices=("random", "svd"),
