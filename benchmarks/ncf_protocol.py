@@ -333,7 +333,7 @@ def main():
     parser.add_argument("--batch-size", type=auto_or(int), default=defaults.batch_size)
     parser.add_argument("--negatives", type=auto_or(int), default=defaults.n_negatives)
     parser.add_argument("--loss", choices=("log", "softmax"), default=defaults.loss)
-    parser.add_argument("--l2", type=auto_or(float), default=defaults.l2)
+    parser.add_argument("--l2", type=float, default=defaults.l2)
     parser.add_argument(
         "--init",
         choices=("random", "svd"),

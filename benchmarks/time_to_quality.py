@@ -20,7 +20,7 @@ import argparse
 import os
 import time
 
-from ncf_protocol import auto_or, plain_keras_curve, skncf_metrics, train_matrix
+from ncf_protocol import plain_keras_curve, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
 from skncf._programs import forget as forget_compiled_programs
@@ -72,9 +72,9 @@ def main():
     )
     parser.add_argument(
         "--l2",
-        type=auto_or(float),
+        type=float,
         default=NCFRecommender().l2,
-        help="NCFRecommender's l2 (a float, or auto)",
+        help="NCFRecommender's l2",
     )
     args = parser.parse_args()
     if not args.data:

@@ -118,10 +118,10 @@ def _parser():
     )
     model.add_argument(
         "--l2",
-        type=_auto(float),
-        default="auto",
+        type=float,
+        default=0.0,
         help="L2 penalty on the embedding rows of a batch's positives and the dense kernels "
-        "(default: auto, 0 for implicit feedback, 0.001 for ratings)",
+        "(default: 0)",
     )
     model.add_argument(
         "--init",

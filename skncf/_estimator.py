@@ -57,9 +57,11 @@ BY_USERS = {"batch_size": 128, "learning_rate": 0.003, "epochs": 20}
 # ... and fewer users a step where 128 would make fewer steps an epoch than this
 BY_USERS_MIN_STEPS = 20
 PER_POSITIVE = {"batch_size": 256, "learning_rate": 0.001, "epochs": 10}
-# What l2="auto" means for ratings (0 for implicit feedback): without it a rating model
-# overfits (RMSE 1.033 against 0.905 on a 10% validation split of ml1m-half's ratings).
-EXPLICIT_L2 = 1e-3
+# What dropout=None means for ratings: the rating model's regulariser. Chosen on 10%
+# validation splits of ml1m-half's and one ml-100k training fold's ratings, where an l2
+# penalty either let the factors overfit or, a little stronger, pulled them to zero
+# (benchmarks/README.md, "Explicit feedback").
+EXPLICIT_DROPOUT = 0.5
 # n_negatives="auto" trains by users where blocks of at least this many users fit in
 # skncf._by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
 MIN_BLOCK_USERS = 16
@@ -94,13 +96,12 @@ class NCFRecommender(BaseEstimator):
         the paper's tower, which its code writes ``[64, 32, 16, 8]``, counting the
         concatenation first.
     dropout : float or None, default=None
-        Dropout rate after every embedding lookup and every hidden layer. None means the
-        architecture's own default: 0.5 for ``"seed"`` (as in the notebook), 0 otherwise.
-    l2 : float or "auto", default="auto"
+        Dropout rate after every embedding lookup and every hidden layer. None means 0.5
+        for ``"seed"`` (as in the notebook) and for ``feedback="explicit"`` (chosen on
+        validation splits of ratings), 0 otherwise.
+    l2 : float, default=0.0
         L2 penalty on the embedding rows of each batch's positives (or rated pairs; mean
-        over them of their squared norm) and on every dense kernel. ``"auto"``: 0 for
-        implicit feedback, 1e-3 for ``feedback="explicit"`` (chosen on a validation
-        split of ml1m-half's ratings); the value used is ``l2_``.
+        over them of their squared norm) and on every dense kernel.
     learning_rate : float or "auto", default="auto"
         Adam's learning rate. ``"auto"``: 0.003 when training by users (few, large
         steps), 0.001 per positive; the value used is ``learning_rate_``.
@@ -247,8 +248,6 @@ class NCFRecommender(BaseEstimator):
         ``learning_rate`` as used.
     epochs_ : int
         ``epochs`` as used by ``fit`` (``partial_fit`` trains one).
-    l2_ : float
-        ``l2`` as used.
     history_ : dict
         ``{"loss": [...]}``, the training loss of every epoch; with
         ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
@@ -290,7 +289,7 @@ class NCFRecommender(BaseEstimator):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "mlp_layers": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
-        "l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "l2": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions({"adam", "lazy_adam"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -319,7 +318,7 @@ class NCFRecommender(BaseEstimator):
         latent_dim: int = 128,
         mlp_layers: Sequence[int] = (32, 16, 8),
         dropout: float | None = None,
-        l2: float | Literal["auto"] = "auto",
+        l2: float = 0.0,
         learning_rate: float | Literal["auto"] = "auto",
         optimizer: Literal["adam", "lazy_adam"] = "adam",
         batch_size: int | Literal["auto"] = "auto",
@@ -606,7 +605,7 @@ class NCFRecommender(BaseEstimator):
                 learning_rate=resolved["learning_rate"],
                 lazy_adam=self.optimizer == "lazy_adam",
                 dropout=self._dropout_rate(),
-                l2=self._l2(),
+                l2=self.l2,
                 rng=rng,
                 verbose=self.verbose,
                 callbacks=self._keras_callbacks(validation) if hooks else [],
@@ -741,7 +740,6 @@ class NCFRecommender(BaseEstimator):
         resolved = self._resolved(self._architecture(), len(users_), len(items_))
         self.n_negatives_, self.batch_size_ = resolved["n_negatives"], resolved["batch_size"]
         self.learning_rate_, self.epochs_ = resolved["learning_rate"], resolved["epochs"]
-        self.l2_ = self._l2()
 
     def _build_graph(self, architecture, n_users, n_items, seeds):
         """An untrained graph of this estimator's shape (``fit`` and :func:`skncf.load`)."""
@@ -752,7 +750,7 @@ class NCFRecommender(BaseEstimator):
             latent_dim=self.latent_dim,
             mlp_layers=self._check_mlp_layers(),
             dropout=self._dropout_rate(),
-            l2=self._l2(),
+            l2=self.l2,
             seeds=seeds,
             biases=self.feedback == "explicit" or self.loss == "softmax",
         )
@@ -839,12 +837,6 @@ class NCFRecommender(BaseEstimator):
             raise ValueError(f"columns must name two different columns; got {self.columns!r}.")
         return tuple(positions)
 
-    def _l2(self):
-        """``l2``, "auto" resolved: 0 for implicit feedback, EXPLICIT_L2 for ratings."""
-        if self.l2 != "auto":
-            return self.l2
-        return EXPLICIT_L2 if self.feedback == "explicit" else 0.0
-
     def _tower_width(self, architecture):
         return max(self._check_mlp_layers()) if architecture in ("mlp", "neumf") else 1
 
@@ -882,7 +874,9 @@ class NCFRecommender(BaseEstimator):
 
     def _dropout_rate(self):
         if self.dropout is None:
-            return SEED_DROPOUT if self.model == "seed" else 0.0
+            if self.model == "seed":
+                return SEED_DROPOUT
+            return EXPLICIT_DROPOUT if self.feedback == "explicit" else 0.0
         return float(self.dropout)
 
     def _check_fit_targets(self, X, y, sample_weight):

@@ -54,9 +54,10 @@ def test_lazy_adam_learns_planted_groups(grouped, loss):
 def test_explicit_ratings_of_a_low_rank_model_are_predicted(model):
     X, y = make_interactions(n_users=300, n_items=150, ratings=True, random_state=0)
     train = np.random.default_rng(0).random(len(X)) >= 0.2
-    # l2=0: the planted ratings are noise-free and low-rank, so nothing to regularise
-    # (l2="auto", 1e-3 for ratings, left NeuMF at R^2 0.35 here)
-    rec = NCFRecommender(model=model, feedback="explicit", handle_unknown="ignore", l2=0.0, **LEARN)
+    # dropout=0: the planted ratings are noise-free and low-rank, so nothing to regularise
+    rec = NCFRecommender(
+        model=model, feedback="explicit", handle_unknown="ignore", dropout=0.0, **LEARN
+    )
     rec.fit(X[train], y[train])
     r2 = rec.score(X[~train], y[~train])
     assert r2 > 0.4, r2

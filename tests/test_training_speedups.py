@@ -143,7 +143,7 @@ def test_padding_rows_change_neither_loss_nor_gradients(architecture, loss):
     [
         dict(model="neumf", loss="log", l2=0.01, batch_size=607),
         dict(model="gmf", n_negatives=10**6, l2=0.01, batch_size=485),  # per positive
-        dict(model="mlp", feedback="explicit", batch_size=242),
+        dict(model="mlp", feedback="explicit", dropout=0.0, batch_size=242),
     ],
     ids=["neumf-log-l2", "gmf-softmax-l2", "mlp-explicit"],
 )
