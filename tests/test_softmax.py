@@ -32,13 +32,19 @@ def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     logits_of = CandidateLogits(graph, architecture, dropout=0.5, l2=0.0, seed=0)
     user = logits_of.user_side(users, False)
     cross = logits_of.cross(user, logits_of.item_side(items, False), False).numpy()
-    expected = np.vstack([block for _, block in Scorer(graph, architecture).rows(users)])
-    np.testing.assert_allclose(cross, expected, rtol=1e-4, atol=1e-4)
-    pair_items = rng.integers(0, 9, size=7).astype(np.int32)
-    pairs = logits_of.pairs(user, logits_of.item_side(pair_items, False), False).numpy()
-    np.testing.assert_allclose(pairs, expected[users, pair_items], rtol=1e-4, atol=1e-4)
-    probabilities = graph.predict([users[:, None], pair_items[:, None]], verbose=0)[:, 0]
-    np.testing.assert_allclose(probabilities, tf.sigmoid(pairs).numpy(), rtol=1e-4, atol=1e-5)
+    every_user, every_item = np.repeat(users, 9), np.tile(items, 7)
+    probabilities = graph.predict([every_user[:, None], every_item[:, None]], verbose=0)
+    np.testing.assert_allclose(
+        tf.sigmoid(cross).numpy().ravel(), probabilities[:, 0], rtol=1e-4, atol=1e-5
+    )
+    every_pair = logits_of.user_side(every_user, False), logits_of.item_side(every_item, False)
+    pairs = logits_of.pairs(*every_pair, False).numpy()
+    np.testing.assert_allclose(pairs, cross.ravel(), rtol=1e-4, atol=1e-4)
+    # serving (chunked) is the same forward pass
+    scorer = Scorer(graph, architecture)
+    served = np.vstack([block for _, block in scorer.rows(users)])
+    np.testing.assert_allclose(served, cross, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scorer.pairs(every_user, every_item), pairs, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
