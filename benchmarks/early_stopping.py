@@ -33,7 +33,7 @@ from skncf.model_selection import LeaveLastOut
 class TestCurve(keras.callbacks.Callback):
     """Full-ranking NDCG@10 of the test pairs after every epoch (for the report only)."""
 
-    def __init__(self, split, train, architecture):
+    def __init__(self, split, train):
         super().__init__()
         # codes as fit assigns them (sorted ids of the pairs trained on); every train
         # interaction of the split, held-out validation pairs included, is left out
@@ -42,7 +42,6 @@ class TestCurve(keras.callbacks.Callback):
         test = split.test[known]
         seen = train_matrix(split)[users][:, items]
         self.score = Validation(
-            architecture,
             np.searchsorted(users, test[:, 0]),
             np.searchsorted(items, test[:, 1]),
             seen=seen.tocsr(),
@@ -64,7 +63,7 @@ def main():
         type=float,
         help="validate on a random positive of this share of users instead of the latest",
     )
-    parser.add_argument("--model", default="neumf")
+    parser.add_argument("--model", default=NCFRecommender().model)
     args = parser.parse_args()
     if not args.data:
         parser.error("--data (or $SKNCF_NCF_SPLIT) is required")
@@ -83,7 +82,7 @@ def main():
             LeaveLastOut(timestamps=split.train_timestamps).split(split.train)
         )
         train, validation = split.train[fit_rows], split.train[held_rows]
-    curve = TestCurve(split, train, args.model)
+    curve = TestCurve(split, train)
     rec.set_params(callbacks=[curve])
     tic = time.perf_counter()
     rec.fit(train, validation_data=validation)

@@ -30,16 +30,14 @@ class Validation:
     predicted ratings. ``n_missed`` pairs that cannot be ranked (unknown ids) count as 0.
     """
 
-    def __init__(
-        self, architecture, users, items, *, seen=None, ratings=None, scale=(0, 1), n_missed=0
-    ):
-        self.architecture, self.n_missed = architecture, n_missed
+    def __init__(self, users, items, *, seen=None, ratings=None, scale=(0, 1), n_missed=0):
+        self.n_missed = n_missed
         self.users, self.items, self.seen = users, items, seen
         self.ratings, self.scale = ratings, scale
         self.name = "val_r2" if ratings is not None else f"val_ndcg@{VALIDATION_K}"
 
     def __call__(self, graph):
-        scorer = Scorer(graph, self.architecture)
+        scorer = Scorer(graph)
         if self.ratings is not None:
             offset, scale = self.scale
             predicted = offset + scale * sigmoid(scorer.pairs(self.users, self.items))

@@ -52,7 +52,8 @@ LOG_LOSS_NEGATIVES = 4
 SOFTMAX_SAMPLED_ITEMS = 256
 # What "auto" means for batch_size (users per step, or examples), learning_rate and epochs
 # when training by users and per positive. By users: chosen on ml1m-half's validation split
-# (each user's latest training interaction; benchmarks/README.md, "Training by users").
+# (each user's latest training interaction; benchmarks/README.md, "How the implicit
+# defaults were chosen").
 BY_USERS = {"batch_size": 128, "learning_rate": 0.003, "epochs": 20}
 # ... and fewer users a step where 128 would make fewer steps an epoch than this
 BY_USERS_MIN_STEPS = 20
@@ -60,7 +61,7 @@ PER_POSITIVE = {"batch_size": 256, "learning_rate": 0.001, "epochs": 10}
 # What dropout=None means for ratings: the rating model's regulariser. Chosen on 10%
 # validation splits of ml1m-half's and one ml-100k training fold's ratings, where an l2
 # penalty either let the factors overfit or, a little stronger, pulled them to zero
-# (benchmarks/README.md, "Explicit feedback").
+# (benchmarks/README.md, "Explicit ratings against Surprise's SVD").
 EXPLICIT_DROPOUT = 0.5
 # n_negatives="auto" trains by users where blocks of at least this many users fit in
 # skncf._by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
@@ -165,15 +166,13 @@ class NCFRecommender(BaseEstimator):
         output weights start at the one scale (and, with ``loss="log"``, the output's
         bias) that fits the loss best on a sample of the positives, so the first
         epoch starts from confident probabilities, not flat ones. Short fits rank much
-        better; after 10 epochs the two starts end close, NeuMF's a little better or
-        worse depending on the data. With ``loss="log"``, one epoch from the SVD ranks
-        about as well as 10 default epochs in a few percent of their time, and
-        ``l2=1e-3`` keeps further epochs from overfitting (user guide, "Training
-        faster"; not the defaults, as these settings do not suit ``"seed"`` and
-        ``"mlp"``). The SVD is scikit-learn's ``randomized_svd``, seeded by
-        ``random_state``. Implicit feedback only; the other tables (the MLP tower's,
-        the seed graph's) start random, and ``warm_start`` and ``partial_fit`` continue
-        from the fitted weights instead.
+        better; after 10 epochs the two starts end close. With ``loss="log"``, one epoch
+        from the SVD is a quick NeuMF, and ``l2=1e-3`` keeps further epochs from overfitting
+        (user guide, "The per-positive options"; not the defaults, as these settings do not
+        suit ``"seed"`` and ``"mlp"``). The SVD is scikit-learn's ``randomized_svd``, seeded
+        by ``random_state``. Implicit feedback only; the other tables (the MLP tower's, the
+        seed graph's) start random, and ``warm_start`` and ``partial_fit`` continue from the
+        fitted weights instead.
     pretrain : bool, default=False
         Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
         ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
@@ -535,7 +534,6 @@ class NCFRecommender(BaseEstimator):
             if self.validation_fraction is not None:
                 in_train = validation_rows(u, self.validation_fraction, rng)
                 validation = Validation(
-                    self._architecture(),
                     u[~in_train],
                     i[~in_train],
                     seen=seen - interaction_matrix(u[~in_train], i[~in_train], n_users, n_items),
@@ -567,7 +565,6 @@ class NCFRecommender(BaseEstimator):
             if self.validation_fraction is not None:
                 in_train = rng.random(len(u)) >= self.validation_fraction
                 validation = Validation(
-                    self._architecture(),
                     u[~in_train],
                     i[~in_train],
                     ratings=y[~in_train],
@@ -699,9 +696,7 @@ class NCFRecommender(BaseEstimator):
             ratings = _check_target(y_val, X_val)
             if not keep.any():
                 raise ValueError("validation_data has no pair whose user and item are in X.")
-            return Validation(
-                self._architecture(), u[keep], i[keep], ratings=ratings[keep], scale=scale
-            )
+            return Validation(u[keep], i[keep], ratings=ratings[keep], scale=scale)
         positive = np.ones(len(u), dtype=bool)
         if y_val is not None:
             positive = _check_target(y_val, X_val) > 0
@@ -709,7 +704,7 @@ class NCFRecommender(BaseEstimator):
         keep &= positive
         if not keep.any():
             raise ValueError("validation_data has no pair whose user and item are in X.")
-        return Validation(self._architecture(), u[keep], i[keep], seen=seen, n_missed=n_missed)
+        return Validation(u[keep], i[keep], seen=seen, n_missed=n_missed)
 
     def _architecture(self):
         return "neumf" if self.pretrain else self.model
@@ -732,7 +727,7 @@ class NCFRecommender(BaseEstimator):
         self.users_, self.items_ = users_, items_
         self._id_columns_ = id_columns
         self.model_, self.history_ = graph, history
-        self._scorer = Scorer(graph, self.model)
+        self._scorer = Scorer(graph)
         self._item_index = None  # built by the first recommend(approximate=...)
         self._seen = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")

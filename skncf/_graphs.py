@@ -9,6 +9,8 @@ every hidden ``Dense`` layer. ``l2`` penalises the embedding rows looked up in a
 (averaged over the batch, as in per-example weight decay) and every ``Dense`` kernel.
 """
 
+import dataclasses
+
 import keras
 from keras import layers, ops
 
@@ -82,6 +84,70 @@ def build_graph(
         ]
         output = layers.Activation("sigmoid", name="probability")(layers.Add()(terms))
     return keras.Model([user, item], output, name=f"ncf_{architecture}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphLayout:
+    """Where the weights of a graph built by :func:`build_graph` are.
+
+    Training, serving, the SVD start, warm starts and plots read a graph through this,
+    so that layer names are known to this module only.
+
+    Attributes
+    ----------
+    output : keras.layers.Dense
+        The output unit (``Dense(1)``).
+    seed_dense : keras.layers.Dense or None
+        The seed graph's linear ``Dense(50)`` between the product and the output.
+    gmf : (user table, item table) or None
+        The embeddings whose element-wise product is the GMF (or seed) part.
+    tower : (user table, item table, [Dense, ...]) or None
+        The MLP tower's embeddings and its ReLU layers.
+    biases : (user table, item table) or None
+        Per-user and per-item biases (width 1).
+    """
+
+    output: keras.layers.Dense
+    seed_dense: keras.layers.Dense | None
+    gmf: tuple[keras.layers.Embedding, keras.layers.Embedding] | None
+    tower: tuple[keras.layers.Embedding, keras.layers.Embedding, list] | None
+    biases: tuple[keras.layers.Embedding, keras.layers.Embedding] | None
+
+    @classmethod
+    def of(cls, model):
+        """The layout of ``model``, a graph built by :func:`build_graph`."""
+        names = {layer.name for layer in model.layers}
+
+        def pair(user, item):
+            return (model.get_layer(user), model.get_layer(item)) if item in names else None
+
+        tower = None
+        if "mlp_input" in names:
+            n_layers = sum(1 for name in names if name.startswith("mlp_dense_"))
+            dense = [model.get_layer(f"mlp_dense_{j}") for j in range(n_layers)]
+            tower = (*pair("user_mlp_embedding", "item_mlp_embedding"), dense)
+        return cls(
+            output=model.get_layer("prediction"),
+            seed_dense=model.get_layer("seed_dense") if "seed_dense" in names else None,
+            gmf=pair("user_embedding", "item_embedding"),
+            tower=tower,
+            biases=pair("user_bias", "item_bias"),
+        )
+
+    def tables(self):
+        """(user, item) pairs of embedding tables: the GMF's, the tower's, the biases."""
+        pairs = [self.gmf, self.tower[:2] if self.tower else None, self.biases]
+        return [pair for pair in pairs if pair is not None]
+
+    def embeddings(self, kind):
+        """The ``kind`` ("user" or "item") tables of the GMF and the tower, no biases."""
+        side = {"user": 0, "item": 1}[kind]
+        return [pair[side] for pair in (self.gmf, self.tower) if pair is not None]
+
+    def dense_layers(self):
+        """Every ``Dense`` layer: the output, the seed's hidden layer, the tower's."""
+        dense = [self.output] + ([self.seed_dense] if self.seed_dense else [])
+        return dense + (self.tower[2] if self.tower else [])
 
 
 class _Builder:

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._distribute import replica_seed_offset
+from ._graphs import GraphLayout
 
 
 class CandidateLogits:
@@ -24,8 +25,8 @@ class CandidateLogits:
     Parameters
     ----------
     model : keras.Model
-        A graph built by :func:`skncf._graphs.build_graph`.
-    architecture : {"seed", "gmf", "mlp", "neumf"}
+        A graph built by :func:`skncf._graphs.build_graph`; its weights are read
+        through :class:`skncf._graphs.GraphLayout`.
     dropout : float
     l2 : float
     seed : int
@@ -33,31 +34,18 @@ class CandidateLogits:
         Random number algorithm of the dropout masks; None draws them as Keras does
         (Philox on CPU). Under XLA, ``"threefry"``: for the seed graph's masks XLA's
         CPU Philox took 2.4-3x and its default algorithm 10-13x as long as TensorFlow's
-        kernel, its ThreeFry 0.6-0.75x (benchmarks/README.md, "XLA").
+        kernel, its ThreeFry 0.6-0.75x (benchmarks/README.md as of commit 5364ef8, "XLA").
     """
 
-    def __init__(self, model, architecture, *, dropout, l2, seed, rng_alg=None):
-        names = {layer.name for layer in model.layers}
+    def __init__(self, model, *, dropout, l2, seed, rng_alg=None):
+        layout = GraphLayout.of(model)
         self.dropout, self.l2, self.rng_alg = dropout, l2, rng_alg
         self.seeds = keras.random.SeedGenerator(seed)
         # under a tf.distribute strategy each replica draws its own masks
         self.per_replica = tf.distribute.has_strategy()
-        self.out = model.get_layer("prediction")
-        self.seed_dense = model.get_layer("seed_dense") if architecture == "seed" else None
-        self.gmf = None
-        if "gmf" in names:
-            self.gmf = (model.get_layer("user_embedding"), model.get_layer("item_embedding"))
-        self.tower = None
-        if "mlp_input" in names:
-            n_layers = sum(1 for name in names if name.startswith("mlp_dense_"))
-            self.tower = (
-                model.get_layer("user_mlp_embedding"),
-                model.get_layer("item_mlp_embedding"),
-                [model.get_layer(f"mlp_dense_{j}") for j in range(n_layers)],
-            )
-        self.biases = None
-        if "item_bias" in names:
-            self.biases = (model.get_layer("user_bias"), model.get_layer("item_bias"))
+        self.layout = layout
+        self.out, self.seed_dense = layout.output, layout.seed_dense
+        self.gmf, self.tower, self.biases = layout.gmf, layout.tower, layout.biases
         self.variables = model.trainable_variables
 
     def restart(self, seed):
@@ -195,14 +183,10 @@ class CandidateLogits:
 
     def _tables(self):
         """(user, item) pairs of embedding layers: GMF, the tower's, the biases."""
-        tables = [self.gmf] if self.gmf is not None else []
-        tables += [self.tower[:2]] if self.tower is not None else []
-        return tables + ([self.biases] if self.biases is not None else [])
+        return self.layout.tables()
 
     def _kernel_terms(self):
-        layers = [self.out] + ([self.seed_dense] if self.seed_dense is not None else [])
-        layers += self.tower[2] if self.tower is not None else []
-        return [tf.reduce_sum(tf.square(layer.kernel)) for layer in layers]
+        return [tf.reduce_sum(tf.square(layer.kernel)) for layer in self.layout.dense_layers()]
 
 
 def mean_over(values, rows=None):

@@ -28,12 +28,11 @@ class Scorer:
     ----------
     model : keras.Model
         A graph built by :func:`skncf._graphs.build_graph`.
-    architecture : {"seed", "gmf", "mlp", "neumf"}
     """
 
-    def __init__(self, model, architecture):
-        self.model, self.architecture = model, architecture
-        self.logits_of = CandidateLogits(model, architecture, dropout=0.0, l2=0.0, seed=0)
+    def __init__(self, model):
+        self.model = model
+        self.logits_of = CandidateLogits(model, dropout=0.0, l2=0.0, seed=0)
         tower = self.logits_of.tower
         self.tower_width = max(layer.units for layer in tower[2]) if tower else 1
         item_tables = [pair[1] for pair in (self.logits_of.gmf, tower) if pair is not None]
@@ -43,7 +42,7 @@ class Scorer:
 
     def __reduce__(self):
         # the graph pickles on its own (as the estimator's ``model_``); the rest is rebuilt
-        return Scorer, (self.model, self.architecture)
+        return Scorer, (self.model,)
 
     def pairs(self, users, items):
         """Logits of the pairs ``(users[n], items[n])``, shape (n,)."""

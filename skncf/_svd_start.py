@@ -18,6 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.random import sample_without_replacement
 
+from ._graphs import GraphLayout
+
 # Positives and items sampled to fit the scale; enough for two significant digits.
 CALIBRATION_POSITIVES = 2048
 CALIBRATION_ITEMS = 1024
@@ -42,7 +44,8 @@ def start_gmf_from_svd(model, interactions, *, loss, n_negatives, random_state):
     they were.
     """
     rng = check_random_state(random_state)
-    users, items = model.get_layer("user_embedding"), model.get_layer("item_embedding")
+    layout = GraphLayout.of(model)
+    users, items = layout.gmf
     (p,), (q,) = users.get_weights(), items.get_weights()
     k = min(p.shape[1], *interactions.shape)
     u, s, vt = randomized_svd(interactions, k, random_state=rng)
@@ -52,7 +55,7 @@ def start_gmf_from_svd(model, interactions, *, loss, n_negatives, random_state):
     users.set_weights([p])
     items.set_weights([q])
 
-    output = model.get_layer("prediction")
+    output = layout.output
     kernel, bias = output.get_weights()
     sample = _sample_positives(interactions, rng)
     if loss == "softmax":

@@ -124,12 +124,12 @@ def epoch_runner(step, *, batch_size, compiled, strategy=None):
     return run
 
 
-# XLA fuses a step's small element-wise operations and runs the loop without
-# TensorFlow's executor between them: about 1.3-2x the examples/s of the plain compiled
-# loop on ml1m-sized tables (benchmarks/README.md, "XLA"), saving 0.4 ms a step at batch
-# 256 (seed, NeuMF log loss; 3.7 ms with GMF's full softmax), for the price of compiling
-# the epoch once per fit: 0.7-1.6 s more than tracing the plain loop. That pays from
-# about 2,400 (seed) to 3,600 (NeuMF) steps.
+# XLA fuses a step's small element-wise operations and runs the loop without TensorFlow's
+# executor between them: about 1.3-2x the examples/s of the plain compiled loop on
+# ml1m-sized tables (benchmarks/README.md as of 5364ef8, "XLA"), saving 0.4 ms a step at
+# batch 256 (seed, NeuMF log loss; 3.7 ms with GMF's full softmax), for the price of
+# compiling the epoch once per fit: 0.7-1.6 s more than tracing the plain loop. That pays
+# from about 2,400 (seed) to 3,600 (NeuMF) steps.
 XLA_MIN_STEPS = 3_000
 
 
@@ -339,7 +339,6 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
     def build(graph):
         logits_of = CandidateLogits(
             graph,
-            architecture,
             dropout=settings["dropout"],
             l2=settings["l2"],
             seed=seed,

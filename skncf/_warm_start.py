@@ -8,6 +8,7 @@ the fitted graph's weights into a graph with more rows.
 
 import numpy as np
 
+from ._graphs import GraphLayout
 from ._ids import fit_codes
 from ._ranking import interaction_matrix
 
@@ -42,6 +43,9 @@ def copy_weights(source, target, old_users, old_items):
     and items keep the target's fresh initial values.
     """
     target_layers = {layer.name: layer for layer in target.layers}
+    layout = GraphLayout.of(source)
+    rows_of = {table.name: old_users for table, _ in layout.tables()}
+    rows_of.update({table.name: old_items for _, table in layout.tables()})
     for layer in source.layers:
         weights = layer.get_weights()
         if not weights:
@@ -54,7 +58,7 @@ def copy_weights(source, target, old_users, old_items):
                 "mlp_layers, loss and feedback must stay as they were at fit; layer "
                 f"{layer.name!r} does not fit the new settings. Fit with warm_start=False."
             )
-        rows = {"user_": old_users, "item_": old_items}.get(layer.name[:5])
+        rows = rows_of.get(layer.name)
         if rows is not None:
             (table,) = destination.get_weights()
             table[rows] = weights[0]

@@ -17,6 +17,8 @@ from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
+from ._graphs import GraphLayout
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -183,12 +185,8 @@ def plot_embeddings(
 
 def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     """The learned ``kind`` ("item" or "user") vectors, rows in code order."""
-    names = {layer.name for layer in estimator.model_.layers}
-    parts = [
-        estimator.model_.get_layer(name).get_weights()[0]
-        for name in (f"{kind}_embedding", f"{kind}_mlp_embedding")
-        if name in names
-    ]
+    tables = GraphLayout.of(estimator.model_).embeddings(kind)
+    parts = [table.get_weights()[0] for table in tables]
     if len(parts) == 1:
         return parts[0]
     return np.hstack(

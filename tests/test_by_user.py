@@ -24,7 +24,7 @@ def _graph(architecture, l2):
     )  # fmt: skip
     for weights in graph.trainable_variables:  # make every weight matter
         weights.assign(rng.normal(scale=0.5, size=weights.shape).astype(np.float32))
-    return graph, CandidateLogits(graph, architecture, dropout=0.0, l2=l2, seed=0)
+    return graph, CandidateLogits(graph, dropout=0.0, l2=l2, seed=0)
 
 
 def _block(rng):

@@ -120,7 +120,7 @@ def test_restart_puts_adam_and_the_masks_back_to_a_new_start():
         l2=0.0,
         seeds=iter(range(100)),
     )
-    logits_of = CandidateLogits(graph, "seed", dropout=0.5, l2=0.0, seed=7)
+    logits_of = CandidateLogits(graph, dropout=0.5, l2=0.0, seed=7)
     adam = FusedAdam(logits_of.variables, 0.1)
     masks = [logits_of._drop(tf.ones((4, 3)), True).numpy() for _ in range(2)]
     adam.apply([tf.ones_like(v) for v in logits_of.variables])

@@ -29,7 +29,7 @@ def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     for weights in graph.trainable_variables:  # make every weight matter
         weights.assign(rng.normal(size=weights.shape).astype(np.float32))
     users, items = np.arange(7, dtype=np.int32), np.arange(9, dtype=np.int32)
-    logits_of = CandidateLogits(graph, architecture, dropout=0.5, l2=0.0, seed=0)
+    logits_of = CandidateLogits(graph, dropout=0.5, l2=0.0, seed=0)
     user = logits_of.user_side(users, False)
     cross = logits_of.cross(user, logits_of.item_side(items, False), False).numpy()
     every_user, every_item = np.repeat(users, 9), np.tile(items, 7)
@@ -41,7 +41,7 @@ def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     pairs = logits_of.pairs(*every_pair, False).numpy()
     np.testing.assert_allclose(pairs, cross.ravel(), rtol=1e-4, atol=1e-4)
     # serving (chunked) is the same forward pass
-    scorer = Scorer(graph, architecture)
+    scorer = Scorer(graph)
     served = np.vstack([block for _, block in scorer.rows(users)])
     np.testing.assert_allclose(served, cross, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(scorer.pairs(every_user, every_item), pairs, rtol=1e-5, atol=1e-5)

@@ -102,7 +102,7 @@ def test_padding_rows_change_neither_loss_nor_gradients(architecture, loss):
         seeds=iter(range(10)),
         biases=True,
     )
-    logits_of = CandidateLogits(model, architecture, dropout=0.0, l2=0.1, seed=0)
+    logits_of = CandidateLogits(model, dropout=0.0, l2=0.1, seed=0)
     if loss.endswith("softmax"):
         n_sampled = 8 if loss.startswith("sampled") else None
         objective_of = softmax_loss(logits_of, n_items, n_sampled)
