@@ -196,12 +196,13 @@ class NCFRecommender(BaseEstimator):
         ranked among the items the user did not train on (``"val_ndcg@10"``, as
         :meth:`score`); the held-out positives are not trained on but still count as
         seen by :meth:`recommend`. Explicit feedback: this share of the rows
-        (``"val_r2"``). Few validation users give a noisy score: on ml1m-half, 300
-        users were too few to follow the test curve, 2,999 (1.0) were enough.
+        (``"val_r2"``). Few validation users give a noisy score. ``fit`` only:
+        ``partial_fit`` trains on every row it is given.
     n_iter_no_change : int or None, default=None
-        Early stopping (needs ``validation_fraction``): stop when the validation score
-        has not improved for this many epochs, and restore the weights of the best
-        epoch. Keras' ``EarlyStopping`` callback does the work.
+        Early stopping in ``fit`` (needs ``validation_fraction`` or ``validation_data``):
+        stop when the validation score has not improved for this many epochs, and
+        restore the weights of the best epoch (``n_iter_`` says how many ran). Keras'
+        ``EarlyStopping`` callback does the work.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Keras callbacks (``EarlyStopping``, ``ModelCheckpoint``, ``TensorBoard``,
         your own), called at the start and end of training and of every epoch, with
@@ -251,6 +252,9 @@ class NCFRecommender(BaseEstimator):
         ``{"loss": [...]}``, the training loss of every epoch; with
         ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
         ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
+    n_iter_ : int
+        Epochs the last ``fit`` or ``partial_fit`` ran: ``epochs_``, fewer when early
+        stopping ended training (``n_iter_no_change``), 1 for ``partial_fit``.
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -367,8 +371,9 @@ class NCFRecommender(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.categorical = True
         tags.input_tags.string = True
-        tags.target_tags.required = False
-        tags.target_tags.positive_only = True
+        # ratings are required and may be any number; implicit y is optional weights
+        tags.target_tags.required = self.feedback == "explicit"
+        tags.target_tags.positive_only = self.feedback == "implicit"
         return tags
 
     def __getstate__(self):
@@ -460,7 +465,9 @@ class NCFRecommender(BaseEstimator):
         keep = hasattr(self, "model_")
         # No XLA: each compiled fit keeps 5-10 MiB of code in the process for good (see
         # skncf._training.xla_allowed), which a stream of partial_fit calls would pile up.
-        return self._fit_or_restore(X, y, sample_weight, epochs=1, keep=keep, xla=False)
+        return self._fit_or_restore(
+            X, y, sample_weight, epochs=1, keep=keep, xla=False, hold_out=False
+        )
 
     def _fit_or_restore(self, X, y, sample_weight, **how):
         """``_fit``, or on any failure (also KeyboardInterrupt) the state from before."""
@@ -472,8 +479,16 @@ class NCFRecommender(BaseEstimator):
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X, y, sample_weight, *, epochs=None, keep=False, validation_data=None, xla=True):
-        """Fit from scratch, or with ``keep`` continue from the fitted weights."""
+    def _fit(
+        self, X, y, sample_weight, *, epochs=None, keep=False, validation_data=None, xla=True,
+        hold_out=True,
+    ):  # fmt: skip
+        """Fit from scratch, or with ``keep`` continue from the fitted weights.
+
+        ``hold_out=False`` (``partial_fit``) trains on every row: no ``validation_fraction``
+        and so no early stopping.
+        """
+        fraction = self.validation_fraction if hold_out else None
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
@@ -496,8 +511,10 @@ class NCFRecommender(BaseEstimator):
                 "pass either validation_data to fit or validation_fraction, not both; got "
                 f"validation_fraction={self.validation_fraction}."
             )
-        if self.n_iter_no_change is not None and (
-            self.validation_fraction is None and validation_data is None
+        if (
+            hold_out
+            and self.n_iter_no_change is not None
+            and (self.validation_fraction is None and validation_data is None)
         ):
             raise ValueError(
                 "n_iter_no_change needs a validation set: set validation_fraction too "
@@ -531,8 +548,8 @@ class NCFRecommender(BaseEstimator):
             if keep:
                 seen = merge_seen(seen, self._seen, old_users, old_items)
             in_train = np.ones(len(u), dtype=bool)
-            if self.validation_fraction is not None:
-                in_train = validation_rows(u, self.validation_fraction, rng)
+            if fraction is not None:
+                in_train = validation_rows(u, fraction, rng)
                 validation = Validation(
                     u[~in_train],
                     i[~in_train],
@@ -562,8 +579,8 @@ class NCFRecommender(BaseEstimator):
                 scalars = (float(y.min()), float(np.ptp(y)), fallback)
             targets = (y - scalars[0]) / (scalars[1] or 1.0)
             in_train = np.ones(len(u), dtype=bool)
-            if self.validation_fraction is not None:
-                in_train = rng.random(len(u)) >= self.validation_fraction
+            if fraction is not None:
+                in_train = rng.random(len(u)) >= fraction
                 validation = Validation(
                     u[~in_train],
                     i[~in_train],
@@ -711,7 +728,7 @@ class NCFRecommender(BaseEstimator):
 
     def _keras_callbacks(self, validation):
         callbacks = list(self.callbacks or [])
-        if self.n_iter_no_change is not None:
+        if self.n_iter_no_change is not None and validation is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor=validation.name,
@@ -727,6 +744,7 @@ class NCFRecommender(BaseEstimator):
         self.users_, self.items_ = users_, items_
         self._id_columns_ = id_columns
         self.model_, self.history_ = graph, history
+        self.n_iter_ = len(history["loss"])
         self._scorer = Scorer(graph)
         self._item_index = None  # built by the first recommend(approximate=...)
         self._seen = seen
@@ -878,7 +896,10 @@ class NCFRecommender(BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if y is None:
             if self.feedback == "explicit":
-                raise ValueError("y (the ratings) is required when feedback='explicit'.")
+                raise ValueError(
+                    "feedback='explicit' requires y to be passed, but the target y is None: "
+                    "pass the ratings."
+                )
             return None, sample_weight
         y = _check_target(y, X)
         if self.feedback == "implicit":
@@ -941,9 +962,12 @@ class NCFRecommender(BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Probabilities in [0, 1] for implicit feedback, ratings within the training
-            range for explicit feedback. Pairs with an unknown id get the fallback of
-            ``handle_unknown="ignore"``.
+            Implicit feedback: the sigmoid of each pair's logit, in (0, 1). With
+            ``loss="log"`` that is the probability of an interaction; with the default
+            ``loss="softmax"`` it orders each user's items as the softmax does but is not
+            a calibrated probability (the softmax normalises over a user's items, not per
+            pair). Explicit feedback: ratings within the training range. Pairs with an
+            unknown id get the fallback of ``handle_unknown="ignore"``.
         """
         check_is_fitted(self)
         u, i, user_known, item_known, users, items = self._encode_pairs(X)

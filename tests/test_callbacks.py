@@ -81,6 +81,7 @@ def test_n_iter_no_change_keeps_the_best_epoch(groups, monkeypatch):
     ).fit(groups)
     # best 0.3 at epoch 2; epochs 3 and 4 do not beat it: stop after epoch 4
     assert rec.history_["val_ndcg@10"] == pytest.approx([0.1, 0.3, 0.2, 0.25])
+    assert rec.n_iter_ == 4 and rec.epochs_ == 7
     np.testing.assert_array_equal(
         rec.model_.get_layer("item_embedding").get_weights()[0], weights[1]
     )
@@ -153,6 +154,17 @@ def test_partial_fit_on_an_unfitted_estimator_is_one_epoch_of_fit(groups):
     a = NCFRecommender(model="gmf", **FAST).partial_fit(groups)
     b = NCFRecommender(model="gmf", **{**FAST, "epochs": 1}).fit(groups)
     np.testing.assert_allclose(a.predict(groups[:30]), b.predict(groups[:30]))
+
+
+def test_partial_fit_trains_on_every_row_it_is_given(groups):
+    # validation_fraction and early stopping are fit's: partial_fit holds nothing out
+    held = NCFRecommender(model="gmf", validation_fraction=0.5, n_iter_no_change=1, **FAST)
+    held.partial_fit(groups)
+    plain = NCFRecommender(model="gmf", **FAST).partial_fit(groups)
+    np.testing.assert_allclose(held.predict(groups[:30]), plain.predict(groups[:30]))
+    assert set(held.history_) == {"loss"} and held.n_iter_ == 1
+    held.partial_fit(groups[:50])
+    assert held.n_iter_ == 1
 
 
 def test_warm_start_continues_from_the_fitted_weights(groups):

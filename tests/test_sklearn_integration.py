@@ -142,3 +142,14 @@ def test_verbose_prints_one_line_per_epoch(interactions, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == FAST["epochs"] == len(rec.history_["loss"])
     assert lines[0].startswith("epoch 1/2 - loss ")
+
+
+def test_target_tags_follow_feedback():
+    implicit = NCFRecommender().__sklearn_tags__().target_tags
+    explicit = NCFRecommender(feedback="explicit").__sklearn_tags__().target_tags
+    assert (implicit.required, implicit.positive_only) == (False, True)
+    assert (explicit.required, explicit.positive_only) == (True, False)
+
+
+def test_n_iter_is_the_epochs_a_fit_ran(fitted_gmf):
+    assert fitted_gmf.n_iter_ == fitted_gmf.epochs_ == len(fitted_gmf.history_["loss"])
