@@ -15,6 +15,8 @@ from ._logits import CandidateLogits
 
 # Floats held at once in the largest intermediate array (about 128 MiB of float32).
 CHUNK_FLOATS = 1 << 25
+# pairs() calls of one scorer before it traces them (see Scorer.__init__)
+TRACE_AFTER_CALLS = 16
 
 
 def sigmoid(logits):
@@ -37,8 +39,18 @@ class Scorer:
         self.tower_width = max(layer.units for layer in tower[2]) if tower else 1
         item_tables = [pair[1] for pair in (self.logits_of.gmf, tower) if pair is not None]
         self.n_items = item_tables[0].input_dim
-        self._pairs = None  # traced at the first call
-        self._block = tf.function(self._block_logits, autograph=False)
+        # pairs() runs its ops one by one (2-3 ms a call, whatever the number of pairs)
+        # until this many calls, then traces them into one function (about 0.25 ms a
+        # call): a trace costs a tenth of a second or more, too much for the scorer of
+        # each validation epoch or grid-search fold, which calls once or twice
+        self._calls, self._traced_pairs = 0, None
+        # a tower's block is many element-wise passes over (users x items, width)
+        # arrays, which a trace fuses (NeuMF, all ml1m-half users: 0.8 s traced, 1.0-1.3
+        # s op by op); GMF's and seed's is one product, op by op as fast, and untraced
+        # spares each new scorer (each grid-search fold) the trace
+        self._block = self._block_logits
+        if tower:
+            self._block = tf.function(self._block_logits, autograph=False)
 
     def __reduce__(self):
         # the graph pickles on its own (as the estimator's ``model_``); the rest is rebuilt
@@ -46,19 +58,20 @@ class Scorer:
 
     def pairs(self, users, items):
         """Logits of the pairs ``(users[n], items[n])``, shape (n,)."""
-        if self._pairs is None:
-            # one pair ran its ops one by one in 2-3 ms; a traced function called as
-            # a concrete function costs about 0.25 ms (0.5 ms through tf.function's
-            # dispatch)
-            spec = tf.TensorSpec([None], tf.int32)
-            traced = tf.function(self._pairs_logits, autograph=False)
-            self._pairs = traced.get_concrete_function(spec, spec)
+        self._calls += 1
+        logits = self._pairs_logits
+        if self._calls > TRACE_AFTER_CALLS:
+            if self._traced_pairs is None:  # a concrete function: no dispatch cost
+                spec = tf.TensorSpec([None], tf.int32)
+                traced = tf.function(self._pairs_logits, autograph=False)
+                self._traced_pairs = traced.get_concrete_function(spec, spec)
+            logits = self._traced_pairs
         out = np.empty(len(users), dtype=np.float32)
         step = max(1, CHUNK_FLOATS // self.tower_width)
         for start in range(0, len(users), step):
             u, i = users[start : start + step], items[start : start + step]
             u, i = tf.constant(u, tf.int32), tf.constant(i, tf.int32)
-            out[start : start + step] = self._pairs(u, i).numpy()
+            out[start : start + step] = logits(u, i).numpy()
         return out
 
     def rows(self, users):
@@ -68,12 +81,12 @@ class Scorer:
         for start in range(0, len(users), step):
             yield start, self._block(users[start : start + step], item).numpy()
 
+    def _block_logits(self, users, item):
+        return self.logits_of.cross(self.logits_of.user_side(users, False), item, False)
+
     def _pairs_logits(self, users, items):
         user, item = self.logits_of.user_side(users, False), self.logits_of.item_side(items, False)
         return self.logits_of.pairs(user, item, False)
-
-    def _block_logits(self, users, item):
-        return self.logits_of.cross(self.logits_of.user_side(users, False), item, False)
 
     def item_vectors(self):
         """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised."""

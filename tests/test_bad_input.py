@@ -117,7 +117,7 @@ def test_bad_fit_input(case, args, error, match):
 
 
 def test_explicit_without_y():
-    with pytest.raises(ValueError, match="y .*required.*explicit"):
+    with pytest.raises(ValueError, match="feedback='explicit' requires y.*ratings"):
         NCFRecommender(feedback="explicit").fit(PAIRS)
 
 
