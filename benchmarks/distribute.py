@@ -8,6 +8,8 @@ several GPUs each replica has its own device). Prints median fit seconds and the
 to no strategy, on ml1m-half-sized synthetic pairs (``throughput.synthetic_pairs``).
 
     python benchmarks/distribute.py [--model neumf] [--repeats 3]
+
+Options left out keep the estimator's defaults.
 """
 
 import argparse
@@ -19,11 +21,11 @@ import tensorflow as tf
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="neumf")
-    parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--model")
+    parser.add_argument("--optimizer")
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -44,13 +46,17 @@ def main():
         ),
     }
     seconds = {name: [] for name in strategies}
+    chosen = {
+        "model": args.model,
+        "optimizer": args.optimizer,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+    }
+    settings = {key: value for key, value in chosen.items() if value is not None}
     for _ in range(args.repeats):
         for name, strategy in strategies.items():
             rec = NCFRecommender(
-                model=args.model,
-                optimizer=args.optimizer,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
+                **settings,
                 random_state=0,
                 distribute=strategy,
             )
@@ -58,7 +64,8 @@ def main():
             rec.fit(pairs)
             seconds[name].append(time.perf_counter() - tic)
     base = statistics.median(seconds["none"])
-    print(f"{len(pairs):,} pairs, model={args.model}, batch_size={args.batch_size}")
+    params = {key: rec.get_params()[key] for key in chosen}
+    print(f"{len(pairs):,} pairs, {params}; batch size {rec.batch_size_}, {rec.epochs_} epochs")
     print("| strategy | median fit s | ratio to none |")
     print("|---|---|---|")
     for name, values in seconds.items():

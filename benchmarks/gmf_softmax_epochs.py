@@ -4,8 +4,9 @@ An exploration tool, not a product path: it trains the model skncf trains with
 ``NCFRecommender(model="gmf", loss="softmax")`` (user and item embeddings, a per-item
 bias, the GMF weights fixed at 1 unless ``--learned-weights``) in a plain TensorFlow
 loop, and prints full-ranking and sampled HR@10 / NDCG@10 after every epoch, so that one
-run shows how a setting evolves. It is how the settings in ``benchmarks/README.md`` ("The
-softmax loss") were explored.
+run shows how a setting evolves. It is how the per-positive softmax settings of earlier
+versions were explored (``benchmarks/README.md`` as of commit 5364ef8, "The softmax
+loss").
 
     python benchmarks/gmf_softmax_epochs.py --data ../shared/data/ml1m-half/ml1m-half \
         --latent-dim 128 --l2 0.001 --epochs 12
