@@ -6,11 +6,12 @@ scoring from the learned weights in :mod:`skncf._scoring` and :mod:`skncf._ranki
 """
 
 import contextlib
+import dataclasses
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Literal, Self
+from typing import Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -488,7 +489,41 @@ class NCFRecommender(BaseEstimator):
         ``hold_out=False`` (``partial_fit``) trains on every row: no ``validation_fraction``
         and so no early stopping.
         """
+        self._check_fit_settings(validation_data, hold_out)
+        X = validate_data(self, _keep_python_types(X), dtype=None, reset=not keep)
+        y, sample_weight = self._check_fit_targets(X, y, sample_weight)
+        ids = self._fit_ids(X, keep)
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        if self.distribute is not None:  # the workers' draws and data must agree
+            seed = agree(self.distribute, seed, fingerprint(ids.u, ids.i, y, sample_weight))
+        rng = np.random.default_rng(seed)
+        run = _Run(rng, iter(rng.integers(0, 2**31 - 1, size=256).tolist()), epochs, xla)
         fraction = self.validation_fraction if hold_out else None
+        prepare = self._implicit_data if self.feedback == "implicit" else self._explicit_data
+        data = prepare(ids, y, sample_weight, fraction, validation_data, rng)
+        if keep:
+            previous, old = self.model_, data.old_codes
+            graph, history = self._fit_graph(
+                self._architecture(), data, run,
+                init=lambda g: copy_weights(previous, g, *old), hooks=True,
+            )  # fmt: skip
+        elif self.pretrain:
+            gmf, gmf_history = self._fit_graph("gmf", data, run)
+            mlp, mlp_history = self._fit_graph("mlp", data, run)
+            graph, history = self._fit_graph(
+                "neumf", data, run, init=lambda g: init_neumf_from(g, gmf, mlp), hooks=True
+            )
+            history["pretrain_gmf_loss"] = gmf_history["loss"]
+            history["pretrain_mlp_loss"] = mlp_history["loss"]
+        else:
+            graph, history = self._fit_graph(self.model, data, run, hooks=True)
+        self._set_fitted(
+            graph, history, data.users_, data.items_, ids.id_columns, data.seen, data.scalars
+        )
+        return self
+
+    def _check_fit_settings(self, validation_data, hold_out):
+        """Raise for settings that contradict each other (``fit``'s own checks)."""
         self._check_mlp_layers()
         if self.pretrain and self.model != "neumf":
             raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
@@ -520,157 +555,151 @@ class NCFRecommender(BaseEstimator):
                 "n_iter_no_change needs a validation set: set validation_fraction too "
                 "(e.g. 0.1), or pass validation_data to fit."
             )
-        X = validate_data(self, _keep_python_types(X), dtype=None, reset=not keep)
+
+    def _fit_ids(self, X, keep):
+        """The ids of ``X`` as codes: new ones, or extending the fitted ones with ``keep``."""
         id_columns = self._id_columns_ if keep else self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
         items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
-        y, sample_weight = self._check_fit_targets(X, y, sample_weight)
-
+        old_codes = None
         if keep:
             users_, u, old_users = extend_codes(self.users_, users, "user")
             items_, i, old_items = extend_codes(self.items_, items, "item")
+            old_codes = (old_users, old_items)
         else:
             (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
-        n_users, n_items = len(users_), len(items_)
-        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        return _FitIds(id_columns, users_, items_, u, i, old_codes)
+
+    def _seen_of(self, ids, u, i):
+        """What counts as seen: these pairs, and with a kept fit also its seen pairs."""
+        seen = interaction_matrix(u, i, len(ids.users_), len(ids.items_))
+        if ids.old_codes is not None:
+            seen = merge_seen(seen, self._seen, *ids.old_codes)
+        return seen
+
+    def _implicit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
+        """Positives (merged per pair, weights of mean 1), seen pairs, validation."""
+        n_users, n_items = len(ids.users_), len(ids.items_)
+        weights = sample_weight if y is None else y * sample_weight
+        positive = weights > 0
+        u, i, weights = _merge_positives(
+            ids.u[positive], ids.i[positive], weights[positive], n_items
+        )
+        seen = self._seen_of(ids, u, i)
+        data = _FitData(ids.users_, ids.items_, seen, (0.0, 0.0, 0.0), ids.old_codes)
+        in_train = np.ones(len(u), dtype=bool)
+        if fraction is not None:
+            in_train = validation_rows(u, fraction, rng)
+            held_out = interaction_matrix(u[~in_train], i[~in_train], n_users, n_items)
+            data.validation = Validation(u[~in_train], i[~in_train], seen=seen - held_out)
+        if validation_data is not None:
+            data.validation = self._validation_of(
+                validation_data, ids.users_, ids.items_, seen=seen
+            )
+        w = weights[in_train]
+        data.positives = (u[in_train], i[in_train], w / w.mean())
+        # the training positives as a users x items array, for the SVD start and by users
+        data.interactions = sp.csr_array(
+            (data.positives[2].astype(np.float32), data.positives[:2]), shape=(n_users, n_items)
+        )
+        n_negatives = self._resolved(self._architecture(), n_users, n_items)["n_negatives"]
+        if self.loss == "log" and n_negatives != "all":  # the softmax: positives only
+            data.examples = ImplicitExamples(*data.positives, seen, n_negatives)
+        return data
+
+    def _explicit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
+        """Rated pairs with targets scaled to [0, 1], seen pairs, validation."""
+        u, i = ids.u, ids.i
+        seen = self._seen_of(ids, u, i)
+        if ids.old_codes is not None:
+            scalars = (self._rating_offset, self._rating_scale, self._fallback)
+        else:
+            fallback = float(np.average(y, weights=sample_weight))
+            # a range of 0 (one distinct rating) predicts that rating, exactly
+            scalars = (float(y.min()), float(np.ptp(y)), fallback)
+        data = _FitData(ids.users_, ids.items_, seen, scalars, ids.old_codes)
+        targets = (y - scalars[0]) / (scalars[1] or 1.0)
+        in_train = np.ones(len(u), dtype=bool)
+        if fraction is not None:
+            in_train = rng.random(len(u)) >= fraction
+            data.validation = Validation(
+                u[~in_train], i[~in_train], ratings=y[~in_train], scale=scalars[:2]
+            )
+        if validation_data is not None:
+            data.validation = self._validation_of(
+                validation_data, ids.users_, ids.items_, scale=scalars[:2]
+            )
+        if not in_train.any():
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no rows to train on."
+            )
+        w = sample_weight[in_train]
+        data.examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
+        return data
+
+    def _fit_graph(self, architecture, data, run, *, init=None, hooks=False):
+        """Build one graph of ``architecture``, start it, train it: (graph, history).
+
+        ``init`` starts the graph (a warm start, NeuMF from pre-trained parts); ``hooks``
+        attaches the callbacks and validation (the graph ``fit`` returns).
+        """
+        n_users, n_items = len(data.users_), len(data.items_)
+        resolved = self._resolved(architecture, n_users, n_items)
         strategy = self.distribute
-        if strategy is not None:  # the workers' draws and data must agree
-            seed = agree(strategy, seed, fingerprint(u, i, y, sample_weight))
-        rng = np.random.default_rng(seed)
-        seeds = iter(rng.integers(0, 2**31 - 1, size=256).tolist())
-        validation = None
-        if self.feedback == "implicit":
-            weights = sample_weight if y is None else y * sample_weight
-            u, i, weights = _merge_positives(
-                u[weights > 0], i[weights > 0], weights[weights > 0], n_items
-            )
-            seen = interaction_matrix(u, i, n_users, n_items)
-            if keep:
-                seen = merge_seen(seen, self._seen, old_users, old_items)
-            in_train = np.ones(len(u), dtype=bool)
-            if fraction is not None:
-                in_train = validation_rows(u, fraction, rng)
-                validation = Validation(
-                    u[~in_train],
-                    i[~in_train],
-                    seen=seen - interaction_matrix(u[~in_train], i[~in_train], n_users, n_items),
-                )
-            if validation_data is not None:
-                validation = self._validation_of(validation_data, users_, items_, seen=seen)
-            positives = (u[in_train], i[in_train], weights[in_train] / weights[in_train].mean())
-            # the training positives as a users x items array, for the SVD start and by users
-            interactions = sp.csr_array(
-                (positives[2].astype(np.float32), positives[:2]), shape=(n_users, n_items)
-            )
-            examples: ImplicitExamples | ExplicitExamples | None = None  # softmax: positives only
-            resolved = self._resolved(self._architecture(), n_users, n_items)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            graph = self._build_graph(architecture, n_users, n_items, run.seeds)
+        from_svd = init is None and self.init == "svd" and architecture in ("gmf", "neumf")
+        if init is not None:
+            init(graph)
+        elif from_svd:
             n_negatives = resolved["n_negatives"]
-            if self.loss == "log" and n_negatives != "all":
-                examples = ImplicitExamples(*positives, seen, n_negatives)
-            scalars = (0.0, 0.0, 0.0)
-        else:
-            seen = interaction_matrix(u, i, n_users, n_items)
-            if keep:
-                seen = merge_seen(seen, self._seen, old_users, old_items)
-                scalars = (self._rating_offset, self._rating_scale, self._fallback)
-            else:
-                fallback = float(np.average(y, weights=sample_weight))
-                # a range of 0 (one distinct rating) predicts that rating, exactly
-                scalars = (float(y.min()), float(np.ptp(y)), fallback)
-            targets = (y - scalars[0]) / (scalars[1] or 1.0)
-            in_train = np.ones(len(u), dtype=bool)
-            if fraction is not None:
-                in_train = rng.random(len(u)) >= fraction
-                validation = Validation(
-                    u[~in_train],
-                    i[~in_train],
-                    ratings=y[~in_train],
-                    scale=scalars[:2],
-                )
-            if validation_data is not None:
-                validation = self._validation_of(validation_data, users_, items_, scale=scalars[:2])
-            if not in_train.any():
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no rows to train on."
-                )
-            w = sample_weight[in_train]
-            examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
-
-        def fit_graph(architecture, init=None, hooks=False):
-            resolved = self._resolved(architecture, n_users, n_items)
-            with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                graph = self._build_graph(architecture, n_users, n_items, seeds)
-            from_svd = init is None and self.init == "svd" and architecture in ("gmf", "neumf")
-            if init is not None:
-                init(graph)
-            elif from_svd:
-                n_negatives = resolved["n_negatives"]
-                start_gmf_from_svd(
-                    graph,
-                    interactions,
-                    loss=self.loss,
-                    # per positive, the log loss's own negatives; by users, the paper's 4
-                    n_negatives=LOG_LOSS_NEGATIVES if n_negatives == "all" else n_negatives,
-                    random_state=next(seeds),
-                )
-            settings = dict(
-                epochs=epochs or resolved["epochs"],
-                batch_size=resolved["batch_size"],
-                learning_rate=resolved["learning_rate"],
-                lazy_adam=self.optimizer == "lazy_adam",
-                dropout=self._dropout_rate(),
-                l2=self.l2,
-                rng=rng,
-                verbose=self.verbose,
-                callbacks=self._keras_callbacks(validation) if hooks else [],
-                validation=validation if hooks else None,
-                strategy=strategy,
-                xla=xla,
+            start_gmf_from_svd(
+                graph,
+                data.interactions,
+                loss=self.loss,
+                # per positive, the log loss's own negatives; by users, the paper's 4
+                n_negatives=LOG_LOSS_NEGATIVES if n_negatives == "all" else n_negatives,
+                random_state=next(run.seeds),
             )
-            if self.loss == "softmax" and self.feedback == "implicit":
-                if init is None and not from_svd:
-                    start_gmf_as_dot_product(graph)
-            if self.feedback == "explicit":
-                history = train(graph, architecture, examples, feedback="explicit", **settings)
-            else:
-                history = self._train_implicit(
-                    graph, architecture, resolved["n_negatives"], settings,
-                    positives=positives, interactions=interactions, examples=examples,
-                )  # fmt: skip
-            if strategy is not None:
-                graph = plain_copy(
-                    graph,
-                    lambda: self._build_graph(architecture, n_users, n_items, itertools.repeat(0)),
-                )
-            return graph, history
-
-        if keep:
-            previous = self.model_
-            graph, history = fit_graph(
-                self._architecture(),
-                lambda g: copy_weights(previous, g, old_users, old_items),
-                hooks=True,
-            )
-        elif self.pretrain:
-            gmf, gmf_history = fit_graph("gmf")
-            mlp, mlp_history = fit_graph("mlp")
-            graph, history = fit_graph("neumf", lambda g: init_neumf_from(g, gmf, mlp), hooks=True)
-            history["pretrain_gmf_loss"] = gmf_history["loss"]
-            history["pretrain_mlp_loss"] = mlp_history["loss"]
+        if self.loss == "softmax" and self.feedback == "implicit" and init is None:
+            if not from_svd:
+                start_gmf_as_dot_product(graph)
+        settings = dict(
+            epochs=run.epochs or resolved["epochs"],
+            batch_size=resolved["batch_size"],
+            learning_rate=resolved["learning_rate"],
+            lazy_adam=self.optimizer == "lazy_adam",
+            dropout=self._dropout_rate(),
+            l2=self.l2,
+            rng=run.rng,
+            verbose=self.verbose,
+            callbacks=self._keras_callbacks(data.validation) if hooks else [],
+            validation=data.validation if hooks else None,
+            strategy=strategy,
+            xla=run.xla,
+        )
+        if self.feedback == "explicit":
+            history = train(graph, architecture, data.examples, feedback="explicit", **settings)
         else:
-            graph, history = fit_graph(self.model, hooks=True)
-        self._set_fitted(graph, history, users_, items_, id_columns, seen, scalars)
-        return self
+            history = self._train_implicit(
+                graph, architecture, resolved["n_negatives"], settings, data
+            )
+        if strategy is not None:
+            graph = plain_copy(
+                graph,
+                lambda: self._build_graph(architecture, n_users, n_items, itertools.repeat(0)),
+            )
+        return graph, history
 
-    def _train_implicit(
-        self, graph, architecture, n_negatives, settings, *, positives, interactions, examples
-    ):
+    def _train_implicit(self, graph, architecture, n_negatives, settings, data):
         """Train on positives by the path ``n_negatives`` (resolved) picks; the history.
 
-        "all": by users, over ``interactions`` (users x items); an int: per positive,
-        the sampled (or, at the catalog's size, full) softmax over ``positives``, or the
-        log loss over ``examples`` (positives and their sampled negatives).
+        "all": by users, over ``data.interactions`` (users x items); an int: per
+        positive, the sampled (or, at the catalog's size, full) softmax over
+        ``data.positives``, or the log loss over ``data.examples`` (positives and their
+        sampled negatives).
         """
+        interactions, positives, examples = data.interactions, data.positives, data.examples
         n_items = interactions.shape[1]
         if n_negatives == "all":
             return train_by_users(
@@ -1192,6 +1221,41 @@ class NCFRecommender(BaseEstimator):
         if return_scores:
             return self.items_[top], scores
         return self.items_[top]
+
+
+class _FitIds(NamedTuple):
+    """The ids of one call of ``fit``: columns, catalogs (labels) and the rows' codes."""
+
+    id_columns: tuple
+    users_: np.ndarray
+    items_: np.ndarray
+    u: np.ndarray
+    i: np.ndarray
+    old_codes: tuple | None  # continuing a fit: the fitted users' and items' new codes
+
+
+@dataclasses.dataclass
+class _FitData:
+    """What one call of ``fit`` trains on, prepared from ``X``, ``y``, ``sample_weight``."""
+
+    users_: np.ndarray
+    items_: np.ndarray
+    seen: sp.csr_array
+    scalars: tuple  # explicit: rating offset, scale, fallback; implicit: zeros
+    old_codes: tuple | None
+    validation: Validation | None = None
+    positives: tuple | None = None  # implicit: (users, items, weights) trained on
+    interactions: sp.csr_array | None = None  # implicit: the positives, users x items
+    examples: ImplicitExamples | ExplicitExamples | None = None  # per-pair training rows
+
+
+class _Run(NamedTuple):
+    """The random state and options one call of ``fit`` shares between its graphs."""
+
+    rng: np.random.Generator
+    seeds: Iterator[int]
+    epochs: int | None
+    xla: bool
 
 
 def _column_name(what, position):
