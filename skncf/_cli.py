@@ -63,7 +63,47 @@ def _parser():
         epilog="Run 'skncf COMMAND --help' for the options of a command.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data, basics = _data_options(), _training_options()
+    model = _model_options(basics)
+    fit = commands.add_parser(
+        "fit",
+        parents=[data, model],
+        help="train on an interactions file and save the model",
+        description="Train an NCFRecommender on an interactions file and save it to one "
+        "model file (see skncf.load).",
+    )
+    fit.add_argument("-o", "--output", required=True, help="model file to write, e.g. m.skncf")
+    fit.set_defaults(run=_fit)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[data, model],
+        help="hold out each user's last interaction, train, report ranking metrics",
+        description="Leave-last-out evaluation: each user's last interaction (by --time-col, "
+        "else a seeded random one) is held out, the model trains on the rest and every held-"
+        "out item is ranked among all items its user has not seen (full ranking).",
+    )
+    evaluate.add_argument("--time-col", help="column of timestamps that defines 'last'")
+    evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run=_evaluate)
+
+    _add_recommend(commands)
+    demo = commands.add_parser(
+        "demo",
+        parents=[basics],
+        help="train on built-in synthetic data (no download) and print metrics",
+        description="Train on built-in synthetic interactions with planted taste groups "
+        "and print ranking quality, example recommendations and explicit-rating R^2.",
+    )
+    demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
+    demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _data_options():
+    """The interactions file and its columns (``fit``, ``evaluate``)."""
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument(
         "data", help="interactions: a .csv, .tsv or .parquet file (optionally .gz/.zip/...)"
@@ -80,8 +120,12 @@ def _parser():
         help="column of implicit weights or counts (0 = no interaction); default: every "
         "row is one interaction",
     )
+    return data
 
-    basics = argparse.ArgumentParser(add_help=False)  # shared by the training commands
+
+def _training_options():
+    """Options of every command that trains (``fit``, ``evaluate``, ``demo``)."""
+    basics = argparse.ArgumentParser(add_help=False)
     basics.add_argument(
         "--model",
         default="gmf",
@@ -95,7 +139,11 @@ def _parser():
         help="training epochs (default: auto, 20 when training by users, else 10)",
     )
     basics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    return basics
 
+
+def _model_options(basics):
+    """``basics`` and the estimator's other parameters (``fit``, ``evaluate``)."""
     model = argparse.ArgumentParser(add_help=False, parents=[basics])
     model.add_argument("--latent-dim", type=int, default=128, help="embedding width (default: 128)")
     model.add_argument(
@@ -133,30 +181,11 @@ def _parser():
     model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
     )
+    return model
 
-    fit = commands.add_parser(
-        "fit",
-        parents=[data, model],
-        help="train on an interactions file and save the model",
-        description="Train an NCFRecommender on an interactions file and save it to one "
-        "model file (see skncf.load).",
-    )
-    fit.add_argument("-o", "--output", required=True, help="model file to write, e.g. m.skncf")
-    fit.set_defaults(run=_fit)
 
-    evaluate = commands.add_parser(
-        "evaluate",
-        parents=[data, model],
-        help="hold out each user's last interaction, train, report ranking metrics",
-        description="Leave-last-out evaluation: each user's last interaction (by --time-col, "
-        "else a seeded random one) is held out, the model trains on the rest and every held-"
-        "out item is ranked among all items its user has not seen (full ranking).",
-    )
-    evaluate.add_argument("--time-col", help="column of timestamps that defines 'last'")
-    evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
-    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    evaluate.set_defaults(run=_evaluate)
-
+def _add_recommend(commands):
+    """The ``recommend`` command: top-k items from a model file."""
     recommend = commands.add_parser(
         "recommend",
         help="recommend items for users with a saved model",
@@ -191,18 +220,6 @@ def _parser():
         "--format", choices=["csv", "json"], help="output format (default: from --output)"
     )
     recommend.set_defaults(run=_recommend)
-
-    demo = commands.add_parser(
-        "demo",
-        parents=[basics],
-        help="train on built-in synthetic data (no download) and print metrics",
-        description="Train on built-in synthetic interactions with planted taste groups "
-        "and print ranking quality, example recommendations and explicit-rating R^2.",
-    )
-    demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
-    demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
-    demo.set_defaults(run=_demo)
-    return parser
 
 
 def _auto(kind):
