@@ -4,7 +4,8 @@
 line can answer ``--help`` without starting TensorFlow, and can start it quietly.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
+
 __all__ = ["NCFRecommender", "__version__", "load"]
 
 

@@ -42,6 +42,7 @@ from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._softmax import train_softmax
 from ._svd_start import start_gmf_from_svd
 from ._training import ExplicitExamples, ImplicitExamples, train
+from ._version import __version__
 from ._warm_start import copy_weights, extend_codes, merge_seen
 
 SCORE_K = 10
@@ -829,8 +830,6 @@ class NCFRecommender(BaseEstimator):
         np.True_
         """
         check_is_fitted(self)
-        from . import __version__
-
         save_model(self, check_path(path, for_writing=True), __version__)
         return path
 

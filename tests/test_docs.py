@@ -38,7 +38,7 @@ def test_sphinx_builds_with_warnings_as_errors_and_draws_the_plots(tmp_path):
         ],
     )
     assert build.returncode == 0, build.stderr[-3000:]
-    for page in ["index", "quickstart", "user_guide", "cli", "benchmarks", "api"]:
+    for page in ["index", "quickstart", "user_guide", "cli", "benchmarks", "api", "architecture"]:
         assert (out / f"{page}.html").is_file()
     assert (out / "generated" / "skncf.NCFRecommender.html").is_file()
     api = (out / "generated" / "skncf.NCFRecommender.html").read_text()

@@ -1,0 +1,67 @@
+"""Imports run one way: data -> graph -> serving -> training -> estimator -> public API.
+
+The layers are those of ``docs/architecture.rst``; a module may import from its own
+layer and the layers below it, never from one above. Local imports (inside functions)
+count too: a cycle dodged by importing late is still a cycle.
+"""
+
+import ast
+import pathlib
+
+SKNCF = pathlib.Path(__file__).parent.parent / "skncf"
+
+LAYERS = [
+    ("base", {"_version", "_compat", "_ids", "_distribute", "_adam", "_programs"}),
+    ("data", {"_sampling", "datasets", "preprocessing"}),
+    ("graph", {"_graphs", "_logits"}),
+    ("serving", {"_scoring", "_ranking", "_approximate"}),
+    ("training", {"_training", "_by_user", "_softmax", "_svd_start", "_warm_start", "_callbacks"}),
+    ("estimator", {"_estimator", "_saving"}),
+    ("public", {"__init__", "__main__", "metrics", "model_selection", "plotting", "_cli", "_demo"}),
+]
+LEVEL = {module: level for level, (_, modules) in enumerate(LAYERS) for module in modules}
+
+
+def _module(path):
+    """The top-level module of skncf a file belongs to: ``_estimator``, ``datasets``, ..."""
+    parts = path.relative_to(SKNCF).with_suffix("").parts
+    return parts[0]
+
+
+def _imports(path):
+    """Top-level skncf modules ``path`` imports, by relative import, anywhere in the file."""
+    depth = len(path.relative_to(SKNCF).parts)  # 1 in skncf/, 2 in skncf/datasets/
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if node.level == depth and node.module:  # from ._x / from .._x
+                yield node.module.split(".")[0]
+            elif node.level == depth:  # from . import x: a module, or a name of skncf itself
+                for alias in node.names:
+                    yield alias.name if alias.name in LEVEL else "__init__"
+
+
+def upward_imports():
+    found = []
+    for path in sorted(SKNCF.rglob("*.py")):
+        importer = _module(path)
+        for imported in _imports(path):
+            if imported in LEVEL and LEVEL[imported] > LEVEL[importer]:
+                found.append(f"{path.relative_to(SKNCF)} imports {imported}")
+    return found
+
+
+def test_every_module_has_a_layer():
+    modules = {_module(path) for path in SKNCF.rglob("*.py")}
+    assert modules == set(LEVEL)
+
+
+def test_no_module_imports_from_a_layer_above_its_own():
+    assert upward_imports() == []
+
+
+def test_an_upward_import_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.SKNCF", tmp_path)
+    (tmp_path / "_graphs.py").write_text("def f():\n    from ._estimator import X\n")
+    (tmp_path / "_estimator.py").write_text("from ._graphs import f\n")
+    (tmp_path / "_saving.py").write_text("from . import __version__\n")
+    assert upward_imports() == ["_graphs.py imports _estimator", "_saving.py imports __init__"]
