@@ -1,15 +1,16 @@
-"""The numpy scorer and the ranking helpers agree with Keras and with brute force."""
+"""The scorer and the ranking helpers agree with Keras and with brute force."""
 
 import numpy as np
 import pytest
 
 from skncf import NCFRecommender
 from skncf._ranking import full_ranks, top_k
+from skncf._scoring import TRACE_AFTER_CALLS
 
 from .conftest import FAST
 
 
-def test_numpy_scores_match_the_keras_graph(fitted, interactions):
+def test_served_scores_match_the_keras_graph(fitted, interactions):
     users = np.repeat(np.arange(20), 40)
     items = np.tile(np.arange(40), 20)
     keras_out = fitted.model_.predict([users[:, None], items[:, None]], verbose=0).ravel()
@@ -18,6 +19,16 @@ def test_numpy_scores_match_the_keras_graph(fitted, interactions):
     )
     rows = np.vstack([logits for _, logits in fitted._scorer.rows(np.arange(20))])
     np.testing.assert_allclose(rows.ravel(), fitted._scorer.pairs(users, items), atol=1e-5)
+
+
+def test_pairs_score_the_same_once_traced(fitted):
+    scorer = fitted._scorer.__class__(fitted.model_)  # a new scorer: its calls counted
+    users, items = np.arange(20), np.arange(20)[::-1]
+    op_by_op = scorer.pairs(users, items)
+    for _ in range(TRACE_AFTER_CALLS):
+        scorer.pairs(users[:1], items[:1])
+    assert scorer._traced_pairs is not None
+    np.testing.assert_allclose(scorer.pairs(users, items), op_by_op, rtol=1e-6, atol=1e-7)
 
 
 def test_seed_graph_is_the_notebook_graph(interactions):
