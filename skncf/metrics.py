@@ -323,21 +323,25 @@ def sampled_scores(estimator, X_test, negatives):
     y_score : ndarray of shape (n_users, 1 + n_negatives)
         Ranking scores (logits).
     """
-    X_test = np.asarray(X_test)
+    from ._ids import check_ids, encode
+
     negatives = np.asarray(negatives)
     if negatives.ndim != 2 or len(negatives) != len(X_test):
         raise ValueError(
             f"negatives must have one row per row of X_test ({len(X_test)}); "
             f"got shape {negatives.shape}."
         )
-    users = np.repeat(X_test[:, 0], 1 + negatives.shape[1])
-    items = np.column_stack([X_test[:, 1], negatives])
-    u, i, user_known, item_known, _, _ = estimator._encode_pairs(
-        np.column_stack([users, items.ravel()])
-    )
-    known = user_known & item_known
-    y_score = np.full(len(u), -np.inf)
-    y_score[known] = estimator._scorer.pairs(u[known], i[known])
-    y_true = np.zeros(items.shape, dtype=bool)
+    # the held-out pairs through the estimator's own columns (``columns=``), then the
+    # negatives' items against its catalog
+    u, i, user_known, item_known, _, _ = estimator._encode_pairs(X_test)
+    negative, negative_known = encode(estimator.items_, check_ids(negatives.ravel(), "negatives"))
+    shape = (len(u), 1 + negatives.shape[1])
+    items = np.column_stack([i, negative.reshape(negatives.shape)])
+    known = np.column_stack([item_known, negative_known.reshape(negatives.shape)])
+    known &= user_known[:, None]
+    y_score = np.full(shape, -np.inf)
+    users = np.broadcast_to(u[:, None], shape)
+    y_score[known] = estimator._scorer.pairs(users[known], items[known])
+    y_true = np.zeros(shape, dtype=bool)
     y_true[:, 0] = True
-    return y_true, y_score.reshape(items.shape)
+    return y_true, y_score

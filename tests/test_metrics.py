@@ -133,3 +133,16 @@ def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
     assert y_true[:, 0].all() and not y_true[:, 1:].any()
     p = fitted_gmf.predict(np.array([[0, 1], [0, 3], [0, 4], [0, 5]]))
     assert np.array_equal(np.argsort(-y_score[0]), np.argsort(-p))
+    unknown = M.sampled_scores(fitted_gmf, [[0, 1], [10**6, 2]], [[10**6, 4, 5], [6, 7, 8]])[1]
+    assert np.isneginf(unknown[0, 1]) and np.isneginf(unknown[1]).all()
+    assert np.isfinite(unknown[0, [0, 2, 3]]).all()
+
+
+def test_sampled_scores_read_the_estimators_id_columns(interactions):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"score": 1.0, "item": interactions[:, 1], "user": interactions[:, 0]})
+    rec = NCFRecommender(model="gmf", columns=("user", "item"), **FAST).fit(frame)
+    plain = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    test, negatives = frame.iloc[:2], np.array([[3, 4, 5], [6, 7, 8]])
+    expected = M.sampled_scores(plain, interactions[:2], negatives)[1]
+    np.testing.assert_allclose(M.sampled_scores(rec, test, negatives)[1], expected, rtol=1e-5)
