@@ -34,7 +34,7 @@ from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._distribute import agree, fingerprint, plain_copy
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
-from ._ids import check_ids, encode, fit_codes
+from ._ids import check_ids, encode, fit_codes, keep_python_types
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
 from ._sampling import SeenPairs
 from ._saving import check_path, save_model
@@ -491,7 +491,7 @@ class NCFRecommender(BaseEstimator):
         and so no early stopping.
         """
         self._check_fit_settings(validation_data, hold_out)
-        X = validate_data(self, _keep_python_types(X), dtype=None, reset=not keep)
+        X = validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(X, keep)
         seed = check_random_state(self.random_state).randint(2**31 - 1)
@@ -730,7 +730,7 @@ class NCFRecommender(BaseEstimator):
                 )
             X_val, y_val = validation_data
         try:
-            X_val = validate_data(self, _keep_python_types(X_val), dtype=None, reset=False)
+            X_val = validate_data(self, keep_python_types(X_val), dtype=None, reset=False)
         except ValueError as error:
             raise ValueError(f"validation_data does not match X: {error}") from None
         user_column, item_column = self._id_columns(X_val)
@@ -947,7 +947,7 @@ class NCFRecommender(BaseEstimator):
 
     def _encode_pairs(self, X):
         """Validate pairs against the fitted state; return codes and which are known."""
-        X = validate_data(self, _keep_python_types(X), dtype=None, reset=False)
+        X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
         user_column, item_column = self._id_columns_
         users = check_ids(X[:, user_column], _column_name("user", user_column))
         items = check_ids(X[:, item_column], _column_name("item", item_column))
@@ -1270,17 +1270,8 @@ def _check_target(y, X):
     return y.astype(np.float64, copy=False)
 
 
-def _keep_python_types(values):
-    """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
-    if isinstance(values, (list, tuple)):
-        values = np.array(values, dtype=object)
-    elif not hasattr(values, "__array__") and not sp.issparse(values):
-        values = np.asarray(values)
-    return values
-
-
 def _check_query_ids(values, name):
-    values = np.asarray(_keep_python_types(values))
+    values = np.asarray(keep_python_types(values))
     if values.ndim == 0:
         values = values.reshape(1)
     if values.ndim != 1:

@@ -8,6 +8,7 @@ codes index the rows of the embedding tables.
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -96,3 +97,12 @@ def encode(labels, ids):
     known = np.asarray(labels[positions] == ids, dtype=bool)
     codes[known] = positions[known]
     return codes, known
+
+
+def keep_python_types(values):
+    """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
+    if isinstance(values, (list, tuple)):
+        values = np.array(values, dtype=object)
+    elif not hasattr(values, "__array__") and not sp.issparse(values):
+        values = np.asarray(values)
+    return values

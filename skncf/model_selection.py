@@ -27,8 +27,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._estimator import _keep_python_types
-from ._ids import check_ids
+from ._ids import check_ids, keep_python_types
 from .metrics import METRICS, full_ranking_per_user
 
 __all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
@@ -36,7 +35,7 @@ __all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
 
 def _user_codes(X, user_column):
     """Code of each row's user, from column ``user_column`` (position or name)."""
-    X = _keep_python_types(X)
+    X = keep_python_types(X)
     if isinstance(user_column, str):
         if not hasattr(X, "columns") or user_column not in X.columns:
             raise ValueError(f"user_column {user_column!r} is not a column name of X.")
@@ -172,7 +171,7 @@ class _RankingScorer:
     def __call__(self, estimator, X, y=None):
         if y is not None:
             keep = np.flatnonzero(np.asarray(y, dtype=float) > 0)
-            X = X.iloc[keep] if hasattr(X, "iloc") else _keep_python_types(X)[keep]
+            X = X.iloc[keep] if hasattr(X, "iloc") else keep_python_types(X)[keep]
         per_user, _ = full_ranking_per_user(estimator, X, metrics=(self.metric,), k=self.k)
         values = per_user[self.metric]
         return float(np.nanmean(values)) if len(values) else 0.0
