@@ -17,6 +17,8 @@ rows the only one whose step costs what the batch costs (``benchmarks/scale.py``
 
 import tensorflow as tf
 
+from ._compat import backing_variable
+
 
 class FusedAdam:
     """Adam over a fixed list of Keras variables, one fused kernel call per variable.
@@ -70,7 +72,7 @@ class FusedAdam:
                 self._apply_rows(variable, m, v, gradient, beta_1_power, beta_2_power)
                 continue
             tf.raw_ops.ResourceApplyAdam(
-                var=variable.value.handle,
+                var=backing_variable(variable).handle,
                 m=m.handle,
                 v=v.handle,
                 beta1_power=beta_1_power,
@@ -97,4 +99,6 @@ class FusedAdam:
         tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
         tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)
         step = rate * m_rows / (tf.sqrt(v_rows) + self.epsilon)
-        tf.raw_ops.ResourceScatterSub(resource=variable.value.handle, indices=rows, updates=step)
+        tf.raw_ops.ResourceScatterSub(
+            resource=backing_variable(variable).handle, indices=rows, updates=step
+        )

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from sklearn.metrics import r2_score
 
+from ._compat import allow_callbacks
 from ._ranking import full_ranks, ndcg_gains
 from ._scoring import Scorer, sigmoid
 
@@ -60,8 +61,7 @@ class EpochHooks:
 
     def __init__(self, graph, callbacks, validation, epochs):
         self.graph, self.validation = graph, validation
-        if not hasattr(graph, "optimizer"):  # callbacks such as TensorBoard look it up
-            graph.optimizer = None  # training uses skncf's own Adam, see skncf._adam
+        allow_callbacks(graph)
         self.callbacks = keras.callbacks.CallbackList(
             list(callbacks), model=graph, epochs=epochs, verbose=0
         )

@@ -1,9 +1,37 @@
-"""The private scikit-learn helpers skncf relies on, reached through this one module.
+"""The private scikit-learn, Keras and TensorFlow details skncf relies on, in one module.
 
-A change in scikit-learn's private API then touches this file alone.
+A change in one of those libraries' private API then touches this file alone.
 """
 
 from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["Interval", "StrOptions", "fit_context"]
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "allow_callbacks",
+    "backing_variable",
+    "fit_context",
+    "seed_state",
+]
+
+
+def backing_variable(variable):
+    """The ``tf.Variable`` under a Keras 3 variable (TensorFlow backend).
+
+    Training reads embedding rows from it by resource gathers and updates it with
+    TensorFlow's resource ops (``ResourceApplyAdam``, scatters): reading the Keras variable
+    would read the whole table as a tensor first.
+    """
+    return variable.value
+
+
+def seed_state(generator):
+    """The state variable of a ``keras.random.SeedGenerator`` (a pair of integers)."""
+    return generator.state
+
+
+def allow_callbacks(model):
+    """Let Keras callbacks that look up ``model.optimizer`` run on an uncompiled model."""
+    if not hasattr(model, "optimizer"):  # TensorBoard does; skncf trains with its own Adam
+        model.optimizer = None

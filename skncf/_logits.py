@@ -15,6 +15,7 @@ keeps its head a matrix product.
 import keras
 import tensorflow as tf
 
+from ._compat import backing_variable, seed_state
 from ._distribute import replica_seed_offset
 from ._graphs import GraphLayout
 
@@ -50,7 +51,7 @@ class CandidateLogits:
 
     def restart(self, seed):
         """Draw the dropout masks from ``seed`` again, as a new instance would."""
-        state = self.seeds.state
+        state = seed_state(self.seeds)
         state.assign(tf.constant([seed, 0], dtype=state.dtype))
 
     def _drop(self, x, training):
@@ -60,7 +61,7 @@ class CandidateLogits:
             return keras.random.dropout(x, self.dropout, seed=self.seeds)
         seed = self.seeds.next()
         if self.per_replica:
-            seed = seed + tf.cast([replica_seed_offset(), 0], self.seeds.state.dtype)
+            seed = seed + tf.cast([replica_seed_offset(), 0], seed_state(self.seeds).dtype)
         # as Keras' dropout turns its seed into stateless_dropout's int32 one
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
         return tf.nn.experimental.stateless_dropout(
@@ -177,7 +178,7 @@ class CandidateLogits:
         for user_layer, item_layer in self._tables():
             norms = tf.reduce_sum(tf.square(_rows(user_layer, users)), -1)
             terms.append(tf.reduce_sum(user_counts * norms) / n)
-            norms = tf.reduce_sum(tf.square(item_layer.embeddings.value), -1)
+            norms = tf.reduce_sum(tf.square(backing_variable(item_layer.embeddings)), -1)
             terms.append(tf.reduce_sum(item_counts * norms) / n)
         return self.l2 * tf.add_n(terms + self._kernel_terms())
 
@@ -204,4 +205,4 @@ def _rows(layer, ids):
     reads the whole table as a tensor, and a later update of the table then copies it
     whole: on a 1,000,000-item catalog that made each step cost what the table costs.
     """
-    return tf.gather(layer.embeddings.value, ids)
+    return tf.gather(backing_variable(layer.embeddings), ids)
