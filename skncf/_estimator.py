@@ -503,7 +503,7 @@ class NCFRecommender(BaseEstimator):
         prepare = self._implicit_data if self.feedback == "implicit" else self._explicit_data
         data = prepare(ids, y, sample_weight, fraction, validation_data, rng)
         if keep:
-            previous, old = self.model_, data.old_codes
+            previous, old = self.model_, ids.old_codes
             graph, history = self._fit_graph(
                 self._architecture(), data, run,
                 init=lambda g: copy_weights(previous, g, *old), hooks=True,
@@ -519,7 +519,7 @@ class NCFRecommender(BaseEstimator):
         else:
             graph, history = self._fit_graph(self.model, data, run, hooks=True)
         self._set_fitted(
-            graph, history, data.users_, data.items_, ids.id_columns, data.seen, data.scalars
+            graph, history, ids.users_, ids.items_, ids.id_columns, data.seen, data.scalars
         )
         return self
 
@@ -587,7 +587,7 @@ class NCFRecommender(BaseEstimator):
             ids.u[positive], ids.i[positive], weights[positive], n_items
         )
         seen = self._seen_of(ids, u, i)
-        data = _FitData(ids.users_, ids.items_, seen, (0.0, 0.0, 0.0), ids.old_codes)
+        data = _FitData(seen, (0.0, 0.0, 0.0))
         in_train = np.ones(len(u), dtype=bool)
         if fraction is not None:
             in_train = validation_rows(u, fraction, rng)
@@ -618,7 +618,7 @@ class NCFRecommender(BaseEstimator):
             fallback = float(np.average(y, weights=sample_weight))
             # a range of 0 (one distinct rating) predicts that rating, exactly
             scalars = (float(y.min()), float(np.ptp(y)), fallback)
-        data = _FitData(ids.users_, ids.items_, seen, scalars, ids.old_codes)
+        data = _FitData(seen, scalars)
         targets = (y - scalars[0]) / (scalars[1] or 1.0)
         in_train = np.ones(len(u), dtype=bool)
         if fraction is not None:
@@ -644,7 +644,7 @@ class NCFRecommender(BaseEstimator):
         ``init`` starts the graph (a warm start, NeuMF from pre-trained parts); ``hooks``
         attaches the callbacks and validation (the graph ``fit`` returns).
         """
-        n_users, n_items = len(data.users_), len(data.items_)
+        n_users, n_items = data.seen.shape
         resolved = self._resolved(architecture, n_users, n_items)
         strategy = self.distribute
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -662,9 +662,8 @@ class NCFRecommender(BaseEstimator):
                 n_negatives=LOG_LOSS_NEGATIVES if n_negatives == "all" else n_negatives,
                 random_state=next(run.seeds),
             )
-        if self.loss == "softmax" and self.feedback == "implicit" and init is None:
-            if not from_svd:
-                start_gmf_as_dot_product(graph)
+        if self.loss == "softmax" and self.feedback == "implicit" and not (init or from_svd):
+            start_gmf_as_dot_product(graph)
         settings = dict(
             epochs=run.epochs or resolved["epochs"],
             batch_size=resolved["batch_size"],
@@ -1237,11 +1236,8 @@ class _FitIds(NamedTuple):
 class _FitData:
     """What one call of ``fit`` trains on, prepared from ``X``, ``y``, ``sample_weight``."""
 
-    users_: np.ndarray
-    items_: np.ndarray
-    seen: sp.csr_array
+    seen: sp.csr_array  # users x items of the fit's catalogs
     scalars: tuple  # explicit: rating offset, scale, fallback; implicit: zeros
-    old_codes: tuple | None
     validation: Validation | None = None
     positives: tuple | None = None  # implicit: (users, items, weights) trained on
     interactions: sp.csr_array | None = None  # implicit: the positives, users x items

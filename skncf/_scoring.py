@@ -37,8 +37,7 @@ class Scorer:
         self.logits_of = CandidateLogits(model, dropout=0.0, l2=0.0, seed=0)
         tower = self.logits_of.tower
         self.tower_width = max(layer.units for layer in tower[2]) if tower else 1
-        item_tables = [pair[1] for pair in (self.logits_of.gmf, tower) if pair is not None]
-        self.n_items = item_tables[0].input_dim
+        self.n_items = self.logits_of.layout.embeddings("item")[0].input_dim
         # pairs() runs its ops one by one (2-3 ms a call, whatever the number of pairs)
         # until this many calls, then traces them into one function (about 0.25 ms a
         # call): a trace costs a tenth of a second or more, too much for the scorer of
@@ -90,9 +89,8 @@ class Scorer:
 
     def item_vectors(self):
         """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised."""
-        tables = (self.logits_of.gmf, self.logits_of.tower)
-        parts = [_unit_rows(pair[1].embeddings.numpy()) for pair in tables if pair is not None]
-        return _unit_rows(np.hstack(parts))
+        tables = self.logits_of.layout.embeddings("item")
+        return _unit_rows(np.hstack([_unit_rows(t.embeddings.numpy()) for t in tables]))
 
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).

@@ -29,6 +29,8 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
+from ._ids import check_ids, encode
+
 __all__ = [
     "auc",
     "catalog_coverage",
@@ -323,8 +325,6 @@ def sampled_scores(estimator, X_test, negatives):
     y_score : ndarray of shape (n_users, 1 + n_negatives)
         Ranking scores (logits).
     """
-    from ._ids import check_ids, encode
-
     negatives = np.asarray(negatives)
     if negatives.ndim != 2 or len(negatives) != len(X_test):
         raise ValueError(
