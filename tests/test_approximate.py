@@ -26,6 +26,7 @@ def _recall(found, exact):
     return np.mean([np.isin(e, f).mean() for f, e in zip(found, exact)])
 
 
+@pytest.mark.slow
 def test_recall_against_the_exact_top_k_grows_with_the_lists_probed(catalog):
     X, rec = catalog
     users = rec.users_

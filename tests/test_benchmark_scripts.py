@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the benchmark scripts on small data
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 ncf_protocol = pytest.importorskip("ncf_protocol")
 

@@ -113,6 +113,7 @@ def split():
     return X[train], X[test]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["softmax", "log"])
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_training_by_users_learns_every_architecture(split, architecture, loss):
@@ -131,6 +132,7 @@ def test_training_by_users_learns_every_architecture(split, architecture, loss):
     assert len(rec.history_["loss"]) == 15 and np.isfinite(rec.history_["loss"]).all()
 
 
+@pytest.mark.slow
 def test_training_by_users_is_repeatable(split):
     train, _ = split
     params = dict(n_negatives="all", latent_dim=4, epochs=2, batch_size=16, random_state=3)
@@ -152,6 +154,7 @@ def test_training_by_users_validates_stops_early_and_continues(split):
     assert 1000 in rec.users_ and not np.allclose(rec.predict(test), before)
 
 
+@pytest.mark.slow
 def test_one_device_strategy_trains_by_users_as_without(split):
     train, _ = split
     params = dict(n_negatives="all", latent_dim=4, epochs=2, batch_size=16, random_state=0)

@@ -1,4 +1,10 @@
-"""The skncf console script, run for real in subprocesses."""
+"""The skncf command line: ``main`` in this process, and the installed console script once.
+
+Most tests call :func:`skncf._cli.main` with the arguments a shell would pass, in the
+folder the command would run in, and read what it printed: a fresh process per command
+would spend most of the test importing TensorFlow. The tests marked ``slow`` run the
+installed ``skncf`` script and ``python -m skncf`` for real.
+"""
 
 import json
 import os
@@ -6,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +20,7 @@ import pytest
 
 from skncf import NCFRecommender
 from skncf import load as skncf_load
+from skncf._cli import main
 from skncf.datasets import make_interactions
 
 SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
@@ -20,11 +28,30 @@ QUICK = ["--epochs", "2", "--latent-dim", "8", "--seed", "0"]
 COLUMNS = ["--user-col", "player", "--item-col", "game"]
 
 
-def skncf(*args, cwd):
+def run_script(*args, cwd):
+    """The installed console script in a new process."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
         [SCRIPT, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
     )
+
+
+@pytest.fixture
+def skncf(capsys, monkeypatch):
+    """``skncf(*args, cwd=folder)``: the command line run here, as a shell in ``folder``
+    would run it; returns its exit status and what it printed."""
+
+    def run(*args, cwd):
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            returncode = main([str(arg) for arg in args])
+        except SystemExit as stop:  # argparse: --help, or a malformed command line
+            returncode = stop.code
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=returncode, stdout=out, stderr=err)
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +71,7 @@ def interactions_csv(tmp_path_factory):
     return folder, frame
 
 
-def test_fit_then_recommend_end_to_end(interactions_csv):
+def test_fit_then_recommend_end_to_end(skncf, interactions_csv):
     folder, frame = interactions_csv
     fit = skncf(
         "fit",
@@ -80,7 +107,7 @@ def test_fit_then_recommend_end_to_end(interactions_csv):
     assert all(len(r["items"]) == 5 and isinstance(r["items"][0], int) for r in records)
 
 
-def test_fit_parquet_ratings_and_evaluate(interactions_csv):
+def test_fit_parquet_ratings_and_evaluate(skncf, interactions_csv):
     folder, _ = interactions_csv
     fit = skncf(
         "fit",
@@ -135,7 +162,7 @@ def test_fit_parquet_ratings_and_evaluate(interactions_csv):
         ),
     ],
 )
-def test_user_mistakes_give_one_line_and_exit_status_2(interactions_csv, args, message):
+def test_user_mistakes_give_one_line_and_exit_status_2(skncf, interactions_csv, args, message):
     folder, _ = interactions_csv
     result = skncf(*args, cwd=folder)
     assert result.returncode == 2
@@ -143,7 +170,7 @@ def test_user_mistakes_give_one_line_and_exit_status_2(interactions_csv, args, m
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_user_is_a_user_mistake(interactions_csv):
+def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
     folder, _ = interactions_csv
     skncf(
         "fit",
@@ -159,7 +186,7 @@ def test_unknown_user_is_a_user_mistake(interactions_csv):
     assert result.returncode == 2 and "not seen in fit" in result.stderr
 
 
-def test_fit_passes_init_loss_and_l2_on(interactions_csv):
+def test_fit_passes_init_loss_and_l2_on(skncf, interactions_csv):
     folder, _ = interactions_csv
     fit = skncf(
         "fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
@@ -176,8 +203,8 @@ def test_fit_passes_init_loss_and_l2_on(interactions_csv):
     assert seed.returncode == 2 and "init='svd'" in seed.stderr
 
 
-def test_help_explains_every_option():
-    result = subprocess.run([SCRIPT, "fit", "--help"], capture_output=True, text=True)
+def test_help_explains_every_option(skncf, tmp_path):
+    result = skncf("fit", "--help", cwd=tmp_path)
     assert result.returncode == 0
     for option in [
         "--user-col",
@@ -197,10 +224,26 @@ def test_help_explains_every_option():
         "--output",
     ]:
         assert option in result.stdout
+
+
+@pytest.mark.slow
+def test_the_installed_script_fits_recommends_and_reports_mistakes(interactions_csv):
+    folder, _ = interactions_csv
+    fit = run_script("fit", "plays.csv", *COLUMNS, "-o", "p.skncf", *QUICK, cwd=folder)
+    assert fit.returncode == 0, fit.stderr
+    assert "saved p.skncf" in fit.stdout and "epoch 2/2" in fit.stderr
+    out = run_script("recommend", "p.skncf", "--users", "u1", "--k", "3", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.strip().splitlines()) == 1 + 3
+    # TensorFlow's start-up noise is kept off stderr, so a mistake is one line
+    mistake = run_script("recommend", "p.skncf", "--users", "nobody", cwd=folder)
+    assert mistake.returncode == 2 and mistake.stderr.startswith("skncf: error: ")
+    assert len(mistake.stderr.strip().splitlines()) == 1
     assert subprocess.run([sys.executable, "-m", "skncf", "--help"]).returncode == 0
 
 
-def test_recommend_with_the_approximate_index(interactions_csv):
+@pytest.mark.slow  # two fits and a faiss index; the index itself: test_approximate.py
+def test_recommend_with_the_approximate_index(skncf, interactions_csv):
     folder, frame = interactions_csv
     X = frame[["player", "game"]].to_numpy()
     for model in ("gmf", "neumf"):  # fitted here: 'skncf fit' is tested above

@@ -5,6 +5,7 @@ The checks feed X of any width, so the instances pick the id columns with
 ``columns=(0, 1)``; every other column is validated and ignored.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skncf import NCFRecommender
@@ -22,6 +23,7 @@ def _small(**params):
     )
 
 
+# the first runs in the fast part, the others in the slow one
 ESTIMATORS = [
     _small(model="gmf", handle_unknown="ignore"),
     _small(model="neumf", feedback="explicit"),
@@ -40,6 +42,12 @@ def expected_failed_checks(estimator):
     }
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS[:1], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(ESTIMATORS[1:], expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator_in_other_settings(estimator, check):
     check(estimator)

@@ -4,9 +4,12 @@ import logging
 
 import joblib
 import numpy as np
+import pytest
 from distributed import Client, LocalCluster
 
 from .conftest import small_grid_search
+
+pytestmark = pytest.mark.slow  # starts a Dask cluster
 
 
 def test_grid_search_on_a_dask_cluster_finds_the_local_best(interactions):

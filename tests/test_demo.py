@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from skncf._demo import run_demo
 
 
+@pytest.mark.slow
 def test_demo_learns_the_planted_groups():
     lines = []
     metrics = run_demo(n_users=200, n_items=100, epochs=10, out=lines.append)
@@ -14,6 +17,7 @@ def test_demo_learns_the_planted_groups():
     assert any("recommended items" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_python_dash_m_skncf_demo():
     result = subprocess.run(
         [sys.executable, "-m", "skncf", "demo", "--users", "80", "--items", "40", "--epochs", "2"],
@@ -25,6 +29,7 @@ def test_python_dash_m_skncf_demo():
     assert "NDCG@10" in result.stdout and "R^2" in result.stdout
 
 
+@pytest.mark.slow
 def test_bad_option_is_a_one_line_error():
     result = subprocess.run(
         [sys.executable, "-m", "skncf", "demo", "--users", "0"], capture_output=True, text=True

@@ -21,6 +21,8 @@ from skncf import NCFRecommender
 from .conftest import FAST
 from .distributed_job import data
 
+pytestmark = pytest.mark.slow  # strategies, subprocesses and a localhost cluster
+
 JOB = Path(__file__).with_name("distributed_job.py")
 # NDCG@10 of a random ranking of the ~108 items a test user did not train on
 RANDOM_NDCG = 0.05

@@ -19,6 +19,7 @@ def run(command, **kwargs):
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, **kwargs)
 
 
+@pytest.mark.slow
 def test_sphinx_builds_with_warnings_as_errors_and_draws_the_plots(tmp_path):
     out = tmp_path / "html"
     build = run(
@@ -57,6 +58,7 @@ def quickstart_commands():
     return [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("$ ")]
 
 
+@pytest.mark.slow
 def test_quickstart_shell_commands_run_as_written(tmp_path):
     commands = quickstart_commands()
     setup = [c for c in commands if "venv" in c or "pip install" in c]

@@ -6,6 +6,8 @@ import pytest
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
 
+pytestmark = pytest.mark.slow  # trains until the planted structure is learned
+
 LEARN = dict(latent_dim=16, mlp_layers=(32, 16), epochs=8, learning_rate=0.005, random_state=0)
 
 

@@ -75,6 +75,7 @@ def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
         make_ranking_scorer("rmse")
 
 
+@pytest.mark.slow
 def test_grid_search_with_leave_last_out_and_ndcg(interactions):
     search = GridSearchCV(
         NCFRecommender(model="gmf", **FAST),

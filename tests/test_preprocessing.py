@@ -76,6 +76,7 @@ def test_bad_arguments_are_named(kwargs, exc, match):
         recency_weights(**arguments)
 
 
+@pytest.mark.slow
 def test_weights_move_recommendations_towards_recent_tastes():
     # Every user rated 8 items of group A long ago and 3 of group B lately: weighted by
     # recency, the model should rank the user's unseen B items higher than unweighted.

@@ -12,6 +12,8 @@ from skncf._logits import CandidateLogits
 
 from .conftest import FAST, in_threads
 
+pytestmark = pytest.mark.slow  # many fits each, some in threads
+
 
 def fit_scores(X, **params):
     return NCFRecommender(**{**FAST, **params}).fit(X).predict(X)

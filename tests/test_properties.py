@@ -49,6 +49,7 @@ def seen_by_user(X):
     return seen
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     X=interactions(),
@@ -84,6 +85,7 @@ def test_fit_predict_recommend_keep_their_promises(X, model, loss):
     assert sorted(everything[0].tolist(), key=repr) == sorted(rec.items_.tolist(), key=repr)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(X=interactions(max_rows=25))
 def test_scores_of_duplicated_rows_are_the_scores_of_merged_weights(X):
@@ -127,6 +129,7 @@ def test_degenerate_sets_fit_and_answer(X):
         assert rec.recommend([X[0, 0]], k=1, exclude_seen=False).shape == (1, 1)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     ratings=st.lists(

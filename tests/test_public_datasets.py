@@ -58,6 +58,7 @@ def test_load_ncf_split(tmp_path):
         load_ncf_split(tmp_path / "toy")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "ml1m-half").is_dir(), reason="shared benchmark data absent")
 def test_real_ncf_split_matches_protocol():
     split = load_ncf_split(SHARED / "ml1m-half" / "ml1m-half")

@@ -38,6 +38,7 @@ def test_other_seed_other_model(interactions):
     assert not np.array_equal(first, other.predict(interactions))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model,loss,xla",
     [("seed", "softmax", "plain"), ("neumf", "softmax", "plain"), ("seed", "log", "xla")],

@@ -18,6 +18,8 @@ import pytest
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
 
+pytestmark = pytest.mark.slow  # fifteen fits against stored predictions
+
 REFERENCE = pathlib.Path(__file__).parent / "data" / "reference_predictions.json"
 COMMON = dict(latent_dim=8, mlp_layers=(16, 8), epochs=8, learning_rate=0.01, random_state=0)
 SETTINGS = {

@@ -7,6 +7,8 @@ from skncf import NCFRecommender
 
 from .conftest import FAST, in_threads, small_grid_search
 
+pytestmark = pytest.mark.slow  # threads and grid-search worker processes
+
 
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_recommend_and_predict_are_thread_safe(interactions, model):

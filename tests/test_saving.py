@@ -54,6 +54,7 @@ def test_round_trip_of_string_ids_from_a_dataframe(tmp_path):
     np.testing.assert_array_equal(loaded.recommend(["p1"], k=3), rec.recommend(["p1"], k=3))
 
 
+@pytest.mark.slow
 def test_round_trip_of_explicit_ratings_and_pretrained_neumf(ratings, interactions, tmp_path):
     X, y = ratings
     explicit = NCFRecommender(model="gmf", feedback="explicit", **FAST).fit(X, y)

@@ -29,7 +29,7 @@ def test_clone_gives_unfitted_copy_with_same_params(fitted_gmf):
     assert not hasattr(copy, "model_")
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_grid_search_finds_finite_scores(interactions, n_jobs):
     search = GridSearchCV(
         NCFRecommender(model="gmf", **{**FAST, "latent_dim": 4}),
@@ -44,6 +44,7 @@ def test_grid_search_finds_finite_scores(interactions, n_jobs):
     assert search.best_estimator_.recommend([interactions[0, 0]], k=3).shape == (1, 3)
 
 
+@pytest.mark.slow
 def test_randomized_search_in_two_processes(interactions):
     search = RandomizedSearchCV(
         NCFRecommender(model="gmf", **FAST),

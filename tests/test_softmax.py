@@ -63,6 +63,7 @@ def test_only_a_gmf_product_feeding_the_output_starts_as_a_dot_product(architect
         np.testing.assert_array_equal(after, before)
 
 
+@pytest.mark.slow
 def test_softmax_is_repeatable():
     X, _ = make_interactions(n_users=40, n_items=30, random_state=1)
     params = dict(loss="softmax", latent_dim=4, epochs=2, random_state=3)

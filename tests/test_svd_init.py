@@ -87,6 +87,7 @@ def softmax_loss(logits, positives, scale):
     return np.mean(logsumexp(scale * logits[rows], axis=1) - scale * logits[rows, columns])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_items", [120, 3000])  # all items in the fit's sample; 1,024 of them
 def test_the_softmax_starts_at_the_scale_that_fits_it_best(n_items):
     X, _ = make_interactions(
@@ -123,6 +124,7 @@ def test_the_log_loss_starts_at_the_fitted_slope_and_bias(grouped_matrix):
     assert bias[0] < 0  # the plain start (bias 0, every pair near 0.5 or above) is not
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["softmax", "log"])
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_one_epoch_from_the_svd_ranks_better_than_from_random(grouped, model, loss):
@@ -136,6 +138,7 @@ def test_one_epoch_from_the_svd_ranks_better_than_from_random(grouped, model, lo
     assert scores["svd"] > scores["random"] + 0.05, scores
 
 
+@pytest.mark.slow
 def test_svd_init_is_repeatable_and_used_by_pretraining(grouped):
     X, _ = grouped
     params = dict(model="neumf", init="svd", latent_dim=8, epochs=1, random_state=3)
@@ -148,6 +151,7 @@ def test_svd_init_is_repeatable_and_used_by_pretraining(grouped):
     assert not np.allclose(pretrained.predict(X[:40]), plain.predict(X[:40]))
 
 
+@pytest.mark.slow
 def test_svd_init_reads_only_the_training_positives_and_their_weights(grouped):
     X, _ = grouped
     weights = np.random.default_rng(1).integers(0, 3, size=len(X)).astype(float)

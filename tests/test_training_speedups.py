@@ -15,6 +15,8 @@ from skncf._training import epoch_runner, pair_loss, replica_steps, xla_epoch_ru
 
 from .conftest import FAST
 
+pytestmark = pytest.mark.slow  # compiles training loops with XLA
+
 
 def test_fused_adam_matches_keras_adam():
     rng = np.random.default_rng(0)
