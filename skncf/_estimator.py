@@ -34,7 +34,7 @@ from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
 from ._distribute import agree, fingerprint, plain_copy
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
-from ._ids import check_ids, encode, fit_codes, keep_python_types
+from ._ids import check_ids, check_known, check_query_ids, encode, fit_codes, keep_python_types
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
 from ._sampling import SeenPairs
 from ._saving import check_path, save_model
@@ -257,6 +257,9 @@ class NCFRecommender(BaseEstimator):
     n_iter_ : int
         Epochs the last ``fit`` or ``partial_fit`` ran: ``epochs_``, fewer when early
         stopping ended training (``n_iter_no_change``), 1 for ``partial_fit``.
+    seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
+        The training interactions by code (rows follow ``users_``, columns ``items_``):
+        what ``exclude_seen`` and full-ranking evaluation leave out.
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -575,7 +578,7 @@ class NCFRecommender(BaseEstimator):
         """What counts as seen: these pairs, and with a kept fit also its seen pairs."""
         seen = interaction_matrix(u, i, len(ids.users_), len(ids.items_))
         if ids.old_codes is not None:
-            seen = merge_seen(seen, self._seen, *ids.old_codes)
+            seen = merge_seen(seen, self.seen_, *ids.old_codes)
         return seen
 
     def _implicit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
@@ -776,7 +779,7 @@ class NCFRecommender(BaseEstimator):
         self.n_iter_ = len(history["loss"])
         self._scorer = Scorer(graph)
         self._item_index = None  # built by the first recommend(approximate=...)
-        self._seen = seen
+        self.seen_ = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
         self._rating_offset, self._rating_scale, self._fallback = scalars
         resolved = self._resolved(self._architecture(), len(users_), len(items_))
@@ -945,14 +948,14 @@ class NCFRecommender(BaseEstimator):
     # ------------------------------------------------------------- predict
 
     def _encode_pairs(self, X):
-        """Validate pairs against the fitted state; return codes and which are known."""
+        """Validate pairs against the fitted state: their codes, and their ids."""
         X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
         user_column, item_column = self._id_columns_
         users = check_ids(X[:, user_column], _column_name("user", user_column))
         items = check_ids(X[:, item_column], _column_name("item", item_column))
         u, user_known = encode(self.users_, users)
         i, item_known = encode(self.items_, items)
-        return u, i, user_known, item_known, users, items
+        return PairCodes(u, i, user_known, item_known), users, items
 
     def _output(self, logits):
         """Logits -> probabilities (implicit) or ratings (explicit)."""
@@ -962,18 +965,17 @@ class NCFRecommender(BaseEstimator):
         return self._rating_offset + self._rating_scale * probabilities
 
     def _raise_unknown(self, known, labels, what):
-        if self.handle_unknown == "error" and not known.all():
-            missing = np.unique(labels[~known])
-            shown = ", ".join(repr(v) for v in missing[:5].tolist())
-            raise ValueError(
-                f"{what} contains {len(missing)} id(s) not seen in fit: {shown}"
-                f"{', ...' if len(missing) > 5 else ''}. Pass handle_unknown='ignore' "
-                "to score them with the documented fallback."
+        if self.handle_unknown == "error":
+            check_known(
+                known,
+                labels,
+                what,
+                hint="Pass handle_unknown='ignore' to score them with the documented fallback.",
             )
 
     def _encode_query(self, values, known_labels, name):
         """Validate the ids of a query; return them, their codes and which are known."""
-        labels = _check_query_ids(values, name)
+        labels = check_query_ids(values, name)
         codes, known = encode(known_labels, labels)
         self._raise_unknown(known, labels, name)
         return labels, codes, known
@@ -997,7 +999,7 @@ class NCFRecommender(BaseEstimator):
             unknown id get the fallback of ``handle_unknown="ignore"``.
         """
         check_is_fitted(self)
-        u, i, user_known, item_known, users, items = self._encode_pairs(X)
+        (u, i, user_known, item_known), users, items = self._encode_pairs(X)
         self._raise_unknown(user_known, users, "X (user ids)")
         self._raise_unknown(item_known, items, "X (item ids)")
         return self._predict_codes(u, i, user_known & item_known)
@@ -1038,7 +1040,7 @@ class NCFRecommender(BaseEstimator):
             Mean NDCG@10 in [0, 1] (implicit) or R^2 (explicit).
         """
         check_is_fitted(self)
-        u, i, user_known, item_known, _, _ = self._encode_pairs(X)
+        u, i, user_known, item_known = self._encode_pairs(X)[0]
         known = user_known & item_known
         weights = _check_sample_weight(sample_weight, u, ensure_non_negative=True)
         if self.feedback == "explicit":
@@ -1049,11 +1051,83 @@ class NCFRecommender(BaseEstimator):
         if y is not None:
             weights = weights * (_check_target(y, u) > 0)
         gains = np.zeros(len(u))
-        ranks = full_ranks(self._scorer, self._seen, u[known], i[known])
+        ranks = full_ranks(self._scorer, self.seen_, u[known], i[known])
         gains[known] = ndcg_gains(ranks, SCORE_K)
         if not weights.any():
             return 0.0
         return float(np.average(gains, weights=weights))
+
+    # ------------------------------------- scores by code, for evaluation code
+
+    def encode_pairs(self, X: ArrayLike) -> "PairCodes":
+        """Codes of (user, item) pairs: their positions in ``users_`` and ``items_``.
+
+        The interface of evaluation code (:mod:`skncf.metrics`) to a fitted estimator,
+        with :meth:`pair_logits`, :meth:`catalog_logits` and ``seen_``. ``X`` is read as
+        ``predict`` reads it (``columns``); ids not seen in ``fit`` are not an error here.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            (user id, item id) pairs.
+
+        Returns
+        -------
+        codes : PairCodes
+            Named tuple ``(users, items, user_known, item_known)`` of arrays of shape
+            (n_samples,): user and item codes, and whether each id was seen in ``fit``
+            (an unknown id gets code 0 and False).
+
+        Examples
+        --------
+        >>> from skncf import NCFRecommender
+        >>> rec = NCFRecommender(epochs=1, random_state=0).fit([["a", 1], ["b", 2]])
+        >>> rec.encode_pairs([["b", 1], ["c", 2]])
+        PairCodes(users=array([1, 0]), items=array([0, 1]), user_known=array([ True, False]), item_known=array([ True,  True]))
+        """  # noqa: E501
+        check_is_fitted(self)
+        return self._encode_pairs(X)[0]
+
+    def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
+        """Ranking scores of the code pairs ``(users[n], items[n])``.
+
+        The logits that rank items: ``predict`` maps them through the sigmoid (and, for
+        ratings, the training range), which keeps their order.
+
+        Parameters
+        ----------
+        users, items : array-like of int of shape (n_pairs,)
+            Codes, as :meth:`encode_pairs` gives them.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_pairs,), float32
+        """
+        check_is_fitted(self)
+        users = _check_codes(users, len(self.users_), "users")
+        items = _check_codes(items, len(self.items_), "items")
+        if len(users) != len(items):
+            raise ValueError(f"users has {len(users)} codes but items has {len(items)}.")
+        return self._scorer.pairs(users, items)
+
+    def catalog_logits(self, users: ArrayLike) -> Iterator[tuple[int, np.ndarray]]:
+        """Ranking scores of users against every item, in blocks of users.
+
+        Parameters
+        ----------
+        users : array-like of int of shape (n_users,)
+            User codes (positions in ``users_``).
+
+        Yields
+        ------
+        start : int
+            Position in ``users`` of the block's first row.
+        logits : ndarray of shape (n_block, len(items_)), float32
+            The block's logits; blocks bound memory whatever the catalog's size. Seen
+            items are not masked (``seen_`` says which they are).
+        """
+        check_is_fitted(self)
+        return self._scorer.rows(_check_codes(users, len(self.users_), "users"))
 
     # ----------------------------------------------------------- recommend
 
@@ -1114,7 +1188,7 @@ class NCFRecommender(BaseEstimator):
         n_items = len(self.items_)
         k = _check_k(k, n_items, "items")
         if exclude_seen and known.any():
-            unseen = n_items - np.diff(self._seen.indptr)[codes[known]]
+            unseen = n_items - np.diff(self.seen_.indptr)[codes[known]]
             if unseen.min() < k:
                 worst = labels[known][np.argmin(unseen)]
                 worst = worst.item() if isinstance(worst, np.generic) else worst  # big ints
@@ -1130,7 +1204,7 @@ class NCFRecommender(BaseEstimator):
         for start, block in self._scorer.rows(codes[rows]):
             block_rows = rows[start : start + len(block)]
             if exclude_seen:
-                mask_seen(block, self._seen, codes[block_rows])
+                mask_seen(block, self.seen_, codes[block_rows])
             top[block_rows] = top_k(block, k)
             logits[block_rows] = np.take_along_axis(block, top[block_rows], axis=1)
         top[~known] = self._popular[:k]
@@ -1152,7 +1226,7 @@ class NCFRecommender(BaseEstimator):
             index = self._item_index = ItemIndex(self._scorer, n_lists)
         n_probe = options.get("n_probe", N_PROBE)
         # candidates per user: k, plus as many as a user's seen items that may be among them
-        n_seen = np.diff(self._seen.indptr)[codes[rows]] if exclude_seen else [0]
+        n_seen = np.diff(self.seen_.indptr)[codes[rows]] if exclude_seen else [0]
         width = min(len(self.items_), k + int(np.max(n_seen, initial=0)))
         left = []
         step = max(1, CHUNK_FLOATS // (4 * width))  # a few (users, width) arrays at once
@@ -1163,7 +1237,7 @@ class NCFRecommender(BaseEstimator):
             keep = found >= 0
             if exclude_seen:  # the block's own histories, not the whole matrix per call
                 rows_of_block = np.repeat(np.arange(len(users)), width)
-                seen = SeenPairs(self._seen[users]).contains(rows_of_block, found.ravel())
+                seen = SeenPairs(self.seen_[users]).contains(rows_of_block, found.ravel())
                 keep &= ~seen.reshape(found.shape)
             enough = keep.sum(axis=1) >= k
             left.append(block[~enough])
@@ -1221,6 +1295,15 @@ class NCFRecommender(BaseEstimator):
         return self.items_[top]
 
 
+class PairCodes(NamedTuple):
+    """Codes of (user, item) pairs, from :meth:`NCFRecommender.encode_pairs`."""
+
+    users: np.ndarray
+    items: np.ndarray
+    user_known: np.ndarray
+    item_known: np.ndarray
+
+
 class _FitIds(NamedTuple):
     """The ids of one call of ``fit``: columns, catalogs (labels) and the rows' codes."""
 
@@ -1266,17 +1349,16 @@ def _check_target(y, X):
     return y.astype(np.float64, copy=False)
 
 
-def _check_query_ids(values, name):
-    values = np.asarray(keep_python_types(values))
-    if values.ndim == 0:
-        values = values.reshape(1)
-    if values.ndim != 1:
-        raise ValueError(
-            f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}."
+def _check_codes(codes, n, name):
+    codes = np.asarray(codes)
+    if codes.ndim != 1 or (codes.size and codes.dtype.kind not in "iu"):
+        raise TypeError(
+            f"{name} must be a 1-d array of integer codes; got {codes.dtype} "
+            f"of shape {codes.shape}."
         )
-    if len(values) == 0:
-        raise ValueError(f"{name} is empty; pass at least one id.")
-    return check_ids(values, name)
+    if codes.size and (codes.min() < 0 or codes.max() >= n):
+        raise ValueError(f"{name} codes must lie in [0, {n}); got {codes.min()}..{codes.max()}.")
+    return codes.astype(np.int64, copy=False)
 
 
 def _check_k(k, limit, what):

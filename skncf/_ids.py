@@ -99,6 +99,32 @@ def encode(labels, ids):
     return codes, known
 
 
+def check_query_ids(values, name):
+    """One id or a 1-d array-like of ids, of one label kind; raise if empty."""
+    values = np.asarray(keep_python_types(values))
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1:
+        raise ValueError(
+            f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}."
+        )
+    if len(values) == 0:
+        raise ValueError(f"{name} is empty; pass at least one id.")
+    return check_ids(values, name)
+
+
+def check_known(known, labels, what, *, hint=""):
+    """Raise ValueError naming (up to five of) the ``labels`` that are not ``known``."""
+    if known.all():
+        return
+    missing = np.unique(labels[~known])
+    shown = ", ".join(repr(v) for v in missing[:5].tolist())
+    more = ", ..." if len(missing) > 5 else ""
+    raise ValueError(
+        f"{what} contains {len(missing)} id(s) not seen in fit: {shown}{more}. {hint}".rstrip()
+    )
+
+
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
     if isinstance(values, (list, tuple)):

@@ -36,7 +36,7 @@ _METADATA, _ARRAYS = "metadata.json", "arrays.npz"
 
 def save_model(estimator, path, version):
     """Write a fitted ``estimator`` to ``path`` (see the module docstring)."""
-    arrays = {"seen_indptr": estimator._seen.indptr, "seen_indices": estimator._seen.indices}
+    arrays = {"seen_indptr": estimator.seen_.indptr, "seen_indices": estimator.seen_.indices}
     for layer in estimator.model_.layers:
         for j, weight in enumerate(layer.get_weights()):
             arrays[f"{layer.name}/{j}"] = np.asarray(weight)

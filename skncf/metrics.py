@@ -243,7 +243,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     from ._ranking import mask_seen, top_k
 
     k = _check_k(k)
-    u, i, user_known, item_known, _, _ = estimator._encode_pairs(X_test)
+    u, i, user_known, item_known = estimator.encode_pairs(X_test)
     known = user_known & item_known
     users, rows = np.unique(u[known], return_inverse=True)
     relevant = sp.csr_array(
@@ -251,14 +251,14 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     )
     blocks: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
     recommended = []
-    for start, logits in estimator._scorer.rows(users):
+    for start, logits in estimator.catalog_logits(users):
         block = slice(start, start + len(logits))
         positions = relevant_positions(
-            relevant[block], logits, exclude=estimator._seen[users[block]]
+            relevant[block], logits, exclude=estimator.seen_[users[block]]
         )
         for metric in metrics:
             blocks[metric].append(_per_user_from_positions(metric, positions, k))
-        recommended.append(top_k(mask_seen(logits, estimator._seen, users[block]), k))
+        recommended.append(top_k(mask_seen(logits, estimator.seen_, users[block]), k))
     n_missed = (~known).sum()
     per_user = {
         metric: np.concatenate(values + [np.zeros(n_missed)]) for metric, values in blocks.items()
@@ -333,7 +333,7 @@ def sampled_scores(estimator, X_test, negatives):
         )
     # the held-out pairs through the estimator's own columns (``columns=``), then the
     # negatives' items against its catalog
-    u, i, user_known, item_known, _, _ = estimator._encode_pairs(X_test)
+    u, i, user_known, item_known = estimator.encode_pairs(X_test)
     negative, negative_known = encode(estimator.items_, check_ids(negatives.ravel(), "negatives"))
     shape = (len(u), 1 + negatives.shape[1])
     items = np.column_stack([i, negative.reshape(negatives.shape)])
@@ -341,7 +341,7 @@ def sampled_scores(estimator, X_test, negatives):
     known &= user_known[:, None]
     y_score = np.full(shape, -np.inf)
     users = np.broadcast_to(u[:, None], shape)
-    y_score[known] = estimator._scorer.pairs(users[known], items[known])
+    y_score[known] = estimator.pair_logits(users[known], items[known])
     y_true = np.zeros(shape, dtype=bool)
     y_true[:, 0] = True
     return y_true, y_score

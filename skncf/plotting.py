@@ -18,6 +18,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
 from ._graphs import GraphLayout
+from ._ids import check_known, check_query_ids, encode
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -155,7 +156,9 @@ def plot_embeddings(
     if ids is None:
         shown, codes = known, np.arange(len(known))
     else:
-        shown, codes, _ = estimator._encode_query(ids, known, "ids")
+        shown = check_query_ids(ids, "ids")
+        codes, found = encode(known, shown)
+        check_known(found, shown, "ids", hint="Only learned embeddings can be drawn.")
     if len(codes) < 2:
         raise ValueError(f"plot_embeddings needs at least 2 {kind}s to project; got {len(codes)}.")
     points = PCA(n_components=2).fit_transform(vectors[codes])

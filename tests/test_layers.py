@@ -65,3 +65,33 @@ def test_an_upward_import_is_found(tmp_path, monkeypatch):
     (tmp_path / "_estimator.py").write_text("from ._graphs import f\n")
     (tmp_path / "_saving.py").write_text("from . import __version__\n")
     assert upward_imports() == ["_graphs.py imports _estimator", "_saving.py imports __init__"]
+
+
+PUBLIC = ["metrics", "model_selection", "plotting", "preprocessing", "_cli", "_demo"]
+
+
+def private_reads(source):
+    """``x._name`` attribute reads in ``source`` whose object is not ``self``/a module."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
+            found.append(f"{ast.unparse(node)} (line {node.lineno})")
+    return found
+
+
+def test_public_modules_use_only_the_estimators_public_interface():
+    # encode_pairs, pair_logits, catalog_logits, seen_, users_, items_, model_: no
+    # private state, so the estimator's internals can change without breaking them
+    found = {name: private_reads((SKNCF / f"{name}.py").read_text()) for name in PUBLIC}
+    assert {name: reads for name, reads in found.items() if reads} == {}
+
+
+def test_a_private_read_is_found():
+    assert private_reads("estimator._seen[0]\nself._x\nfoo.__class__") == [
+        "estimator._seen (line 1)"
+    ]

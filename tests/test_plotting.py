@@ -87,3 +87,11 @@ def test_plotting_errors_name_the_argument(validated, fitted_gmf):
     with pytest.raises(NotFittedError):
         plot_history(NCFRecommender())
     plt.close("all")
+
+
+def test_unknown_ids_are_an_error_even_when_the_estimator_ignores_them(interactions):
+    # an unknown id has no learned vector: drawing code 0's in its place would mislead
+    rec = NCFRecommender(model="gmf", handle_unknown="ignore", **FAST).fit(interactions)
+    with pytest.raises(ValueError, match=r"ids contains 1 id\(s\) not seen in fit: 999"):
+        plot_embeddings(rec, kind="user", ids=[rec.users_[0], rec.users_[1], 999])
+    plt.close("all")

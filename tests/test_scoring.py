@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from skncf import NCFRecommender
 from skncf._ranking import full_ranks, top_k
@@ -17,8 +18,8 @@ def test_served_scores_match_the_keras_graph(fitted, interactions):
     np.testing.assert_allclose(
         fitted.predict(np.column_stack([users, items])), keras_out, atol=1e-6
     )
-    rows = np.vstack([logits for _, logits in fitted._scorer.rows(np.arange(20))])
-    np.testing.assert_allclose(rows.ravel(), fitted._scorer.pairs(users, items), atol=1e-5)
+    rows = np.vstack([logits for _, logits in fitted.catalog_logits(np.arange(20))])
+    np.testing.assert_allclose(rows.ravel(), fitted.pair_logits(users, items), atol=1e-5)
 
 
 def test_pairs_score_the_same_once_traced(fitted):
@@ -75,9 +76,9 @@ def test_full_ranks_match_brute_force(fitted, interactions):
     rng = np.random.default_rng(1)
     users = rng.integers(0, 60, size=50)
     items = rng.integers(0, 40, size=50)
-    got = full_ranks(fitted._scorer, fitted._seen, users, items)
+    got = full_ranks(fitted._scorer, fitted.seen_, users, items)
     np.testing.assert_array_equal(
-        got, _brute_force_ranks(fitted._scorer, fitted._seen, users, items)
+        got, _brute_force_ranks(fitted._scorer, fitted.seen_, users, items)
     )
 
 
@@ -107,7 +108,7 @@ def test_implicit_score_is_ndcg_at_10(interactions):
     rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
     rng = np.random.default_rng(2)
     pairs = np.column_stack([rng.integers(0, 60, 30), rng.integers(0, 40, 30)])
-    ranks = _brute_force_ranks(rec._scorer, rec._seen, pairs[:, 0], pairs[:, 1])
+    ranks = _brute_force_ranks(rec._scorer, rec.seen_, pairs[:, 0], pairs[:, 1])
     expected = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0))
     assert rec.score(pairs) == pytest.approx(expected)
     y = np.arange(30) % 2  # y == 0: no interaction, left out
@@ -131,3 +132,36 @@ def test_explicit_graphs_with_biases_match_keras(ratings, model):
         ),
         atol=1e-5,
     )
+
+
+def test_the_evaluation_interface_encodes_and_scores_by_code(fitted, interactions):
+    X = np.vstack([interactions[:5], [[interactions[0, 0], 999], [999, interactions[0, 1]]]])
+    codes = fitted.encode_pairs(X)
+    known = codes.user_known & codes.item_known
+    assert known.tolist() == [True] * 5 + [False, False]
+    assert codes.item_known[5] == False and codes.user_known[6] == False  # noqa: E712
+    np.testing.assert_array_equal(fitted.users_[codes.users[:5]], X[:5, 0])
+    np.testing.assert_array_equal(fitted.items_[codes.items[:5]], X[:5, 1])
+    logits = fitted.pair_logits(codes.users[known], codes.items[known])
+    np.testing.assert_allclose(fitted.predict(X[:5]), 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    blocks = list(fitted.catalog_logits(codes.users[known]))
+    assert [start for start, _ in blocks][0] == 0
+    rows = np.vstack([block for _, block in blocks])
+    assert rows.shape == (5, len(fitted.items_))
+    np.testing.assert_allclose(rows[np.arange(5), codes.items[:5]], logits, atol=1e-5)
+    assert fitted.seen_.shape == (len(fitted.users_), len(fitted.items_))
+    assert fitted.seen_[codes.users[:5], codes.items[:5]].tolist() == [1] * 5
+
+
+def test_the_evaluation_interface_rejects_bad_codes(fitted_gmf):
+    n_users = len(fitted_gmf.users_)
+    with pytest.raises(ValueError, match=rf"users codes must lie in \[0, {n_users}\)"):
+        fitted_gmf.pair_logits([0, n_users], [0, 1])
+    with pytest.raises(ValueError, match="users codes must lie"):
+        fitted_gmf.catalog_logits([-1])
+    with pytest.raises(TypeError, match="items must be a 1-d array of integer codes"):
+        fitted_gmf.pair_logits([0], [0.5])
+    with pytest.raises(ValueError, match="users has 2 codes but items has 1"):
+        fitted_gmf.pair_logits([0, 1], [0])
+    with pytest.raises(NotFittedError):
+        NCFRecommender().encode_pairs([[0, 1]])
