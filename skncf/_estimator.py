@@ -1104,11 +1104,11 @@ class NCFRecommender(BaseEstimator):
         logits : ndarray of shape (n_pairs,), float32
         """
         check_is_fitted(self)
-        users = _check_codes(users, len(self.users_), "users")
-        items = _check_codes(items, len(self.items_), "items")
-        if len(users) != len(items):
-            raise ValueError(f"users has {len(users)} codes but items has {len(items)}.")
-        return self._scorer.pairs(users, items)
+        user_codes = _check_codes(users, len(self.users_), "users")
+        item_codes = _check_codes(items, len(self.items_), "items")
+        if len(user_codes) != len(item_codes):
+            raise ValueError(f"users has {len(user_codes)} codes but items has {len(item_codes)}.")
+        return self._scorer.pairs(user_codes, item_codes)
 
     def catalog_logits(self, users: ArrayLike) -> Iterator[tuple[int, np.ndarray]]:
         """Ranking scores of users against every item, in blocks of users.
