@@ -12,6 +12,7 @@ fitted estimator keeps an ordinary (not distributed) copy of the trained graph
 
 import functools
 import hashlib
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -110,3 +111,48 @@ def plain_copy(graph, build):
     copy = build()
     copy.set_weights(graph.get_weights())
     return copy
+
+
+class StrategyRecipe:
+    """What a pickle keeps of a strategy: its kind and devices.
+
+    A strategy holds devices and threads and does not pickle. ``OneDeviceStrategy`` and
+    ``MirroredStrategy`` are rebuilt from their devices when unpickled where those
+    devices exist (:meth:`rebuild`); any other strategy, or devices absent there,
+    unpickles as None with a warning, since a cluster cannot be rejoined from a pickle.
+    """
+
+    def __init__(self, strategy):
+        self.kind = type(strategy).__name__
+        if isinstance(strategy, tf.distribute.OneDeviceStrategy):
+            self.kind = "OneDeviceStrategy"
+        elif isinstance(strategy, tf.distribute.MirroredStrategy):
+            self.kind = "MirroredStrategy"
+        self.devices = tuple(strategy.extended.worker_devices)
+
+    def rebuild(self):
+        if self.kind not in ("OneDeviceStrategy", "MirroredStrategy"):
+            return self._none(f"{self.kind} is not rebuilt from a pickle")
+        absent = set(map(_local_name, self.devices)) - {
+            _local_name(device.name) for device in tf.config.list_logical_devices()
+        }
+        if absent:
+            return self._none(f"{self.kind} needs devices {', '.join(sorted(absent))}, absent here")
+        if self.kind == "OneDeviceStrategy":
+            return tf.distribute.OneDeviceStrategy(self.devices[0])
+        return tf.distribute.MirroredStrategy(list(self.devices))
+
+    @staticmethod
+    def _none(why):
+        warnings.warn(
+            f"distribute: the pickled estimator's {why}; it unpickles with distribute=None "
+            "(its fitted model predicts as before).",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _local_name(device):
+    """``"/job:localhost/replica:0/task:0/device:GPU:1"`` -> ``"GPU:1"``."""
+    spec = tf.DeviceSpec.from_string(device)
+    return f"{spec.device_type}:{spec.device_index}"

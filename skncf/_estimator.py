@@ -32,7 +32,7 @@ from ._approximate import N_PROBE, ItemIndex, check_options
 from ._by_user import block_users, train_by_users
 from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
-from ._distribute import agree, fingerprint, plain_copy
+from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._ids import check_ids, check_known, check_query_ids, encode, fit_codes, keep_python_types
 from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
@@ -221,8 +221,11 @@ class NCFRecommender(BaseEstimator):
         more work). With several workers, each runs the same ``fit`` on the same data
         (checked); their random draws are the first worker's. ``model_`` is an
         ordinary copy of the trained graph, so prediction, pickling and :meth:`save`
-        work as without a strategy; the strategy itself, a live runtime object, is not
-        pickled or saved (it comes back as None). See "Scaling out" in the docs.
+        work as without a strategy. A pickled estimator rebuilds a
+        ``OneDeviceStrategy`` or ``MirroredStrategy`` on the same devices when
+        unpickled where they exist; other strategies (a cluster cannot be rejoined
+        from a pickle) come back as None, with a warning. :meth:`save` keeps no
+        strategy. See "Scaling out" in the docs.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues training the current
         weights on the new ``X`` for ``epochs`` epochs instead of starting afresh, as
@@ -382,10 +385,18 @@ class NCFRecommender(BaseEstimator):
         return tags
 
     def __getstate__(self):
-        # a tf.distribute strategy holds devices and threads: pickle everything else
         state = super().__getstate__()
-        # the faiss index is rebuilt when next asked for
-        return {**state, **{name: None for name in ("distribute", "_item_index") if name in state}}
+        # a strategy holds devices and threads: what rebuilds it is pickled instead
+        if isinstance(state.get("distribute"), tf.distribute.Strategy):
+            state = {**state, "distribute": StrategyRecipe(state["distribute"])}
+        if "_item_index" in state:  # the faiss index is rebuilt when next asked for
+            state = {**state, "_item_index": None}
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("distribute"), StrategyRecipe):
+            state = {**state, "distribute": state["distribute"].rebuild()}
+        super().__setstate__(state)
 
     # ------------------------------------------------------------------ fit
 

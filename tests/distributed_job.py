@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import sys
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -58,7 +59,10 @@ def mirrored(out):
         isinstance(w.value, tf.distribute.DistributedValues) for w in rec.model_.weights
     )
     restored = pickle.loads(pickle.dumps(rec))
-    found["pickled_distribute"] = repr(restored.distribute)
+    found["pickled_distribute"] = [
+        type(restored.distribute).__name__,
+        list(restored.distribute.extended.worker_devices) == list(strategy.extended.worker_devices),
+    ]
     found["pickle_predicts_the_same"] = bool(
         np.array_equal(restored.predict(test), rec.predict(test))
     )
@@ -93,6 +97,11 @@ def worker(out):
             "score": rec.score(test),
             "predictions": rec.predict(test).tolist(),
         }
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restored = pickle.loads(pickle.dumps(rec))
+        found["pickled_distribute"] = repr(restored.distribute)
+        found["pickle_warning"] = " ".join(str(w.message) for w in caught)
         if strategy.cluster_resolver.task_id == 0:  # the chief writes the model (the docs' recipe)
             found["saved"] = str(rec.save(out + ".skncf"))
     with open(out, "w") as file:

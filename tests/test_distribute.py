@@ -6,6 +6,7 @@ fits run in fresh processes (``tests/distributed_job.py``) and report back as JS
 
 import json
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def test_mirrored_strategy_over_two_cpu_devices_matches_one_device(tmp_path):
     assert found["loss_difference"] < 1e-5
     assert found["model_is_distributed"] is False
     assert found["distribute_kept"] is True
-    assert found["pickled_distribute"] == "None"
+    assert found["pickled_distribute"] == ["MirroredStrategy", True]  # the same devices
     assert found["pickle_predicts_the_same"] is True
     assert found["lazy_adam_score"] > 2 * RANDOM_NDCG
     assert "2 replicas but the data only 1 positives" in found["one_row_error"]
@@ -146,6 +147,30 @@ def test_multi_worker_strategy_with_two_workers_on_localhost(tmp_path):
     np.testing.assert_allclose(first["predictions"], second["predictions"], atol=1e-6)
     assert first["score"] == pytest.approx(second["score"], abs=1e-6)
     assert first["score"] > 2 * RANDOM_NDCG
+    # a cluster cannot be rejoined from a pickle: None, and a warning that says so
+    assert first["pickled_distribute"] == "None"
+    assert "Strategy is not rebuilt from a pickle" in first["pickle_warning"]
+
+
+def test_pickling_rebuilds_a_one_device_strategy_where_its_device_exists(interactions):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    rec = NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+    restored = pickle.loads(pickle.dumps(rec))
+    assert isinstance(restored.distribute, tf.distribute.OneDeviceStrategy)
+    assert restored.distribute.extended.worker_devices == strategy.extended.worker_devices
+    assert rec.distribute is strategy  # pickling leaves the original alone
+    np.testing.assert_array_equal(restored.predict(interactions), rec.predict(interactions))
+    restored.partial_fit(interactions[:10])  # and it still trains under the strategy
+
+
+def test_a_strategy_whose_devices_are_absent_unpickles_as_none_with_a_warning(interactions):
+    rec = NCFRecommender(model="gmf", **FAST, distribute=tf.distribute.OneDeviceStrategy("/cpu:0"))
+    state = rec.__getstate__()
+    state["distribute"].devices = ("/job:localhost/replica:0/task:0/device:GPU:7",)
+    with pytest.warns(UserWarning, match="OneDeviceStrategy needs devices GPU:7, absent here"):
+        restored = NCFRecommender.__new__(NCFRecommender)
+        restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert restored.distribute is None and restored.model == "gmf"
 
 
 def test_multi_worker_strategy_refuses_workers_with_different_data(tmp_path):
