@@ -73,7 +73,11 @@ def main():
     print(f"{len(pairs):,} pairs, {len(np.unique(pairs[:, 1])):,} items", flush=True)
     tic = time.perf_counter()
     rec = NCFRecommender(
-        model="gmf", n_negatives=256, optimizer="lazy_adam", epochs=args.epochs, random_state=0
+        architecture="gmf",
+        n_negatives=256,
+        optimizer="lazy_adam",
+        epochs=args.epochs,
+        random_state=0,
     ).fit(pairs)
     print(f"fit: {time.perf_counter() - tic:.0f} s, {len(rec.items_):,} items", flush=True)
     users = rec.users_[:: max(1, len(rec.users_) // args.users)][: args.users]

@@ -1,7 +1,7 @@
 """skncf's defaults beside the field's cheap, strong baselines: implicit's ALS and EASE.
 
 Fits, in one process, on one leave-one-out split: ``NCFRecommender()`` with every
-default, ``NCFRecommender(model="gmf")``, implicit's ALS (64 factors, 15 iterations, at
+default, ``NCFRecommender(architecture="gmf")``, implicit's ALS (64 factors, 15 iterations, at
 implicit's defaults and at the regularization and alpha chosen on validation) and EASE
 (Steck 2019, closed form, its lambda chosen on validation). Validation is the same
 protocol one step earlier: each user's latest train interaction is held out
@@ -150,11 +150,15 @@ def main():
     fitted, seconds = timed(lambda: fit_ease(split, lam), args.repeats)
     rows.append((f"EASE, validated (lambda {lam:g})", ease_metrics(split, fitted), seconds))
     for method in args.skncf.split(","):
-        params = {} if method == "default" else {"model": method}
+        params = {} if method == "default" else {"architecture": method}
         rec, seconds = timed(
             lambda params=params: fit_skncf(split, args.seed, **params), args.repeats
         )
-        name = "NCFRecommender()" if method == "default" else f"NCFRecommender(model={method!r})"
+        name = (
+            "NCFRecommender()"
+            if method == "default"
+            else f"NCFRecommender(architecture={method!r})"
+        )
         rows.append((name, skncf_metrics(rec, split), seconds))
 
     print(f"\ntest set, {args.data}; fit: median of {args.repeats}, ratio to ALS (defaults)")

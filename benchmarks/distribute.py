@@ -47,7 +47,7 @@ def main():
     }
     seconds = {name: [] for name in strategies}
     chosen = {
-        "model": args.model,
+        "architecture": args.model,
         "optimizer": args.optimizer,
         "batch_size": args.batch_size,
         "epochs": args.epochs,

@@ -53,7 +53,7 @@ def main():
         parser.error("give --data FOLDER or set SKNCF_ML100K")
     data = load_movielens(args.data)
     X, y = data.X, data.ratings
-    names = ("model", "latent_dim", "epochs", "learning_rate", "batch_size", "l2", "dropout")
+    names = ("architecture", "latent_dim", "epochs", "learning_rate", "batch_size", "l2", "dropout")
     settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     print(f"{len(y)} ratings; skncf settings (others at their defaults): {settings}", flush=True)
     results = {"skncf": [], "surprise-svd": []}

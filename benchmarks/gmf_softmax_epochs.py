@@ -1,7 +1,7 @@
 """GMF with the softmax loss, written directly in TensorFlow, scored after every epoch.
 
 An exploration tool, not a product path: it trains the model skncf trains with
-``NCFRecommender(model="gmf", loss="softmax")`` (user and item embeddings, a per-item
+``NCFRecommender(architecture="gmf", loss="softmax")`` (user and item embeddings, a per-item
 bias, the GMF weights fixed at 1 unless ``--learned-weights``) in a plain TensorFlow
 loop, and prints full-ranking and sampled HR@10 / NDCG@10 after every epoch, so that one
 run shows how a setting evolves. It is how the per-positive softmax settings of earlier

@@ -155,7 +155,7 @@ def run_skncf(method, split, args, sample_weight):
         NCFRecommender(random_state=args.seed)
         if method == "default"
         else NCFRecommender(
-            model=model,
+            architecture=model,
             pretrain=pretrain,
             latent_dim=args.latent_dim,
             learning_rate=args.learning_rate,

@@ -26,9 +26,9 @@ from skncf._programs import forget as forget_compiled_programs
 from skncf.datasets import load_ncf_split
 
 SETTINGS = {
-    "seed": dict(model="seed", loss="log", n_negatives=4),
-    "neumf": dict(model="neumf", loss="log", n_negatives=4),
-    "gmf": dict(model="gmf"),  # the default softmax loss, compiled too
+    "seed": dict(architecture="seed", loss="log", n_negatives=4),
+    "neumf": dict(architecture="neumf", loss="log", n_negatives=4),
+    "gmf": dict(architecture="gmf"),  # the default softmax loss, compiled too
 }
 
 

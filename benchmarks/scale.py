@@ -86,7 +86,7 @@ def main():
             missing = np.setdiff1d(np.arange(args.items), pairs[:, 1])
             users = np.random.default_rng(1).integers(0, args.users, len(missing))
             pairs = np.vstack([pairs, np.column_stack([users, missing])])
-    architecture = {} if args.model == "default" else {"model": args.model}
+    architecture = {} if args.model == "default" else {"architecture": args.model}
     n_negatives = args.n_negatives if args.n_negatives in ("auto", "all") else int(args.n_negatives)
     rec = NCFRecommender(
         **architecture,

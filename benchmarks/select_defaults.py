@@ -52,7 +52,7 @@ def main():
         for epochs in budgets:
             tic = time.perf_counter()
             rec = NCFRecommender(
-                model=model,
+                architecture=model,
                 learning_rate=lr,
                 batch_size=batch,
                 latent_dim=dim,

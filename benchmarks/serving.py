@@ -46,7 +46,7 @@ def keras_recommend(model, users, items, k=10):
 
 def measure(architecture, pairs, users, items, repeats):
     """Median seconds: recommend all, Keras all + top-10, and the three one-pair calls."""
-    rec = NCFRecommender(model=architecture, epochs=1, batch_size=4096, random_state=0)
+    rec = NCFRecommender(architecture=architecture, epochs=1, batch_size=4096, random_state=0)
     rec.fit(pairs)
     graph, one = rec.model_, pairs[:1]
     # The graph works on codes 0..n-1 (skncf maps labels to codes itself).

@@ -3,7 +3,7 @@
 For each architecture, in one process and alternating: plain Keras compiles the graph
 skncf builds (Adam 1e-3, binary cross-entropy) and runs ``Model.fit`` for ``--epochs``
 epochs over the positives and 4 negatives per positive (drawn by skncf's own vectorized
-sampler, shuffled; one draw for all epochs); skncf runs ``NCFRecommender(model=...,
+sampler, shuffled; one draw for all epochs); skncf runs ``NCFRecommender(architecture=...,
 loss="log", n_negatives=4, epochs=...).fit(X)``. Each side is timed as a whole (skncf's
 ``fit`` includes validation, id encoding, graph building, negative sampling, tracing and
 compiling; Keras' ``Model.fit`` its tracing, not the negatives drawn before its clock
@@ -59,7 +59,7 @@ def synthetic_pairs(n_users=3000, n_items=3600, n_pairs=480_000, seed=0):
 
 def keras_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
     """Samples/s of plain Keras ``Model.fit`` on skncf's graph: whole fit, last epoch."""
-    reference = NCFRecommender(model=architecture)
+    reference = NCFRecommender(architecture=architecture)
     n_users, n_items = int(pairs[:, 0].max()) + 1, int(pairs[:, 1].max()) + 1
     graph = build_graph(
         architecture,
@@ -111,7 +111,7 @@ def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1, wa
     """
     timer = EpochTimer()
     rec = NCFRecommender(
-        model=architecture,
+        architecture=architecture,
         loss="log",
         n_negatives=4,
         batch_size=batch_size,

@@ -127,10 +127,10 @@ def _training_options():
     """Options of every command that trains (``fit``, ``evaluate``, ``demo``)."""
     basics = argparse.ArgumentParser(add_help=False)
     basics.add_argument(
-        "--model",
+        "--architecture",
         default="gmf",
         choices=["neumf", "gmf", "mlp", "seed"],
-        help="architecture (default: gmf)",
+        help="the graph: neumf, gmf, mlp or seed (default: gmf)",
     )
     basics.add_argument(
         "--epochs",
@@ -274,7 +274,7 @@ def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
     return NCFRecommender(
-        model=args.model,
+        architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -299,7 +299,7 @@ def _fit(args):
     rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y)
     rec.save(args.output)
     print(
-        f"saved {args.output}: model={args.model}, {len(rec.users_)} users, "
+        f"saved {args.output}: architecture={args.architecture}, {len(rec.users_)} users, "
         f"{len(rec.items_)} items, {len(X)} rows, final loss {rec.history_['loss'][-1]:.4f}"
     )
 
@@ -391,7 +391,7 @@ def _demo(args):
     run_demo(
         n_users=args.users,
         n_items=args.items,
-        model=args.model,
+        architecture=args.architecture,
         epochs=args.epochs,
         random_state=args.seed,
     )

@@ -13,7 +13,9 @@ from .datasets import make_interactions
 from .model_selection import LeaveLastOut
 
 
-def run_demo(*, n_users=600, n_items=300, model="gmf", epochs="auto", random_state=0, out=print):
+def run_demo(
+    *, n_users=600, n_items=300, architecture="gmf", epochs="auto", random_state=0, out=print
+):
     """Fit on synthetic data and print what the model learned; return the metrics."""
     rng = np.random.default_rng(random_state)
     X, ratings, user_groups, item_groups = make_interactions(
@@ -27,9 +29,11 @@ def run_demo(*, n_users=600, n_items=300, model="gmf", epochs="auto", random_sta
     )
 
     tic = time.perf_counter()
-    rec = NCFRecommender(model=model, epochs=epochs, random_state=random_state).fit(train)
+    rec = NCFRecommender(architecture=architecture, epochs=epochs, random_state=random_state).fit(
+        train
+    )
     seconds = time.perf_counter() - tic
-    out(f"\nImplicit feedback, model={model!r}: fit {rec.epochs_} epochs in {seconds:.1f} s")
+    out(f"\nImplicit feedback, {architecture}: fit {rec.epochs_} epochs in {seconds:.1f} s")
     ndcg = rec.score(test)
     top = rec.recommend(np.unique(train[:, 0]), k=10)
     in_group = float(np.mean(item_groups[top] == user_groups[np.unique(train[:, 0])][:, None]))
@@ -48,7 +52,7 @@ def run_demo(*, n_users=600, n_items=300, model="gmf", epochs="auto", random_sta
     explicit_train = rng.random(len(X)) >= 0.2
     tic = time.perf_counter()
     reg = NCFRecommender(
-        model=model,
+        architecture=architecture,
         feedback="explicit",
         epochs=epochs,
         handle_unknown="ignore",

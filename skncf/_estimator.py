@@ -80,8 +80,8 @@ class NCFRecommender(BaseEstimator):
 
     Parameters
     ----------
-    model : {"neumf", "gmf", "mlp", "seed"}, default="gmf"
-        The architecture. ``"gmf"``: element-wise product of the user and item
+    architecture : {"neumf", "gmf", "mlp", "seed"}, default="gmf"
+        The graph. ``"gmf"``: element-wise product of the user and item
         embeddings, then a sigmoid unit (the default: trained by users it ranked better
         than NeuMF on validation data, in a tenth of the time; user guide, "Training by
         users"). ``"mlp"``: concatenated embeddings through a ReLU
@@ -176,7 +176,7 @@ class NCFRecommender(BaseEstimator):
         seed graph's) start random, and ``warm_start`` and ``partial_fit`` continue from the
         fitted weights instead.
     pretrain : bool, default=False
-        Only for ``model="neumf"``: first fit a GMF and an MLP graph (same settings,
+        Only for ``architecture="neumf"``: first fit a GMF and an MLP graph (same settings,
         ``epochs`` each), initialise NeuMF from them with the paper's 0.5 output blend,
         then train NeuMF for ``epochs`` more (He et al. 2017, section 3.4.1). Triples
         the training time.
@@ -282,7 +282,7 @@ class NCFRecommender(BaseEstimator):
     >>> from skncf import NCFRecommender
     >>> from skncf.datasets import make_interactions
     >>> X, _ = make_interactions(n_users=60, n_items=40, random_state=0)
-    >>> rec = NCFRecommender(model="gmf", latent_dim=8, epochs=2, random_state=0).fit(X)
+    >>> rec = NCFRecommender(architecture="gmf", latent_dim=8, epochs=2, random_state=0).fit(X)
     >>> rec.recommend([0, 1], k=3).shape
     (2, 3)
     >>> rec.predict(X[:2]).shape
@@ -296,7 +296,7 @@ class NCFRecommender(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [StrOptions(set(ARCHITECTURES))],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "mlp_layers": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
@@ -324,7 +324,7 @@ class NCFRecommender(BaseEstimator):
 
     def __init__(
         self,
-        model: Literal["neumf", "gmf", "mlp", "seed"] = "gmf",
+        architecture: Literal["neumf", "gmf", "mlp", "seed"] = "gmf",
         *,
         latent_dim: int = 128,
         mlp_layers: Sequence[int] = (32, 16, 8),
@@ -350,7 +350,7 @@ class NCFRecommender(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
-        self.model = model
+        self.architecture = architecture
         self.latent_dim = latent_dim
         self.mlp_layers = mlp_layers
         self.dropout = dropout
@@ -470,7 +470,7 @@ class NCFRecommender(BaseEstimator):
         Examples
         --------
         >>> from skncf import NCFRecommender
-        >>> rec = NCFRecommender(model="gmf", epochs=2, random_state=0)
+        >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0)
         >>> rec = rec.fit([[0, 1], [0, 2], [1, 2], [1, 3], [2, 3], [2, 1]])
         >>> rec = rec.partial_fit([[9, 1], [9, 4]])  # a new user, a new item
         >>> 9 in rec.users_, 4 in rec.items_
@@ -519,7 +519,7 @@ class NCFRecommender(BaseEstimator):
         if keep:
             previous, old = self.model_, ids.old_codes
             graph, history = self._fit_graph(
-                self._architecture(), data, run,
+                self._trained_architecture(), data, run,
                 init=lambda g: copy_weights(previous, g, *old), hooks=True,
             )  # fmt: skip
         elif self.pretrain:
@@ -531,7 +531,7 @@ class NCFRecommender(BaseEstimator):
             history["pretrain_gmf_loss"] = gmf_history["loss"]
             history["pretrain_mlp_loss"] = mlp_history["loss"]
         else:
-            graph, history = self._fit_graph(self.model, data, run, hooks=True)
+            graph, history = self._fit_graph(self.architecture, data, run, hooks=True)
         self._set_fitted(
             graph, history, ids.users_, ids.items_, ids.id_columns, data.seen, data.scalars
         )
@@ -540,15 +540,17 @@ class NCFRecommender(BaseEstimator):
     def _check_fit_settings(self, validation_data, hold_out):
         """Raise for settings that contradict each other (``fit``'s own checks)."""
         self._check_mlp_layers()
-        if self.pretrain and self.model != "neumf":
-            raise ValueError(f"pretrain=True needs model='neumf'; got model={self.model!r}.")
+        if self.pretrain and self.architecture != "neumf":
+            raise ValueError(
+                f"pretrain=True needs architecture='neumf'; got architecture={self.architecture!r}."
+            )
         if self.init == "svd" and (
-            self._architecture() not in ("gmf", "neumf") or self.feedback == "explicit"
+            self._trained_architecture() not in ("gmf", "neumf") or self.feedback == "explicit"
         ):
             raise ValueError(
                 "init='svd' starts the GMF embeddings of implicit feedback, so it needs "
-                "model='gmf' or 'neumf' and feedback='implicit'; got "
-                f"model={self.model!r}, feedback={self.feedback!r}."
+                "architecture='gmf' or 'neumf' and feedback='implicit'; got "
+                f"architecture={self.architecture!r}, feedback={self.feedback!r}."
             )
         for position, callback in enumerate(self.callbacks or []):
             if not isinstance(callback, keras.callbacks.Callback):
@@ -617,7 +619,7 @@ class NCFRecommender(BaseEstimator):
         data.interactions = sp.csr_array(
             (data.positives[2].astype(np.float32), data.positives[:2]), shape=(n_users, n_items)
         )
-        n_negatives = self._resolved(self._architecture(), n_users, n_items)["n_negatives"]
+        n_negatives = self._resolved(self._trained_architecture(), n_users, n_items)["n_negatives"]
         if self.loss == "log" and n_negatives != "all":  # the softmax: positives only
             data.examples = ImplicitExamples(*data.positives, seen, n_negatives)
         return data
@@ -766,8 +768,8 @@ class NCFRecommender(BaseEstimator):
             raise ValueError("validation_data has no pair whose user and item are in X.")
         return Validation(u[keep], i[keep], seen=seen, n_missed=n_missed)
 
-    def _architecture(self):
-        return "neumf" if self.pretrain else self.model
+    def _trained_architecture(self):
+        return "neumf" if self.pretrain else self.architecture
 
     def _keras_callbacks(self, validation):
         callbacks = list(self.callbacks or [])
@@ -793,7 +795,7 @@ class NCFRecommender(BaseEstimator):
         self.seen_ = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
         self._rating_offset, self._rating_scale, self._fallback = scalars
-        resolved = self._resolved(self._architecture(), len(users_), len(items_))
+        resolved = self._resolved(self._trained_architecture(), len(users_), len(items_))
         self.n_negatives_, self.batch_size_ = resolved["n_negatives"], resolved["batch_size"]
         self.learning_rate_, self.epochs_ = resolved["learning_rate"], resolved["epochs"]
 
@@ -836,7 +838,7 @@ class NCFRecommender(BaseEstimator):
         >>> import skncf
         >>> from skncf.datasets import make_interactions
         >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
-        >>> rec = skncf.NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+        >>> rec = skncf.NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
         >>> import os, tempfile
         >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
         >>> (skncf.load(path).recommend([0, 1], k=3) == rec.recommend([0, 1], k=3)).all()
@@ -928,7 +930,7 @@ class NCFRecommender(BaseEstimator):
 
     def _dropout_rate(self):
         if self.dropout is None:
-            if self.model == "seed":
+            if self.architecture == "seed":
                 return SEED_DROPOUT
             return EXPLICIT_DROPOUT if self.feedback == "explicit" else 0.0
         return float(self.dropout)
@@ -1168,7 +1170,7 @@ class NCFRecommender(BaseEstimator):
         approximate : bool or dict, default=False
             For catalogs of millions of items: find the top ``k`` with an approximate
             nearest-neighbour index (faiss' inverted file, inner product; ``pip install
-            'skncf[ann]'``) instead of scoring every item. Only for ``model="gmf"`` or
+            'skncf[ann]'``) instead of scoring every item. Only for ``architecture="gmf"`` or
             ``"seed"``, whose scores are dot products. The index is built on the first
             such call and kept until the next fit. A dict sets ``n_lists`` (k-means
             lists; default ``sqrt(n_items)``) and ``n_probe`` (lists scored per user;
@@ -1190,7 +1192,7 @@ class NCFRecommender(BaseEstimator):
         >>> from skncf import NCFRecommender
         >>> from skncf.datasets import make_interactions
         >>> X, _ = make_interactions(n_users=100, n_items=2000, random_state=0)
-        >>> rec = NCFRecommender(model="gmf", epochs=2, random_state=0).fit(X)
+        >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0).fit(X)
         >>> rec.recommend([0, 1], k=5, approximate={"n_probe": 8}).shape
         (2, 5)
         """

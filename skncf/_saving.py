@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ._estimator import NCFRecommender
 
 FORMAT = "skncf-model"
-FORMAT_VERSION = 1
+# 2: the parameter ``model`` renamed ``architecture`` (version 1 files load as before)
+FORMAT_VERSION = 2
 _METADATA, _ARRAYS = "metadata.json", "arrays.npz"
 
 
@@ -225,7 +226,7 @@ def load(path: str | os.PathLike[str]) -> "NCFRecommender":
     >>> import skncf
     >>> from skncf.datasets import make_interactions
     >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
-    >>> rec = skncf.NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+    >>> rec = skncf.NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
     >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
     >>> loaded = skncf.load(path)
     >>> bool((loaded.predict(X[:5]) == rec.predict(X[:5])).all())
@@ -236,6 +237,8 @@ def load(path: str | os.PathLike[str]) -> "NCFRecommender":
     metadata, arrays = read_model(path)
     try:
         params = dict(metadata["params"])
+        if metadata["format_version"] == 1:
+            params["architecture"] = params.pop("model")
         for name in ("mlp_layers", "columns"):
             if isinstance(params.get(name), list):
                 params[name] = tuple(params[name])
@@ -243,7 +246,7 @@ def load(path: str | os.PathLike[str]) -> "NCFRecommender":
         estimator._validate_params()
         users, items = labels_from_json(metadata["users"]), labels_from_json(metadata["items"])
         graph = estimator._build_graph(
-            "neumf" if estimator.pretrain else estimator.model,
+            "neumf" if estimator.pretrain else estimator.architecture,
             len(users),
             len(items),
             iter(range(1000)),

@@ -13,7 +13,7 @@ Examples
 >>> from skncf.model_selection import LeaveLastOut, make_ranking_scorer
 >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
 >>> search = GridSearchCV(
-...     NCFRecommender(model="gmf", epochs=2, random_state=0),
+...     NCFRecommender(architecture="gmf", epochs=2, random_state=0),
 ...     {"latent_dim": [4, 8]},
 ...     cv=LeaveLastOut(random_state=0),
 ...     scoring=make_ranking_scorer("ndcg", k=10),

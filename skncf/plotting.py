@@ -58,7 +58,7 @@ def plot_history(estimator: "NCFRecommender | dict", *, ax: "Axes | None" = None
     >>> from skncf.datasets import make_interactions
     >>> from skncf.plotting import plot_history
     >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
-    >>> rec = NCFRecommender(model="gmf", epochs=3, validation_fraction=0.2, random_state=0)
+    >>> rec = NCFRecommender(architecture="gmf", epochs=3, validation_fraction=0.2, random_state=0)
     >>> ax = plot_history(rec.fit(X))
     >>> ax.get_ylabel()
     'training loss'
@@ -143,7 +143,7 @@ def plot_embeddings(
     >>> from skncf.datasets import make_interactions
     >>> from skncf.plotting import plot_embeddings
     >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
-    >>> rec = NCFRecommender(model="gmf", epochs=2, random_state=0).fit(X)
+    >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0).fit(X)
     >>> ax = plot_embeddings(rec, labels={0: "first item"})
     >>> len(ax.collections[0].get_offsets())
     50

@@ -8,7 +8,7 @@ Examples
 >>> weights = recency_weights([row[0] for row in X], [1, 2, 3, 7, 5], half_life=1)
 >>> weights.round(2).tolist()
 [0.59, 0.85, 1.36, 1.36, 0.85]
->>> rec = NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X, sample_weight=weights)
+>>> rec = NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X, sample_weight=weights)
 """
 
 from numbers import Real

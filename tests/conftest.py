@@ -53,12 +53,12 @@ def ratings():
 @pytest.fixture(scope="session", params=["seed", "gmf", "mlp", "neumf"])
 def fitted(request, interactions):
     """One fitted implicit model per architecture, shared by read-only tests."""
-    return NCFRecommender(model=request.param, **FAST).fit(interactions)
+    return NCFRecommender(architecture=request.param, **FAST).fit(interactions)
 
 
 @pytest.fixture(scope="session")
 def fitted_gmf(interactions):
-    return NCFRecommender(model="gmf", **FAST).fit(interactions)
+    return NCFRecommender(architecture="gmf", **FAST).fit(interactions)
 
 
 def seen_items(X, user):
@@ -73,7 +73,7 @@ def rng():
 def small_grid_search(X, n_jobs):
     """A fitted GridSearchCV of GMF over 4 settings, leave-last-out, ``n_jobs`` workers."""
     return GridSearchCV(
-        NCFRecommender(model="gmf", **FAST),
+        NCFRecommender(architecture="gmf", **FAST),
         {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
         cv=LeaveLastOut(random_state=0),
         n_jobs=n_jobs,

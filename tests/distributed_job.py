@@ -46,7 +46,9 @@ def mirrored(out):
             rec = NCFRecommender(epochs=6, random_state=seed, distribute=distribute).fit(train)
             found["scores"].setdefault(name, []).append(rec.score(test))
     # without dropout, the only difference is the order of floating-point sums
-    exact = dict(model="gmf", loss="log", dropout=0.0, epochs=3, batch_size=64, random_state=0)
+    exact = dict(
+        architecture="gmf", loss="log", dropout=0.0, epochs=3, batch_size=64, random_state=0
+    )
     single = NCFRecommender(**exact).fit(train)
     rec = NCFRecommender(**exact, distribute=strategy).fit(train)
     found["max_prediction_difference"] = float(
@@ -68,11 +70,11 @@ def mirrored(out):
     )
     found["distribute_kept"] = rec.distribute is strategy
     lazy = NCFRecommender(
-        model="gmf", optimizer="lazy_adam", epochs=2, random_state=0, distribute=strategy
+        architecture="gmf", optimizer="lazy_adam", epochs=2, random_state=0, distribute=strategy
     ).fit(train)
     found["lazy_adam_score"] = lazy.score(test)
     try:
-        NCFRecommender(model="gmf", distribute=strategy).fit([[0, 1]])
+        NCFRecommender(architecture="gmf", distribute=strategy).fit([[0, 1]])
     except ValueError as error:
         found["one_row_error"] = str(error)
     with open(out, "w") as file:

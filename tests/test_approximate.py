@@ -18,7 +18,9 @@ def catalog():
         n_users=300, n_items=3000, n_groups=10, interactions_per_user=20, random_state=0
     )
     # the per-positive full softmax at 32 factors: an index test, not a training one
-    rec = NCFRecommender(model="gmf", latent_dim=32, n_negatives=3000, epochs=3, random_state=0)
+    rec = NCFRecommender(
+        architecture="gmf", latent_dim=32, n_negatives=3000, epochs=3, random_state=0
+    )
     return X, rec.fit(X)
 
 
@@ -60,7 +62,7 @@ def test_approximate_lists_are_valid_recommendations(catalog):
 
 def test_users_with_too_few_candidates_are_ranked_exactly(interactions):
     # 40 items: one k-means list, so n_probe is moot; k = every unseen item of a user
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
     user = interactions[0, 0]
     k = 40 - len(seen_items(interactions, user))
     np.testing.assert_array_equal(
@@ -68,7 +70,9 @@ def test_users_with_too_few_candidates_are_ranked_exactly(interactions):
     )
 
 
-@pytest.mark.parametrize("settings", [dict(model="seed"), dict(model="gmf", feedback="explicit")])
+@pytest.mark.parametrize(
+    "settings", [dict(architecture="seed"), dict(architecture="gmf", feedback="explicit")]
+)
 def test_seed_and_explicit_graphs_are_dot_products_too(ratings, settings):
     X, y = ratings
     rec = NCFRecommender(**FAST, **settings).fit(X, y)
@@ -80,8 +84,8 @@ def test_seed_and_explicit_graphs_are_dot_products_too(ratings, settings):
 
 @pytest.mark.parametrize("model", ["mlp", "neumf"])
 def test_towers_are_refused(interactions, model):
-    rec = NCFRecommender(model=model, **FAST).fit(interactions)
-    with pytest.raises(ValueError, match="dot product.*model='gmf' or 'seed'"):
+    rec = NCFRecommender(architecture=model, **FAST).fit(interactions)
+    with pytest.raises(ValueError, match="dot product.*architecture='gmf' or 'seed'"):
         rec.recommend([interactions[0, 0]], approximate=True)
 
 

@@ -13,7 +13,7 @@ from .conftest import FAST
 PAIRS = np.array([[0, 0], [0, 1], [1, 1], [2, 0], [2, 2]])
 
 BAD_PARAMS = [
-    ("model", "transformer", ValueError),
+    ("architecture", "transformer", ValueError),
     ("latent_dim", 0, ValueError),
     ("latent_dim", 2.5, ValueError),
     ("mlp_layers", (), ValueError),
@@ -122,17 +122,21 @@ def test_explicit_without_y():
 
 
 def test_pretrain_needs_neumf():
-    with pytest.raises(ValueError, match="pretrain=True needs model='neumf'"):
-        NCFRecommender(model="gmf", pretrain=True).fit(PAIRS)
+    with pytest.raises(ValueError, match="pretrain=True needs architecture='neumf'"):
+        NCFRecommender(architecture="gmf", pretrain=True).fit(PAIRS)
 
 
 @pytest.mark.parametrize(
     "params",
-    [dict(model="seed"), dict(model="mlp"), dict(model="gmf", feedback="explicit")],
+    [
+        dict(architecture="seed"),
+        dict(architecture="mlp"),
+        dict(architecture="gmf", feedback="explicit"),
+    ],
     ids=["seed", "mlp", "explicit"],
 )
 def test_svd_init_needs_gmf_embeddings_of_implicit_feedback(params):
-    with pytest.raises(ValueError, match="init='svd' .* needs model='gmf' or 'neumf'"):
+    with pytest.raises(ValueError, match="init='svd' .* needs architecture='gmf' or 'neumf'"):
         NCFRecommender(init="svd", **params).fit(PAIRS, np.ones(len(PAIRS)))
 
 
@@ -150,7 +154,7 @@ def test_unfitted_methods_raise_not_fitted():
 
 @pytest.fixture(scope="module")
 def fitted_small():
-    return NCFRecommender(model="gmf", **FAST).fit(PAIRS)
+    return NCFRecommender(architecture="gmf", **FAST).fit(PAIRS)
 
 
 BAD_CALLS = [
@@ -300,7 +304,7 @@ def test_bad_call_on_fitted_model(fitted_small, case, call, error, match):
     ],
 )
 def test_failed_fit_leaves_fitted_model_as_it_was(interactions, bad_fit):
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
     before_predictions = rec.predict(interactions)
     before_state = {k: v for k, v in vars(rec).items() if k.endswith("_")}
     with pytest.raises((ValueError, TypeError)):
@@ -312,10 +316,10 @@ def test_failed_fit_leaves_fitted_model_as_it_was(interactions, bad_fit):
 
 
 def test_failed_training_leaves_fitted_model_as_it_was(interactions):
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
     before = rec.predict(interactions)
     with pytest.raises(FloatingPointError, match="learning_rate"):
-        rec.set_params(learning_rate=1e30, model="seed").fit(
+        rec.set_params(learning_rate=1e30, architecture="seed").fit(
             interactions, np.full(len(interactions), 1e30)
         )
     np.testing.assert_array_equal(rec.predict(interactions), before)
@@ -325,6 +329,6 @@ def test_k_beyond_the_unseen_items_of_a_user_with_an_id_beyond_int64():
     # found by hypothesis: such ids are Python ints, which the message must not assume
     big = 2**63
     X = np.array([[big, 0], [big, 1], [1, 1]], dtype=object)
-    rec = NCFRecommender(model="gmf", epochs=1, random_state=0).fit(X)
+    rec = NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match=f"k=2 exceeds the 0 items that user {big}"):
         rec.recommend([big], k=2)

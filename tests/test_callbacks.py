@@ -34,7 +34,7 @@ class Recorder(keras.callbacks.Callback):
 def test_custom_callback_sees_epochs_loss_and_validation_score(groups):
     recorder = Recorder()
     rec = NCFRecommender(
-        model="gmf", validation_fraction=0.3, callbacks=[recorder], **{**FAST, "epochs": 3}
+        architecture="gmf", validation_fraction=0.3, callbacks=[recorder], **{**FAST, "epochs": 3}
     ).fit(groups)
     assert recorder.events[0] == ("train_begin", "ncf_gmf")
     assert recorder.events[-1] == ("train_end",)
@@ -49,14 +49,18 @@ def test_keras_early_stopping_stops_and_restores_the_best_weights(groups):
     stopper = keras.callbacks.EarlyStopping(
         monitor="loss", patience=1, min_delta=1e9, restore_best_weights=True
     )
-    rec = NCFRecommender(model="gmf", callbacks=[stopper], **{**FAST, "epochs": 6}).fit(groups)
+    rec = NCFRecommender(architecture="gmf", callbacks=[stopper], **{**FAST, "epochs": 6}).fit(
+        groups
+    )
     # nothing improves by 1e9: stop after patience, weights of the first epoch restored
     assert len(rec.history_["loss"]) == 2
     assert stopper.best_epoch == 0
 
 
 def test_validation_ranking_metric_is_the_estimators_score(groups):
-    rec = NCFRecommender(model="gmf", validation_fraction=0.5, **{**FAST, "epochs": 2}).fit(groups)
+    rec = NCFRecommender(architecture="gmf", validation_fraction=0.5, **{**FAST, "epochs": 2}).fit(
+        groups
+    )
     history = rec.history_["val_ndcg@10"]
     assert len(history) == 2 and all(0 <= v <= 1 for v in history)
 
@@ -73,7 +77,7 @@ def test_n_iter_no_change_keeps_the_best_epoch(groups, monkeypatch):
             weights.append(self.model.get_layer("item_embedding").get_weights()[0].copy())
 
     rec = NCFRecommender(
-        model="gmf",
+        architecture="gmf",
         validation_fraction=0.2,
         n_iter_no_change=2,
         callbacks=[Snapshot()],
@@ -98,9 +102,9 @@ def test_early_stopping_needs_a_validation_set(groups):
 
 def test_explicit_feedback_validates_r2():
     X, y = make_interactions(n_users=80, n_items=40, ratings=True, random_state=0)
-    rec = NCFRecommender(model="gmf", feedback="explicit", validation_fraction=0.2, **FAST).fit(
-        X, y
-    )
+    rec = NCFRecommender(
+        architecture="gmf", feedback="explicit", validation_fraction=0.2, **FAST
+    ).fit(X, y)
     assert len(rec.history_["val_r2"]) == 2 and all(v <= 1 for v in rec.history_["val_r2"])
 
 
@@ -109,7 +113,7 @@ def test_model_checkpoint_and_tensorboard_run(groups, tmp_path):
         str(tmp_path / "w{epoch}.weights.h5"), save_weights_only=True
     )
     board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))
-    rec = NCFRecommender(model="gmf", callbacks=[checkpoint, board], **FAST).fit(groups)
+    rec = NCFRecommender(architecture="gmf", callbacks=[checkpoint, board], **FAST).fit(groups)
     assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["w1.weights.h5", "w2.weights.h5"]
     assert list((tmp_path / "logs").rglob("events.out.tfevents*"))
     restored = rec.model_
@@ -117,7 +121,7 @@ def test_model_checkpoint_and_tensorboard_run(groups, tmp_path):
 
 
 def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):
-    rec = NCFRecommender(model="gmf", **FAST).fit(groups)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(groups)
     before = rec.predict(groups[:20])
 
     class Interrupt(keras.callbacks.Callback):
@@ -133,7 +137,7 @@ def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):
 
 @pytest.mark.parametrize("model", ["gmf", "neumf", "seed"])
 def test_partial_fit_makes_new_users_and_items_recommendable(groups, model):
-    rec = NCFRecommender(model=model, **FAST).fit(groups)
+    rec = NCFRecommender(architecture=model, **FAST).fit(groups)
     old_user_rows = rec.model_.get_layer("user_embedding").get_weights()[0].copy()
     new = np.array([[1000, 0], [1000, 1], [1000, 5000], [1001, 5000], [3, 5000]])
     rec.partial_fit(new)
@@ -151,16 +155,16 @@ def test_partial_fit_makes_new_users_and_items_recommendable(groups, model):
 
 
 def test_partial_fit_on_an_unfitted_estimator_is_one_epoch_of_fit(groups):
-    a = NCFRecommender(model="gmf", **FAST).partial_fit(groups)
-    b = NCFRecommender(model="gmf", **{**FAST, "epochs": 1}).fit(groups)
+    a = NCFRecommender(architecture="gmf", **FAST).partial_fit(groups)
+    b = NCFRecommender(architecture="gmf", **{**FAST, "epochs": 1}).fit(groups)
     np.testing.assert_allclose(a.predict(groups[:30]), b.predict(groups[:30]))
 
 
 def test_partial_fit_trains_on_every_row_it_is_given(groups):
     # validation_fraction and early stopping are fit's: partial_fit holds nothing out
-    held = NCFRecommender(model="gmf", validation_fraction=0.5, n_iter_no_change=1, **FAST)
+    held = NCFRecommender(architecture="gmf", validation_fraction=0.5, n_iter_no_change=1, **FAST)
     held.partial_fit(groups)
-    plain = NCFRecommender(model="gmf", **FAST).partial_fit(groups)
+    plain = NCFRecommender(architecture="gmf", **FAST).partial_fit(groups)
     np.testing.assert_allclose(held.predict(groups[:30]), plain.predict(groups[:30]))
     assert set(held.history_) == {"loss"} and held.n_iter_ == 1
     held.partial_fit(groups[:50])
@@ -168,8 +172,8 @@ def test_partial_fit_trains_on_every_row_it_is_given(groups):
 
 
 def test_warm_start_continues_from_the_fitted_weights(groups):
-    cold = NCFRecommender(model="gmf", **{**FAST, "epochs": 4}).fit(groups)
-    warm = NCFRecommender(model="gmf", warm_start=True, **FAST).fit(groups)
+    cold = NCFRecommender(architecture="gmf", **{**FAST, "epochs": 4}).fit(groups)
+    warm = NCFRecommender(architecture="gmf", warm_start=True, **FAST).fit(groups)
     first = warm.history_["loss"]
     warm.fit(groups)
     assert warm.history_["loss"][0] < first[0]  # starts where the last fit ended
@@ -177,7 +181,7 @@ def test_warm_start_continues_from_the_fitted_weights(groups):
 
 
 def test_partial_fit_rejects_ids_of_another_kind(groups):
-    rec = NCFRecommender(model="gmf", **FAST).fit(groups)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(groups)
     before = rec.predict(groups[:5])
     with pytest.raises(TypeError, match="string user ids, but the model was fit on integer"):
         rec.partial_fit([["alice", 3]])
@@ -188,7 +192,9 @@ def test_validation_data_is_ranked_like_score(groups):
     from skncf.model_selection import LeaveLastOut
 
     train, held = next(LeaveLastOut(random_state=0).split(groups))
-    rec = NCFRecommender(model="gmf", **FAST).fit(groups[train], validation_data=groups[held])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(
+        groups[train], validation_data=groups[held]
+    )
     # after the last epoch, the validation score is the estimator's own score of those pairs
     assert rec.history_["val_ndcg@10"][-1] == pytest.approx(rec.score(groups[held]))
     unknown = np.vstack([groups[held], [[99999, 0]]])
@@ -197,7 +203,7 @@ def test_validation_data_is_ranked_like_score(groups):
 
 
 def test_validation_data_errors(groups):
-    rec = NCFRecommender(model="gmf", validation_fraction=0.2, **FAST)
+    rec = NCFRecommender(architecture="gmf", validation_fraction=0.2, **FAST)
     with pytest.raises(ValueError, match="either validation_data to fit or validation_fraction"):
         rec.fit(groups, validation_data=groups[:5])
     with pytest.raises(ValueError, match="no pair whose user and item are in X"):
@@ -207,10 +213,10 @@ def test_validation_data_errors(groups):
 
 
 def test_warm_start_with_another_architecture_is_refused(groups):
-    rec = NCFRecommender(model="gmf", warm_start=True, **FAST).fit(groups)
+    rec = NCFRecommender(architecture="gmf", warm_start=True, **FAST).fit(groups)
     before = rec.predict(groups[:5])
     with pytest.raises(ValueError, match="must stay as they were at fit; layer 'user_embedding'"):
         rec.set_params(latent_dim=4).fit(groups)
     with pytest.raises(ValueError, match="must stay as they were at fit"):
-        rec.set_params(latent_dim=8, model="mlp").partial_fit(groups)
+        rec.set_params(latent_dim=8, architecture="mlp").partial_fit(groups)
     np.testing.assert_array_equal(rec.predict(groups[:5]), before)

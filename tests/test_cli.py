@@ -190,7 +190,7 @@ def test_fit_passes_init_loss_and_l2_on(skncf, interactions_csv):
     folder, _ = interactions_csv
     fit = skncf(
         "fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
-        "--model", "gmf", "--init", "svd", "--loss", "log", "--l2", "0.001", cwd=folder,
+        "--architecture", "gmf", "--init", "svd", "--loss", "log", "--l2", "0.001", cwd=folder,
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr
     params = skncf_load(folder / "s.skncf").get_params()
@@ -198,7 +198,7 @@ def test_fit_passes_init_loss_and_l2_on(skncf, interactions_csv):
     negative = skncf("fit", "plays.csv", *COLUMNS, "-o", "n.skncf", "--l2", "-1", *QUICK,
                      cwd=folder)  # fmt: skip
     assert negative.returncode == 2 and "l2" in negative.stderr
-    seed = skncf("fit", "plays.csv", *COLUMNS, "-o", "x.skncf", "--model", "seed",
+    seed = skncf("fit", "plays.csv", *COLUMNS, "-o", "x.skncf", "--architecture", "seed",
                  "--init", "svd", *QUICK, cwd=folder)  # fmt: skip
     assert seed.returncode == 2 and "init='svd'" in seed.stderr
 
@@ -211,7 +211,7 @@ def test_help_explains_every_option(skncf, tmp_path):
         "--item-col",
         "--rating-col",
         "--weight-col",
-        "--model",
+        "--architecture",
         "--epochs",
         "--latent-dim",
         "--batch-size",
@@ -247,7 +247,9 @@ def test_recommend_with_the_approximate_index(skncf, interactions_csv):
     folder, frame = interactions_csv
     X = frame[["player", "game"]].to_numpy()
     for model in ("gmf", "neumf"):  # fitted here: 'skncf fit' is tested above
-        NCFRecommender(model=model, epochs=2, random_state=0).fit(X).save(folder / f"{model}.skncf")
+        NCFRecommender(architecture=model, epochs=2, random_state=0).fit(X).save(
+            folder / f"{model}.skncf"
+        )
     query = ["recommend", "gmf.skncf", "--users", "u1", "u3", "u4", "--k", "3"]
     exact = skncf(*query, cwd=folder)
     every_list = ["--approximate", "100000"]  # probing every list scores every item

@@ -25,10 +25,10 @@ def _small(**params):
 
 # the first runs in the fast part, the others in the slow one
 ESTIMATORS = [
-    _small(model="gmf", handle_unknown="ignore"),
-    _small(model="neumf", feedback="explicit"),
-    _small(model="neumf", loss="softmax", n_negatives=3),
-    _small(model="gmf", loss="log", init="svd"),
+    _small(architecture="gmf", handle_unknown="ignore"),
+    _small(architecture="neumf", feedback="explicit"),
+    _small(architecture="neumf", loss="softmax", n_negatives=3),
+    _small(architecture="gmf", loss="log", init="svd"),
 ]
 
 

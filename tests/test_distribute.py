@@ -32,12 +32,12 @@ RANDOM_NDCG = 0.05
 @pytest.mark.parametrize(
     "settings",
     [
-        dict(model="gmf"),
-        dict(model="neumf", loss="log"),
-        dict(model="seed", loss="log", optimizer="lazy_adam"),
-        dict(model="mlp", feedback="explicit"),
-        dict(model="neumf", pretrain=True, validation_fraction=0.5),
-        dict(model="gmf", loss="log", init="svd"),
+        dict(architecture="gmf"),
+        dict(architecture="neumf", loss="log"),
+        dict(architecture="seed", loss="log", optimizer="lazy_adam"),
+        dict(architecture="mlp", feedback="explicit"),
+        dict(architecture="neumf", pretrain=True, validation_fraction=0.5),
+        dict(architecture="gmf", loss="log", init="svd"),
     ],
     ids=["gmf-softmax", "neumf-log", "seed-lazy", "mlp-explicit", "pretrain-validation", "svd"],
 )
@@ -53,8 +53,8 @@ def test_one_device_strategy_trains_the_model_of_no_strategy(interactions, ratin
 
 def test_partial_fit_under_a_strategy_continues_as_without(interactions):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    plain = NCFRecommender(model="gmf", **FAST).fit(interactions)
-    rec = NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+    plain = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST, distribute=strategy).fit(interactions)
     new = [[1000, interactions[0, 1]], [1000, interactions[1, 1]]]
     plain.partial_fit(new)
     rec.partial_fit(new)
@@ -67,7 +67,7 @@ def test_a_saved_model_forgets_the_strategy_and_callbacks(interactions, tmp_path
 
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     rec = NCFRecommender(
-        model="gmf", **FAST, distribute=strategy, callbacks=[keras.callbacks.History()]
+        architecture="gmf", **FAST, distribute=strategy, callbacks=[keras.callbacks.History()]
     ).fit(interactions)
     loaded = skncf.load(rec.save(tmp_path / "model.skncf"))
     assert loaded.distribute is None and loaded.callbacks is None
@@ -154,7 +154,7 @@ def test_multi_worker_strategy_with_two_workers_on_localhost(tmp_path):
 
 def test_pickling_rebuilds_a_one_device_strategy_where_its_device_exists(interactions):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    rec = NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST, distribute=strategy).fit(interactions)
     restored = pickle.loads(pickle.dumps(rec))
     assert isinstance(restored.distribute, tf.distribute.OneDeviceStrategy)
     assert restored.distribute.extended.worker_devices == strategy.extended.worker_devices
@@ -164,13 +164,15 @@ def test_pickling_rebuilds_a_one_device_strategy_where_its_device_exists(interac
 
 
 def test_a_strategy_whose_devices_are_absent_unpickles_as_none_with_a_warning(interactions):
-    rec = NCFRecommender(model="gmf", **FAST, distribute=tf.distribute.OneDeviceStrategy("/cpu:0"))
+    rec = NCFRecommender(
+        architecture="gmf", **FAST, distribute=tf.distribute.OneDeviceStrategy("/cpu:0")
+    )
     state = rec.__getstate__()
     state["distribute"].devices = ("/job:localhost/replica:0/task:0/device:GPU:7",)
     with pytest.warns(UserWarning, match="OneDeviceStrategy needs devices GPU:7, absent here"):
         restored = NCFRecommender.__new__(NCFRecommender)
         restored.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert restored.distribute is None and restored.model == "gmf"
+    assert restored.distribute is None and restored.architecture == "gmf"
 
 
 def test_multi_worker_strategy_refuses_workers_with_different_data(tmp_path):
@@ -184,7 +186,7 @@ def test_many_fits_under_a_strategy_do_not_warn_of_retracing(interactions, caplo
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with caplog.at_level("WARNING", logger="tensorflow"):
         for _ in range(6):
-            NCFRecommender(model="gmf", **FAST, distribute=strategy).fit(interactions)
+            NCFRecommender(architecture="gmf", **FAST, distribute=strategy).fit(interactions)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
 
 
@@ -195,7 +197,7 @@ def test_grid_search_clones_the_strategy_and_scores_as_without(interactions):
 
     def search(distribute):
         return GridSearchCV(
-            NCFRecommender(model="gmf", **FAST, distribute=distribute),
+            NCFRecommender(architecture="gmf", **FAST, distribute=distribute),
             {"latent_dim": [4, 8]},
             cv=LeaveLastOut(random_state=0),
         ).fit(interactions)

@@ -27,7 +27,7 @@ def grouped():
 @pytest.mark.parametrize("model", ["seed", "gmf", "mlp", "neumf"])
 def test_recommendations_come_from_the_users_taste_group(grouped, model, loss):
     X, _, user_groups, item_groups = grouped
-    rec = NCFRecommender(model=model, loss=loss, **LEARN).fit(X)
+    rec = NCFRecommender(architecture=model, loss=loss, **LEARN).fit(X)
     users = np.arange(200)
     top = rec.recommend(users, k=10)
     share = np.mean(item_groups[top] == user_groups[users][:, None])
@@ -58,7 +58,7 @@ def test_explicit_ratings_of_a_low_rank_model_are_predicted(model):
     train = np.random.default_rng(0).random(len(X)) >= 0.2
     # dropout=0: the planted ratings are noise-free and low-rank, so nothing to regularise
     rec = NCFRecommender(
-        model=model, feedback="explicit", handle_unknown="ignore", dropout=0.0, **LEARN
+        architecture=model, feedback="explicit", handle_unknown="ignore", dropout=0.0, **LEARN
     )
     rec.fit(X[train], y[train])
     r2 = rec.score(X[~train], y[~train])
@@ -69,7 +69,7 @@ def test_explicit_ratings_of_a_low_rank_model_are_predicted(model):
 
 def test_similar_items_share_a_group(grouped):
     X, _, _, item_groups = grouped
-    rec = NCFRecommender(model="gmf", **LEARN).fit(X)
+    rec = NCFRecommender(architecture="gmf", **LEARN).fit(X)
     neighbours = rec.similar_items(np.arange(100), k=5)
     assert np.mean(item_groups[neighbours] == item_groups[:, None]) > 0.6
 
@@ -78,7 +78,7 @@ def test_similar_items_share_a_group(grouped):
 def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped, loss):
     X, _, user_groups, item_groups = grouped
     params = {**LEARN, "epochs": 4}
-    rec = NCFRecommender(model="neumf", pretrain=True, loss=loss, **params).fit(X)
+    rec = NCFRecommender(architecture="neumf", pretrain=True, loss=loss, **params).fit(X)
     assert len(rec.history_["pretrain_gmf_loss"]) == len(rec.history_["pretrain_mlp_loss"]) == 4
     # The blended start is already a good model: NeuMF's first loss is below the
     # first losses of its parts, which started from scratch.

@@ -106,7 +106,7 @@ def test_full_ranking_of_3000_users_by_3600_items_is_vectorized():
 
 
 def test_evaluate_agrees_with_score_and_counts_unknown_pairs_as_misses(interactions):
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[interactions[:, 0] < 50])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions[interactions[:, 0] < 50])
     test = np.array([[u, (u * 7) % 40] for u in range(50)])
     report = M.evaluate(
         rec, test, negatives=np.array([[(u + j) % 40 for j in range(1, 6)] for u in range(50)])
@@ -141,8 +141,8 @@ def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
 def test_sampled_scores_read_the_estimators_id_columns(interactions):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"score": 1.0, "item": interactions[:, 1], "user": interactions[:, 0]})
-    rec = NCFRecommender(model="gmf", columns=("user", "item"), **FAST).fit(frame)
-    plain = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", columns=("user", "item"), **FAST).fit(frame)
+    plain = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
     test, negatives = frame.iloc[:2], np.array([[3, 4, 5], [6, 7, 8]])
     expected = M.sampled_scores(plain, interactions[:2], negatives)[1]
     np.testing.assert_allclose(M.sampled_scores(rec, test, negatives)[1], expected, rtol=1e-5)

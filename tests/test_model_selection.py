@@ -67,7 +67,7 @@ def test_bad_splitter_parameters(interactions, splitter, match):
 
 def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
     train, test = next(LeaveLastOut(random_state=0).split(interactions))
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[train])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions[train])
     scorer = make_ranking_scorer("ndcg", k=10)
     assert scorer(rec, interactions[test]) == pytest.approx(rec.score(interactions[test]))
     assert 0 <= make_ranking_scorer("auc")(rec, interactions[test]) <= 1
@@ -78,7 +78,7 @@ def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
 @pytest.mark.slow
 def test_grid_search_with_leave_last_out_and_ndcg(interactions):
     search = GridSearchCV(
-        NCFRecommender(model="gmf", **FAST),
+        NCFRecommender(architecture="gmf", **FAST),
         {"latent_dim": [4, 8], "learning_rate": [0.001, 0.01]},
         cv=LeaveLastOut(random_state=0),
         scoring={"ndcg": make_ranking_scorer("ndcg"), "hr": make_ranking_scorer("hit_rate")},
@@ -86,7 +86,7 @@ def test_grid_search_with_leave_last_out_and_ndcg(interactions):
     ).fit(interactions)
     assert np.all(np.isfinite(search.cv_results_["mean_test_ndcg"]))
     result = cross_validate(
-        NCFRecommender(model="gmf", **FAST),
+        NCFRecommender(architecture="gmf", **FAST),
         interactions,
         cv=UserHoldout(0.2, n_splits=2, random_state=0),
         scoring=make_ranking_scorer("recall"),

@@ -22,7 +22,7 @@ def validated():
     X, _, user_groups, item_groups = make_interactions(
         n_users=150, n_items=60, return_groups=True, random_state=0
     )
-    rec = NCFRecommender(model="neumf", validation_fraction=0.3, **{**FAST, "epochs": 4})
+    rec = NCFRecommender(architecture="neumf", validation_fraction=0.3, **{**FAST, "epochs": 4})
     return rec.fit(X), item_groups
 
 
@@ -91,7 +91,7 @@ def test_plotting_errors_name_the_argument(validated, fitted_gmf):
 
 def test_unknown_ids_are_an_error_even_when_the_estimator_ignores_them(interactions):
     # an unknown id has no learned vector: drawing code 0's in its place would mislead
-    rec = NCFRecommender(model="gmf", handle_unknown="ignore", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", handle_unknown="ignore", **FAST).fit(interactions)
     with pytest.raises(ValueError, match=r"ids contains 1 id\(s\) not seen in fit: 999"):
         plot_embeddings(rec, kind="user", ids=[rec.users_[0], rec.users_[1], 999])
     plt.close("all")

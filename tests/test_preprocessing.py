@@ -94,7 +94,7 @@ def test_weights_move_recommendations_towards_recent_tastes():
     weights = recency_weights(X[:, 0], times, boost=10, half_life=2)
 
     def share_of_b_in_top5(sample_weight):
-        rec = NCFRecommender(model="gmf", latent_dim=8, epochs=15, random_state=0)
+        rec = NCFRecommender(architecture="gmf", latent_dim=8, epochs=15, random_state=0)
         rec.fit(X, sample_weight=sample_weight)
         top = rec.recommend(np.arange(n_users), k=5)
         return np.isin(top, group_b).mean()

@@ -24,9 +24,9 @@ def fit_scores(X, **params):
     # n_negatives at least the catalog's size: the per-positive full softmax, which XLA
     # compiles (training by users does not)
     [
-        dict(model="seed", loss="log"),
-        dict(model="neumf", loss="log"),
-        dict(model="gmf", n_negatives=10**6),
+        dict(architecture="seed", loss="log"),
+        dict(architecture="neumf", loss="log"),
+        dict(architecture="gmf", n_negatives=10**6),
     ],
     ids=["seed-log", "neumf-log", "gmf-softmax"],
 )
@@ -46,10 +46,10 @@ def test_a_kept_program_trains_as_a_new_one_would(interactions, count_xla_fits, 
 
 
 def test_keeping_programs_does_not_change_a_fit(interactions, count_xla_fits, monkeypatch):
-    kept = fit_scores(interactions, model="seed", loss="log", random_state=2)
-    kept_again = fit_scores(interactions, model="seed", loss="log", random_state=2)
+    kept = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
+    kept_again = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
     monkeypatch.setattr("skncf._programs.MAX_STATE_BYTES", 0)  # nothing is kept
-    alone = fit_scores(interactions, model="seed", loss="log", random_state=2)
+    alone = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
     assert len(count_xla_fits) == 2 and len(skncf._programs._kept) == 1  # the first fit's
     np.testing.assert_array_equal(kept, alone)
     np.testing.assert_array_equal(kept_again, alone)
@@ -69,19 +69,19 @@ def test_programs_are_kept_per_setting_and_only_the_last_ones(
 ):
     monkeypatch.setattr("skncf._programs.MAX_PROGRAMS", 2)
     for dropout in (0.0, 0.1, 0.2, 0.0):
-        fit_scores(interactions, model="gmf", loss="log", dropout=dropout)
+        fit_scores(interactions, architecture="gmf", loss="log", dropout=dropout)
     # 0.0 was evicted by 0.2, so its second fit compiled again
     assert len(count_xla_fits) == 4
     assert len(skncf._programs._kept) == 2
-    fit_scores(interactions, model="gmf", loss="log", dropout=0.2, latent_dim=4)
+    fit_scores(interactions, architecture="gmf", loss="log", dropout=0.2, latent_dim=4)
     assert len(count_xla_fits) == 5  # other shapes: another program
 
 
 def test_a_busy_program_is_not_shared(interactions, count_xla_fits):
-    first = fit_scores(interactions, model="seed", loss="log")
+    first = fit_scores(interactions, architecture="seed", loss="log")
     (program,) = skncf._programs._kept.values()
     with program.busy:  # as if another thread were fitting in it
-        second = fit_scores(interactions, model="seed", loss="log")
+        second = fit_scores(interactions, architecture="seed", loss="log")
     assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(second, first)
     assert not program.busy.locked()
@@ -89,10 +89,10 @@ def test_a_busy_program_is_not_shared(interactions, count_xla_fits):
 
 def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, count_xla_fits):
     one_by_one = [
-        fit_scores(interactions, model="seed", loss="log", random_state=n) for n in (0, 1)
+        fit_scores(interactions, architecture="seed", loss="log", random_state=n) for n in (0, 1)
     ]
     results = in_threads(
-        lambda n: fit_scores(interactions, model="seed", loss="log", random_state=n % 2),
+        lambda n: fit_scores(interactions, architecture="seed", loss="log", random_state=n % 2),
         n_threads=4,
         repeats=2,
     )
@@ -102,12 +102,12 @@ def test_fits_in_threads_at_once_train_as_fits_one_after_another(interactions, c
 
 
 def test_a_failed_fit_frees_its_program_and_spoils_nothing(interactions, count_xla_fits):
-    first = fit_scores(interactions, model="seed", loss="log")
+    first = fit_scores(interactions, architecture="seed", loss="log")
     with pytest.raises(FloatingPointError):
-        fit_scores(interactions, model="seed", loss="log", learning_rate=1e30)
+        fit_scores(interactions, architecture="seed", loss="log", learning_rate=1e30)
     (program,) = skncf._programs._kept.values()
     assert not program.busy.locked()
-    np.testing.assert_array_equal(fit_scores(interactions, model="seed", loss="log"), first)
+    np.testing.assert_array_equal(fit_scores(interactions, architecture="seed", loss="log"), first)
     assert len(count_xla_fits) == 1
 
 

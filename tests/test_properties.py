@@ -53,11 +53,11 @@ def seen_by_user(X):
 @SETTINGS
 @given(
     X=interactions(),
-    model=st.sampled_from(["gmf", "neumf", "seed"]),
+    architecture=st.sampled_from(["gmf", "neumf", "seed"]),
     loss=st.sampled_from(["softmax", "log"]),
 )
 def test_fit_predict_recommend_keep_their_promises(X, model, loss):
-    rec = NCFRecommender(model=model, loss=loss, **TINY).fit(X)
+    rec = NCFRecommender(architecture=model, loss=loss, **TINY).fit(X)
     n_items = len(rec.items_)
     assert len(rec.users_) == len(set(X[:, 0].tolist()))
     assert n_items == len(set(X[:, 1].tolist()))
@@ -90,8 +90,8 @@ def test_fit_predict_recommend_keep_their_promises(X, model, loss):
 @given(X=interactions(max_rows=25))
 def test_scores_of_duplicated_rows_are_the_scores_of_merged_weights(X):
     """Repeating every row is the same positives with doubled weights (scaled to mean 1)."""
-    once = NCFRecommender(model="gmf", **TINY).fit(X)
-    twice = NCFRecommender(model="gmf", **TINY).fit(np.vstack([X, X]))
+    once = NCFRecommender(architecture="gmf", **TINY).fit(X)
+    twice = NCFRecommender(architecture="gmf", **TINY).fit(np.vstack([X, X]))
     np.testing.assert_allclose(twice.predict(X), once.predict(X), rtol=1e-5, atol=1e-6)
 
 
@@ -124,7 +124,7 @@ def test_mixed_id_kinds_in_one_column_are_rejected_cleanly(users):
 )
 def test_degenerate_sets_fit_and_answer(X):
     for model in ["gmf", "neumf"]:
-        rec = NCFRecommender(model=model, **TINY).fit(X)
+        rec = NCFRecommender(architecture=model, **TINY).fit(X)
         assert rec.predict(X).shape == (len(X),)
         assert rec.recommend([X[0, 0]], k=1, exclude_seen=False).shape == (1, 1)
 
@@ -141,7 +141,7 @@ def test_explicit_ratings_of_any_range_predict_within_it(ratings):
     n = len(ratings)
     X = np.column_stack([np.arange(n) % 4, np.arange(n) % 5])
     y = np.asarray(ratings)
-    rec = NCFRecommender(model="gmf", feedback="explicit", **TINY).fit(X, y)
+    rec = NCFRecommender(architecture="gmf", feedback="explicit", **TINY).fit(X, y)
     predicted = rec.predict(X)
     assert np.all(np.isfinite(predicted))
     assert np.all(predicted >= y.min() - 1e-6 * (1 + abs(y.min())))

@@ -19,7 +19,7 @@ from skncf.datasets import make_interactions
 if sys.argv[3] == "xla":
     skncf._training.XLA_MIN_STEPS = 0
 X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
-rec = NCFRecommender(model=sys.argv[1], loss=sys.argv[2], latent_dim=8, mlp_layers=(16, 8),
+rec = NCFRecommender(architecture=sys.argv[1], loss=sys.argv[2], latent_dim=8, mlp_layers=(16, 8),
                      epochs=2, batch_size=256, random_state=0).fit(X)
 sys.stdout.write(rec.predict(X).tobytes().hex())
 """
@@ -27,14 +27,14 @@ sys.stdout.write(rec.predict(X).tobytes().hex())
 
 @pytest.mark.parametrize("model", ["seed", "neumf"])
 def test_same_seed_same_predictions_in_process(interactions, model):
-    first = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
-    second = NCFRecommender(model=model, **FAST).fit(interactions).predict(interactions)
+    first = NCFRecommender(architecture=model, **FAST).fit(interactions).predict(interactions)
+    second = NCFRecommender(architecture=model, **FAST).fit(interactions).predict(interactions)
     np.testing.assert_array_equal(first, second)
 
 
 def test_other_seed_other_model(interactions):
-    first = NCFRecommender(model="gmf", **FAST).fit(interactions).predict(interactions)
-    other = NCFRecommender(model="gmf", **{**FAST, "random_state": 1}).fit(interactions)
+    first = NCFRecommender(architecture="gmf", **FAST).fit(interactions).predict(interactions)
+    other = NCFRecommender(architecture="gmf", **{**FAST, "random_state": 1}).fit(interactions)
     assert not np.array_equal(first, other.predict(interactions))
 
 
@@ -46,7 +46,7 @@ def test_other_seed_other_model(interactions):
 def test_same_seed_same_predictions_in_another_process(interactions, model, loss, xla, monkeypatch):
     if xla == "xla":  # dropout masks drawn by XLA's ThreeFry, steps compiled by XLA
         monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
-    rec = NCFRecommender(model=model, loss=loss, **FAST).fit(interactions)
+    rec = NCFRecommender(architecture=model, loss=loss, **FAST).fit(interactions)
     here = rec.predict(interactions)
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, model, loss, xla], capture_output=True, text=True, check=True
@@ -56,6 +56,6 @@ def test_same_seed_same_predictions_in_another_process(interactions, model, loss
 
 
 def test_refit_with_same_seed_restarts_from_scratch(interactions):
-    rec = NCFRecommender(model="gmf", **FAST)
+    rec = NCFRecommender(architecture="gmf", **FAST)
     first = rec.fit(interactions).predict(interactions)
     np.testing.assert_array_equal(rec.fit(interactions).predict(interactions), first)

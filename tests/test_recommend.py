@@ -47,7 +47,7 @@ def test_single_user_id_gives_one_row(fitted_gmf):
 
 
 def test_unknown_ids_with_ignore_fall_back(interactions):
-    rec = NCFRecommender(model="gmf", handle_unknown="ignore", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", handle_unknown="ignore", **FAST).fit(interactions)
     counts = np.bincount(interactions[:, 1], minlength=40)
     most_popular = np.argsort(-counts, kind="stable")[:3]
     items, scores = rec.recommend([interactions[0, 0], 10**6], k=3, return_scores=True)
@@ -60,7 +60,7 @@ def test_unknown_ids_with_ignore_fall_back(interactions):
 
 def test_explicit_unknown_pairs_get_the_mean_rating(ratings):
     X, y = ratings
-    rec = NCFRecommender(model="gmf", feedback="explicit", handle_unknown="ignore", **FAST)
+    rec = NCFRecommender(architecture="gmf", feedback="explicit", handle_unknown="ignore", **FAST)
     rec.fit(X, y)
     assert rec.predict([[10**6, X[0, 1]]])[0] == pytest.approx(y.mean())
 
@@ -75,7 +75,7 @@ def test_similar_items_exclude_the_item_itself(fitted):
 
 def test_lists_of_mixed_tuples_keep_their_types():
     games = [(1, "Doom"), (1, "Quake"), (2, "Doom"), (2, "Myst"), (3, "Quake")]
-    rec = NCFRecommender(model="gmf", **FAST).fit(games)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(games)
     assert rec.users_.dtype.kind == "i" and rec.items_.dtype.kind == "U"
     assert rec.recommend([1], k=1)[0, 0] == "Myst"
     with pytest.raises(TypeError, match="users mix id types"):

@@ -23,13 +23,19 @@ pytestmark = pytest.mark.slow  # fifteen fits against stored predictions
 REFERENCE = pathlib.Path(__file__).parent / "data" / "reference_predictions.json"
 COMMON = dict(latent_dim=8, mlp_layers=(16, 8), epochs=8, learning_rate=0.01, random_state=0)
 SETTINGS = {
-    **{f"{model}-softmax-by-users": dict(model=model) for model in ("seed", "gmf", "mlp", "neumf")},
-    **{f"{model}-log": dict(model=model, loss="log") for model in ("seed", "gmf", "mlp", "neumf")},
-    "gmf-softmax-per-positive": dict(model="gmf", n_negatives=10**6),
-    "neumf-softmax-sampled": dict(model="neumf", n_negatives=8),
-    "gmf-log-svd": dict(model="gmf", loss="log", init="svd", l2=1e-3),
     **{
-        f"{model}-explicit": dict(model=model, feedback="explicit")
+        f"{model}-softmax-by-users": dict(architecture=model)
+        for model in ("seed", "gmf", "mlp", "neumf")
+    },
+    **{
+        f"{model}-log": dict(architecture=model, loss="log")
+        for model in ("seed", "gmf", "mlp", "neumf")
+    },
+    "gmf-softmax-per-positive": dict(architecture="gmf", n_negatives=10**6),
+    "neumf-softmax-sampled": dict(architecture="neumf", n_negatives=8),
+    "gmf-log-svd": dict(architecture="gmf", loss="log", init="svd", l2=1e-3),
+    **{
+        f"{model}-explicit": dict(architecture=model, feedback="explicit")
         for model in ("seed", "gmf", "mlp", "neumf")
     },
 }

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow  # threads and grid-search worker processes
 
 @pytest.mark.parametrize("model", ["gmf", "neumf"])
 def test_recommend_and_predict_are_thread_safe(interactions, model):
-    rec = NCFRecommender(model=model, **FAST).fit(interactions)
+    rec = NCFRecommender(architecture=model, **FAST).fit(interactions)
     users = np.unique(interactions[:, 0])
     serial = (rec.recommend(users, k=5), rec.predict(interactions))
     for per_thread in in_threads(lambda n: (rec.recommend(users, k=5), rec.predict(interactions))):

@@ -46,7 +46,7 @@ def test_round_trip_of_string_ids_from_a_dataframe(tmp_path):
             "game": [f"g{(u * 7) % 9}" for u in range(24)],
         }
     )
-    rec = NCFRecommender(model="neumf", columns=("player", "game"), **FAST).fit(frame)
+    rec = NCFRecommender(architecture="neumf", columns=("player", "game"), **FAST).fit(frame)
     loaded = skncf.load(rec.save(tmp_path / "m.skncf"))
     assert list(loaded.feature_names_in_) == ["when", "player", "game"]
     assert loaded.columns == ("player", "game")
@@ -57,18 +57,18 @@ def test_round_trip_of_string_ids_from_a_dataframe(tmp_path):
 @pytest.mark.slow
 def test_round_trip_of_explicit_ratings_and_pretrained_neumf(ratings, interactions, tmp_path):
     X, y = ratings
-    explicit = NCFRecommender(model="gmf", feedback="explicit", **FAST).fit(X, y)
+    explicit = NCFRecommender(architecture="gmf", feedback="explicit", **FAST).fit(X, y)
     loaded = skncf.load(explicit.save(tmp_path / "explicit.skncf"))
     np.testing.assert_array_equal(loaded.predict(X), explicit.predict(X))
     assert loaded.score(X, y) == explicit.score(X, y)
-    pretrained = NCFRecommender(model="neumf", pretrain=True, **FAST).fit(interactions)
+    pretrained = NCFRecommender(architecture="neumf", pretrain=True, **FAST).fit(interactions)
     assert_same_model(skncf.load(pretrained.save(tmp_path / "p.skncf")), pretrained, interactions)
 
 
 def test_round_trip_of_integer_ids_beyond_int64(tmp_path):
     big = 2**70
     X = np.array([[big + u % 5, u % 7] for u in range(40)], dtype=object)
-    rec = NCFRecommender(model="gmf", **FAST).fit(X)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(X)
     loaded = skncf.load(rec.save(tmp_path / "big.skncf"))
     assert loaded.users_.tolist() == rec.users_.tolist()
     np.testing.assert_array_equal(loaded.predict(X), rec.predict(X))
@@ -121,9 +121,21 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path, model_file):
 
 
 def test_tampered_parameters_are_validated(model_file):
-    rewrite(model_file, lambda meta: {**meta, "params": {**meta["params"], "model": "evil"}})
-    with pytest.raises(ValueError, match="model"):
+    rewrite(model_file, lambda meta: {**meta, "params": {**meta["params"], "architecture": "evil"}})
+    with pytest.raises(ValueError, match="architecture"):
         skncf.load(model_file)
+
+
+def test_a_version_1_file_names_the_architecture_model(fitted_gmf, model_file, interactions):
+    def as_version_1(meta):
+        params = {**meta["params"]}
+        params["model"] = params.pop("architecture")
+        return {**meta, "format_version": 1, "params": params}
+
+    rewrite(model_file, as_version_1)
+    loaded = skncf.load(model_file)
+    assert loaded.get_params() == fitted_gmf.get_params()
+    np.testing.assert_array_equal(loaded.predict(interactions), fitted_gmf.predict(interactions))
 
 
 class _RunsCodeWhenUnpickled:

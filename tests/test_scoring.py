@@ -34,7 +34,7 @@ def test_pairs_score_the_same_once_traced(fitted):
 
 def test_seed_graph_is_the_notebook_graph(interactions):
     # With the notebook's loss; the softmax loss adds per-user and per-item biases.
-    rec = NCFRecommender(model="seed", loss="log", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="seed", loss="log", **FAST).fit(interactions)
     layers = {layer.name: layer for layer in rec.model_.layers}
     kinds = [type(layer).__name__ for layer in rec.model_.layers]
     assert (
@@ -56,9 +56,9 @@ def test_neumf_concatenates_gmf_and_mlp(fitted):
         "gmf": {"gmf"},
         "mlp": {"mlp_input", "mlp_dense_0", "mlp_dense_1"},
         "neumf": {"gmf", "mlp_input", "neumf"},
-    }[fitted.model]
+    }[fitted.architecture]
     assert expected <= names
-    if fitted.model in ("gmf", "mlp"):
+    if fitted.architecture in ("gmf", "mlp"):
         assert "neumf" not in names
 
 
@@ -105,7 +105,7 @@ def test_top_k_is_sorted_and_exact():
 
 
 def test_implicit_score_is_ndcg_at_10(interactions):
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions)
     rng = np.random.default_rng(2)
     pairs = np.column_stack([rng.integers(0, 60, 30), rng.integers(0, 40, 30)])
     ranks = _brute_force_ranks(rec._scorer, rec.seen_, pairs[:, 0], pairs[:, 1])
@@ -119,7 +119,7 @@ def test_implicit_score_is_ndcg_at_10(interactions):
 @pytest.mark.parametrize("model", ["seed", "mlp", "neumf"])
 def test_explicit_graphs_with_biases_match_keras(ratings, model):
     X, y = ratings
-    rec = NCFRecommender(model=model, feedback="explicit", **FAST).fit(X, y)
+    rec = NCFRecommender(architecture=model, feedback="explicit", **FAST).fit(X, y)
     assert {"user_bias", "item_bias"} <= {layer.name for layer in rec.model_.layers}
     keras_out = rec.model_.predict([X[:, :1], X[:, 1:]], verbose=0).ravel()
     expected = y.min() + (y.max() - y.min()) * keras_out

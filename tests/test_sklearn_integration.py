@@ -32,7 +32,7 @@ def test_clone_gives_unfitted_copy_with_same_params(fitted_gmf):
 @pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_grid_search_finds_finite_scores(interactions, n_jobs):
     search = GridSearchCV(
-        NCFRecommender(model="gmf", **{**FAST, "latent_dim": 4}),
+        NCFRecommender(architecture="gmf", **{**FAST, "latent_dim": 4}),
         {"latent_dim": [4, 8]},
         cv=KFold(3, shuffle=True, random_state=0),
         n_jobs=n_jobs,
@@ -47,7 +47,7 @@ def test_grid_search_finds_finite_scores(interactions, n_jobs):
 @pytest.mark.slow
 def test_randomized_search_in_two_processes(interactions):
     search = RandomizedSearchCV(
-        NCFRecommender(model="gmf", **FAST),
+        NCFRecommender(architecture="gmf", **FAST),
         {"learning_rate": [0.001, 0.01], "n_negatives": [1, 4]},
         n_iter=2,
         cv=2,
@@ -61,10 +61,10 @@ def test_randomized_search_in_two_processes(interactions):
 def test_kfold_folds_with_unseen_ids_count_as_misses(interactions):
     # Plain KFold on pairs leaves users/items of a test fold unseen in training.
     result = cross_validate(
-        NCFRecommender(model="gmf", **FAST), interactions, cv=KFold(4), error_score="raise"
+        NCFRecommender(architecture="gmf", **FAST), interactions, cv=KFold(4), error_score="raise"
     )
     assert np.all(np.isfinite(result["test_score"]))
-    rec = NCFRecommender(model="gmf", **FAST).fit(interactions[interactions[:, 0] < 30])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions[interactions[:, 0] < 30])
     unseen_users = interactions[interactions[:, 0] >= 30]
     assert rec.score(unseen_users) == 0.0
 
@@ -72,7 +72,7 @@ def test_kfold_folds_with_unseen_ids_count_as_misses(interactions):
 def test_explicit_cross_validate_gives_r2(ratings):
     X, y = ratings
     result = cross_validate(
-        NCFRecommender(model="gmf", feedback="explicit", handle_unknown="ignore", **FAST),
+        NCFRecommender(architecture="gmf", feedback="explicit", handle_unknown="ignore", **FAST),
         X,
         y,
         cv=3,
@@ -96,7 +96,7 @@ def test_pipeline_selects_id_columns_of_a_dataframe(interactions):
     log = _game_log(interactions)
     pipe = make_pipeline(
         ColumnTransformer([("ids", "passthrough", ["player", "game"])]),
-        NCFRecommender(model="gmf", **FAST),
+        NCFRecommender(architecture="gmf", **FAST),
     )
     pipe.fit(log)
     predictions = pipe.predict(log.head(5))
@@ -106,7 +106,7 @@ def test_pipeline_selects_id_columns_of_a_dataframe(interactions):
 
 def test_dataframe_with_string_ids_and_weights(interactions):
     log = _game_log(interactions)
-    rec = NCFRecommender(model="neumf", **FAST).fit(log[["player", "game"]], log["hours"])
+    rec = NCFRecommender(architecture="neumf", **FAST).fit(log[["player", "game"]], log["hours"])
     assert list(rec.feature_names_in_) == ["player", "game"]
     assert rec.users_.dtype.kind == "U" and "player-0" in rec.users_
     top = rec.recommend(["player-0", "player-1"], k=5)
@@ -115,9 +115,9 @@ def test_dataframe_with_string_ids_and_weights(interactions):
 
 def test_columns_picks_ids_by_name(interactions):
     log = _game_log(interactions)
-    rec = NCFRecommender(model="gmf", columns=("player", "game"), **FAST).fit(log)
+    rec = NCFRecommender(architecture="gmf", columns=("player", "game"), **FAST).fit(log)
     assert rec.n_features_in_ == 4
-    direct = NCFRecommender(model="gmf", **FAST).fit(log[["player", "game"]])
+    direct = NCFRecommender(architecture="gmf", **FAST).fit(log[["player", "game"]])
     np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
 
 
@@ -139,7 +139,7 @@ def test_pickle_and_joblib_round_trip(fitted, interactions, tmp_path, dump, load
 
 
 def test_verbose_prints_one_line_per_epoch(interactions, capsys):
-    rec = NCFRecommender(model="gmf", **{**FAST, "verbose": 1}).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", **{**FAST, "verbose": 1}).fit(interactions)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == FAST["epochs"] == len(rec.history_["loss"])
     assert lines[0].startswith("epoch 1/2 - loss ")

@@ -130,7 +130,7 @@ def test_the_log_loss_starts_at_the_fitted_slope_and_bias(grouped_matrix):
 def test_one_epoch_from_the_svd_ranks_better_than_from_random(grouped, model, loss):
     X, _ = grouped
     held_out = np.random.default_rng(0).random(len(X)) < 0.2
-    params = dict(model=model, loss=loss, latent_dim=8, epochs=1, random_state=0)
+    params = dict(architecture=model, loss=loss, latent_dim=8, epochs=1, random_state=0)
     scores = {
         init: NCFRecommender(init=init, **params).fit(X[~held_out]).score(X[held_out])
         for init in ("random", "svd")
@@ -141,7 +141,7 @@ def test_one_epoch_from_the_svd_ranks_better_than_from_random(grouped, model, lo
 @pytest.mark.slow
 def test_svd_init_is_repeatable_and_used_by_pretraining(grouped):
     X, _ = grouped
-    params = dict(model="neumf", init="svd", latent_dim=8, epochs=1, random_state=3)
+    params = dict(architecture="neumf", init="svd", latent_dim=8, epochs=1, random_state=3)
     first, again = (NCFRecommender(**params).fit(X) for _ in range(2))
     np.testing.assert_array_equal(first.predict(X[:40]), again.predict(X[:40]))
     random_start = NCFRecommender(**{**params, "init": "random"}).fit(X)
@@ -157,7 +157,7 @@ def test_svd_init_reads_only_the_training_positives_and_their_weights(grouped):
     weights = np.random.default_rng(1).integers(0, 3, size=len(X)).astype(float)
     # per positive (a catalog-wide n_negatives): one epoch of 1e-3 moves predictions
     # less than by users (0.003), so the tolerance below tells the start apart
-    params = dict(model="gmf", init="svd", latent_dim=8, epochs=1, random_state=0)
+    params = dict(architecture="gmf", init="svd", latent_dim=8, epochs=1, random_state=0)
     params.update(n_negatives=10**6)
     weighted = NCFRecommender(**params).fit(X, weights)
     kept = NCFRecommender(**params).fit(X[weights > 0], weights[weights > 0])
@@ -180,6 +180,8 @@ def test_the_log_loss_start_calibrates_against_the_fits_own_negatives(
         seen.append(n_negatives)
 
     monkeypatch.setattr(_estimator, "start_gmf_from_svd", record)
-    params = dict(model="gmf", init="svd", loss="log", latent_dim=8, epochs=1, random_state=0)
+    params = dict(
+        architecture="gmf", init="svd", loss="log", latent_dim=8, epochs=1, random_state=0
+    )
     NCFRecommender(**params, n_negatives=n_negatives).fit(grouped[0])
     assert seen == [expected]  # by users ("all"), the paper's 4

@@ -143,9 +143,9 @@ def test_padding_rows_change_neither_loss_nor_gradients(architecture, loss):
     # batch sizes that leave 2 (of 2,430 examples), 1 (of 486 positives), 1 (of 485
     # ratings) rows to the last batch, which XLA pads to the batch size
     [
-        dict(model="neumf", loss="log", l2=0.01, batch_size=607),
-        dict(model="gmf", n_negatives=10**6, l2=0.01, batch_size=485),  # per positive
-        dict(model="mlp", feedback="explicit", dropout=0.0, batch_size=242),
+        dict(architecture="neumf", loss="log", l2=0.01, batch_size=607),
+        dict(architecture="gmf", n_negatives=10**6, l2=0.01, batch_size=485),  # per positive
+        dict(architecture="mlp", feedback="explicit", dropout=0.0, batch_size=242),
     ],
     ids=["neumf-log-l2", "gmf-softmax-l2", "mlp-explicit"],
 )
@@ -166,7 +166,7 @@ def test_xla_trains_the_model_of_the_plain_loop(
 
 
 def test_xla_draws_dropout_masks_repeatably(interactions, count_xla_fits):
-    params = dict(FAST, model="seed", loss="log", epochs=3)
+    params = dict(FAST, architecture="seed", loss="log", epochs=3)
     first = NCFRecommender(**params).fit(interactions)
     again = NCFRecommender(**params).fit(interactions).predict(interactions)
     other = NCFRecommender(**{**params, "random_state": 1}).fit(interactions)
@@ -181,8 +181,8 @@ def test_xla_draws_dropout_masks_repeatably(interactions, count_xla_fits):
 
 
 def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions, count_xla_fits):
-    NCFRecommender(model="neumf", **FAST).fit(interactions)
-    NCFRecommender(model="gmf", optimizer="lazy_adam", **FAST).fit(interactions)
+    NCFRecommender(architecture="neumf", **FAST).fit(interactions)
+    NCFRecommender(architecture="gmf", optimizer="lazy_adam", **FAST).fit(interactions)
     assert count_xla_fits == []
     assert skncf._training.xla_available()
 
@@ -191,10 +191,10 @@ def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
     interactions, count_xla_fits, monkeypatch
 ):
     monkeypatch.setenv("SKNCF_XLA", "0")
-    NCFRecommender(model="gmf", n_negatives=10**6, **FAST).fit(interactions)
+    NCFRecommender(architecture="gmf", n_negatives=10**6, **FAST).fit(interactions)
     assert count_xla_fits == []
     monkeypatch.setenv("SKNCF_XLA", "1")
-    fitted = NCFRecommender(model="gmf", n_negatives=10**6, **FAST).fit(interactions)
+    fitted = NCFRecommender(architecture="gmf", n_negatives=10**6, **FAST).fit(interactions)
     assert count_xla_fits == [FAST["batch_size"]]
     before = fitted.predict(interactions)
     monkeypatch.setenv("SKNCF_XLA", "yes")
@@ -204,10 +204,10 @@ def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
 
 
 def test_partial_fit_does_not_compile_with_xla(interactions, count_xla_fits):
-    rec = NCFRecommender(model="gmf", n_negatives=10**6, **FAST).fit(interactions)
+    rec = NCFRecommender(architecture="gmf", n_negatives=10**6, **FAST).fit(interactions)
     assert count_xla_fits == [FAST["batch_size"]]  # fit does (per-positive full softmax)
     rec.partial_fit(interactions[:100])
-    NCFRecommender(model="seed", loss="log", **FAST).partial_fit(interactions)  # unfitted
+    NCFRecommender(architecture="seed", loss="log", **FAST).partial_fit(interactions)  # unfitted
     assert count_xla_fits == [FAST["batch_size"]]
 
 
@@ -223,7 +223,7 @@ def test_compiled_and_eager_fits_agree(loss, monkeypatch):
     # Same steps whether the epoch runs as one TensorFlow call or step by step in Python.
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.integers(0, 30, 400), rng.integers(0, 40, 400)])
-    params = dict(model="neumf", latent_dim=4, mlp_layers=(8,), epochs=2, batch_size=64)
+    params = dict(architecture="neumf", latent_dim=4, mlp_layers=(8,), epochs=2, batch_size=64)
     compiled = NCFRecommender(loss=loss, random_state=0, **params).fit(X)
     monkeypatch.setattr("skncf._training.EAGER_MAX_STEPS", 10**6)
     eager = NCFRecommender(loss=loss, random_state=0, **params).fit(X)
