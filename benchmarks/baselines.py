@@ -17,13 +17,17 @@ are forgotten first.
 """
 
 import argparse
-import os
-import statistics
-import time
 
 import numpy as np
 import scipy.sparse as sp
-from ncf_protocol import ProtocolArrays, skncf_metrics, train_matrix, validation_split
+from common import (
+    ProtocolArrays,
+    data_option,
+    median_seconds,
+    skncf_metrics,
+    train_matrix,
+    validation_split,
+)
 
 from skncf import NCFRecommender
 from skncf._programs import forget
@@ -90,16 +94,6 @@ def choose(name, grid, fit, metrics, validation):
     return best[0]
 
 
-def timed(fit, repeats):
-    """The last fit and the median seconds of ``repeats`` fits."""
-    seconds = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        fitted = fit()
-        seconds.append(time.perf_counter() - tic)
-    return fitted, statistics.median(seconds)
-
-
 def _row(m):
     return (
         f"full HR@10 {m['full_hr']:.4f} NDCG@10 {m['full_ndcg']:.4f} | "
@@ -109,7 +103,7 @@ def _row(m):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--repeats", type=int, default=3, help="fits timed per method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -134,12 +128,12 @@ def main():
     )
 
     rows = []
-    als, als_seconds = timed(lambda: fit_als(split, seed=args.seed), args.repeats)
+    als, als_seconds = median_seconds(lambda: fit_als(split, seed=args.seed), args.repeats)
     rows.append(
         ("implicit ALS, defaults (reg 0.01, alpha 1)", als_metrics(split, als), als_seconds)
     )
     reg, alpha = als_setting
-    tuned, seconds = timed(lambda: fit_als(split, reg, alpha, args.seed), args.repeats)
+    tuned, seconds = median_seconds(lambda: fit_als(split, reg, alpha, args.seed), args.repeats)
     rows.append(
         (
             f"implicit ALS, validated (reg {reg:g}, alpha {alpha:g})",
@@ -147,11 +141,11 @@ def main():
             seconds,
         )
     )
-    fitted, seconds = timed(lambda: fit_ease(split, lam), args.repeats)
+    fitted, seconds = median_seconds(lambda: fit_ease(split, lam), args.repeats)
     rows.append((f"EASE, validated (lambda {lam:g})", ease_metrics(split, fitted), seconds))
     for method in args.skncf.split(","):
         params = {} if method == "default" else {"architecture": method}
-        rec, seconds = timed(
+        rec, seconds = median_seconds(
             lambda params=params: fit_skncf(split, args.seed, **params), args.repeats
         )
         name = (

@@ -17,12 +17,11 @@ returned model is scored by the NCF protocol (full and sampled).
 """
 
 import argparse
-import os
 import time
 
 import keras
 import numpy as np
-from ncf_protocol import skncf_metrics, train_matrix
+from common import data_option, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
 from skncf._callbacks import Validation
@@ -55,7 +54,7 @@ class TestCurve(keras.callbacks.Callback):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"), required=False)
+    data_option(parser)
     parser.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument(

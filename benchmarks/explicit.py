@@ -11,10 +11,10 @@ is a benchmark-only dependency.
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from common import data_option
 from sklearn.model_selection import KFold
 
 from skncf import NCFRecommender
@@ -37,7 +37,7 @@ def surprise_svd(X_train, y_train, X_test, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_ML100K"))
+    data_option(parser, "SKNCF_ML100K", "the MovieLens-100K folder")
     # skncf settings: each left out is the estimator's default
     parser.add_argument("--model")
     parser.add_argument("--latent-dim", type=int)

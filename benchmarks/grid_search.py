@@ -11,11 +11,10 @@ setting and its test figures (full and sampled HR@10 / NDCG@10).
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
-from ncf_protocol import skncf_metrics
+from common import data_option, skncf_metrics
 from sklearn.model_selection import GridSearchCV
 
 from skncf import NCFRecommender
@@ -37,7 +36,7 @@ def folds(train, n_folds=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--n-jobs", type=int, default=None, help="GridSearchCV's n_jobs")
     args = parser.parse_args()
     if not args.data:

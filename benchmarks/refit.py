@@ -15,11 +15,10 @@ with XLA and keep nothing: both columns are then the same code.
 """
 
 import argparse
-import os
 import statistics
 import time
 
-from throughput import synthetic_pairs
+from common import data_option, synthetic_pairs
 
 from skncf import NCFRecommender
 from skncf._programs import forget as forget_compiled_programs
@@ -40,7 +39,7 @@ def fit_seconds(pairs, settings, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--models", default="seed,neumf", help=f"of {', '.join(SETTINGS)}")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)

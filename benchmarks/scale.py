@@ -22,7 +22,7 @@ import argparse
 import time
 
 import numpy as np
-from throughput import synthetic_pairs
+from common import synthetic_pairs
 
 from skncf import NCFRecommender
 

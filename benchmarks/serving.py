@@ -14,24 +14,16 @@ same size if unset).
 """
 
 import argparse
-import os
-import statistics
-import time
 
 import numpy as np
-from throughput import synthetic_pairs
+from common import data_option, median_seconds, synthetic_pairs
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
 
 
-def median_seconds(call, repeats):
-    times = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - tic)
-    return statistics.median(times)
+def median_seconds_of(call, repeats):
+    return median_seconds(call, repeats)[1]
 
 
 def keras_recommend(model, users, items, k=10):
@@ -54,20 +46,20 @@ def measure(architecture, pairs, users, items, repeats):
     item_codes = np.arange(len(rec.items_), dtype=np.int32)
     one_code = [np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32)]
     return (
-        median_seconds(lambda: rec.recommend(users, k=10), repeats),
-        median_seconds(
+        median_seconds_of(lambda: rec.recommend(users, k=10), repeats),
+        median_seconds_of(
             lambda: keras_recommend(graph, user_codes, item_codes),
             max(1, repeats // 2),
         ),
-        median_seconds(lambda: rec.predict(one), 200),
-        median_seconds(lambda: graph.predict(one_code, verbose=0), 50),
-        median_seconds(lambda: graph(one_code), 200),
+        median_seconds_of(lambda: rec.predict(one), 200),
+        median_seconds_of(lambda: graph.predict(one_code, verbose=0), 50),
+        median_seconds_of(lambda: graph(one_code), 200),
     )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--models", default="gmf,seed,neumf")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

@@ -23,38 +23,19 @@ new model traces again either way).
 """
 
 import argparse
-import os
 import statistics
 import time
 
 import keras
 import numpy as np
 import scipy.sparse as sp
+from common import data_option, synthetic_pairs
 
 from skncf import NCFRecommender
 from skncf._graphs import build_graph
 from skncf._programs import forget as forget_compiled_programs
 from skncf._training import ImplicitExamples
 from skncf.datasets import load_ncf_split
-
-
-def synthetic_pairs(n_users=3000, n_items=3600, n_pairs=480_000, seed=0):
-    """Distinct (user, item) pairs, uniform users, popularity-skewed items (rank^-0.8).
-
-    ml1m-half sized by default; vectorized, so MovieLens-20M sizes take seconds.
-    """
-    rng = np.random.default_rng(seed)
-    popularity = np.cumsum(1.0 / np.arange(1, n_items + 1) ** 0.8)
-    codes = np.empty(0, dtype=np.int64)
-    while len(codes) < n_pairs:
-        n = 2 * (n_pairs - len(codes))
-        users = rng.integers(0, n_users, size=n)
-        items = np.searchsorted(popularity, rng.random(n) * popularity[-1])
-        codes = np.sort(np.concatenate([codes, users * n_items + np.minimum(items, n_items - 1)]))
-        # sort and compare, not np.unique: numpy 2's hashing unique took 66 s on 40M codes
-        codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])]
-    codes = codes[rng.permutation(len(codes))[:n_pairs]]
-    return np.column_stack([codes // n_items, codes % n_items])
 
 
 def keras_samples_per_second(pairs, architecture, batch_size, seed, epochs=1):
@@ -129,7 +110,7 @@ def skncf_samples_per_second(pairs, architecture, batch_size, seed, epochs=1, wa
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--models", default="seed,neumf")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)

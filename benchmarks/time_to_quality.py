@@ -17,10 +17,9 @@ and the ratio of the two times. Scoring follows ``../shared/data/PROTOCOL.md`` a
 """
 
 import argparse
-import os
 import time
 
-from ncf_protocol import plain_keras_curve, skncf_metrics, train_matrix
+from common import data_option, plain_keras_curve, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
 from skncf._programs import forget as forget_compiled_programs
@@ -53,7 +52,7 @@ def reaches(metrics, target):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("SKNCF_NCF_SPLIT"))
+    data_option(parser)
     parser.add_argument("--keras-epochs", type=int, default=10)
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--max-epochs", type=int, default=4)

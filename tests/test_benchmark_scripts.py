@@ -1,5 +1,6 @@
 """The benchmark scripts' own logic, on tiny synthetic splits (no MovieLens needed)."""
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -8,8 +9,18 @@ import pytest
 
 pytestmark = pytest.mark.slow  # runs the benchmark scripts on small data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-ncf_protocol = pytest.importorskip("ncf_protocol")
+# the scripts run as ``python benchmarks/x.py`` and import their shared helpers
+# (common.py) from their own folder; here they are imported the same way
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import common  # noqa: E402
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in BENCHMARKS.glob("*.py")))
+def test_every_script_imports_without_optional_packages(script):
+    # optional baselines (implicit, Surprise) are imported where they are used
+    module = importlib.import_module(script)
+    assert script == "common" or callable(module.main)
 
 
 def write_split(prefix, rng, n_users=12, n_items=40):
@@ -32,7 +43,7 @@ def test_validation_split_holds_out_each_users_latest_train_row(tmp_path):
 
     write_split(tmp_path / "toy", np.random.default_rng(0))
     split = load_ncf_split(tmp_path / "toy")
-    val = ncf_protocol.validation_split(split, seed=0)
+    val = common.validation_split(split, seed=0)
 
     assert len(val.train) + len(val.test) == len(split.train)
     train_pairs = {tuple(p) for p in split.train.tolist()}
@@ -59,7 +70,7 @@ def test_protocol_arrays_score_a_perfect_and_a_worst_model(tmp_path):
     train = sp.csr_array(
         (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])), shape=(12, n_items)
     )
-    arrays = ncf_protocol.ProtocolArrays(split, train)
+    arrays = common.ProtocolArrays(split, train)
     perfect = np.zeros((12, n_items))
     perfect[np.arange(12), split.test[:, 1]] = 1.0
     metrics = arrays.evaluate(perfect)
@@ -69,8 +80,7 @@ def test_protocol_arrays_score_a_perfect_and_a_worst_model(tmp_path):
 
 
 def test_synthetic_pairs_are_distinct_and_skewed_towards_popular_items():
-    throughput = pytest.importorskip("throughput")
-    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=1500, seed=3)
+    pairs = common.synthetic_pairs(n_users=50, n_items=40, n_pairs=1500, seed=3)
 
     assert pairs.shape == (1500, 2)
     assert len({tuple(p) for p in pairs.tolist()}) == 1500
@@ -81,7 +91,8 @@ def test_synthetic_pairs_are_distinct_and_skewed_towards_popular_items():
 
 
 def test_scale_phase_measures_the_memory_a_block_allocates():
-    scale = pytest.importorskip("scale")
+    import scale
+
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("needs Linux /proc")
 
@@ -103,7 +114,8 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
     ],
 )
 def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, settings, name):
-    time_to_quality = pytest.importorskip("time_to_quality")
+    import time_to_quality
+
     write_split(tmp_path / "toy", np.random.default_rng(2))
     argv = ["time_to_quality.py", "--data", str(tmp_path / "toy"), "--keras-epochs", "2"]
     monkeypatch.setattr(sys, "argv", argv + ["--max-epochs", "1", *settings])
@@ -125,7 +137,8 @@ def test_time_to_quality_reports_both_curves(tmp_path, monkeypatch, capsys, sett
 
 
 def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
-    scale = pytest.importorskip("scale")
+    import scale
+
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("needs Linux /proc")
     argv = ["scale.py", "--users", "60", "--items", "400", "--interactions", "300"]
@@ -140,7 +153,8 @@ def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
 
 
 def test_early_stopping_reports_the_chosen_and_the_best_test_epoch(tmp_path, monkeypatch, capsys):
-    early_stopping = pytest.importorskip("early_stopping")
+    import early_stopping
+
     write_split(tmp_path / "toy", np.random.default_rng(4))
     argv = ["early_stopping.py", "--data", str(tmp_path / "toy"), "--epochs", "3"]
     monkeypatch.setattr(sys, "argv", argv + ["--patience", "1", "--model", "gmf"])
@@ -153,7 +167,8 @@ def test_early_stopping_reports_the_chosen_and_the_best_test_epoch(tmp_path, mon
 
 
 def test_planted_pairs_cover_the_catalog_and_follow_the_groups():
-    approximate = pytest.importorskip("approximate")
+    import approximate
+
     pairs = approximate.planted_pairs(n_users=200, n_items=5000, n_groups=5, per_user=30)
     assert len(np.unique(pairs[:, 1])) == 5000  # every item, the missed ones added
     assert len(np.unique(pairs, axis=0)) == len(pairs)
@@ -161,7 +176,8 @@ def test_planted_pairs_cover_the_catalog_and_follow_the_groups():
 
 
 def test_approximate_reports_recall_and_speed_up(monkeypatch, capsys):
-    approximate = pytest.importorskip("approximate")
+    import approximate
+
     argv = ["approximate.py", "--items", "3000", "--fit-users", "200", "--users", "50"]
     argv += ["--per-user", "20", "--epochs", "1", "--probes", "1,1000", "--repeats", "1"]
     monkeypatch.setattr(sys, "argv", argv)
@@ -173,8 +189,9 @@ def test_approximate_reports_recall_and_speed_up(monkeypatch, capsys):
 
 
 def test_throughput_times_skncf_whole_and_its_epoch_alone():
-    throughput = pytest.importorskip("throughput")
-    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
+    import throughput
+
+    pairs = common.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
     whole, epoch = throughput.skncf_samples_per_second(pairs, "gmf", 64, seed=0)
     assert 0 < whole < epoch  # the epoch is part of the fit
     # Keras, two epochs: the last one is timed alone, without the first one's tracing
@@ -184,16 +201,18 @@ def test_throughput_times_skncf_whole_and_its_epoch_alone():
 
 @pytest.mark.parametrize("warm", [False, True])
 def test_throughput_times_skncf_fits_cold_unless_warm(monkeypatch, warm):
-    throughput = pytest.importorskip("throughput")
+    import throughput
+
     forgotten = []
     monkeypatch.setattr(throughput, "forget_compiled_programs", lambda: forgotten.append(1))
-    pairs = throughput.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
+    pairs = common.synthetic_pairs(n_users=50, n_items=40, n_pairs=600, seed=1)
     throughput.skncf_samples_per_second(pairs, "gmf", 64, seed=0, warm=warm)
     assert len(forgotten) == (0 if warm else 1)
 
 
 def test_refit_times_cold_and_warm_fits(tmp_path, monkeypatch, capsys):
-    refit = pytest.importorskip("refit")
+    import refit
+
     write_split(tmp_path / "toy", np.random.default_rng(2))
     monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
     forgotten = []
@@ -207,9 +226,9 @@ def test_refit_times_cold_and_warm_fits(tmp_path, monkeypatch, capsys):
 
 
 def test_ease_weights_solve_steck_s_constrained_ridge_regression():
+    import baselines
     import scipy.sparse as sp
 
-    baselines = pytest.importorskip("baselines")
     rng = np.random.default_rng(0)
     X = sp.csr_array((rng.random((30, 8)) < 0.4).astype(np.float64))
     B = baselines.ease_weights(X, lam=2.0)
@@ -223,9 +242,10 @@ def test_ease_weights_solve_steck_s_constrained_ridge_regression():
 
 
 def test_grid_search_folds_hold_out_one_train_row_per_user(tmp_path):
+    import grid_search
+
     from skncf.datasets import load_ncf_split
 
-    grid_search = pytest.importorskip("grid_search")
     write_split(tmp_path / "toy", np.random.default_rng(2))
     train = load_ncf_split(tmp_path / "toy").train
     found = grid_search.folds(train)
