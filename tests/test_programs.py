@@ -56,7 +56,7 @@ def test_keeping_programs_does_not_change_a_fit(interactions, count_xla_fits, mo
 
 
 def test_a_later_fit_leaves_an_earlier_estimator_alone(interactions, count_xla_fits):
-    params = {**FAST, "model": "neumf", "loss": "log"}
+    params = {**FAST, "architecture": "neumf", "loss": "log"}
     earlier = NCFRecommender(**params).fit(interactions)
     before = earlier.predict(interactions)
     NCFRecommender(**{**params, "random_state": 5}).fit(interactions)

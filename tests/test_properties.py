@@ -56,8 +56,8 @@ def seen_by_user(X):
     architecture=st.sampled_from(["gmf", "neumf", "seed"]),
     loss=st.sampled_from(["softmax", "log"]),
 )
-def test_fit_predict_recommend_keep_their_promises(X, model, loss):
-    rec = NCFRecommender(architecture=model, loss=loss, **TINY).fit(X)
+def test_fit_predict_recommend_keep_their_promises(X, architecture, loss):
+    rec = NCFRecommender(architecture=architecture, loss=loss, **TINY).fit(X)
     n_items = len(rec.items_)
     assert len(rec.users_) == len(set(X[:, 0].tolist()))
     assert n_items == len(set(X[:, 1].tolist()))
