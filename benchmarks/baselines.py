@@ -30,7 +30,7 @@ from common import (
 )
 
 from skncf import NCFRecommender
-from skncf._programs import forget
+from skncf._training.programs import forget
 from skncf.datasets import load_ncf_split
 
 ALS_FACTORS, ALS_ITERATIONS = 64, 15

@@ -24,7 +24,7 @@ import numpy as np
 from common import data_option, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
-from skncf._callbacks import Validation
+from skncf._training.callbacks import Validation
 from skncf.datasets import load_ncf_split
 from skncf.model_selection import LeaveLastOut
 

@@ -1,11 +1,11 @@
 """Refits: a fit that runs the compiled program an earlier fit kept, against one that compiles.
 
-A fit compiled by XLA keeps its program (``skncf._programs``) for later fits of the same
+A fit compiled by XLA keeps its program (``skncf._training.programs``) for later fits of the same
 setting and shapes, which skip tracing and compiling. In one process, alternating, each
 ``--models`` setting is fitted ``--repeats`` times cold (kept programs forgotten first,
 as a process's first fit) and as many times warm (right after a fit of the same
 setting, another ``random_state``). Prints the medians of whole ``fit`` seconds and
-their ratio. Fits of fewer than ``skncf._training.XLA_MIN_STEPS`` steps do not compile
+their ratio. Fits of fewer than ``skncf._training.loop.XLA_MIN_STEPS`` steps do not compile
 with XLA and keep nothing: both columns are then the same code.
 
     python benchmarks/refit.py --data ../shared/data/ml1m-half/ml1m-half
@@ -21,7 +21,7 @@ import time
 from common import data_option, synthetic_pairs
 
 from skncf import NCFRecommender
-from skncf._programs import forget as forget_compiled_programs
+from skncf._training.programs import forget as forget_compiled_programs
 from skncf.datasets import load_ncf_split
 
 SETTINGS = {

@@ -12,7 +12,7 @@ that epoch includes each side's tracing). Both see the same number of samples at
 batch size. Prints samples/s, medians over ``--repeats`` runs, and the ratios.
 
 Every skncf fit is timed as a process's first: the compiled program an earlier fit of
-the same setting kept (``skncf._programs``) is forgotten first, unless ``--warm``, which
+the same setting kept (``skncf._training.programs``) is forgotten first, unless ``--warm``, which
 times later runs as refits in a process that already compiled (Keras' ``Model.fit`` on a
 new model traces again either way).
 
@@ -32,9 +32,9 @@ import scipy.sparse as sp
 from common import data_option, synthetic_pairs
 
 from skncf import NCFRecommender
-from skncf._graphs import build_graph
-from skncf._programs import forget as forget_compiled_programs
-from skncf._training import ImplicitExamples
+from skncf._graph.graphs import build_graph
+from skncf._training.loop import ImplicitExamples
+from skncf._training.programs import forget as forget_compiled_programs
 from skncf.datasets import load_ncf_split
 
 

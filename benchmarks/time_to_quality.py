@@ -8,7 +8,7 @@ other setting at its default (``--init``, ``--loss`` and ``--l2`` may change tho
 fitted from scratch for e = 1, 2, ... until it reaches both target figures (or
 ``--max-epochs``); each fit is timed as a whole (validation, id encoding, graph
 building, tracing, compiling, training), as a process's first fit: the compiled
-program an earlier fit kept (``skncf._programs``) is forgotten first. Prints the table
+program an earlier fit kept (``skncf._training.programs``) is forgotten first. Prints the table
 and the ratio of the two times. Scoring follows ``../shared/data/PROTOCOL.md`` and is not timed.
 
     python benchmarks/time_to_quality.py --data ../shared/data/ml1m-half/ml1m-half
@@ -22,7 +22,7 @@ import time
 from common import data_option, plain_keras_curve, skncf_metrics, train_matrix
 
 from skncf import NCFRecommender
-from skncf._programs import forget as forget_compiled_programs
+from skncf._training.programs import forget as forget_compiled_programs
 from skncf.datasets import load_ncf_split
 
 

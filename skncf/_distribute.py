@@ -2,7 +2,7 @@
 
 With ``NCFRecommender(distribute=strategy)`` the graph's variables are created in the
 strategy's scope (mirrored on every replica), each global batch is split across the
-replicas (:func:`skncf._training.epoch_runner`), and every replica applies the same
+replicas (:func:`skncf._training.loop.epoch_runner`), and every replica applies the same
 summed gradients to its copy (:func:`all_reduce_sum`), so the copies stay equal. Under
 ``MultiWorkerMirroredStrategy`` every worker runs the same ``fit`` on the same data;
 :func:`agree` makes their random draws the same and checks that the data are. The
@@ -95,7 +95,7 @@ def agree(strategy, seed, data_fingerprint):
         return firsts[0], differ
 
     # a partial: each fit's function keeps its own tracing statistics (no retracing
-    # warnings from a loop of fits, as in skncf._training.epoch_runner)
+    # warnings from a loop of fits, as in skncf._training.loop.epoch_runner)
     results = tf.function(functools.partial(strategy.run, on_replica), autograph=False)()
     seed_sum, differ = (strategy.experimental_local_results(r)[0] for r in results)
     if differ > 0:

@@ -1,8 +1,8 @@
 """NCFRecommender: the scikit-learn estimator over a Keras NCF graph.
 
 This module is the scikit-learn glue: parameters, validation, fitted state and the public
-methods. The graphs live in :mod:`skncf._graphs`, training in :mod:`skncf._training`, and
-scoring from the learned weights in :mod:`skncf._scoring` and :mod:`skncf._ranking`.
+methods. The graphs live in :mod:`skncf._graph.graphs`, training in :mod:`skncf._training.loop`, and
+scoring from the learned weights in :mod:`skncf._serving.scoring` and :mod:`skncf._serving.ranking`.
 """
 
 import contextlib
@@ -28,22 +28,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._approximate import N_PROBE, ItemIndex, check_options
-from ._by_user import block_users, train_by_users
-from ._callbacks import Validation, validation_rows
 from ._compat import Interval, StrOptions, fit_context
+from ._data.ids import check_ids, check_known, check_query_ids, encode, fit_codes, keep_python_types
+from ._data.sampling import SeenPairs
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
-from ._graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
-from ._ids import check_ids, check_known, check_query_ids, encode, fit_codes, keep_python_types
-from ._ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
-from ._sampling import SeenPairs
+from ._graph.graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._saving import check_path, save_model
-from ._scoring import CHUNK_FLOATS, Scorer, sigmoid
-from ._softmax import train_softmax
-from ._svd_start import start_gmf_from_svd
-from ._training import ExplicitExamples, ImplicitExamples, train
+from ._serving.approximate import N_PROBE, ItemIndex, check_options
+from ._serving.ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
+from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
+from ._training.by_user import block_users, train_by_users
+from ._training.callbacks import Validation, validation_rows
+from ._training.loop import ExplicitExamples, ImplicitExamples, train
+from ._training.softmax import train_softmax
+from ._training.svd_start import start_gmf_from_svd
+from ._training.warm_start import copy_weights, extend_codes, merge_seen
 from ._version import __version__
-from ._warm_start import copy_weights, extend_codes, merge_seen
 
 SCORE_K = 10
 SEED_DROPOUT = 0.5
@@ -66,7 +66,7 @@ PER_POSITIVE = {"batch_size": 256, "learning_rate": 0.001, "epochs": 10}
 # (benchmarks/README.md, "Explicit ratings against Surprise's SVD").
 EXPLICIT_DROPOUT = 0.5
 # n_negatives="auto" trains by users where blocks of at least this many users fit in
-# skncf._by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
+# skncf._training.by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
 MIN_BLOCK_USERS = 16
 
 
@@ -480,7 +480,7 @@ class NCFRecommender(BaseEstimator):
         """
         keep = hasattr(self, "model_")
         # No XLA: each compiled fit keeps 5-10 MiB of code in the process for good (see
-        # skncf._training.xla_allowed), which a stream of partial_fit calls would pile up.
+        # skncf._training.loop.xla_allowed), which a stream of partial_fit calls would pile up.
         return self._fit_or_restore(
             X, y, sample_weight, epochs=1, keep=keep, xla=False, hold_out=False
         )
@@ -735,7 +735,7 @@ class NCFRecommender(BaseEstimator):
         return train(graph, architecture, examples, feedback="implicit", **settings)
 
     def _validation_of(self, validation_data, users_, items_, *, seen=None, scale=(0.0, 1.0)):
-        """A :class:`~skncf._callbacks.Validation` of the ``validation_data`` of ``fit``."""
+        """A :class:`~skncf._training.callbacks.Validation` of ``fit``'s ``validation_data``."""
         X_val, y_val = validation_data, None
         if isinstance(validation_data, tuple):
             if len(validation_data) != 2:

@@ -29,7 +29,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-from ._ids import check_ids, encode
+from ._data.ids import check_ids, encode
 
 __all__ = [
     "auc",
@@ -240,7 +240,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     coverage : float
         Share of the catalog in the top ``k`` lists of the test users.
     """
-    from ._ranking import mask_seen, top_k
+    from ._serving.ranking import mask_seen, top_k
 
     k = _check_k(k)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)

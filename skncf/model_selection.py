@@ -27,7 +27,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._ids import check_ids, keep_python_types
+from ._data.ids import check_ids, keep_python_types
 from .metrics import METRICS, full_ranking_per_user
 
 __all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]

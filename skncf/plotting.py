@@ -17,8 +17,8 @@ from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
-from ._graphs import GraphLayout
-from ._ids import check_known, check_query_ids, encode
+from ._data.ids import check_known, check_query_ids, encode
+from ._graph.graphs import GraphLayout
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -15,7 +15,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._ids import check_ids
+from ._data.ids import check_ids
 
 __all__ = ["recency_weights"]
 

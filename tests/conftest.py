@@ -9,7 +9,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from skncf import NCFRecommender
-from skncf._training import xla_epoch_runner
+from skncf._training.loop import xla_epoch_runner
 from skncf.datasets import make_interactions
 from skncf.model_selection import LeaveLastOut
 
@@ -20,7 +20,7 @@ FAST = dict(latent_dim=8, mlp_layers=(16, 8), epochs=2, batch_size=256, random_s
 @pytest.fixture(autouse=True)
 def no_kept_programs(monkeypatch):
     """Each test starts without compiled programs kept from earlier tests' fits."""
-    monkeypatch.setattr("skncf._programs._kept", collections.OrderedDict())
+    monkeypatch.setattr("skncf._training.programs._kept", collections.OrderedDict())
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ def count_xla_fits(monkeypatch):
         made.append(batch_size)
         return xla_epoch_runner(step, batch_size=batch_size)
 
-    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
-    monkeypatch.setattr("skncf._training.xla_epoch_runner", counting)
+    monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 0)
+    monkeypatch.setattr("skncf._training.loop.xla_epoch_runner", counting)
     return made
 
 

@@ -214,7 +214,7 @@ def test_refit_times_cold_and_warm_fits(tmp_path, monkeypatch, capsys):
     import refit
 
     write_split(tmp_path / "toy", np.random.default_rng(2))
-    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+    monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 0)
     forgotten = []
     monkeypatch.setattr(refit, "forget_compiled_programs", lambda: forgotten.append(1))
     argv = ["refit.py", "--data", str(tmp_path / "toy"), "--models", "seed", "--repeats", "2"]

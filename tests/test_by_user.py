@@ -6,10 +6,10 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from skncf import NCFRecommender
-from skncf._by_user import UserBlocks, block_users, by_user_loss
-from skncf._graphs import ARCHITECTURES, build_graph
-from skncf._logits import CandidateLogits
-from skncf._softmax import softmax_loss
+from skncf._graph.graphs import ARCHITECTURES, build_graph
+from skncf._graph.logits import CandidateLogits
+from skncf._training.by_user import UserBlocks, block_users, by_user_loss
+from skncf._training.softmax import softmax_loss
 from skncf.datasets import make_interactions
 from skncf.model_selection import LeaveLastOut
 

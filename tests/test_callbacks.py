@@ -66,7 +66,7 @@ def test_validation_ranking_metric_is_the_estimators_score(groups):
 
 
 def test_n_iter_no_change_keeps_the_best_epoch(groups, monkeypatch):
-    from skncf import _callbacks
+    from skncf._training import callbacks as _callbacks
 
     scores = iter([0.1, 0.3, 0.2, 0.25, 0.1, 0.05, 0.5])
     monkeypatch.setattr(_callbacks.Validation, "__call__", lambda self, graph: next(scores))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skncf._ids import check_ids, encode, fit_codes
+from skncf._data.ids import check_ids, encode, fit_codes
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Imports run one way: data -> graph -> serving -> training -> estimator -> public API.
 
-The layers are those of ``docs/architecture.rst``; a module may import from its own
-layer and the layers below it, never from one above. Local imports (inside functions)
-count too: a cycle dodged by importing late is still a cycle.
+The layers are those of ``docs/architecture.rst``: the sub-packages ``_data``,
+``_graph``, ``_serving`` and ``_training``, and the modules around them. A module may
+import from its own layer and the layers below it, never from one above. Local imports
+(inside functions) count too: a cycle dodged by importing late is still a cycle.
 """
 
 import ast
@@ -11,11 +12,11 @@ import pathlib
 SKNCF = pathlib.Path(__file__).parent.parent / "skncf"
 
 LAYERS = [
-    ("base", {"_version", "_compat", "_ids", "_distribute", "_adam", "_programs"}),
-    ("data", {"_sampling", "datasets", "preprocessing"}),
-    ("graph", {"_graphs", "_logits"}),
-    ("serving", {"_scoring", "_ranking", "_approximate"}),
-    ("training", {"_training", "_by_user", "_softmax", "_svd_start", "_warm_start", "_callbacks"}),
+    ("base", {"_version", "_compat", "_distribute"}),
+    ("data", {"_data", "datasets", "preprocessing"}),
+    ("graph", {"_graph"}),
+    ("serving", {"_serving"}),
+    ("training", {"_training"}),
     ("estimator", {"_estimator", "_saving"}),
     ("public", {"__init__", "__main__", "metrics", "model_selection", "plotting", "_cli", "_demo"}),
 ]
@@ -23,14 +24,16 @@ LEVEL = {module: level for level, (_, modules) in enumerate(LAYERS) for module i
 
 
 def _module(path):
-    """The top-level module of skncf a file belongs to: ``_estimator``, ``datasets``, ..."""
+    """The top-level module or package of skncf a file belongs to: ``_estimator``,
+    ``_training``, ``datasets``, ..."""
     parts = path.relative_to(SKNCF).with_suffix("").parts
     return parts[0]
 
 
 def _imports(path):
-    """Top-level skncf modules ``path`` imports, by relative import, anywhere in the file."""
-    depth = len(path.relative_to(SKNCF).parts)  # 1 in skncf/, 2 in skncf/datasets/
+    """Top-level skncf modules and packages ``path`` imports, by relative import, anywhere
+    in the file; a package's imports of its own modules are not counted."""
+    depth = len(path.relative_to(SKNCF).parts)  # 1 in skncf/, 2 in skncf/_training/
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.level:
             if node.level == depth and node.module:  # from ._x / from .._x
@@ -61,10 +64,16 @@ def test_no_module_imports_from_a_layer_above_its_own():
 
 def test_an_upward_import_is_found(tmp_path, monkeypatch):
     monkeypatch.setattr(f"{__name__}.SKNCF", tmp_path)
-    (tmp_path / "_graphs.py").write_text("def f():\n    from ._estimator import X\n")
-    (tmp_path / "_estimator.py").write_text("from ._graphs import f\n")
+    (tmp_path / "_graph").mkdir()
+    (tmp_path / "_graph" / "graphs.py").write_text(
+        "from .logits import g\n\ndef f():\n    from .._estimator import X\n"
+    )
+    (tmp_path / "_estimator.py").write_text("from ._graph.graphs import f\n")
     (tmp_path / "_saving.py").write_text("from . import __version__\n")
-    assert upward_imports() == ["_graphs.py imports _estimator", "_saving.py imports __init__"]
+    assert upward_imports() == [
+        "_graph/graphs.py imports _estimator",
+        "_saving.py imports __init__",
+    ]
 
 
 PUBLIC = ["metrics", "model_selection", "plotting", "preprocessing", "_cli", "_demo"]

@@ -89,7 +89,7 @@ def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped, loss):
 
 
 def test_pretrain_blend_is_half_and_half():
-    from skncf._graphs import build_graph, init_neumf_from
+    from skncf._graph.graphs import build_graph, init_neumf_from
 
     def graph(kind, seed):
         return build_graph(

@@ -1,14 +1,14 @@
-"""Compiled training programs kept between fits (skncf._programs)."""
+"""Compiled training programs kept between fits (skncf._training.programs)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import skncf._programs
+import skncf._training.programs
 from skncf import NCFRecommender
-from skncf._adam import FusedAdam
-from skncf._graphs import build_graph
-from skncf._logits import CandidateLogits
+from skncf._graph.graphs import build_graph
+from skncf._graph.logits import CandidateLogits
+from skncf._training.adam import FusedAdam
 
 from .conftest import FAST, in_threads
 
@@ -38,7 +38,7 @@ def test_a_kept_program_trains_as_a_new_one_would(interactions, count_xla_fits, 
     again = fit_scores(interactions, **settings)
     assert len(count_xla_fits) == 1
     np.testing.assert_array_equal(again, first)
-    skncf._programs.forget()
+    skncf._training.programs.forget()
     fresh_other = fit_scores(interactions, **settings, random_state=1, learning_rate=0.01)
     assert len(count_xla_fits) == 2
     np.testing.assert_array_equal(other, fresh_other)
@@ -48,9 +48,9 @@ def test_a_kept_program_trains_as_a_new_one_would(interactions, count_xla_fits, 
 def test_keeping_programs_does_not_change_a_fit(interactions, count_xla_fits, monkeypatch):
     kept = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
     kept_again = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
-    monkeypatch.setattr("skncf._programs.MAX_STATE_BYTES", 0)  # nothing is kept
+    monkeypatch.setattr("skncf._training.programs.MAX_STATE_BYTES", 0)  # nothing is kept
     alone = fit_scores(interactions, architecture="seed", loss="log", random_state=2)
-    assert len(count_xla_fits) == 2 and len(skncf._programs._kept) == 1  # the first fit's
+    assert len(count_xla_fits) == 2 and len(skncf._training.programs._kept) == 1  # the first fit's
     np.testing.assert_array_equal(kept, alone)
     np.testing.assert_array_equal(kept_again, alone)
 
@@ -67,19 +67,19 @@ def test_a_later_fit_leaves_an_earlier_estimator_alone(interactions, count_xla_f
 def test_programs_are_kept_per_setting_and_only_the_last_ones(
     interactions, count_xla_fits, monkeypatch
 ):
-    monkeypatch.setattr("skncf._programs.MAX_PROGRAMS", 2)
+    monkeypatch.setattr("skncf._training.programs.MAX_PROGRAMS", 2)
     for dropout in (0.0, 0.1, 0.2, 0.0):
         fit_scores(interactions, architecture="gmf", loss="log", dropout=dropout)
     # 0.0 was evicted by 0.2, so its second fit compiled again
     assert len(count_xla_fits) == 4
-    assert len(skncf._programs._kept) == 2
+    assert len(skncf._training.programs._kept) == 2
     fit_scores(interactions, architecture="gmf", loss="log", dropout=0.2, latent_dim=4)
     assert len(count_xla_fits) == 5  # other shapes: another program
 
 
 def test_a_busy_program_is_not_shared(interactions, count_xla_fits):
     first = fit_scores(interactions, architecture="seed", loss="log")
-    (program,) = skncf._programs._kept.values()
+    (program,) = skncf._training.programs._kept.values()
     with program.busy:  # as if another thread were fitting in it
         second = fit_scores(interactions, architecture="seed", loss="log")
     assert len(count_xla_fits) == 2
@@ -105,7 +105,7 @@ def test_a_failed_fit_frees_its_program_and_spoils_nothing(interactions, count_x
     first = fit_scores(interactions, architecture="seed", loss="log")
     with pytest.raises(FloatingPointError):
         fit_scores(interactions, architecture="seed", loss="log", learning_rate=1e30)
-    (program,) = skncf._programs._kept.values()
+    (program,) = skncf._training.programs._kept.values()
     assert not program.busy.locked()
     np.testing.assert_array_equal(fit_scores(interactions, architecture="seed", loss="log"), first)
     assert len(count_xla_fits) == 1

@@ -13,11 +13,11 @@ from .conftest import FAST
 SCRIPT = """
 import sys
 import numpy as np
-import skncf._training
+import skncf._training.loop
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
 if sys.argv[3] == "xla":
-    skncf._training.XLA_MIN_STEPS = 0
+    skncf._training.loop.XLA_MIN_STEPS = 0
 X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
 rec = NCFRecommender(architecture=sys.argv[1], loss=sys.argv[2], latent_dim=8, mlp_layers=(16, 8),
                      epochs=2, batch_size=256, random_state=0).fit(X)
@@ -45,7 +45,7 @@ def test_other_seed_other_model(interactions):
 )
 def test_same_seed_same_predictions_in_another_process(interactions, model, loss, xla, monkeypatch):
     if xla == "xla":  # dropout masks drawn by XLA's ThreeFry, steps compiled by XLA
-        monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 0)
+        monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 0)
     rec = NCFRecommender(architecture=model, loss=loss, **FAST).fit(interactions)
     here = rec.predict(interactions)
     out = subprocess.run(

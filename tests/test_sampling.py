@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skncf._sampling import SeenPairs
+from skncf._data.sampling import SeenPairs
 
 
 def _seen(dense, bitmap=True):
@@ -55,6 +55,6 @@ def test_contains_matches_dense_lookup(bitmap):
 
 
 def test_grids_too_large_for_a_bitmap_use_the_binary_search(monkeypatch):
-    monkeypatch.setattr("skncf._sampling.BITMAP_MAX_CELLS", 11)
+    monkeypatch.setattr("skncf._data.sampling.BITMAP_MAX_CELLS", 11)
     assert _seen(np.eye(3, 4)).bitmap is None  # 12 cells
     assert _seen(np.eye(3, 3)).bitmap is not None

@@ -5,8 +5,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from skncf import NCFRecommender
-from skncf._ranking import full_ranks, top_k
-from skncf._scoring import TRACE_AFTER_CALLS
+from skncf._serving.ranking import full_ranks, top_k
+from skncf._serving.scoring import TRACE_AFTER_CALLS
 
 from .conftest import FAST
 

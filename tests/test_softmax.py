@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 from skncf import NCFRecommender
-from skncf._graphs import ARCHITECTURES, build_graph, start_gmf_as_dot_product
-from skncf._logits import CandidateLogits
-from skncf._scoring import Scorer
+from skncf._graph.graphs import ARCHITECTURES, build_graph, start_gmf_as_dot_product
+from skncf._graph.logits import CandidateLogits
+from skncf._serving.scoring import Scorer
 from skncf.datasets import make_interactions
 
 

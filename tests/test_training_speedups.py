@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import skncf._training
+import skncf._training.loop
 from skncf import NCFRecommender
-from skncf._adam import FusedAdam
-from skncf._graphs import build_graph
-from skncf._logits import CandidateLogits
-from skncf._softmax import softmax_loss
-from skncf._training import epoch_runner, pair_loss, replica_steps, xla_epoch_runner
+from skncf._graph.graphs import build_graph
+from skncf._graph.logits import CandidateLogits
+from skncf._training.adam import FusedAdam
+from skncf._training.loop import epoch_runner, pair_loss, replica_steps, xla_epoch_runner
+from skncf._training.softmax import softmax_loss
 
 from .conftest import FAST
 
@@ -158,7 +158,7 @@ def test_xla_trains_the_model_of_the_plain_loop(
     params = {**FAST, **settings}
     by_xla = NCFRecommender(**params).fit(X, y)
     assert count_xla_fits == [params["batch_size"]]
-    monkeypatch.setattr("skncf._training.XLA_MIN_STEPS", 10**9)
+    monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 10**9)
     plain = NCFRecommender(**params).fit(X, y)
     assert count_xla_fits == [params["batch_size"]]
     np.testing.assert_allclose(by_xla.predict(X), plain.predict(X), rtol=1e-4, atol=1e-6)
@@ -184,7 +184,7 @@ def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions
     NCFRecommender(architecture="neumf", **FAST).fit(interactions)
     NCFRecommender(architecture="gmf", optimizer="lazy_adam", **FAST).fit(interactions)
     assert count_xla_fits == []
-    assert skncf._training.xla_available()
+    assert skncf._training.loop.xla_available()
 
 
 def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
@@ -225,7 +225,7 @@ def test_compiled_and_eager_fits_agree(loss, monkeypatch):
     X = np.column_stack([rng.integers(0, 30, 400), rng.integers(0, 40, 400)])
     params = dict(architecture="neumf", latent_dim=4, mlp_layers=(8,), epochs=2, batch_size=64)
     compiled = NCFRecommender(loss=loss, random_state=0, **params).fit(X)
-    monkeypatch.setattr("skncf._training.EAGER_MAX_STEPS", 10**6)
+    monkeypatch.setattr("skncf._training.loop.EAGER_MAX_STEPS", 10**6)
     eager = NCFRecommender(loss=loss, random_state=0, **params).fit(X)
     np.testing.assert_allclose(
         compiled.predict(X[:50]), eager.predict(X[:50]), rtol=1e-4, atol=1e-6

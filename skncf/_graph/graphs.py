@@ -2,7 +2,7 @@
 
 Every graph takes two integer inputs of shape ``(batch, 1)``, ``user`` and ``item``, and
 ends in one sigmoid unit named ``prediction``. Layer names are fixed: training's and
-serving's logits (:mod:`skncf._logits`) read the learned weights by these names.
+serving's logits (:mod:`skncf._graph.logits`) read the learned weights by these names.
 
 Dropout follows one rule for all architectures: after every embedding lookup and after
 every hidden ``Dense`` layer. ``l2`` penalises the embedding rows looked up in a batch

@@ -1,6 +1,6 @@
 """Compiled training programs kept between fits, so that a refit skips XLA's compile.
 
-A fit compiled by XLA (see :func:`skncf._training.xla_epoch_runner`) traces and compiles
+A fit compiled by XLA (see :func:`skncf._training.loop.xla_epoch_runner`) traces and compiles
 its epoch once, about a second, and TensorFlow then keeps the compiled code until the
 process ends, used again or not (its compilation cache never evicts). Fits that differ
 only in their data and starting weights, as a grid search's fits of one setting, a
@@ -34,8 +34,8 @@ class Program:
     """A graph, the parts that train it and a lock: ``build(graph)`` makes the parts.
 
     ``build`` returns ``(logits_of, optimizer, run)``: a
-    :class:`~skncf._logits.CandidateLogits` of ``graph``, the
-    :class:`~skncf._adam.FusedAdam` over its variables and the epoch ``run(arrays,
+    :class:`~skncf._graph.logits.CandidateLogits` of ``graph``, the
+    :class:`~skncf._training.adam.FusedAdam` over its variables and the epoch ``run(arrays,
     per_step)`` that trains them.
     """
 

@@ -5,7 +5,7 @@ A softmax's normaliser depends only on the user, and a full-matrix loss needs ev
 each positive against the catalog instead recomputes its user's row once per positive
 (ml1m-half: 484,651 rows of 3,613 scores an epoch where 2,999 suffice). Here a step takes
 a block of users, computes their logits against all items with
-:meth:`~skncf._logits.CandidateLogits.cross` (GMF and seed: one matrix product; MLP and
+:meth:`~skncf._graph.logits.CandidateLogits.cross` (GMF and seed: one matrix product; MLP and
 NeuMF: the first tower layer split into a user half and an item half, each computed
 once per step, the rest of the tower over the block) and the loss of all their
 positives at once. Two objectives are exact this way:
@@ -26,7 +26,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from ._training import EAGER_MAX_STEPS, run_training
+from .loop import EAGER_MAX_STEPS, run_training
 
 # Floats in one step's users x items block of logits: blocks are cut to this size at most
 # (64 MiB of float32 per intermediate of that shape; the MLP tower holds a few blocks as
@@ -121,7 +121,7 @@ def block_runner(step, *, n_block, compiled, strategy=None):
     """``run(arrays, per_step)``: one epoch of ``step`` over user blocks.
 
     ``compiled``: as one TensorFlow call (a fit of few steps runs faster eagerly than
-    it traces, see :data:`skncf._training.EAGER_MAX_STEPS`).
+    it traces, see :data:`skncf._training.loop.EAGER_MAX_STEPS`).
 
     ``arrays`` and ``per_step`` as :meth:`UserBlocks.epoch` returns them. Under a
     ``tf.distribute.Strategy`` each replica takes a consecutive slice of the block's
@@ -189,7 +189,7 @@ def train_by_users(model, architecture, interactions, *, objective, negative_wei
     ``interactions`` is the (n_users, n_items) CSR array of positive weights;
     ``objective`` ``"softmax"`` or ``"log"`` (see the module docstring), with
     ``negative_weight`` (alpha0) for ``"log"``; ``settings`` as for
-    :func:`skncf._training.run_training`, ``batch_size`` counting users.
+    :func:`skncf._training.loop.run_training`, ``batch_size`` counting users.
 
     Raises
     ------

@@ -17,7 +17,7 @@ rows the only one whose step costs what the batch costs (``benchmarks/scale.py``
 
 import tensorflow as tf
 
-from ._compat import backing_variable
+from .._compat import backing_variable
 
 
 class FusedAdam:

@@ -1,7 +1,7 @@
 """Scores of a fitted graph for serving: pairs, whole catalogs, dot-product parts.
 
 :class:`Scorer` serves with the forward pass that training uses,
-:class:`~skncf._logits.CandidateLogits` with dropout off, so that the logits are
+:class:`~skncf._graph.logits.CandidateLogits` with dropout off, so that the logits are
 written once: a block of users against the whole catalog is ``cross`` (GMF and seed one
 matrix product, the first MLP layer split into a user part computed per user and an item
 part computed once per call), pairs are ``pairs``. Work is chunked so that memory stays
@@ -11,7 +11,7 @@ bounded whatever the catalog size.
 import numpy as np
 import tensorflow as tf
 
-from ._logits import CandidateLogits
+from .._graph.logits import CandidateLogits
 
 # Floats held at once in the largest intermediate array (about 128 MiB of float32).
 CHUNK_FLOATS = 1 << 25
@@ -29,7 +29,7 @@ class Scorer:
     Parameters
     ----------
     model : keras.Model
-        A graph built by :func:`skncf._graphs.build_graph`.
+        A graph built by :func:`skncf._graph.graphs.build_graph`.
     """
 
     def __init__(self, model):

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._sampling import SeenPairs
+from .._data.sampling import SeenPairs
 
 
 def mask_seen(logits, seen, users):

@@ -8,9 +8,9 @@ the fitted graph's weights into a graph with more rows.
 
 import numpy as np
 
-from ._graphs import GraphLayout
-from ._ids import fit_codes
-from ._ranking import interaction_matrix
+from .._data.ids import fit_codes
+from .._graph.graphs import GraphLayout
+from .._serving.ranking import interaction_matrix
 
 
 def extend_codes(labels, ids, what):

@@ -3,7 +3,7 @@
 Neither training nor serving calls the Keras graph: :class:`CandidateLogits` computes
 the same logits from the graph's variables, exploiting the graphs' structure: the GMF
 and seed heads are one matrix product, the first MLP layer splits into a user part and
-an item part. Serving (:mod:`skncf._scoring`) uses it with dropout off. ``pairs``
+an item part. Serving (:mod:`skncf._serving.scoring`) uses it with dropout off. ``pairs``
 scores one candidate per user row (the log and squared losses, ``predict``), ``cross``
 every user against every candidate (the softmaxes, training by users, ``recommend``).
 Dropout follows the graph's rule, except that in ``cross`` a mask drawn for a user (or
@@ -15,9 +15,9 @@ keeps its head a matrix product.
 import keras
 import tensorflow as tf
 
-from ._compat import backing_variable, seed_state
-from ._distribute import replica_seed_offset
-from ._graphs import GraphLayout
+from .._compat import backing_variable, seed_state
+from .._distribute import replica_seed_offset
+from .graphs import GraphLayout
 
 
 class CandidateLogits:
@@ -26,8 +26,8 @@ class CandidateLogits:
     Parameters
     ----------
     model : keras.Model
-        A graph built by :func:`skncf._graphs.build_graph`; its weights are read
-        through :class:`skncf._graphs.GraphLayout`.
+        A graph built by :func:`skncf._graph.graphs.build_graph`; its weights are read
+        through :class:`skncf._graph.graphs.GraphLayout`.
     dropout : float
     l2 : float
     seed : int

@@ -1,6 +1,6 @@
 """Keras callbacks and validation around skncf's own epoch loop.
 
-Training runs each epoch as one compiled TensorFlow call (:mod:`skncf._training`), not
+Training runs each epoch as one compiled TensorFlow call (:mod:`skncf._training.loop`), not
 through ``Model.fit``, so :class:`EpochHooks` plays ``Model.fit``'s part for callbacks:
 a ``keras.callbacks.CallbackList`` bound to the graph gets ``on_train_begin``,
 ``on_epoch_begin``, ``on_epoch_end(epoch, logs)`` and ``on_train_end``, and training stops
@@ -16,9 +16,9 @@ import keras
 import numpy as np
 from sklearn.metrics import r2_score
 
-from ._compat import allow_callbacks
-from ._ranking import full_ranks, ndcg_gains
-from ._scoring import Scorer, sigmoid
+from .._compat import allow_callbacks
+from .._serving.ranking import full_ranks, ndcg_gains
+from .._serving.scoring import Scorer, sigmoid
 
 VALIDATION_K = 10
 

@@ -7,16 +7,16 @@ among ``i`` and ``n`` items drawn uniformly for the batch (``"sampled"``, with t
 ``log(n_items / n)`` correction of the drawn items' logits). It trains for the ranking
 that recommenders are judged on, and the full version needs no negative sampling at all.
 
-:class:`~skncf._logits.CandidateLogits` computes the logits of a batch of users against
+:class:`~skncf._graph.logits.CandidateLogits` computes the logits of a batch of users against
 the candidates from the Keras graph's own variables; epochs run as in
-:mod:`skncf._training`, one compiled loop each, with Adam's fused kernel.
+:mod:`skncf._training.loop`, one compiled loop each, with Adam's fused kernel.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from ._logits import mean_over
-from ._training import run_training
+from .._graph.logits import mean_over
+from .loop import run_training
 
 
 def softmax_loss(logits_of, n_items, n_sampled):
@@ -25,7 +25,7 @@ def softmax_loss(logits_of, n_items, n_sampled):
     ``n_sampled`` None means the full softmax over all ``n_items``; otherwise the step
     gets, as its one extra input, ``n_sampled`` items drawn uniformly (with replacement)
     for the batch and shared by its positives. The objective adds the graph's L2 terms.
-    ``rows`` masks a padded batch's real rows (see :func:`skncf._logits.mean_over`).
+    ``rows`` masks a padded batch's real rows (see :func:`skncf._graph.logits.mean_over`).
     """
     all_items = tf.range(n_items)
     correction = 0.0 if n_sampled is None else float(np.log(n_items / n_sampled))
@@ -53,7 +53,7 @@ def train_softmax(model, architecture, positives, *, n_items, n_sampled, **setti
     """Train ``model`` with the softmax loss and return the history dict.
 
     ``positives`` is ``(users, items, weights)`` of the merged positive pairs;
-    ``settings`` as for :func:`skncf._training.run_training`.
+    ``settings`` as for :func:`skncf._training.loop.run_training`.
 
     Raises
     ------

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.random import sample_without_replacement
 
-from ._graphs import GraphLayout
+from .._graph.graphs import GraphLayout
 
 # Positives and items sampled to fit the scale; enough for two significant digits.
 CALIBRATION_POSITIVES = 2048

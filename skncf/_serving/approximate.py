@@ -3,7 +3,7 @@
 Exact ``recommend`` scores every item for every user: on a catalog of millions of items
 that is most of its time. For graphs whose scores are a dot product of a user vector and
 an item vector plus a per-user constant (GMF and the seed graph, see
-:meth:`skncf._scoring.Scorer.dot_product`), an inverted-file index (faiss'
+:meth:`skncf._serving.scoring.Scorer.dot_product`), an inverted-file index (faiss'
 ``IndexIVFFlat``, inner product) clusters the item vectors into ``n_lists`` lists by
 k-means and scores a user only against the items of the ``n_probe`` lists whose
 centroids score highest: about ``n_probe / n_lists`` of the catalog. The candidates'
@@ -64,7 +64,7 @@ class ItemIndex:
 
     Parameters
     ----------
-    scorer : skncf._scoring.Scorer
+    scorer : skncf._serving.scoring.Scorer
         Of a graph without an MLP tower.
     n_lists : int or None
         k-means lists; None means ``round(sqrt(n_items))`` (fewer for catalogs under

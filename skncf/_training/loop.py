@@ -4,8 +4,8 @@ Data flows one way: encoded pairs -> :class:`ImplicitExamples` or
 :class:`ExplicitExamples` (one shuffled epoch of inputs, targets and weights at a time)
 -> :func:`train`, which runs each epoch as one compiled TensorFlow loop over its batches
 (:func:`epoch_runner`), computing the graph's logits from its variables
-(:class:`~skncf._logits.CandidateLogits`) and updating them with Adam's fused kernel
-(:class:`~skncf._adam.FusedAdam`), and records the loss.
+(:class:`~skncf._graph.logits.CandidateLogits`) and updating them with Adam's fused kernel
+(:class:`~skncf._training.adam.FusedAdam`), and records the loss.
 """
 
 import contextlib
@@ -16,12 +16,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from ._adam import FusedAdam
-from ._callbacks import EpochHooks
-from ._distribute import all_reduce_sum
-from ._logits import CandidateLogits, mean_over
-from ._programs import Program, program_for
-from ._sampling import SeenPairs
+from .._data.sampling import SeenPairs
+from .._distribute import all_reduce_sum
+from .._graph.logits import CandidateLogits, mean_over
+from .adam import FusedAdam
+from .callbacks import EpochHooks
+from .programs import Program, program_for
 
 
 class ImplicitExamples:
@@ -141,9 +141,9 @@ def xla_epoch_runner(step, *, batch_size):
     start of the epoch. ``step`` gets, as its ``rows`` argument, the batch's mask of real
     rows (1.0) and padding (0.0), and must leave the padding out of its loss and
     gradients, as :func:`pair_loss` and the softmax loss do through
-    :func:`~skncf._logits.mean_over`. Steps and loss are then those of
+    :func:`~skncf._graph.logits.mean_over`. Steps and loss are then those of
     :func:`epoch_runner`; random draws inside ``step`` must use an algorithm XLA runs
-    fast (see :class:`~skncf._logits.CandidateLogits`).
+    fast (see :class:`~skncf._graph.logits.CandidateLogits`).
     """
 
     def run_steps(batches, per_step, masks):
@@ -184,7 +184,7 @@ def xla_allowed():
 
     Each setting or data size compiled by XLA keeps 5-10 MiB of compiled code until the
     process ends (TensorFlow's compilation cache never evicts; refits of the same one
-    reuse it, see :mod:`skncf._programs`), so a process running hundreds of long fits
+    reuse it, see :mod:`skncf._training.programs`), so a process running hundreds of long fits
     on data of many sizes may prefer ``SKNCF_XLA=0``: the plain loop, without that memory.
 
     Raises
@@ -240,7 +240,7 @@ def pair_loss(logits_of, feedback):
     """Loss on (user, item, target, weight) rows: log loss, or squared error of ratings.
 
     Returns ``loss(batch, extra, rows=None) -> (mean loss, objective)``: the weighted
-    mean over the batch's real rows (see :func:`~skncf._logits.mean_over`), as Keras'
+    mean over the batch's real rows (see :func:`~skncf._graph.logits.mean_over`), as Keras'
     ``binary_crossentropy`` and ``mean_squared_error`` with ``sample_weight`` compute it,
     and that plus the graph's L2 terms.
     """
@@ -287,18 +287,18 @@ def run_training(model, architecture, make_loss, next_epoch, *, n_rows, what, lo
     ``make_loss(logits_of)`` returns the loss for :func:`gradient_step`, and
     ``loss_key`` (hashable) names it and its settings, so that a fit compiled by XLA
     can run the program of an earlier fit of the same loss and shapes (see
-    :mod:`skncf._programs`); ``next_epoch(rng)`` returns one epoch's ``(arrays,
+    :mod:`skncf._training.programs`); ``next_epoch(rng)`` returns one epoch's ``(arrays,
     per_step)``; ``n_rows`` rows of ``what`` (e.g. "examples") make an epoch.
     ``settings`` are ``epochs``, ``batch_size``, ``learning_rate``, ``lazy_adam``,
     ``dropout``, ``l2``, ``rng``, ``verbose``, ``callbacks`` (Keras callbacks),
-    ``validation`` (a :class:`~skncf._callbacks.Validation` or None; see
-    :class:`~skncf._callbacks.EpochHooks`) and optionally ``strategy`` (a
+    ``validation`` (a :class:`~skncf._training.callbacks.Validation` or None; see
+    :class:`~skncf._training.callbacks.EpochHooks`) and optionally ``strategy`` (a
     ``tf.distribute.Strategy`` whose scope ``model`` was built in, or None) and ``xla``
     (default True: compile fits of at least ``XLA_MIN_STEPS`` steps with XLA, see
     :func:`xla_epoch_runner`, where no strategy, lazy Adam or :func:`xla_allowed` rules
     it out), ``make_runner`` (``make_runner(step)`` returns the epoch's ``run`` in place
     of :func:`epoch_runner`'s, for batches that are not consecutive rows, as
-    :mod:`skncf._by_user`'s blocks) and ``n_steps`` (the fit's steps, when not
+    :mod:`skncf._training.by_user`'s blocks) and ``n_steps`` (the fit's steps, when not
     ``epochs * ceil(n_rows / batch_size)``).
 
     Raises

@@ -1,0 +1,2 @@
+"""The graph stage: the Keras graphs, where their weights are, and the logits
+written once for training and serving."""

@@ -1,0 +1,2 @@
+"""Serving: scores of pairs and of catalogs, seen items masked, top-k, the
+approximate index."""
