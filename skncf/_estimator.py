@@ -6,7 +6,6 @@ scoring from the learned weights in :mod:`skncf._serving.scoring` and :mod:`sknc
 """
 
 import contextlib
-import dataclasses
 import itertools
 import os
 from collections.abc import Iterator, Sequence
@@ -15,7 +14,6 @@ from typing import Literal, NamedTuple, Self
 
 import keras
 import numpy as np
-import scipy.sparse as sp
 import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
@@ -29,20 +27,34 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import Interval, StrOptions, fit_context
-from ._data.ids import check_ids, check_known, check_query_ids, encode, fit_codes, keep_python_types
+from ._data.ids import (
+    check_ids,
+    check_known,
+    check_query_ids,
+    encode,
+    extend_codes,
+    fit_codes,
+    keep_python_types,
+)
+from ._data.interactions import (
+    Interactions,
+    explicit_interactions,
+    implicit_interactions,
+    interaction_matrix,
+)
 from ._data.sampling import SeenPairs
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._graph.graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._saving import check_path, save_model
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
-from ._serving.ranking import full_ranks, interaction_matrix, mask_seen, ndcg_gains, top_k
+from ._serving.ranking import full_ranks, mask_seen, ndcg_gains, top_k
 from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
-from ._training.callbacks import Validation, validation_rows
+from ._training.callbacks import Validation
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
 from ._training.svd_start import start_gmf_from_svd
-from ._training.warm_start import copy_weights, extend_codes, merge_seen
+from ._training.warm_start import copy_weights
 from ._version import __version__
 
 SCORE_K = 10
@@ -514,8 +526,7 @@ class NCFRecommender(BaseEstimator):
         rng = np.random.default_rng(seed)
         run = _Run(rng, iter(rng.integers(0, 2**31 - 1, size=256).tolist()), epochs, xla)
         fraction = self.validation_fraction if hold_out else None
-        prepare = self._implicit_data if self.feedback == "implicit" else self._explicit_data
-        data = prepare(ids, y, sample_weight, fraction, validation_data, rng)
+        data = self._fit_data(ids, y, sample_weight, fraction, validation_data, rng)
         if keep:
             previous, old = self.model_, ids.old_codes
             graph, history = self._fit_graph(
@@ -533,8 +544,9 @@ class NCFRecommender(BaseEstimator):
         else:
             graph, history = self._fit_graph(self.architecture, data, run, hooks=True)
         self._set_fitted(
-            graph, history, ids.users_, ids.items_, ids.id_columns, data.seen, data.scalars
-        )
+            graph, history, ids.users_, ids.items_, ids.id_columns,
+            data.interactions.seen, data.interactions.scalars,
+        )  # fmt: skip
         return self
 
     def _check_fit_settings(self, validation_data, hold_out):
@@ -587,72 +599,59 @@ class NCFRecommender(BaseEstimator):
             (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
         return _FitIds(id_columns, users_, items_, u, i, old_codes)
 
-    def _seen_of(self, ids, u, i):
-        """What counts as seen: these pairs, and with a kept fit also its seen pairs."""
-        seen = interaction_matrix(u, i, len(ids.users_), len(ids.items_))
-        if ids.old_codes is not None:
-            seen = merge_seen(seen, self.seen_, *ids.old_codes)
-        return seen
-
-    def _implicit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
-        """Positives (merged per pair, weights of mean 1), seen pairs, validation."""
-        n_users, n_items = len(ids.users_), len(ids.items_)
+    def _fit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
+        """The data stage's :class:`Interactions`, and what training builds on them."""
+        shape = (len(ids.users_), len(ids.items_))
+        kept = None if ids.old_codes is None else (self.seen_, *ids.old_codes)
+        if self.feedback == "explicit":
+            scalars = None
+            if kept is not None:  # a continued fit keeps its rating scale
+                scalars = (self._rating_offset, self._rating_scale, self._fallback)
+            interactions = explicit_interactions(
+                ids.u, ids.i, y, sample_weight, shape,
+                fraction=fraction, rng=rng, kept=kept, scalars=scalars,
+            )  # fmt: skip
+            return _FitData(
+                interactions,
+                self._validation(interactions, validation_data, ids),
+                ExplicitExamples(
+                    interactions.users, interactions.items, interactions.targets,
+                    interactions.weights,
+                ),
+            )  # fmt: skip
         weights = sample_weight if y is None else y * sample_weight
-        positive = weights > 0
-        u, i, weights = _merge_positives(
-            ids.u[positive], ids.i[positive], weights[positive], n_items
+        interactions = implicit_interactions(
+            ids.u, ids.i, weights, shape, fraction=fraction, rng=rng, kept=kept
         )
-        seen = self._seen_of(ids, u, i)
-        data = _FitData(seen, (0.0, 0.0, 0.0))
-        in_train = np.ones(len(u), dtype=bool)
-        if fraction is not None:
-            in_train = validation_rows(u, fraction, rng)
-            held_out = interaction_matrix(u[~in_train], i[~in_train], n_users, n_items)
-            data.validation = Validation(u[~in_train], i[~in_train], seen=seen - held_out)
-        if validation_data is not None:
-            data.validation = self._validation_of(
-                validation_data, ids.users_, ids.items_, seen=seen
-            )
-        w = weights[in_train]
-        data.positives = (u[in_train], i[in_train], w / w.mean())
-        # the training positives as a users x items array, for the SVD start and by users
-        data.interactions = sp.csr_array(
-            (data.positives[2].astype(np.float32), data.positives[:2]), shape=(n_users, n_items)
-        )
-        n_negatives = self._resolved(self._trained_architecture(), n_users, n_items)["n_negatives"]
+        examples = None
+        n_negatives = self._resolved(self._trained_architecture(), *shape)["n_negatives"]
         if self.loss == "log" and n_negatives != "all":  # the softmax: positives only
-            data.examples = ImplicitExamples(*data.positives, seen, n_negatives)
-        return data
+            examples = ImplicitExamples(
+                interactions.users, interactions.items, interactions.weights,
+                interactions.seen, n_negatives,
+            )  # fmt: skip
+        return _FitData(
+            interactions, self._validation(interactions, validation_data, ids), examples
+        )
 
-    def _explicit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
-        """Rated pairs with targets scaled to [0, 1], seen pairs, validation."""
-        u, i = ids.u, ids.i
-        seen = self._seen_of(ids, u, i)
-        if ids.old_codes is not None:
-            scalars = (self._rating_offset, self._rating_scale, self._fallback)
-        else:
-            fallback = float(np.average(y, weights=sample_weight))
-            # a range of 0 (one distinct rating) predicts that rating, exactly
-            scalars = (float(y.min()), float(np.ptp(y)), fallback)
-        data = _FitData(seen, scalars)
-        targets = (y - scalars[0]) / (scalars[1] or 1.0)
-        in_train = np.ones(len(u), dtype=bool)
-        if fraction is not None:
-            in_train = rng.random(len(u)) >= fraction
-            data.validation = Validation(
-                u[~in_train], i[~in_train], ratings=y[~in_train], scale=scalars[:2]
-            )
+    def _validation(self, interactions, validation_data, ids):
+        """What validates each epoch: ``validation_data``, the held-out rows, or None."""
+        seen = interactions.seen
+        if self.feedback == "explicit":
+            scale = interactions.scalars[:2]
+            if validation_data is not None:
+                return self._validation_of(validation_data, ids.users_, ids.items_, scale=scale)
+            if interactions.held_out is None:
+                return None
+            users, items, ratings = interactions.held_out
+            return Validation(users, items, ratings=ratings, scale=scale)
         if validation_data is not None:
-            data.validation = self._validation_of(
-                validation_data, ids.users_, ids.items_, scale=scalars[:2]
-            )
-        if not in_train.any():
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no rows to train on."
-            )
-        w = sample_weight[in_train]
-        data.examples = ExplicitExamples(u[in_train], i[in_train], targets[in_train], w / w.mean())
-        return data
+            return self._validation_of(validation_data, ids.users_, ids.items_, seen=seen)
+        if interactions.held_out is None:
+            return None
+        users, items, _ = interactions.held_out
+        held_out = interaction_matrix(users, items, *seen.shape)
+        return Validation(users, items, seen=seen - held_out)
 
     def _fit_graph(self, architecture, data, run, *, init=None, hooks=False):
         """Build one graph of ``architecture``, start it, train it: (graph, history).
@@ -660,7 +659,7 @@ class NCFRecommender(BaseEstimator):
         ``init`` starts the graph (a warm start, NeuMF from pre-trained parts); ``hooks``
         attaches the callbacks and validation (the graph ``fit`` returns).
         """
-        n_users, n_items = data.seen.shape
+        n_users, n_items = data.interactions.seen.shape
         resolved = self._resolved(architecture, n_users, n_items)
         strategy = self.distribute
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -672,7 +671,7 @@ class NCFRecommender(BaseEstimator):
             n_negatives = resolved["n_negatives"]
             start_gmf_from_svd(
                 graph,
-                data.interactions,
+                data.interactions.matrix,
                 loss=self.loss,
                 # per positive, the log loss's own negatives; by users, the paper's 4
                 n_negatives=LOG_LOSS_NEGATIVES if n_negatives == "all" else n_negatives,
@@ -710,18 +709,19 @@ class NCFRecommender(BaseEstimator):
     def _train_implicit(self, graph, architecture, n_negatives, settings, data):
         """Train on positives by the path ``n_negatives`` (resolved) picks; the history.
 
-        "all": by users, over ``data.interactions`` (users x items); an int: per
-        positive, the sampled (or, at the catalog's size, full) softmax over
-        ``data.positives``, or the log loss over ``data.examples`` (positives and their
-        sampled negatives).
+        "all": by users, over the interactions' users x items matrix; an int: per
+        positive, the sampled (or, at the catalog's size, full) softmax over the training
+        rows, or the log loss over ``data.examples`` (positives and their sampled
+        negatives).
         """
-        interactions, positives, examples = data.interactions, data.positives, data.examples
-        n_items = interactions.shape[1]
+        interactions, examples = data.interactions, data.examples
+        positives = (interactions.users, interactions.items, interactions.weights)
+        n_items = interactions.seen.shape[1]
         if n_negatives == "all":
             return train_by_users(
                 graph,
                 architecture,
-                interactions,
+                interactions.matrix,
                 objective=self.loss,
                 negative_weight=float(self.negative_weight),
                 tower_width=self._tower_width(architecture),
@@ -1328,16 +1328,13 @@ class _FitIds(NamedTuple):
     old_codes: tuple | None  # continuing a fit: the fitted users' and items' new codes
 
 
-@dataclasses.dataclass
-class _FitData:
-    """What one call of ``fit`` trains on, prepared from ``X``, ``y``, ``sample_weight``."""
+class _FitData(NamedTuple):
+    """What one call of ``fit`` trains on: the data stage's interactions, the validation
+    of each epoch, and the per-pair training rows (log loss and explicit)."""
 
-    seen: sp.csr_array  # users x items of the fit's catalogs
-    scalars: tuple  # explicit: rating offset, scale, fallback; implicit: zeros
-    validation: Validation | None = None
-    positives: tuple | None = None  # implicit: (users, items, weights) trained on
-    interactions: sp.csr_array | None = None  # implicit: the positives, users x items
-    examples: ImplicitExamples | ExplicitExamples | None = None  # per-pair training rows
+    interactions: Interactions
+    validation: Validation | None
+    examples: ImplicitExamples | ExplicitExamples | None
 
 
 class _Run(NamedTuple):
@@ -1382,9 +1379,3 @@ def _check_k(k, limit, what):
     if k > limit:
         raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
     return int(k)
-
-
-def _merge_positives(users, items, weights, n_items):
-    """Merge repeated (user, item) pairs into one, summing their weights."""
-    keys, index = np.unique(users * n_items + items, return_inverse=True)
-    return keys // n_items, keys % n_items, np.bincount(index.ravel(), weights=weights)

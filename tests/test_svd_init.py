@@ -9,8 +9,8 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
 from skncf import NCFRecommender
+from skncf._data.interactions import interaction_matrix
 from skncf._graph.graphs import build_graph
-from skncf._serving.ranking import interaction_matrix
 from skncf._training.svd_start import start_gmf_from_svd
 from skncf.datasets import make_interactions
 

@@ -125,6 +125,18 @@ def check_known(known, labels, what, *, hint=""):
     )
 
 
+def extend_codes(labels, ids, what):
+    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
+    kinds = {"U": "string", "f": "float"}
+    old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
+    if old_kind != new_kind:
+        raise TypeError(
+            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
+        )
+    new_labels, codes = fit_codes(np.concatenate([labels, ids]))
+    return new_labels, codes[len(labels) :], codes[: len(labels)]
+
+
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
     if isinstance(values, (list, tuple)):

@@ -1,7 +1,6 @@
 """Top-k selection, full-ranking positions over blocks of scores, the seen-items matrix."""
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._data.sampling import SeenPairs
 
@@ -52,13 +51,3 @@ def full_ranks(scorer, seen, users, items):
 def ndcg_gains(ranks, k):
     """NDCG@k gain of each 0-based rank: ``1 / log2(rank + 2)`` below ``k``, else 0."""
     return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
-
-
-def interaction_matrix(users, items, n_users, n_items):
-    """CSR indicator of the pairs, with sorted indices and no duplicates."""
-    matrix = sp.csr_array(
-        (np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items)
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1
-    return matrix

@@ -8,12 +8,12 @@ when a callback sets ``model.stop_training``, as Keras' ``EarlyStopping`` does. 
 holds ``loss`` and, with a validation set, ``val_ndcg@10`` (implicit feedback, full
 ranking) or ``val_r2`` (ratings). Callbacks that need ``Model.fit``'s internals (a
 compiled optimizer, batch-level hooks) see only epoch-level events. The validation set
-comes from ``fit(..., validation_data=...)`` or from :func:`validation_rows` (one random
-positive per user, for ``validation_fraction``).
+comes from ``fit(..., validation_data=...)`` or from the data stage's held-out rows
+(:func:`skncf._data.interactions.validation_rows`: one random positive per user, for
+``validation_fraction``).
 """
 
 import keras
-import numpy as np
 from sklearn.metrics import r2_score
 
 from .._compat import allow_callbacks
@@ -87,23 +87,3 @@ class EpochHooks:
 
     def train_end(self):
         self.callbacks.on_train_end()
-
-
-def validation_rows(users, fraction, rng):
-    """Training mask: ``fraction`` of the users with 2+ positives lend one at random."""
-    eligible = np.flatnonzero(np.bincount(users) >= 2)
-    n_validation = int(round(fraction * len(eligible)))
-    if n_validation == 0:
-        raise ValueError(
-            f"validation_fraction={fraction} of the {len(eligible)} users with 2 or more "
-            "interactions leaves no validation user; raise it or pass None."
-        )
-    chosen = np.zeros(users.max() + 1, dtype=bool)
-    chosen[rng.choice(eligible, n_validation, replace=False)] = True
-    order = rng.permutation(len(users))
-    _, first = np.unique(users[order], return_index=True)
-    held_out = order[first]
-    held_out = held_out[chosen[users[held_out]]]
-    train = np.ones(len(users), dtype=bool)
-    train[held_out] = False
-    return train

@@ -6,34 +6,7 @@ users and items may move), carry the seen interactions over to the new codes, an
 the fitted graph's weights into a graph with more rows.
 """
 
-import numpy as np
-
-from .._data.ids import fit_codes
 from .._graph.graphs import GraphLayout
-from .._serving.ranking import interaction_matrix
-
-
-def extend_codes(labels, ids, what):
-    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
-    kinds = {"U": "string", "f": "float"}
-    old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
-    if old_kind != new_kind:
-        raise TypeError(
-            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
-        )
-    new_labels, codes = fit_codes(np.concatenate([labels, ids]))
-    return new_labels, codes[len(labels) :], codes[: len(labels)]
-
-
-def merge_seen(seen, old_seen, old_users, old_items):
-    """``seen`` plus ``old_seen``, whose rows and columns move to new codes."""
-    old = old_seen.tocoo()
-    new = seen.tocoo()
-    return interaction_matrix(
-        np.concatenate([new.row, old_users[old.row]]),
-        np.concatenate([new.col, old_items[old.col]]),
-        *seen.shape,
-    )
 
 
 def copy_weights(source, target, old_users, old_items):
