@@ -132,15 +132,6 @@ def test_training_by_users_learns_every_architecture(split, architecture, loss):
     assert len(rec.history_["loss"]) == 15 and np.isfinite(rec.history_["loss"]).all()
 
 
-@pytest.mark.slow
-def test_training_by_users_is_repeatable(split):
-    train, _ = split
-    params = dict(n_negatives="all", latent_dim=4, epochs=2, batch_size=16, random_state=3)
-    first = NCFRecommender("seed", **params).fit(train).predict(train[:20])
-    again = NCFRecommender("seed", **params).fit(train).predict(train[:20])
-    np.testing.assert_array_equal(first, again)
-
-
 def test_training_by_users_validates_stops_early_and_continues(split):
     train, test = split
     rec = NCFRecommender(

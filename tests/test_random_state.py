@@ -25,10 +25,20 @@ sys.stdout.write(rec.predict(X).tobytes().hex())
 """
 
 
-@pytest.mark.parametrize("model", ["seed", "neumf"])
-def test_same_seed_same_predictions_in_process(interactions, model):
-    first = NCFRecommender(architecture=model, **FAST).fit(interactions).predict(interactions)
-    second = NCFRecommender(architecture=model, **FAST).fit(interactions).predict(interactions)
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(architecture="seed"),  # by users, the default softmax
+        dict(architecture="neumf", n_negatives=5),  # per positive, sampled softmax
+        dict(architecture="neumf", loss="log"),  # per positive, log loss
+        dict(architecture="gmf", feedback="explicit"),
+    ],
+    ids=["by-users", "sampled-softmax", "log-loss", "explicit"],
+)
+def test_same_seed_same_predictions_in_process(interactions, ratings, settings):
+    X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
+    first = NCFRecommender(**FAST, **settings).fit(X, y).predict(X)
+    second = NCFRecommender(**FAST, **settings).fit(X, y).predict(X)
     np.testing.assert_array_equal(first, second)
 
 

@@ -29,13 +29,12 @@ def test_clone_gives_unfitted_copy_with_same_params(fitted_gmf):
     assert not hasattr(copy, "model_")
 
 
-@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
-def test_grid_search_finds_finite_scores(interactions, n_jobs):
+def test_grid_search_finds_finite_scores(interactions):
+    # in worker processes: test_reliability.py (the same results as serially), test_dask.py
     search = GridSearchCV(
         NCFRecommender(architecture="gmf", **{**FAST, "latent_dim": 4}),
         {"latent_dim": [4, 8]},
         cv=KFold(3, shuffle=True, random_state=0),
-        n_jobs=n_jobs,
     )
     search.fit(interactions)
     scores = search.cv_results_["mean_test_score"]

@@ -4,11 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skncf import NCFRecommender
 from skncf._graph.graphs import ARCHITECTURES, build_graph, start_gmf_as_dot_product
 from skncf._graph.logits import CandidateLogits
 from skncf._serving.scoring import Scorer
-from skncf.datasets import make_interactions
 
 
 @pytest.mark.parametrize("biases", [False, True])
@@ -61,12 +59,3 @@ def test_only_a_gmf_product_feeding_the_output_starts_as_a_dot_product(architect
         np.testing.assert_array_equal(after[4:], before[4:])
     else:  # the seed graph's Dense(50) and the MLP tower keep lecun_uniform
         np.testing.assert_array_equal(after, before)
-
-
-@pytest.mark.slow
-def test_softmax_is_repeatable():
-    X, _ = make_interactions(n_users=40, n_items=30, random_state=1)
-    params = dict(loss="softmax", latent_dim=4, epochs=2, random_state=3)
-    first = NCFRecommender("neumf", n_negatives=5, **params).fit(X).predict(X[:20])
-    again = NCFRecommender("neumf", n_negatives=5, **params).fit(X).predict(X[:20])
-    np.testing.assert_array_equal(first, again)
