@@ -15,7 +15,7 @@ def __getattr__(name):
 
         return NCFRecommender
     if name == "load":
-        from ._saving import load
+        from ._estimator import load
 
         return load
     raise AttributeError(f"module 'skncf' has no attribute {name!r}")

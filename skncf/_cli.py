@@ -328,7 +328,7 @@ def _evaluate(args):
 
 
 def _recommend(args):
-    from ._saving import load
+    from ._estimator import load
 
     rec = load(args.model_file)
     if args.all_users:

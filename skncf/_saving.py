@@ -1,6 +1,8 @@
-"""Model files: ``NCFRecommender.save(path)`` and :func:`skncf.load`.
+"""The model file format of ``NCFRecommender.save(path)`` and :func:`skncf.load`.
 
-A model file is one zip archive holding
+This module reads and writes an estimator's state (a dict, see :func:`read_model`); the
+estimator gathers and restores it, so that the format knows nothing of its internals. A
+model file is one zip archive holding
 
 - ``metadata.json``: the format name and version, the skncf version that wrote it, the
   estimator's parameters, the id labels (users and items, in code order), the fitted
@@ -21,13 +23,9 @@ import io
 import json
 import os
 import zipfile
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-
-if TYPE_CHECKING:
-    from ._estimator import NCFRecommender
 
 FORMAT = "skncf-model"
 # 2: the parameter ``model`` renamed ``architecture`` (version 1 files load as before)
@@ -35,12 +33,10 @@ FORMAT_VERSION = 2
 _METADATA, _ARRAYS = "metadata.json", "arrays.npz"
 
 
-def save_model(estimator, path, version):
-    """Write a fitted ``estimator`` to ``path`` (see the module docstring)."""
-    arrays = {"seen_indptr": estimator.seen_.indptr, "seen_indices": estimator.seen_.indices}
-    for layer in estimator.model_.layers:
-        for j, weight in enumerate(layer.get_weights()):
-            arrays[f"{layer.name}/{j}"] = np.asarray(weight)
+def write_model(path, state, version):
+    """Write an estimator's ``state`` (see :func:`read_model`) to ``path``."""
+    arrays = {"seen_indptr": state["seen"].indptr, "seen_indices": state["seen"].indices}
+    arrays.update(state["weights"])
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     blob = buffer.getvalue()
@@ -48,20 +44,14 @@ def save_model(estimator, path, version):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "skncf_version": version,
-        "params": _json_params(estimator.get_params()),
-        "users": _labels_to_json(estimator.users_),
-        "items": _labels_to_json(estimator.items_),
-        "n_features_in": int(estimator.n_features_in_),
-        "feature_names_in": (
-            estimator.feature_names_in_.tolist()
-            if hasattr(estimator, "feature_names_in_")
-            else None
-        ),
-        "id_columns": list(estimator._id_columns_),
-        "rating_offset": estimator._rating_offset,
-        "rating_scale": estimator._rating_scale,
-        "fallback": estimator._fallback,
-        "history": {key: [float(v) for v in values] for key, values in estimator.history_.items()},
+        "params": _json_params(state["params"]),
+        "users": _labels_to_json(state["users"]),
+        "items": _labels_to_json(state["items"]),
+        "n_features_in": int(state["n_features_in"]),
+        "feature_names_in": state["feature_names_in"],
+        "id_columns": list(state["id_columns"]),
+        **dict(zip(("rating_offset", "rating_scale", "fallback"), map(float, state["scalars"]))),
+        "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
     # written beside the target and renamed into place, so that a failed save (a full
@@ -91,7 +81,13 @@ def check_path(path, *, for_writing=False):
 
 
 def read_model(path):
-    """Return ``(metadata, arrays)`` of a model file, or raise ``ValueError``."""
+    """The state an estimator was saved with, or raise ``ValueError``.
+
+    A dict: ``params`` (as ``set_params`` takes them), ``users`` and ``items`` (labels
+    in code order), ``seen`` (the CSR of training interactions), ``weights`` (by
+    ``layer/index``), ``n_features_in``, ``feature_names_in`` (a list or None),
+    ``id_columns``, ``scalars`` (rating offset, scale, fallback) and ``history``.
+    """
     check_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -116,7 +112,34 @@ def read_model(path):
             arrays = {name: npz[name] for name in npz.files}
     except ValueError as error:  # e.g. an object array, which would need pickle
         raise ValueError(f"{path!s}: refused to load the model's arrays: {error}") from None
-    return metadata, arrays
+    try:
+        return _state(metadata, arrays)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path!s}: the model file's metadata is incomplete: {error!r}") from None
+
+
+def _state(metadata, arrays):
+    params = dict(metadata["params"])
+    if metadata["format_version"] == 1:  # before the parameter model was renamed architecture
+        params["architecture"] = params.pop("model")
+    for name in ("mlp_layers", "columns"):
+        if isinstance(params.get(name), list):
+            params[name] = tuple(params[name])
+    users, items = labels_from_json(metadata["users"]), labels_from_json(metadata["items"])
+    weights = {name: value for name, value in arrays.items() if not name.startswith("seen_")}
+    scalars = (metadata["rating_offset"], metadata["rating_scale"], metadata["fallback"])
+    return {
+        "params": params,
+        "users": users,
+        "items": items,
+        "seen": seen_matrix(arrays, len(users), len(items)),
+        "weights": weights,
+        "n_features_in": metadata["n_features_in"],
+        "feature_names_in": metadata["feature_names_in"],
+        "id_columns": tuple(metadata["id_columns"]),
+        "scalars": scalars,
+        "history": {key: list(values) for key, values in metadata["history"].items()},
+    }
 
 
 def _check_format(metadata, path):
@@ -140,11 +163,20 @@ def seen_matrix(arrays, n_users, n_items):
     return sp.csr_array((data, indices, arrays["seen_indptr"]), shape=(n_users, n_items))
 
 
-def set_graph_weights(model, arrays, path):
+def graph_weights(model):
+    """The weights of ``model`` by ``layer/index``, as a model file stores them."""
+    return {
+        f"{layer.name}/{j}": np.asarray(weight)
+        for layer in model.layers
+        for j, weight in enumerate(layer.get_weights())
+    }
+
+
+def set_graph_weights(model, weights, path):
     """Give each layer of ``model`` its stored weights, checking names and shapes."""
     for layer in model.layers:
         current = layer.get_weights()
-        stored = [arrays.get(f"{layer.name}/{j}") for j in range(len(current))]
+        stored = [weights.get(f"{layer.name}/{j}") for j in range(len(current))]
         for j, (now, new) in enumerate(zip(current, stored)):
             if new is None or new.shape != now.shape:
                 raise ValueError(
@@ -191,79 +223,3 @@ def labels_from_json(entry):
         except OverflowError:
             return np.array(values, dtype=object)
     raise ValueError(f"unknown id kind {kind!r} in the model file.")
-
-
-def load(path: str | os.PathLike[str]) -> "NCFRecommender":
-    """Load an estimator written by :meth:`NCFRecommender.save`.
-
-    Nothing in the file is executed: the metadata is JSON and the arrays are read with
-    ``numpy.load(..., allow_pickle=False)``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A model file.
-
-    Returns
-    -------
-    estimator : NCFRecommender
-        Fitted, with the parameters, weights and seen items it was saved with;
-        ``predict`` and ``recommend`` give the same results as before saving.
-
-    Raises
-    ------
-    ValueError
-        If the file is not an skncf model file, is truncated or corrupted, or was written
-        by a newer skncf in a format version this one does not read.
-    FileNotFoundError
-        If there is no file at ``path``.
-    TypeError
-        If ``path`` is not a str or path-like.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import skncf
-    >>> from skncf.datasets import make_interactions
-    >>> X, _ = make_interactions(n_users=40, n_items=30, random_state=0)
-    >>> rec = skncf.NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
-    >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
-    >>> loaded = skncf.load(path)
-    >>> bool((loaded.predict(X[:5]) == rec.predict(X[:5])).all())
-    True
-    """
-    from ._estimator import NCFRecommender
-
-    metadata, arrays = read_model(path)
-    try:
-        params = dict(metadata["params"])
-        if metadata["format_version"] == 1:
-            params["architecture"] = params.pop("model")
-        for name in ("mlp_layers", "columns"):
-            if isinstance(params.get(name), list):
-                params[name] = tuple(params[name])
-        estimator = NCFRecommender().set_params(**params)
-        estimator._validate_params()
-        users, items = labels_from_json(metadata["users"]), labels_from_json(metadata["items"])
-        graph = estimator._build_graph(
-            "neumf" if estimator.pretrain else estimator.architecture,
-            len(users),
-            len(items),
-            iter(range(1000)),
-        )
-        set_graph_weights(graph, arrays, path)
-        estimator.n_features_in_ = metadata["n_features_in"]
-        if metadata["feature_names_in"] is not None:
-            estimator.feature_names_in_ = np.array(metadata["feature_names_in"], dtype=object)
-        estimator._set_fitted(
-            graph,
-            {key: list(values) for key, values in metadata["history"].items()},
-            users,
-            items,
-            tuple(metadata["id_columns"]),
-            seen_matrix(arrays, len(users), len(items)),
-            (metadata["rating_offset"], metadata["rating_scale"], metadata["fallback"]),
-        )
-    except (KeyError, TypeError) as error:
-        raise ValueError(f"{path!s}: the model file's metadata is incomplete: {error!r}") from None
-    return estimator

@@ -10,18 +10,24 @@ from skncf import NCFRecommender
 
 from .conftest import FAST
 
+# (architecture, loss, XLA): by users, softmax over a tower, and XLA's compiled steps and
+# ThreeFry dropout masks
+IN_ANOTHER_PROCESS = [
+    ("seed", "softmax", False),
+    ("neumf", "softmax", False),
+    ("seed", "log", True),
+]
 SCRIPT = """
-import sys
-import numpy as np
+import json, sys
 import skncf._training.loop
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
-if sys.argv[3] == "xla":
-    skncf._training.loop.XLA_MIN_STEPS = 0
 X, _ = make_interactions(n_users=60, n_items=40, interactions_per_user=8, random_state=0)
-rec = NCFRecommender(architecture=sys.argv[1], loss=sys.argv[2], latent_dim=8, mlp_layers=(16, 8),
-                     epochs=2, batch_size=256, random_state=0).fit(X)
-sys.stdout.write(rec.predict(X).tobytes().hex())
+for architecture, loss, xla in json.loads(sys.argv[1]):
+    skncf._training.loop.XLA_MIN_STEPS = 0 if xla else {xla_min_steps}
+    rec = NCFRecommender(architecture=architecture, loss=loss, latent_dim=8, mlp_layers=(16, 8),
+                         epochs=2, batch_size=256, random_state=0).fit(X)
+    print(rec.predict(X).tobytes().hex())
 """
 
 
@@ -49,20 +55,23 @@ def test_other_seed_other_model(interactions):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "model,loss,xla",
-    [("seed", "softmax", "plain"), ("neumf", "softmax", "plain"), ("seed", "log", "xla")],
-)
-def test_same_seed_same_predictions_in_another_process(interactions, model, loss, xla, monkeypatch):
-    if xla == "xla":  # dropout masks drawn by XLA's ThreeFry, steps compiled by XLA
-        monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 0)
-    rec = NCFRecommender(architecture=model, loss=loss, **FAST).fit(interactions)
-    here = rec.predict(interactions)
+def test_same_seed_same_predictions_in_another_process(interactions, monkeypatch):
+    import json
+
+    import skncf._training.loop
+
+    script = SCRIPT.format(xla_min_steps=skncf._training.loop.XLA_MIN_STEPS)
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, model, loss, xla], capture_output=True, text=True, check=True
-    ).stdout
-    there = np.frombuffer(bytes.fromhex(out), dtype=here.dtype)
-    np.testing.assert_array_equal(here, there)
+        [sys.executable, "-c", script, json.dumps(IN_ANOTHER_PROCESS)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for (architecture, loss, xla), there in zip(IN_ANOTHER_PROCESS, out, strict=True):
+        with monkeypatch.context() as patch:
+            if xla:
+                patch.setattr("skncf._training.loop.XLA_MIN_STEPS", 0)
+            rec = NCFRecommender(architecture=architecture, loss=loss, **FAST).fit(interactions)
+        here = rec.predict(interactions)
+        np.testing.assert_array_equal(here, np.frombuffer(bytes.fromhex(there), dtype=here.dtype))
 
 
 def test_refit_with_same_seed_restarts_from_scratch(interactions):
