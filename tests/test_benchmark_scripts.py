@@ -106,7 +106,6 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
     "settings, name",
     [
         ([], "skncf NeuMF, defaults"),
-        (["--init", "svd"], "skncf NeuMF, defaults, init='svd'"),
         (
             ["--init", "svd", "--loss", "log", "--l2", "0.001"],
             "skncf NeuMF, defaults, init='svd', loss='log', l2=0.001",
