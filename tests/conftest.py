@@ -50,7 +50,17 @@ def ratings():
     )
 
 
-@pytest.fixture(scope="session", params=["seed", "gmf", "mlp", "neumf"])
+# the fast part (-m "not slow") checks GMF and NeuMF, which between them have every
+# kind of weight; the slow part adds the seed graph and the MLP
+ARCHITECTURES_FAST_TWO = [
+    pytest.param("seed", marks=pytest.mark.slow),
+    "gmf",
+    pytest.param("mlp", marks=pytest.mark.slow),
+    "neumf",
+]
+
+
+@pytest.fixture(scope="session", params=ARCHITECTURES_FAST_TWO)
 def fitted(request, interactions):
     """One fitted implicit model per architecture, shared by read-only tests."""
     return NCFRecommender(architecture=request.param, **FAST).fit(interactions)

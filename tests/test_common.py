@@ -23,7 +23,6 @@ def _small(**params):
     )
 
 
-# the first runs in the fast part, the others in the slow one
 ESTIMATORS = [
     _small(architecture="gmf", handle_unknown="ignore"),
     _small(architecture="neumf", feedback="explicit"),
@@ -42,12 +41,7 @@ def expected_failed_checks(estimator):
     }
 
 
-@parametrize_with_checks(ESTIMATORS[:1], expected_failed_checks=expected_failed_checks)
+@pytest.mark.slow  # a hundred fits per estimator: the slow part
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.slow
-@parametrize_with_checks(ESTIMATORS[1:], expected_failed_checks=expected_failed_checks)
-def test_sklearn_compatible_estimator_in_other_settings(estimator, check):
     check(estimator)

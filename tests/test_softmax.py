@@ -8,9 +8,11 @@ from skncf._graph.graphs import ARCHITECTURES, build_graph, start_gmf_as_dot_pro
 from skncf._graph.logits import CandidateLogits
 from skncf._serving.scoring import Scorer
 
+from .conftest import ARCHITECTURES_FAST_TWO
+
 
 @pytest.mark.parametrize("biases", [False, True])
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", ARCHITECTURES_FAST_TWO)
 def test_candidate_logits_are_the_graphs_logits(architecture, biases):
     rng = np.random.default_rng(0)
     graph = build_graph(
