@@ -1,8 +1,9 @@
 """NCFRecommender: the scikit-learn estimator over a Keras NCF graph.
 
 This module is the scikit-learn glue: parameters, validation, fitted state and the public
-methods. The graphs live in :mod:`skncf._graph.graphs`, training in :mod:`skncf._training.loop`, and
-scoring from the learned weights in :mod:`skncf._serving.scoring` and :mod:`skncf._serving.ranking`.
+methods. The stages it glues live in sub-packages: the data stage in :mod:`skncf._data`,
+the graphs in :mod:`skncf._graph`, training in :mod:`skncf._training`, and scoring from
+the learned weights in :mod:`skncf._serving` (``docs/architecture.rst``).
 """
 
 import contextlib

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._data.ids import check_ids, encode
+from ._serving.ranking import mask_seen, top_k
 
 __all__ = [
     "auc",
@@ -240,8 +241,6 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     coverage : float
         Share of the catalog in the top ``k`` lists of the test users.
     """
-    from ._serving.ranking import mask_seen, top_k
-
     k = _check_k(k)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
     known = user_known & item_known
