@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple, Self
 
 import keras
 import numpy as np
+import scipy.sparse as sp
 import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
@@ -29,6 +30,7 @@ from sklearn.utils.validation import (
 
 from ._compat import Interval, StrOptions, fit_context
 from ._data.ids import (
+    check_id_lists,
     check_ids,
     check_known,
     check_query_ids,
@@ -43,12 +45,12 @@ from ._data.interactions import (
     implicit_interactions,
     interaction_matrix,
 )
-from ._data.sampling import SeenPairs
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._graph.graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
-from ._serving.ranking import full_ranks, mask_seen, ndcg_gains, top_k
+from ._serving.candidates import Candidates
+from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
 from ._training.callbacks import Validation
@@ -1166,6 +1168,8 @@ class NCFRecommender(BaseEstimator):
         exclude_seen: bool = True,
         return_scores: bool = False,
         approximate: bool | dict[str, int] = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each user, best first.
 
@@ -1174,8 +1178,9 @@ class NCFRecommender(BaseEstimator):
         users : array-like of shape (n_users,) or a single user id
             User ids.
         k : int, default=10
-            Items per user. It may not exceed the number of items (when
-            ``exclude_seen``, the number of items a requested user has not seen).
+            Items per user. It may not exceed the number of items a requested user may
+            get: all items, less its seen ones (``exclude_seen``), within ``allow`` and
+            outside ``deny``; a ValueError names the first user with fewer.
         exclude_seen : bool, default=True
             Leave out the items each user interacted with in training.
         return_scores : bool, default=False
@@ -1192,7 +1197,18 @@ class NCFRecommender(BaseEstimator):
             exact; a good item can be missed (on a 1,000,000-item catalog: recall@10
             against the exact top 10 and speed-up in ``benchmarks/approximate.py``). A
             user for whom the probed lists hold fewer than ``k`` unseen items is
-            ranked exactly.
+            ranked exactly (so are all users when the filters leave fewer than half
+            the catalog).
+        allow : array-like of item ids, or a sequence of them, default=None
+            Only these items may be recommended: one list for every user (items in
+            stock), or one list per user in ``users`` (a sequence of as many array-likes,
+            possibly empty). None: every item.
+        deny : array-like of item ids, or a sequence of them, default=None
+            These items are never recommended: one list for every user, or one per user.
+            Item ids unknown to the model in ``allow`` or ``deny`` raise a ValueError
+            with ``handle_unknown="error"`` and are dropped with ``"ignore"``. Users
+            unknown to the model (``handle_unknown="ignore"``) get the most popular
+            items the filters admit.
 
         Returns
         -------
@@ -1203,48 +1219,73 @@ class NCFRecommender(BaseEstimator):
 
         Examples
         --------
+        >>> import numpy as np
         >>> from skncf import NCFRecommender
         >>> from skncf.datasets import make_interactions
         >>> X, _ = make_interactions(n_users=100, n_items=2000, random_state=0)
         >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0).fit(X)
         >>> rec.recommend([0, 1], k=5, approximate={"n_probe": 8}).shape
         (2, 5)
+
+        Candidate filters, for all users or per user:
+
+        >>> in_stock = rec.items_[:100]
+        >>> top = rec.recommend([0, 1], k=3, allow=in_stock, deny=[in_stock[:5], []])
+        >>> bool(np.isin(top, in_stock).all() and not np.isin(top[0], in_stock[:5]).any())
+        True
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
-        n_items = len(self.items_)
-        k = _check_k(k, n_items, "items")
-        if exclude_seen and known.any():
-            unseen = n_items - np.diff(self.seen_.indptr)[codes[known]]
-            if unseen.min() < k:
-                worst = labels[known][np.argmin(unseen)]
-                worst = worst.item() if isinstance(worst, np.generic) else worst  # big ints
-                raise ValueError(
-                    f"k={k} exceeds the {unseen.min()} items that user {worst!r} has not "
-                    "seen; lower k or pass exclude_seen=False."
-                )
+        k = _check_k(k, len(self.items_), "items")
+        seen = _rows_of(self.seen_, codes, known) if exclude_seen else None
+        candidates = self._candidates(len(labels), allow, deny, seen)
+        everyone = np.arange(len(labels))
+        candidates.check_k(k, everyone, labels, "user", _left_because(exclude_seen, allow, deny))
         top = np.empty((len(labels), k), dtype=np.int64)
         logits = np.empty((len(labels), k), dtype=np.float32)
         rows = np.flatnonzero(known)
         if approximate is not False:
-            rows = self._approximate_top(approximate, codes, rows, k, exclude_seen, top, logits)
-        for start, block in self._scorer.rows(codes[rows]):
-            block_rows = rows[start : start + len(block)]
-            if exclude_seen:
-                mask_seen(block, self.seen_, codes[block_rows])
-            top[block_rows] = top_k(block, k)
-            logits[block_rows] = np.take_along_axis(block, top[block_rows], axis=1)
-        top[~known] = self._popular[:k]
+            rows = self._approximate_top(approximate, codes, rows, k, candidates, top, logits)
+        blocks = self._scorer.rows(codes[rows])
+        top[rows], logits[rows] = candidates.top(blocks, rows, k)
+        unknown = np.flatnonzero(~known)
+        top[unknown] = candidates.top(self._popularity_blocks(len(unknown)), unknown, k)[0]
         scores = np.full(top.shape, self._fallback)
         scores[known] = self._output(logits[known])
         if return_scores:
             return self.items_[top], scores
         return self.items_[top]
 
-    def _approximate_top(self, approximate, codes, rows, k, exclude_seen, top, logits):
+    def _candidates(self, n_rows, allow, deny, seen):
+        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by item code."""
+        lists = {}
+        for name, value in (("allow", allow), ("deny", deny)):
+            if value is None:
+                lists[name] = None
+                continue
+            ids, rows = check_id_lists(value, name, n_rows)
+            codes, known = encode(self.items_, ids)
+            self._raise_unknown(known, ids, f"{name} (item ids)")
+            codes = codes[known]
+            lists[name] = (
+                codes
+                if rows is None
+                else interaction_matrix(rows[known], codes, n_rows, len(self.items_))
+            )
+        return Candidates(len(self.items_), n_rows, seen=seen, **lists)
+
+    def _popularity_blocks(self, n_rows):
+        """``(start, scores)`` blocks that rank items by training popularity (fallback)."""
+        scores = np.empty(len(self.items_), dtype=np.float32)
+        scores[self._popular] = -np.arange(len(self.items_), dtype=np.float32)
+        step = max(1, CHUNK_FLOATS // len(self.items_))
+        for start in range(0, n_rows, step):
+            yield start, np.tile(scores, (min(step, n_rows - start), 1))
+
+    def _approximate_top(self, approximate, codes, rows, k, candidates, top, logits):
         """Fill ``top`` and ``logits`` of ``rows`` from the item index; return rows left.
 
-        The rows left (too few unseen items found) are for the exact ranking.
+        The rows left (too few candidates found) are for the exact ranking.
         """
         options = check_options(approximate)
         n_lists = options.get("n_lists")
@@ -1252,9 +1293,13 @@ class NCFRecommender(BaseEstimator):
         if index is None or (n_lists is not None and n_lists != index.n_lists):
             index = self._item_index = ItemIndex(self._scorer, n_lists)
         n_probe = options.get("n_probe", N_PROBE)
-        # candidates per user: k, plus as many as a user's seen items that may be among them
-        n_seen = np.diff(self.seen_.indptr)[codes[rows]] if exclude_seen else [0]
-        width = min(len(self.items_), k + int(np.max(n_seen, initial=0)))
+        # found per user: k, plus as many as the items a user may not return; where that
+        # is most of the catalog (a narrow allow-list), exact ranking is as cheap
+        n_items = len(self.items_)
+        excluded = n_items - candidates.left(rows)
+        width = min(n_items, k + int(np.max(excluded, initial=0)))
+        if width > n_items // 2:
+            return rows
         left = []
         step = max(1, CHUNK_FLOATS // (4 * width))  # a few (users, width) arrays at once
         for start in range(0, len(rows), step):
@@ -1262,10 +1307,8 @@ class NCFRecommender(BaseEstimator):
             users = codes[block]
             found = index.search(users, width, n_probe)
             keep = found >= 0
-            if exclude_seen:  # the block's own histories, not the whole matrix per call
-                rows_of_block = np.repeat(np.arange(len(users)), width)
-                seen = SeenPairs(self.seen_[users]).contains(rows_of_block, found.ravel())
-                keep &= ~seen.reshape(found.shape)
+            allowed = candidates.contains(np.repeat(block, width), np.maximum(found, 0).ravel())
+            keep &= allowed.reshape(found.shape)
             enough = keep.sum(axis=1) >= k
             left.append(block[~enough])
             first = np.argsort(~keep[enough], axis=1, kind="stable")[:, :k]
@@ -1278,7 +1321,13 @@ class NCFRecommender(BaseEstimator):
         return np.concatenate(left) if left else rows
 
     def similar_items(
-        self, items: ArrayLike, k: int = 10, *, return_scores: bool = False
+        self,
+        items: ArrayLike,
+        k: int = 10,
+        *,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` items most similar to each item, by learned embedding.
 
@@ -1291,9 +1340,14 @@ class NCFRecommender(BaseEstimator):
         items : array-like of shape (n_queries,) or a single item id
             Item ids.
         k : int, default=10
-            Neighbours per item; at most the number of items minus one.
+            Neighbours per item; at most the number of items minus one, and at most
+            what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
+        allow, deny : array-like of item ids, or a sequence of them, default=None
+            Candidate filters, as for :meth:`recommend`: for every queried item, or one
+            list per queried item. Unknown queried items (``handle_unknown="ignore"``)
+            get the most popular items the filters admit.
 
         Returns
         -------
@@ -1304,19 +1358,26 @@ class NCFRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(items, self.items_, "items")
-        k = _check_k(k, len(self.items_) - 1, "other items")
+        n_items = len(self.items_)
+        k = _check_k(k, n_items - 1, "other items")
+        rows = np.flatnonzero(known)
+        itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
+        candidates = self._candidates(len(labels), allow, deny, itself)
+        if allow is not None or deny is not None:
+            candidates.check_k(
+                k, np.arange(len(labels)), labels, "item", "may return once allow and deny apply"
+            )
         vectors = self._scorer.item_vectors()
+        step = max(1, CHUNK_FLOATS // n_items)
+        blocks = (
+            (start, vectors[codes[rows[start : start + step]]] @ vectors.T)
+            for start in range(0, len(rows), step)
+        )
         top = np.empty((len(labels), k), dtype=np.int64)
         scores = np.zeros((len(labels), k))
-        rows = np.flatnonzero(known)
-        step = max(1, CHUNK_FLOATS // len(vectors))
-        for start in range(0, len(rows), step):
-            block = rows[start : start + step]
-            sims = vectors[codes[block]] @ vectors.T
-            sims[np.arange(len(block)), codes[block]] = -np.inf
-            top[block] = top_k(sims, k)
-            scores[block] = np.take_along_axis(sims, top[block], axis=1)
-        top[~known] = self._popular[:k]
+        top[rows], scores[rows] = candidates.top(blocks, rows, k)
+        unknown = np.flatnonzero(~known)
+        top[unknown] = candidates.top(self._popularity_blocks(len(unknown)), unknown, k)[0]
         if return_scores:
             return self.items_[top], scores
         return self.items_[top]
@@ -1440,6 +1501,19 @@ def _check_codes(codes, n, name):
     if codes.size and (codes.min() < 0 or codes.max() >= n):
         raise ValueError(f"{name} codes must lie in [0, {n}); got {codes.min()}..{codes.max()}.")
     return codes.astype(np.int64, copy=False)
+
+
+def _rows_of(matrix, codes, known):
+    """Rows ``codes`` of a CSR ``matrix``, empty where not ``known``."""
+    return sp.csr_array(sp.diags_array(known.astype(np.float32)) @ matrix[codes])
+
+
+def _left_because(exclude_seen, allow, deny):
+    """How a ``k`` too large for a user's candidates is explained."""
+    if allow is None and deny is None:
+        return "has not seen; lower k or pass exclude_seen=False"
+    seen = "its seen items, " if exclude_seen else ""
+    return f"may get once {seen}allow and deny apply; lower k or widen the filters"
 
 
 def _check_k(k, limit, what):

@@ -144,3 +144,44 @@ def keep_python_types(values):
     elif not hasattr(values, "__array__") and not sp.issparse(values):
         values = np.asarray(values)
     return values
+
+
+def check_id_lists(values, name, n_rows):
+    """The ids of a candidate filter: one list for every row, or one list per row.
+
+    ``values`` is a 1-d array-like (or set) of ids for all ``n_rows`` rows of a query,
+    or a sequence of ``n_rows`` such array-likes (or a 2-d array), one per row; lists
+    may be empty. Returns ``(ids, rows)``: the ids, of one label kind, and the row of
+    each (None for a list shared by every row).
+    """
+    if isinstance(values, (set, frozenset)):
+        values = list(values)
+    if _is_list_like(values) and len(values) and all(_is_list_like(v) for v in values):
+        if len(values) != n_rows:
+            raise ValueError(
+                f"{name} holds {len(values)} lists, one per row, but the query has "
+                f"{n_rows} rows; pass one list for all of them, or one per row."
+            )
+        lists = [list(v) for v in values]
+        if any(_is_list_like(label) for v in lists for label in v):
+            raise ValueError(f"{name} must hold ids, or one 1-d list of ids per row.")
+        rows = np.repeat(np.arange(n_rows), [len(v) for v in lists])
+        flat = [label for v in lists for label in v]
+        ids = check_ids(keep_python_types(flat), name) if flat else np.array([], np.int64)
+        return ids, rows
+    if isinstance(values, (list, tuple)) and any(_is_list_like(v) for v in values):
+        raise TypeError(f"{name} mixes ids and lists of ids; pass one list, or one per row.")
+    array = np.asarray(keep_python_types(values))
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-d array-like of ids, or one per row; got shape {array.shape}."
+        )
+    if len(array) == 0:
+        return np.array([], np.int64), None
+    return check_ids(array, name), None
+
+
+def _is_list_like(value):
+    return hasattr(value, "__len__") and not isinstance(value, (str, bytes))

@@ -85,19 +85,39 @@ class CandidateLogits:
             tf.linalg.matvec(w, self.seed_dense.bias) + bias,
         )
 
+    def user_rows(self, users):
+        """The embedding rows of ``users``: ``{"gmf", "tower", "bias"}``, as the graph has them.
+
+        Serving a user who is not in the tables (a folded-in one) passes its own rows of
+        these shapes to :meth:`side_of_rows` instead.
+        """
+        rows = {}
+        if self.gmf is not None:
+            rows["gmf"] = _rows(self.gmf[0], users)
+        if self.tower is not None:
+            rows["tower"] = _rows(self.tower[0], users)
+        if self.biases is not None:
+            rows["bias"] = _rows(self.biases[0], users)[:, 0]
+        return rows
+
     def user_side(self, users, training):
         """Everything that depends on the users of the batch only."""
+        return self.side_of_rows(self.user_rows(users), training)
+
+    def side_of_rows(self, rows, training):
+        """:meth:`user_side` of users given by their embedding rows (:meth:`user_rows`)."""
         side = {}
-        weights, side["w_mlp"], side["bias"] = self._head(tf.shape(users)[0], training)
-        if self.gmf is not None:
-            side["gmf"] = self._lookup(self.gmf[0], users, training) * weights
-        if self.tower is not None:
-            user_layer, item_layer, dense = self.tower
-            p = self._lookup(user_layer, users, training)
-            d = p.shape[1]
-            side["tower"] = tf.matmul(p, dense[0].kernel[:d]) + dense[0].bias
-        if self.biases is not None:
-            side["bias"] = side["bias"] + _rows(self.biases[0], users)[:, 0]
+        n_users = tf.shape(next(iter(rows.values())))[0]
+        weights, side["w_mlp"], side["bias"] = self._head(n_users, training)
+        if "gmf" in rows:
+            side["gmf"] = self._drop(rows["gmf"], training) * weights
+        if "tower" in rows:
+            assert self.tower is not None
+            p = self._drop(rows["tower"], training)
+            dense = self.tower[2]
+            side["tower"] = tf.matmul(p, dense[0].kernel[: p.shape[1]]) + dense[0].bias
+        if "bias" in rows:
+            side["bias"] = side["bias"] + rows["bias"]
         return side
 
     def item_side(self, items, training):

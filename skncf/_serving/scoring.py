@@ -8,6 +8,8 @@ part computed once per call), pairs are ``pairs``. Work is chunked so that memor
 bounded whatever the catalog size.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -49,17 +51,23 @@ class Scorer:
         # spares each new scorer (each grid-search fold) the trace
         self._block = self._block_logits
         if tower:
-            self._block = tf.function(self._block_logits, autograph=False)
+            self._block = tf.function(self._block_logits, autograph=False, reduce_retracing=True)
 
     def __reduce__(self):
         # the graph pickles on its own (as the estimator's ``model_``); the rest is rebuilt
         return Scorer, (self.model,)
 
-    def pairs(self, users, items):
-        """Logits of the pairs ``(users[n], items[n])``, shape (n,)."""
+    def pairs(self, users, items, vectors=None):
+        """Logits of the pairs ``(users[n], items[n])``, shape (n,).
+
+        ``vectors`` (optional): user embedding rows as :meth:`user_rows` gives them, for
+        users not in the graph's tables (folded in); ``users`` then index these rows.
+        """
         self._calls += 1
         logits = self._pairs_logits
-        if self._calls > TRACE_AFTER_CALLS:
+        if vectors is not None:
+            logits = functools.partial(self._pairs_of_vectors, vectors)
+        elif self._calls > TRACE_AFTER_CALLS:
             if self._traced_pairs is None:  # a concrete function: no dispatch cost
                 spec = tf.TensorSpec([None], tf.int32)
                 traced = tf.function(self._pairs_logits, autograph=False)
@@ -73,19 +81,40 @@ class Scorer:
             out[start : start + step] = logits(u, i).numpy()
         return out
 
-    def rows(self, users):
-        """Yield ``(start, logits)`` blocks of the (len(users), n_items) score matrix."""
+    def rows(self, users, vectors=None):
+        """Yield ``(start, logits)`` blocks of the (len(users), n_items) score matrix.
+
+        ``vectors`` as for :meth:`pairs`.
+        """
         item = self.logits_of.item_side(tf.range(self.n_items), False)
         step = max(1, CHUNK_FLOATS // (self.n_items * self.tower_width))
         for start in range(0, len(users), step):
-            yield start, self._block(users[start : start + step], item).numpy()
+            block = tf.constant(users[start : start + step], tf.int32)
+            if vectors is None:
+                rows = self.logits_of.user_rows(block)
+            else:
+                rows = {name: tf.gather(table, block) for name, table in vectors.items()}
+            yield start, self._block(rows, item).numpy()
 
-    def _block_logits(self, users, item):
-        return self.logits_of.cross(self.logits_of.user_side(users, False), item, False)
+    def user_rows(self, users):
+        """The fitted embedding rows of ``users`` (codes): a dict of float32 arrays."""
+        rows = self.logits_of.user_rows(tf.constant(users, tf.int32))
+        return {name: row.numpy() for name, row in rows.items()}
+
+    def _block_logits(self, rows, item):
+        return self.logits_of.cross(self.logits_of.side_of_rows(rows, False), item, False)
 
     def _pairs_logits(self, users, items):
-        user, item = self.logits_of.user_side(users, False), self.logits_of.item_side(items, False)
-        return self.logits_of.pairs(user, item, False)
+        return self._pairs_of_rows(self.logits_of.user_rows(users), items)
+
+    def _pairs_of_vectors(self, vectors, users, items):
+        return self._pairs_of_rows(
+            {name: tf.gather(table, users) for name, table in vectors.items()}, items
+        )
+
+    def _pairs_of_rows(self, rows, items):
+        user = self.logits_of.side_of_rows(rows, False)
+        return self.logits_of.pairs(user, self.logits_of.item_side(items, False), False)
 
     def item_vectors(self):
         """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised."""

@@ -1,0 +1,156 @@
+"""Candidate filters of recommend and similar_items: allow- and deny-lists, per call or per row.
+
+Property tests (hypothesis) draw users, k and filters against one small fitted model and
+check every promise against an independent computation with Python sets: nothing denied,
+seen or outside the allow-list is returned, no duplicates, scores sorted, the k returned
+are the k best candidates, and a k larger than a user's candidates raises.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skncf import NCFRecommender
+from skncf.datasets import make_interactions
+
+N_USERS, N_ITEMS = 30, 25
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def model():
+    X, _ = make_interactions(
+        n_users=N_USERS, n_items=N_ITEMS, interactions_per_user=6, random_state=3
+    )
+    X[:, 1] = X[:, 1] * 10  # item ids are not codes
+    rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0, handle_unknown="ignore")
+    return rec.fit(X), X
+
+
+@st.composite
+def item_list(draw, items):
+    return draw(st.lists(st.sampled_from(items.tolist()), max_size=len(items), unique=True))
+
+
+@st.composite
+def filters(draw, items, n_rows):
+    """None, one list for every row, or one list per row."""
+    kind = draw(st.sampled_from(["none", "call", "rows"]))
+    if kind == "none":
+        return None
+    if kind == "call":
+        return draw(item_list(items))
+    return [draw(item_list(items)) for _ in range(n_rows)]
+
+
+def row_list(value, row):
+    if value is None:
+        return None
+    if value and isinstance(value[0], list):
+        return set(value[row])
+    return set(value) if value or not isinstance(value, list) else set()
+
+
+def candidates_of(rec, X, user, row, exclude_seen, allow, deny):
+    """The items ``user`` may get, by sets (not by the code under test)."""
+    items = set(rec.items_.tolist())
+    allowed = row_list(allow, row)
+    if allowed is not None:
+        items &= allowed
+    items -= row_list(deny, row) or set()
+    if exclude_seen:
+        items -= {item for u, item in X.tolist() if u == user}
+    return items
+
+
+@SETTINGS
+@given(data=st.data())
+def test_recommend_returns_only_candidates_best_first(model, data):
+    rec, X = model
+    users = data.draw(
+        st.lists(st.sampled_from(rec.users_.tolist() + [-1]), min_size=1, max_size=4)
+    )  # -1: unknown user, popularity fallback
+    k = data.draw(st.integers(1, 6))
+    exclude_seen = data.draw(st.booleans())
+    allow = data.draw(filters(rec.items_, len(users)))
+    deny = data.draw(filters(rec.items_, len(users)))
+    approximate = data.draw(st.sampled_from([False, {"n_lists": 2, "n_probe": 1}]))
+    candidates = [
+        candidates_of(rec, X, user, row, exclude_seen and user != -1, allow, deny)
+        for row, user in enumerate(users)
+    ]
+    call = dict(
+        exclude_seen=exclude_seen, allow=allow, deny=deny, approximate=approximate,
+        return_scores=True,
+    )  # fmt: skip
+    if min(map(len, candidates)) < k:
+        with pytest.raises(ValueError, match=f"k={k} exceeds the {min(map(len, candidates))}"):
+            rec.recommend(users, k=k, **call)
+        return
+    top, scores = rec.recommend(users, k=k, **call)
+    assert top.shape == scores.shape == (len(users), k)
+    for row, user in enumerate(users):
+        listed = top[row].tolist()
+        assert len(set(listed)) == k
+        assert set(listed) <= candidates[row]
+        assert np.all(np.diff(scores[row]) <= 0)
+        if user == -1:
+            continue
+        others = sorted(candidates[row] - set(listed))
+        if others:  # the k best: no other candidate scores higher than the last
+            rest = rec.predict([[user, item] for item in others])
+            assert rest.max() <= scores[row, -1] + 1e-6
+
+
+@SETTINGS
+@given(data=st.data())
+def test_similar_items_returns_only_candidates(model, data):
+    rec, _ = model
+    queries = data.draw(st.lists(st.sampled_from(rec.items_.tolist()), min_size=1, max_size=3))
+    k = data.draw(st.integers(1, 5))
+    allow = data.draw(filters(rec.items_, len(queries)))
+    deny = data.draw(filters(rec.items_, len(queries)))
+    candidates = [
+        candidates_of(rec, None, None, row, False, allow, deny) - {item}
+        for row, item in enumerate(queries)
+    ]
+    if min(map(len, candidates)) < k:
+        with pytest.raises(ValueError, match="exceeds the"):
+            rec.similar_items(queries, k=k, allow=allow, deny=deny)
+        return
+    top, scores = rec.similar_items(queries, k=k, allow=allow, deny=deny, return_scores=True)
+    for row in range(len(queries)):
+        assert set(top[row].tolist()) <= candidates[row]
+        assert len(set(top[row].tolist())) == k
+        assert np.all(np.diff(scores[row]) <= 0)
+
+
+def test_filters_per_row_must_match_the_query(model):
+    rec, _ = model
+    items = rec.items_.tolist()
+    with pytest.raises(ValueError, match="allow holds 2 lists, one per row, but the query has 3"):
+        rec.recommend(rec.users_[:3], k=1, allow=[items[:3], items[:3]])
+    with pytest.raises(TypeError, match="deny mixes ids and lists of ids"):
+        rec.recommend(rec.users_[:2], k=1, deny=[items[0], [items[1]]])
+    with pytest.raises(ValueError, match="deny must hold ids, or one 1-d list of ids per row"):
+        rec.recommend(rec.users_[:2], k=1, deny=np.zeros((2, 2, 2), dtype=int))
+
+
+def test_unknown_filter_items_follow_handle_unknown(model):
+    rec, _ = model
+    strict = NCFRecommender(**{**rec.get_params(), "handle_unknown": "error"})
+    strict.fit(model[1])
+    with pytest.raises(ValueError, match=r"allow \(item ids\) contains 1 id\(s\) not seen"):
+        strict.recommend(strict.users_[:1], k=1, allow=[rec.items_[0], 10**9])
+    # "ignore": the unknown id is dropped, the rest still filters
+    top = rec.recommend(rec.users_[:1], k=1, allow=[rec.items_[0], 12345], exclude_seen=False)
+    assert top.tolist() == [[rec.items_[0]]]
+
+
+def test_a_failed_filtered_call_leaves_the_estimator_as_it_was(model):
+    rec, _ = model
+    before = rec.recommend(rec.users_[:2], k=3)
+    with pytest.raises(ValueError):
+        rec.recommend(rec.users_[:2], k=3, allow=[[rec.items_[0]], []])
+    np.testing.assert_array_equal(rec.recommend(rec.users_[:2], k=3), before)
