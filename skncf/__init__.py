@@ -1,12 +1,13 @@
 """skncf: Neural Collaborative Filtering as a scikit-learn estimator.
 
-``NCFRecommender`` and ``load`` are imported on first use (PEP 562), so that the command
-line can answer ``--help`` without starting TensorFlow, and can start it quietly.
+``NCFRecommender``, ``FoldedUsers`` and ``load`` are imported on first use (PEP 562), so
+that the command line can answer ``--help`` without starting TensorFlow, and can start it
+quietly.
 """
 
 from ._version import __version__
 
-__all__ = ["NCFRecommender", "__version__", "load"]
+__all__ = ["FoldedUsers", "NCFRecommender", "__version__", "load"]
 
 
 def __getattr__(name):
@@ -14,6 +15,10 @@ def __getattr__(name):
         from ._estimator import NCFRecommender
 
         return NCFRecommender
+    if name == "FoldedUsers":
+        from ._folded import FoldedUsers
+
+        return FoldedUsers
     if name == "load":
         from ._estimator import load
 

@@ -89,6 +89,22 @@ def _parser():
     evaluate.set_defaults(run=_evaluate)
 
     _add_recommend(commands)
+    export = commands.add_parser(
+        "export",
+        help="write a saved model as a TensorFlow SavedModel that serves raw ids",
+        description="Write a model file as a TensorFlow SavedModel (for TensorFlow Serving "
+        "or any TensorFlow runtime, no skncf needed) with the signatures serving_default "
+        "(user, item -> score) and recommend (user, k -> items, scores).",
+    )
+    export.add_argument("model_file", help="a model file written by 'skncf fit'")
+    export.add_argument("output_dir", help="the SavedModel directory, e.g. models/ncf/1")
+    export.add_argument(
+        "--handle-unknown",
+        choices=["error", "ignore"],
+        help="unknown ids: fail the call, or score them with the fallback (default: the "
+        "model's own setting)",
+    )
+    export.set_defaults(run=_export)
     demo = commands.add_parser(
         "demo",
         parents=[basics],
@@ -369,6 +385,20 @@ def _recommend(args):
             for user, row, score in zip(users.tolist(), items.tolist(), scores.tolist()):
                 for rank, (item, value) in enumerate(zip(row, score), start=1):
                     writer.writerow([user, rank, item, f"{value:.6g}"])
+
+
+def _export(args):
+    from ._estimator import load
+
+    rec = load(args.model_file)
+    if args.handle_unknown is not None:
+        rec.handle_unknown = args.handle_unknown
+    rec.export(args.output_dir)
+    print(
+        f"exported {args.output_dir}: signatures serving_default (user, item -> score) and "
+        f"recommend (user, k -> items, scores); {len(rec.users_)} users, {len(rec.items_)} "
+        f"items, handle_unknown={rec.handle_unknown!r}"
+    )
 
 
 def _as_labels(raw, known):

@@ -44,16 +44,20 @@ from ._data.interactions import (
     explicit_interactions,
     implicit_interactions,
     interaction_matrix,
+    merge_positives,
 )
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
+from ._folded import FoldedUsers
 from ._graph.graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
 from ._serving.candidates import Candidates
 from ._serving.ranking import full_ranks, ndcg_gains
+from ._serving.saved_model import ServingModule, write_saved_model
 from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
 from ._training.callbacks import Validation
+from ._training.fold_in import FoldIn, user_prior
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
 from ._training.svd_start import start_gmf_from_svd
@@ -406,6 +410,8 @@ class NCFRecommender(BaseEstimator):
             state = {**state, "distribute": StrategyRecipe(state["distribute"])}
         if "_item_index" in state:  # the faiss index is rebuilt when next asked for
             state = {**state, "_item_index": None}
+        if "_fold_in" in state:  # as is fold-in's prior and traced gradient
+            state = {**state, "_fold_in": None}
         return state
 
     def __setstate__(self, state):
@@ -550,7 +556,16 @@ class NCFRecommender(BaseEstimator):
             graph, history, ids.users_, ids.items_, ids.id_columns,
             data.interactions.seen, data.interactions.scalars,
         )  # fmt: skip
+        self._rating_noise = self._residual_variance(data.interactions)
         return self
+
+    def _residual_variance(self, interactions):
+        """Ratings: the mean squared training residual on the [0, 1] scale (fold-in's)."""
+        if self.feedback == "implicit":
+            return None
+        predicted = sigmoid(self._scorer.pairs(interactions.users, interactions.items))
+        residuals = np.square(predicted - interactions.targets)
+        return max(float(np.average(residuals, weights=interactions.weights)), 1e-4)
 
     def _check_fit_settings(self, validation_data, hold_out):
         """Raise for settings that contradict each other (``fit``'s own checks)."""
@@ -795,6 +810,7 @@ class NCFRecommender(BaseEstimator):
         self.n_iter_ = len(history["loss"])
         self._scorer = Scorer(graph)
         self._item_index = None  # built by the first recommend(approximate=...)
+        self._fold_in = None  # built by the first fold_in
         self.seen_ = seen
         self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
         self._rating_offset, self._rating_scale, self._fallback = scalars
@@ -859,9 +875,73 @@ class NCFRecommender(BaseEstimator):
             "feature_names_in": None if names is None else names.tolist(),
             "id_columns": self._id_columns_,
             "scalars": (self._rating_offset, self._rating_scale, self._fallback),
+            "rating_noise": self._rating_noise,
             "history": self.history_,
         }
         write_model(check_path(path, for_writing=True), state, __version__)
+        return path
+
+    def export(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+        """Write a TensorFlow SavedModel that serves raw ids, for serving without Python.
+
+        The SavedModel holds the graph's weights, the id lookups and the seen items, and
+        two signatures that take the ids the model was fit on (``tf.string`` or
+        ``tf.int64`` tensors); it loads with TensorFlow alone (``tf.saved_model.load``,
+        TensorFlow Serving, ``saved_model_cli``), neither skncf nor Keras needed:
+
+        - ``serving_default(user, item)`` -> ``{"score"}``: float64 scores of the pairs,
+          as :meth:`predict` gives them;
+        - ``recommend(user, k)`` -> ``{"items", "scores"}``: each user's ``k`` best items
+          (``k`` an int32 scalar chosen per call, at most the number of items a
+          requested user has not seen) and their scores, seen items left out, as
+          :meth:`recommend` gives them.
+
+        Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
+        ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the
+        most popular items. Candidate filters, fold-in and approximate search stay in
+        Python.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory, created if needed (for TensorFlow Serving, a numbered version
+            folder such as ``models/ncf/1``).
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, as given.
+
+        Raises
+        ------
+        ValueError
+            If the model's ids are floats or integers beyond int64, which a SavedModel
+            cannot look up.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import tensorflow as tf
+        >>> from skncf import NCFRecommender
+        >>> rec = NCFRecommender(epochs=1, random_state=0)
+        >>> rec = rec.fit([["a", "x"], ["a", "y"], ["b", "y"], ["b", "z"], ["c", "x"]])
+        >>> path = rec.export(os.path.join(tempfile.mkdtemp(), "ncf", "1"))
+        >>> served = tf.saved_model.load(path).signatures["recommend"]
+        >>> out = served(user=tf.constant(["a"]), k=tf.constant(1))
+        >>> out["items"].numpy()[0, 0].decode() == rec.recommend(["a"], k=1)[0, 0]
+        True
+        """
+        check_is_fitted(self)
+        if os.path.isfile(path):
+            raise ValueError(f"path must be a directory for the SavedModel; {path!r} is a file.")
+        output = (0.0, 1.0)
+        if self.feedback == "explicit":
+            output = (self._rating_offset, self._rating_scale)
+        module = ServingModule(
+            self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
+            self._popular, output, self._fallback, strict=self.handle_unknown == "error",
+        )  # fmt: skip
+        write_saved_model(path, module)
         return path
 
     def _check_mlp_layers(self):
@@ -976,13 +1056,16 @@ class NCFRecommender(BaseEstimator):
 
     # ------------------------------------------------------------- predict
 
-    def _encode_pairs(self, X):
-        """Validate pairs against the fitted state: their codes, and their ids."""
+    def _encode_pairs(self, X, users_=None):
+        """Validate pairs against the fitted state: their codes, and their ids.
+
+        ``users_``: the user labels to encode against (folded-in users), not ``users_``.
+        """
         X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
         user_column, item_column = self._id_columns_
         users = check_ids(X[:, user_column], _column_name("user", user_column))
         items = check_ids(X[:, item_column], _column_name("item", item_column))
-        u, user_known = encode(self.users_, users)
+        u, user_known = encode(self.users_ if users_ is None else users_, users)
         i, item_known = encode(self.items_, items)
         return PairCodes(u, i, user_known, item_known), users, items
 
@@ -1033,9 +1116,9 @@ class NCFRecommender(BaseEstimator):
         self._raise_unknown(item_known, items, "X (item ids)")
         return self._predict_codes(u, i, user_known & item_known)
 
-    def _predict_codes(self, u, i, known):
+    def _predict_codes(self, u, i, known, vectors=None):
         out = np.full(len(u), self._fallback, dtype=np.float64)
-        out[known] = self._output(self._scorer.pairs(u[known], i[known]))
+        out[known] = self._output(self._scorer.pairs(u[known], i[known], vectors))
         return out
 
     def score(
@@ -1236,8 +1319,18 @@ class NCFRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
+        return self._recommend(
+            labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
+            approximate=approximate,
+        )  # fmt: skip
+
+    def _recommend(
+        self, labels, codes, known, seen, k, exclude_seen, return_scores, allow, deny, *,
+        approximate=False, vectors=None,
+    ):  # fmt: skip
+        """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
         k = _check_k(k, len(self.items_), "items")
-        seen = _rows_of(self.seen_, codes, known) if exclude_seen else None
+        seen = _rows_of(seen, codes, known) if exclude_seen else None
         candidates = self._candidates(len(labels), allow, deny, seen)
         everyone = np.arange(len(labels))
         candidates.check_k(k, everyone, labels, "user", _left_because(exclude_seen, allow, deny))
@@ -1246,7 +1339,7 @@ class NCFRecommender(BaseEstimator):
         rows = np.flatnonzero(known)
         if approximate is not False:
             rows = self._approximate_top(approximate, codes, rows, k, candidates, top, logits)
-        blocks = self._scorer.rows(codes[rows])
+        blocks = self._scorer.rows(codes[rows], vectors)
         top[rows], logits[rows] = candidates.top(blocks, rows, k)
         unknown = np.flatnonzero(~known)
         top[unknown] = candidates.top(self._popularity_blocks(len(unknown)), unknown, k)[0]
@@ -1258,7 +1351,7 @@ class NCFRecommender(BaseEstimator):
 
     def _candidates(self, n_rows, allow, deny, seen):
         """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by item code."""
-        lists = {}
+        lists: dict[str, np.ndarray | sp.csr_array | None] = {}
         for name, value in (("allow", allow), ("deny", deny)):
             if value is None:
                 lists[name] = None
@@ -1382,6 +1475,111 @@ class NCFRecommender(BaseEstimator):
             return self.items_[top], scores
         return self.items_[top]
 
+    # ------------------------------------------------------------- fold-in
+
+    def fold_in(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> "FoldedUsers":
+        """Fit embedding rows for users from their interactions, the model unchanged.
+
+        For users who arrived after ``fit`` (or a known user, from a fresh history): each
+        user's rows are fitted against the frozen item side of the fitted graph, under the
+        fit's own objective (the softmax, the log loss with its negatives' weight, or the
+        squared error of ratings) and a Gaussian prior fitted to the fitted users' rows,
+        which keeps a short history from an extreme row (user guide, "New users:
+        fold-in"). Every architecture, loss and feedback. No randomness: the same history
+        gives the same rows. The estimator itself is not modified (it stays safe to
+        serve from other threads); the returned object recommends for the folded users.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            (user id, item id) pairs, as for :meth:`fit`. Items not seen in ``fit`` raise
+            a ValueError with ``handle_unknown="error"``; with ``"ignore"`` their rows
+            are left out.
+        y : array-like of shape (n_samples,), default=None
+            As for :meth:`fit`: implicit weights or counts (0: no interaction), or the
+            ratings (required with ``feedback="explicit"``). Each user's positive weights
+            are scaled to mean 1 (``fit`` scales them over all users).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        folded : FoldedUsers
+            ``recommend`` and ``predict`` for the users of ``X``.
+
+        Raises
+        ------
+        ValueError
+            If a user of ``X`` has no interaction left to learn from (all weights 0, or
+            only unknown items); the message names the users.
+
+        Examples
+        --------
+        >>> from skncf import NCFRecommender
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=60, n_items=40, random_state=0)
+        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
+        >>> new = rec.fold_in([["anna", 3], ["anna", 7], ["ben", 3]])
+        >>> new.users_
+        array(['anna', 'ben'], dtype='<U4')
+        >>> new.recommend(["anna", "ben"], k=3).shape
+        (2, 3)
+        """
+        check_is_fitted(self)
+        return self._fold_in_rows(X, y, sample_weight)
+
+    def _fold_in_rows(self, X, y, sample_weight):
+        """:meth:`fold_in` after its fitted check."""
+        X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+        y, sample_weight = self._check_fit_targets(X, y, sample_weight)
+        user_column, item_column = self._id_columns_
+        users = check_ids(X[:, user_column], _column_name("user", user_column))
+        items = check_ids(X[:, item_column], _column_name("item", item_column))
+        i, item_known = encode(self.items_, items)
+        self._raise_unknown(item_known, items, "X (item ids)")
+        labels, u = fit_codes(users)
+        weights = sample_weight if y is None or self.feedback == "explicit" else sample_weight * y
+        keep = item_known & (weights > 0)
+        _check_histories(labels, u[keep])
+        history = self._fold_in_history(u[keep], i[keep], weights[keep], y, keep, len(labels))
+        vectors = self._fold_in_solver().rows(len(labels), *history)
+        seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
+        return FoldedUsers(self, labels, vectors, seen)
+
+    def _fold_in_history(self, u, i, weights, y, keep, n_users):
+        """What :class:`~skncf._training.fold_in.FoldIn` takes: rows by user, weights, extra."""
+        n_items = len(self.items_)
+        if self.feedback == "explicit":
+            order = np.argsort(u, kind="stable")
+            u, i, weights = u[order], i[order], weights[order]
+            targets = (y[keep][order] - self._rating_offset) / (self._rating_scale or 1.0)
+            weights = weights / _mean_by(weights, u, n_users)[u] / (2 * self._rating_noise)
+            return u, i, weights.astype(np.float32), targets.astype(np.float32)
+        u, i, weights = merge_positives(u, i, weights, n_items)  # sorted by user
+        weights = (weights / _mean_by(weights, u, n_users)[u]).astype(np.float32)
+        if self.loss == "softmax":
+            return u, i, weights, np.zeros(len(u), np.float32)
+        n_positives = np.bincount(u, minlength=n_users)
+        if self.n_negatives_ == "all":
+            negative = np.full(n_users, float(self.negative_weight))
+        else:  # the sampled negatives' expected weight on each other item
+            negative = self.n_negatives_ * n_positives / np.maximum(n_items - n_positives, 1)
+        return u, i, weights, negative.astype(np.float32)
+
+    def _fold_in_solver(self):
+        """The fitted graph's :class:`~skncf._training.fold_in.FoldIn`, built once."""
+        solver = self._fold_in
+        if solver is None:
+            prior = user_prior(self._scorer, len(self.users_), np.random.default_rng(0))
+            objective = "squared" if self.feedback == "explicit" else self.loss
+            solver = self._fold_in = FoldIn(
+                self._scorer.logits_of, prior, objective, len(self.items_),
+                self._scorer.tower_width,
+            )  # fmt: skip
+        return solver
+
 
 def load(path: str | os.PathLike[str]) -> NCFRecommender:
     """Load an estimator written by :meth:`NCFRecommender.save`.
@@ -1437,6 +1635,7 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
         graph, state["history"], users, items, state["id_columns"], state["seen"],
         state["scalars"],
     )  # fmt: skip
+    estimator._rating_noise = state["rating_noise"]
     return estimator
 
 
@@ -1501,6 +1700,26 @@ def _check_codes(codes, n, name):
     if codes.size and (codes.min() < 0 or codes.max() >= n):
         raise ValueError(f"{name} codes must lie in [0, {n}); got {codes.min()}..{codes.max()}.")
     return codes.astype(np.int64, copy=False)
+
+
+def _check_histories(labels, users_with_rows):
+    """Raise unless every user (0..len(labels)-1) has a row left to learn from."""
+    has_rows = np.bincount(users_with_rows, minlength=len(labels)) > 0
+    if not has_rows.all():
+        empty = labels[~has_rows]
+        shown = ", ".join(repr(v) for v in empty[:5].tolist())
+        raise ValueError(
+            f"X leaves {len(empty)} user(s) with no interaction to learn from: {shown}"
+            f"{', ...' if len(empty) > 5 else ''} (every weight 0, or only unknown items); "
+            "fold_in needs at least one per user."
+        )
+
+
+def _mean_by(values, groups, n_groups):
+    """Mean of ``values`` in each of ``n_groups`` groups (every group non-empty)."""
+    return np.bincount(groups, weights=values, minlength=n_groups) / np.bincount(
+        groups, minlength=n_groups
+    )
 
 
 def _rows_of(matrix, codes, known):

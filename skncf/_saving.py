@@ -51,6 +51,7 @@ def write_model(path, state, version):
         "feature_names_in": state["feature_names_in"],
         "id_columns": list(state["id_columns"]),
         **dict(zip(("rating_offset", "rating_scale", "fallback"), map(float, state["scalars"]))),
+        "rating_noise": state["rating_noise"],
         "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
@@ -86,7 +87,9 @@ def read_model(path):
     A dict: ``params`` (as ``set_params`` takes them), ``users`` and ``items`` (labels
     in code order), ``seen`` (the CSR of training interactions), ``weights`` (by
     ``layer/index``), ``n_features_in``, ``feature_names_in`` (a list or None),
-    ``id_columns``, ``scalars`` (rating offset, scale, fallback) and ``history``.
+    ``id_columns``, ``scalars`` (rating offset, scale, fallback), ``rating_noise`` (the
+    mean squared training residual of ratings on the [0, 1] scale, which fold-in uses;
+    None for implicit feedback) and ``history``.
     """
     check_path(path)
     try:
@@ -138,6 +141,10 @@ def _state(metadata, arrays):
         "feature_names_in": metadata["feature_names_in"],
         "id_columns": tuple(metadata["id_columns"]),
         "scalars": scalars,
+        # files before fold-in lack it: fold_in then assumes a residual of a quarter range
+        "rating_noise": metadata.get(
+            "rating_noise", 1 / 16 if params.get("feedback") == "explicit" else None
+        ),
         "history": {key: list(values) for key, values in metadata["history"].items()},
     }
 

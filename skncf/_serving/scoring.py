@@ -22,7 +22,8 @@ TRACE_AFTER_CALLS = 16
 
 
 def sigmoid(logits):
-    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+    """The logistic function in float64 (as the exported SavedModel computes it)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
 
 
 class Scorer:
@@ -51,7 +52,7 @@ class Scorer:
         # spares each new scorer (each grid-search fold) the trace
         self._block = self._block_logits
         if tower:
-            self._block = tf.function(self._block_logits, autograph=False, reduce_retracing=True)
+            self._block = tf.function(self._block_logits, autograph=False)
 
     def __reduce__(self):
         # the graph pickles on its own (as the estimator's ``model_``); the rest is rebuilt

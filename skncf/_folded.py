@@ -1,0 +1,72 @@
+"""FoldedUsers: what :meth:`NCFRecommender.fold_in` returns, users served beside a model."""
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+class FoldedUsers:
+    """Users folded into a fitted :class:`~skncf.NCFRecommender`, without refitting it.
+
+    Made by :meth:`NCFRecommender.fold_in`; it holds the users' fitted embedding rows
+    and serves them with the estimator's graph, which it leaves unchanged. If the
+    estimator is fit again, these rows belong to the old graph: every method then
+    raises, and the users must be folded in again.
+
+    Attributes
+    ----------
+    users_ : ndarray of shape (n_users,)
+        The folded users' labels, sorted.
+    seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
+        Their interactions by code (rows follow ``users_``, columns the estimator's
+        ``items_``): what ``exclude_seen`` leaves out.
+    """
+
+    def __init__(self, estimator, users, vectors, seen):
+        self.users_, self.seen_ = users, seen
+        self._estimator, self._vectors = estimator, vectors
+        self._scorer = estimator._scorer  # the graph the rows were fitted against
+
+    def __repr__(self):
+        return f"FoldedUsers(n_users={len(self.users_)})"
+
+    def _check_current(self):
+        if getattr(self._estimator, "_scorer", None) is not self._scorer:
+            raise ValueError(
+                "the estimator was fit again after fold_in: these users' rows belong to "
+                "the old model; call fold_in again."
+            )
+        return self._estimator
+
+    def recommend(
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Recommend the ``k`` best items for each folded user, best first.
+
+        As :meth:`NCFRecommender.recommend` (without ``approximate``); ``users`` are
+        labels in ``users_``, and ``exclude_seen`` leaves out the items of the history
+        they were folded in from. Unknown users follow the estimator's
+        ``handle_unknown``.
+        """
+        estimator = self._check_current()
+        labels, codes, known = estimator._encode_query(users, self.users_, "users")
+        return estimator._recommend(
+            labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
+            vectors=self._vectors,
+        )  # fmt: skip
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`."""
+        estimator = self._check_current()
+        (u, i, user_known, item_known), users, items = estimator._encode_pairs(X, self.users_)
+        estimator._raise_unknown(user_known, users, "X (user ids)")
+        estimator._raise_unknown(item_known, items, "X (item ids)")
+        return estimator._predict_codes(u, i, user_known & item_known, self._vectors)

@@ -1,0 +1,163 @@
+"""A fitted model as a TensorFlow SavedModel that serves raw ids, for non-Python serving.
+
+:func:`write_saved_model` saves a ``tf.Module`` with two signatures, built from the same
+forward pass as serving in Python (:class:`~skncf._graph.logits.CandidateLogits`, dropout
+off), so that the graph holds standard TensorFlow ops only and loads anywhere TensorFlow
+does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
+
+- ``serving_default(user, item)``: the score of each (user id, item id) pair, as
+  ``predict`` gives it;
+- ``recommend(user, k)``: each user's ``k`` best items (``k`` a scalar given at call time)
+  and their scores, leaving out the user's training interactions, as ``recommend`` does.
+
+Ids are the model's labels (``tf.string`` or ``tf.int64``), looked up in hash tables in
+the graph; the users' seen items are kept as CSR arrays (row offsets and item codes,
+int32 where they fit) and gathered per call. Unknown ids follow ``handle_unknown``: an
+``InvalidArgumentError`` naming the problem, or the fallback score (and, for users, the
+most popular items).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from .._compat import backing_variable
+
+
+def id_dtype(labels, what):
+    """The TensorFlow dtype of a model's id labels, or raise if they cannot be served."""
+    kind = labels.dtype.kind
+    if kind == "U":
+        return tf.string
+    if kind == "i":
+        return tf.int64
+    raise ValueError(
+        f"export serves string or integer ids (int64); the model's {what} ids are "
+        f"{'floats' if kind == 'f' else 'integers beyond int64'}. Refit with integer or "
+        "string ids to export it."
+    )
+
+
+class ServingModule(tf.Module):
+    """The exported module; see the module docstring.
+
+    Parameters
+    ----------
+    logits_of : CandidateLogits
+        Of the fitted graph, dropout off.
+    variables : list of keras.Variable
+        The graph's weights (tracked, so that they are saved).
+    users, items : ndarray
+        The id labels, in code order.
+    seen : CSR array of shape (n_users, n_items)
+    popular : ndarray of int
+        Item codes by training popularity, the fallback ranking.
+    output : (offset, scale)
+        Scores are ``offset + scale * sigmoid(logit)`` (``(0, 1)`` for implicit feedback).
+    fallback : float
+        The score of a pair with an unknown id.
+    strict : bool
+        Raise on unknown ids (``handle_unknown="error"``).
+    """
+
+    def __init__(self, logits_of, variables, users, items, seen, popular, output, fallback, strict):
+        super().__init__(name="skncf")
+        self.logits_of = logits_of
+        self.graph_variables = [backing_variable(v) for v in variables]
+        self.user_dtype, self.item_dtype = id_dtype(users, "user"), id_dtype(items, "item")
+        self.user_table = _lookup_table(users, self.user_dtype)
+        self.item_table = _lookup_table(items, self.item_dtype)
+        self.item_labels = tf.Variable(items, dtype=self.item_dtype, trainable=False)
+        index = tf.int32 if seen.nnz < 2**31 else tf.int64
+        self.seen_indptr = tf.Variable(seen.indptr.astype(np.int64), trainable=False)
+        self.seen_items = tf.Variable(seen.indices, dtype=index, trainable=False)
+        fallback_order = np.empty(len(items), np.float32)
+        fallback_order[popular] = -np.arange(len(items), dtype=np.float32)
+        self.popularity = tf.Variable(fallback_order, trainable=False)
+        self.n_items = len(items)
+        self.output, self.fallback, self.strict = output, float(fallback), strict
+        self.score = tf.function(
+            self._score,
+            input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
+                             tf.TensorSpec([None], self.item_dtype, name="item")],
+            autograph=False,
+        )  # fmt: skip
+        self.recommend = tf.function(
+            self._recommend,
+            input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
+                             tf.TensorSpec([], tf.int32, name="k")],
+            autograph=False,
+        )  # fmt: skip
+
+    def _codes(self, table, ids, what):
+        codes = table.lookup(ids)
+        if self.strict:
+            tf.debugging.assert_non_negative(
+                codes,
+                message=f"{what} ids not seen in fit (the model was exported with "
+                "handle_unknown='error')",
+            )
+        return codes
+
+    def _scores(self, logits):
+        offset, scale = self.output
+        probability = 0.5 * (1.0 + tf.tanh(0.5 * tf.cast(logits, tf.float64)))
+        return offset + scale * probability
+
+    def _score(self, user, item):
+        u = self._codes(self.user_table, user, "user")
+        i = self._codes(self.item_table, item, "item")
+        known = (u >= 0) & (i >= 0)
+        rows = self.logits_of.user_rows(tf.maximum(u, 0))
+        side = self.logits_of.side_of_rows(rows, False)
+        logits = self.logits_of.pairs(
+            side, self.logits_of.item_side(tf.maximum(i, 0), False), False
+        )
+        scores = tf.where(known, self._scores(logits), tf.constant(self.fallback, tf.float64))
+        return {"score": scores}
+
+    def _recommend(self, user, k):
+        u = self._codes(self.user_table, user, "user")
+        known = u >= 0
+        code = tf.maximum(u, 0)
+        side = self.logits_of.side_of_rows(self.logits_of.user_rows(code), False)
+        all_items = self.logits_of.item_side(tf.range(self.n_items), False)
+        logits = self.logits_of.cross(side, all_items, False)
+        logits = tf.where(known[:, None], logits, self.popularity[None, :])
+        logits = self._mask_seen(logits, code, known)
+        unseen = tf.reduce_sum(tf.cast(logits > -np.inf, tf.int32), axis=1)
+        tf.debugging.assert_positive(k, message="k must be positive")
+        fewest = tf.reduce_min(tf.concat([unseen, [self.n_items]], 0))
+        tf.debugging.assert_less_equal(
+            k, fewest, message="k exceeds the items a requested user has not seen"
+        )
+        values, top = tf.math.top_k(logits, k)
+        scores = tf.where(
+            known[:, None], self._scores(values), tf.constant(self.fallback, tf.float64)
+        )
+        return {"items": tf.gather(self.item_labels, top), "scores": scores}
+
+    def _mask_seen(self, logits, code, known):
+        """``-inf`` at each known user's seen items (unknown users have none)."""
+        seen = tf.RaggedTensor.from_row_splits(self.seen_items, self.seen_indptr, validate=False)
+        rows = tf.gather(seen, code)
+        row_ids = rows.value_rowids()
+        columns = tf.cast(rows.flat_values, tf.int64)
+        mine = tf.gather(known, row_ids)
+        at = tf.stack([tf.boolean_mask(row_ids, mine), tf.boolean_mask(columns, mine)], 1)
+        minus_inf = tf.fill(tf.shape(at)[:1], tf.constant(-np.inf, logits.dtype))
+        return tf.tensor_scatter_nd_update(logits, at, minus_inf)
+
+
+def _lookup_table(labels, dtype):
+    keys = tf.constant(labels, dtype=dtype)
+    codes = tf.range(len(labels), dtype=tf.int64)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, codes), -1)
+
+
+def write_saved_model(path, module):
+    """Save ``module`` (a :class:`ServingModule`) with its two signatures to ``path``."""
+    signatures = {
+        "serving_default": module.score.get_concrete_function(),
+        "recommend": module.recommend.get_concrete_function(),
+    }
+    tf.saved_model.save(module, str(path), signatures=signatures)

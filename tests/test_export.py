@@ -1,0 +1,200 @@
+"""NCFRecommender.export: a SavedModel that serves raw ids with TensorFlow alone.
+
+The loaded SavedModel must give ``predict``'s scores and ``recommend``'s items for every
+architecture and both feedbacks, string and integer ids, known and unknown ones; in a
+fresh process that never imports skncf; and ``saved_model_cli`` must list both signatures.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skncf import NCFRecommender
+from skncf._cli import main
+from skncf.datasets import make_interactions
+
+TINY = dict(latent_dim=4, mlp_layers=(8, 4), epochs=1, random_state=0)
+K = 5
+# float32 logits: the SavedModel's kernels may round a batch of another shape differently
+RTOL = 1e-6
+
+
+def data(ids, feedback):
+    X, ratings = make_interactions(n_users=40, n_items=80, ratings=True, random_state=0)
+    if ids == "str":
+        X = np.char.add("u", X.astype(str))
+        X[:, 1] = np.char.replace(X[:, 1], "u", "item-")
+    return X, (ratings if feedback == "explicit" else None)
+
+
+def fitted(architecture, feedback, ids, handle_unknown="ignore"):
+    X, y = data(ids, feedback)
+    rec = NCFRecommender(architecture, feedback=feedback, handle_unknown=handle_unknown, **TINY)
+    return rec.fit(X, y), X
+
+
+def queries(rec, X):
+    """Pairs and users to ask, with an unknown user and an unknown item among them."""
+    unknown_user = "nobody" if rec.users_.dtype.kind == "U" else 10**6
+    unknown_item = "nothing" if rec.items_.dtype.kind == "U" else 10**6
+    pairs = np.array(X[:12], dtype=object)
+    pairs = np.vstack([pairs, [[unknown_user, X[0, 1]], [X[0, 0], unknown_item]]])
+    users = np.append(rec.users_[:8].astype(object), unknown_user)
+    return pairs, users
+
+
+def tensor(values, like):
+    return tf.constant(np.asarray(values).astype(like.dtype))
+
+
+def check_served(rec, X, path):
+    served = tf.saved_model.load(str(path))
+    pairs, users = queries(rec, X)
+    score = served.signatures["serving_default"](
+        user=tensor(pairs[:, 0], rec.users_), item=tensor(pairs[:, 1], rec.items_)
+    )["score"].numpy()
+    np.testing.assert_allclose(score, rec.predict(pairs), rtol=RTOL)
+    top = served.signatures["recommend"](user=tensor(users, rec.users_), k=tf.constant(K))
+    items, scores = rec.recommend(users, k=K, return_scores=True)
+    got = top["items"].numpy()
+    if got.dtype.kind == "O":
+        got = got.astype(str)
+    np.testing.assert_array_equal(got, items)
+    np.testing.assert_allclose(top["scores"].numpy(), scores, rtol=RTOL)
+
+
+@pytest.mark.parametrize("ids", ["str", "int"])
+def test_export_serves_what_predict_and_recommend_give(tmp_path, ids):
+    rec, X = fitted("gmf", "implicit", ids)
+    check_served(rec, X, rec.export(tmp_path / "ncf" / "1"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("architecture", ["seed", "gmf", "mlp", "neumf"])
+@pytest.mark.parametrize("feedback", ["implicit", "explicit"])
+def test_export_serves_every_architecture_and_feedback(tmp_path, architecture, feedback):
+    rec, X = fitted(architecture, feedback, "str" if feedback == "explicit" else "int")
+    check_served(rec, X, rec.export(tmp_path))
+
+
+def test_k_is_chosen_per_call_and_checked(tmp_path):
+    rec, _ = fitted("gmf", "implicit", "str")
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend"]
+    users = tf.constant(rec.users_[:3])
+    for k in (1, 7):
+        assert served(user=users, k=tf.constant(k))["items"].shape == (3, k)
+    unseen = len(rec.items_) - np.diff(rec.seen_.indptr)[:3].max()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the items"):
+        served(user=users, k=tf.constant(int(unseen) + 1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k must be positive"):
+        served(user=users, k=tf.constant(0))
+
+
+def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
+    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    with pytest.raises(tf.errors.InvalidArgumentError, match="user ids not seen in fit"):
+        served["recommend"](user=tf.constant(["nobody"]), k=tf.constant(1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
+        served["serving_default"](user=tf.constant([X[0, 0]]), item=tf.constant(["nothing"]))
+
+
+def test_export_refuses_what_it_cannot_serve(tmp_path):
+    X = np.array([[0.5, 1], [1.5, 2], [1.5, 1]])
+    rec = NCFRecommender(**TINY).fit(X)
+    with pytest.raises(ValueError, match="the model's user ids are floats"):
+        rec.export(tmp_path / "floats")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="must be a directory"):
+        fitted("gmf", "implicit", "int")[0].export(tmp_path / "file")
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        NCFRecommender().export(tmp_path / "unfitted")
+
+
+FRESH = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+
+    path, queries, answers = sys.argv[1:4]
+    asked = json.load(open(queries))
+    served = tf.saved_model.load(path).signatures
+    for kind, question in asked.items():
+        dtype = tf.string if kind == "str" else tf.int64
+        score = served["serving_default"](
+            user=tf.constant(question["pairs_users"], dtype),
+            item=tf.constant(question["pairs_items"], dtype),
+        )["score"].numpy()
+        top = served["recommend"](user=tf.constant(question["users"], dtype), k=tf.constant(3))
+        items = top["items"].numpy()
+        question.update(score=score.tolist(), items=[[
+            i.decode() if isinstance(i, bytes) else int(i) for i in row] for row in items])
+    assert not [m for m in sys.modules if m.split(".")[0] == "skncf"], "skncf was imported"
+    json.dump(asked, open(answers, "w"))
+    """
+)
+
+
+@pytest.mark.slow  # a new TensorFlow process, and saved_model_cli's
+def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
+    asked, expected = {}, {}
+    for ids in ("str", "int"):
+        rec, X = fitted("neumf", "implicit", ids)
+        rec.export(tmp_path / ids)
+        pairs, users = queries(rec, X)
+        asked[ids] = {
+            "pairs_users": pairs[:, 0].tolist(),
+            "pairs_items": pairs[:, 1].tolist(),
+            "users": users.tolist(),
+        }
+        expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
+    for ids in asked:
+        (tmp_path / "queries.json").write_text(json.dumps({ids: asked[ids]}))
+        script = tmp_path / "serve.py"
+        script.write_text(FRESH)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        done = subprocess.run(
+            [sys.executable, str(script), str(tmp_path / ids), str(tmp_path / "queries.json"),
+             str(tmp_path / "answers.json")],
+            capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        answer = json.loads((tmp_path / "answers.json").read_text())[ids]
+        np.testing.assert_allclose(answer["score"], expected[ids][0], rtol=RTOL)
+        assert answer["items"] == expected[ids][1]
+
+    cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
+    assert cli is not None, "saved_model_cli comes with tensorflow"
+    shown = subprocess.run(
+        [cli, "show", "--dir", str(tmp_path / "str"), "--all"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    for signature in ("serving_default", "recommend"):
+        assert f"signature_def['{signature}']" in shown.stdout
+    assert "inputs['k'] tensor_info:" in shown.stdout
+    assert "outputs['items'] tensor_info:" in shown.stdout
+
+
+def test_export_from_the_command_line(tmp_path, capsys):
+    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
+    rec.save(tmp_path / "m.skncf")
+    status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
+                   "--handle-unknown", "ignore"])  # fmt: skip
+    assert status == 0
+    assert "exported" in capsys.readouterr().out
+    served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
+    top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
+    assert top.shape == (2, 2)  # the unknown user gets the fallback: --handle-unknown took
+    assert main(["export", str(tmp_path / "missing.skncf"), str(tmp_path / "o2")]) == 2

@@ -1,0 +1,171 @@
+"""NCFRecommender.fold_in: users fitted against the frozen item side, the model unchanged.
+
+A fitted user folded in again from its own history must score items much as the fit does
+(every architecture, both losses, ratings); the estimator must not change; the result
+must be deterministic, follow handle_unknown, and refuse what it cannot learn from.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.exceptions import NotFittedError
+
+from skncf import FoldedUsers, NCFRecommender
+from skncf.datasets import make_interactions
+
+from .conftest import in_threads
+
+SMALL = dict(latent_dim=8, epochs=10, random_state=0)
+N_FOLDED = 10
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, _ = make_interactions(n_users=150, n_items=60, interactions_per_user=10, random_state=0)
+    Xr, ratings = make_interactions(
+        n_users=150, n_items=60, interactions_per_user=10, ratings=True, random_state=0
+    )
+    return X, Xr, ratings
+
+
+def fit(data, architecture, objective):
+    X, Xr, ratings = data
+    if objective == "explicit":
+        rec = NCFRecommender(architecture, feedback="explicit", **SMALL)
+        return rec.fit(Xr, ratings), Xr, ratings
+    return NCFRecommender(architecture, loss=objective, **SMALL).fit(X), X, None
+
+
+def rows_of(X, y, users):
+    mine = np.isin(X[:, 0], users)
+    return X[mine], None if y is None else y[mine]
+
+
+SETTINGS = [
+    ("gmf", "softmax"),
+    pytest.param("gmf", "explicit", marks=pytest.mark.slow),
+    pytest.param("gmf", "log", marks=pytest.mark.slow),
+    pytest.param("seed", "softmax", marks=pytest.mark.slow),
+    pytest.param("mlp", "softmax", marks=pytest.mark.slow),
+    pytest.param("mlp", "explicit", marks=pytest.mark.slow),
+    ("neumf", "log"),
+    pytest.param("neumf", "softmax", marks=pytest.mark.slow),
+    pytest.param("seed", "explicit", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("architecture", "objective"), SETTINGS)
+def test_a_fitted_user_folded_in_again_scores_items_as_the_fit(data, architecture, objective):
+    rec, X, y = fit(data, architecture, objective)
+    users = rec.users_[:N_FOLDED]
+    weights_before = [w.copy() for w in rec.model_.get_weights()]
+    folded = rec.fold_in(*rows_of(X, y, users))
+    assert isinstance(folded, FoldedUsers)
+    np.testing.assert_array_equal(folded.users_, users)
+    pairs = np.array([[u, i] for u in users for i in rec.items_], dtype=X.dtype)
+    in_fit = rec.predict(pairs).reshape(len(users), -1)
+    again = folded.predict(pairs).reshape(len(users), -1)
+    # the same ranking of the catalog, up to what a prior and a frozen item side change
+    rho = np.median([spearmanr(a, b)[0] for a, b in zip(in_fit, again)])
+    assert rho > 0.8, rho
+    if objective == "explicit":
+        low, high = y.min(), y.max()
+        assert np.all((again >= low) & (again <= high))
+    # the estimator is as it was
+    for before, after in zip(weights_before, rec.model_.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert len(rec.users_) == 150
+
+
+def test_fold_in_recommends_for_new_users_leaving_their_history_out(data):
+    rec, X, _ = fit(data, "gmf", "softmax")
+    a, b, c = rec.items_[:3]
+    history = np.array([["new-a", a], ["new-a", b], ["new-b", c]], dtype=object)
+    folded = rec.fold_in(history)
+    top, scores = folded.recommend(["new-a", "new-b"], k=5, return_scores=True)
+    assert top.shape == (2, 5)
+    assert not set(top[0]) & {a, b}
+    assert c not in top[1]
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    denied = folded.recommend(["new-a"], k=3, deny=top[0, :2])
+    assert not set(denied[0]) & set(top[0, :2])
+    assert folded.recommend(["new-a"], k=2, exclude_seen=False).shape == (1, 2)
+    assert "new-a" not in rec.users_  # the estimator did not gain the users
+    with pytest.raises(ValueError, match="not seen in fit"):
+        rec.recommend(["new-a"])
+
+
+def test_fold_in_is_deterministic_and_thread_safe(data):
+    rec, X, _ = fit(data, "neumf", "log")
+    history = rows_of(X, None, rec.users_[:5])[0]
+    expected = rec.fold_in(history).predict(history)
+    results = in_threads(lambda n: rec.fold_in(history).predict(history), repeats=2)
+    for per_thread in results:
+        for result in per_thread:
+            np.testing.assert_array_equal(result, expected)
+
+
+def test_weights_and_counts_shape_the_fold_in(data):
+    rec, X, _ = fit(data, "gmf", "softmax")
+    items = rec.items_[:4]
+    history = np.array([["n", item] for item in items], dtype=object)
+    heavy_first = rec.fold_in(history, y=[50.0, 1.0, 1.0, 1.0])
+    heavy_last = rec.fold_in(history, sample_weight=[1.0, 1.0, 1.0, 50.0])
+    pairs = np.array([["n", items[0]], ["n", items[3]]], dtype=object)
+    first, last = heavy_first.predict(pairs), heavy_last.predict(pairs)
+    assert first[0] > last[0] and last[1] > first[1]  # the heavy item scores higher
+    # a zero weight is no interaction: that item is not seen, and not learnt from
+    zero = rec.fold_in(history, y=[1.0, 1.0, 1.0, 0.0])
+    assert zero.seen_.sum() == 3
+
+
+def test_refitting_the_estimator_invalidates_folded_users(data):
+    rec, X, _ = fit(data, "gmf", "softmax")
+    folded = rec.fold_in(rows_of(X, None, rec.users_[:2])[0])
+    pickle.loads(pickle.dumps(rec)).fold_in(X[:3])  # the cache is not pickled, rebuilt
+    rec.set_params(epochs=1).fit(X)
+    with pytest.raises(ValueError, match="fit again after fold_in"):
+        folded.recommend(rec.users_[:1])
+
+
+def test_fold_in_bad_input(data):
+    rec, X, _ = fit(data, "gmf", "softmax")
+    item = rec.items_[0]
+    with pytest.raises(NotFittedError):
+        NCFRecommender().fold_in([[0, 1]])
+    with pytest.raises(ValueError, match=r"X \(item ids\) contains 1 id\(s\) not seen in fit"):
+        rec.fold_in([["n", item], ["n", 10**9]])
+    with pytest.raises(ValueError, match="X leaves 1 user\\(s\\) with no interaction"):
+        rec.fold_in([["n", item], ["m", item]], y=[1.0, 0.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        rec.fold_in([["n", item]], y=[-1.0])
+    with pytest.raises(ValueError, match="y has 2 entries but X has 1 rows"):
+        rec.fold_in([["n", item]], y=[1.0, 2.0])
+    with pytest.raises(ValueError, match="X has 3 features"):
+        rec.fold_in(np.array([["n", item, 1]], dtype=object))
+    folded = rec.fold_in([["n", item]])
+    with pytest.raises(ValueError, match=r"users contains 1 id\(s\) not seen in fit: 'other'"):
+        folded.recommend(["other"])
+    with pytest.raises(ValueError, match="k=100 exceeds the 60 items"):
+        folded.recommend(["n"], k=100)
+    ignoring = NCFRecommender(**{**rec.get_params(), "handle_unknown": "ignore"}).fit(X)
+    kept = ignoring.fold_in([["n", item], ["n", 10**9]])  # the unknown item's row is left out
+    assert kept.seen_.sum() == 1
+    with pytest.raises(ValueError, match="no interaction to learn from: 'n'"):
+        ignoring.fold_in([["n", 10**9]])
+    explicit = NCFRecommender(feedback="explicit", **SMALL).fit(data[1], data[2])
+    with pytest.raises(ValueError, match="requires y"):
+        explicit.fold_in(data[1][:3])
+
+
+def test_save_and_load_keep_what_explicit_fold_in_needs(data, tmp_path):
+    from skncf import load
+
+    rec, X, y = fit(data, "gmf", "explicit")
+    loaded = load(rec.save(tmp_path / "m.skncf"))
+    history = rows_of(X, y, rec.users_[:3])
+    np.testing.assert_array_equal(
+        loaded.fold_in(*history).predict(history[0]), rec.fold_in(*history).predict(history[0])
+    )
