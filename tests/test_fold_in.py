@@ -132,6 +132,7 @@ def test_refitting_the_estimator_invalidates_folded_users(data):
 
 def test_fold_in_bad_input(data):
     rec, X, _ = fit(data, "gmf", "softmax")
+    before = rec.recommend(rec.users_[:3], k=4)
     item = rec.items_[0]
     with pytest.raises(NotFittedError):
         NCFRecommender().fold_in([[0, 1]])
@@ -158,6 +159,9 @@ def test_fold_in_bad_input(data):
     explicit = NCFRecommender(feedback="explicit", **SMALL).fit(data[1], data[2])
     with pytest.raises(ValueError, match="requires y"):
         explicit.fold_in(data[1][:3])
+    # the failed calls left the estimator as it was
+    np.testing.assert_array_equal(rec.recommend(rec.users_[:3], k=4), before)
+    assert rec._fold_in is not None and "n" not in rec.users_
 
 
 def test_save_and_load_keep_what_explicit_fold_in_needs(data, tmp_path):
