@@ -127,10 +127,10 @@ FRESH = textwrap.dedent(
     import numpy as np
     import tensorflow as tf
 
-    path, queries, answers = sys.argv[1:4]
+    queries, answers = sys.argv[1:3]
     asked = json.load(open(queries))
-    served = tf.saved_model.load(path).signatures
     for kind, question in asked.items():
+        served = tf.saved_model.load(question["path"]).signatures
         dtype = tf.string if kind == "str" else tf.int64
         score = served["serving_default"](
             user=tf.constant(question["pairs_users"], dtype),
@@ -151,28 +151,26 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
     asked, expected = {}, {}
     for ids in ("str", "int"):
         rec, X = fitted("neumf", "implicit", ids)
-        rec.export(tmp_path / ids)
         pairs, users = queries(rec, X)
         asked[ids] = {
+            "path": str(rec.export(tmp_path / ids)),
             "pairs_users": pairs[:, 0].tolist(),
             "pairs_items": pairs[:, 1].tolist(),
             "users": users.tolist(),
         }
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
-    for ids in asked:
-        (tmp_path / "queries.json").write_text(json.dumps({ids: asked[ids]}))
-        script = tmp_path / "serve.py"
-        script.write_text(FRESH)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        done = subprocess.run(
-            [sys.executable, str(script), str(tmp_path / ids), str(tmp_path / "queries.json"),
-             str(tmp_path / "answers.json")],
-            capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-        answer = json.loads((tmp_path / "answers.json").read_text())[ids]
-        np.testing.assert_allclose(answer["score"], expected[ids][0], rtol=RTOL)
-        assert answer["items"] == expected[ids][1]
+    (tmp_path / "queries.json").write_text(json.dumps(asked))
+    (tmp_path / "serve.py").write_text(FRESH)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "serve.py", "queries.json", "answers.json"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads((tmp_path / "answers.json").read_text())
+    for ids, (scores, items) in expected.items():
+        np.testing.assert_allclose(answers[ids]["score"], scores, rtol=RTOL)
+        assert answers[ids]["items"] == items
 
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli is not None, "saved_model_cli comes with tensorflow"
