@@ -44,6 +44,7 @@ class Candidates:
             excluded.append(deny)
         self.row_deny = _indicator(sum(excluded[1:], excluded[0])) if excluded else None
         self.n_rows = n_rows
+        self._indexes = {}
 
     def left(self, rows):
         """How many items each of ``rows`` (positions in the query) may return."""
@@ -75,10 +76,16 @@ class Candidates:
         """Whether ``rows[n]`` may return ``items[n]`` (pairs, for candidate lists)."""
         ok = self.allowed[items]
         if self.row_allow is not None:
-            ok &= SeenPairs(self.row_allow).contains(rows, items)
+            ok &= self._index("row_allow").contains(rows, items)
         if self.row_deny is not None:
-            ok &= ~SeenPairs(self.row_deny).contains(rows, items)
+            ok &= ~self._index("row_deny").contains(rows, items)
         return ok
+
+    def _index(self, name):
+        """A :class:`SeenPairs` of the per-row list ``name``, built on first use."""
+        if name not in self._indexes:
+            self._indexes[name] = SeenPairs(getattr(self, name))
+        return self._indexes[name]
 
     def check_k(self, k, rows, labels, what, because):
         """Raise if a row has fewer than ``k`` candidates, naming the first such row.
