@@ -101,13 +101,7 @@ def encode(labels, ids):
 
 def check_query_ids(values, name):
     """One id or a 1-d array-like of ids, of one label kind; raise if empty."""
-    values = np.asarray(keep_python_types(values))
-    if values.ndim == 0:
-        values = values.reshape(1)
-    if values.ndim != 1:
-        raise ValueError(
-            f"{name} must be one id or a 1-d array-like of ids; got shape {values.shape}."
-        )
+    values = _one_dimensional(values, name, "one id or a 1-d array-like of ids")
     if len(values) == 0:
         raise ValueError(f"{name} is empty; pass at least one id.")
     return check_ids(values, name)
@@ -171,16 +165,20 @@ def check_id_lists(values, name, n_rows):
         return ids, rows
     if isinstance(values, (list, tuple)) and any(_is_list_like(v) for v in values):
         raise TypeError(f"{name} mixes ids and lists of ids; pass one list, or one per row.")
-    array = np.asarray(keep_python_types(values))
-    if array.ndim == 0:
-        array = array.reshape(1)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-d array-like of ids, or one per row; got shape {array.shape}."
-        )
+    array = _one_dimensional(values, name, "a 1-d array-like of ids, or one per row")
     if len(array) == 0:
         return np.array([], np.int64), None
     return check_ids(array, name), None
+
+
+def _one_dimensional(values, name, what):
+    """``values`` as a 1-d array (one id becomes an array of one), or raise naming ``what``."""
+    values = np.asarray(keep_python_types(values))
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be {what}; got shape {values.shape}.")
+    return values
 
 
 def _is_list_like(value):
