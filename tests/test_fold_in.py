@@ -125,6 +125,8 @@ def test_refitting_the_estimator_invalidates_folded_users(data):
     rec, X, _ = fit(data, "gmf", "softmax")
     folded = rec.fold_in(rows_of(X, None, rec.users_[:2])[0])
     pickle.loads(pickle.dumps(rec)).fold_in(X[:3])  # the cache is not pickled, rebuilt
+    copy = pickle.loads(pickle.dumps(folded))  # with its estimator
+    np.testing.assert_array_equal(copy.recommend(rec.users_[:2]), folded.recommend(rec.users_[:2]))
     rec.set_params(epochs=1).fit(X)
     with pytest.raises(ValueError, match="fit again after fold_in"):
         folded.recommend(rec.users_[:1])
