@@ -213,9 +213,27 @@ def _add_recommend(commands):
     who.add_argument("--users", nargs="+", metavar="ID", help="user ids")
     who.add_argument("--users-file", help="a text file with one user id per line")
     who.add_argument("--all-users", action="store_true", help="every user the model knows")
+    who.add_argument(
+        "--history",
+        metavar="FILE",
+        help="an interactions file (.csv, .tsv, .parquet) of users to fold in from their "
+        "history, without refitting: recommends for each of its users",
+    )
     recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     recommend.add_argument(
         "--include-seen", action="store_true", help="also recommend items a user has seen"
+    )
+    recommend.add_argument(
+        "--allow-file", help="a text file of item ids, one per line: recommend only these"
+    )
+    recommend.add_argument(
+        "--deny-file", help="a text file of item ids, one per line: never recommend these"
+    )
+    history = recommend.add_argument_group("columns of --history")
+    history.add_argument("--user-col", default="user", help="user ids (default: user)")
+    history.add_argument("--item-col", default="item", help="item ids (default: item)")
+    history.add_argument(
+        "--weight-col", help="implicit weights or counts, or ratings for an explicit model"
     )
     recommend.add_argument(
         "--approximate",
@@ -347,26 +365,26 @@ def _recommend(args):
     from ._estimator import load
 
     rec = load(args.model_file)
-    if args.all_users:
-        users = rec.users_
+    filters = {
+        name: None if path is None else _as_labels(_lines(path), rec.items_, "item")
+        for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
+    }
+    options = dict(k=args.k, exclude_seen=not args.include_seen, return_scores=True, **filters)
+    if args.history is not None:
+        if args.approximate is not None:
+            raise UserError("--approximate ranks the model's own users, not --history's.")
+        folded = rec.fold_in(*_history(args, rec))
+        users = folded.users_
+        items, scores = folded.recommend(users, **options)
     else:
-        raw = args.users
-        if args.users_file is not None:
-            if not os.path.isfile(args.users_file):
-                raise UserError(f"no such file: {args.users_file}")
-            with open(args.users_file, encoding="utf-8") as lines:
-                raw = [line.strip() for line in lines if line.strip()]
-        users = _as_labels(raw, rec.users_)
-    approximate: bool | dict[str, int] = False
-    if args.approximate is not None:
-        approximate = {"n_probe": args.approximate} if args.approximate else True
-    items, scores = rec.recommend(
-        users,
-        k=args.k,
-        exclude_seen=not args.include_seen,
-        return_scores=True,
-        approximate=approximate,
-    )
+        users = rec.users_
+        if not args.all_users:
+            raw = args.users if args.users_file is None else _lines(args.users_file)
+            users = _as_labels(raw, rec.users_)
+        approximate: bool | dict[str, int] = False
+        if args.approximate is not None:
+            approximate = {"n_probe": args.approximate} if args.approximate else True
+        items, scores = rec.recommend(users, approximate=approximate, **options)
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:
         out = sys.stdout
@@ -401,7 +419,34 @@ def _export(args):
     )
 
 
-def _as_labels(raw, known):
+def _lines(path):
+    """The non-empty lines of a text file, stripped."""
+    if not os.path.isfile(path):
+        raise UserError(f"no such file: {path}")
+    with open(path, encoding="utf-8") as lines:
+        return [line.strip() for line in lines if line.strip()]
+
+
+def _history(args, rec):
+    """``(X, y)`` of --history, its columns named as the model's were in fit."""
+    frame = _read_table(args.history)
+    for option, column in (
+        ("--user-col", args.user_col), ("--item-col", args.item_col),
+        ("--weight-col", args.weight_col),
+    ):  # fmt: skip
+        if column is not None and column not in frame.columns:
+            raise UserError(
+                f"{args.history} has no column {column!r} ({option}); its columns are "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+    X = frame[[args.user_col, args.item_col]]
+    names = getattr(rec, "feature_names_in_", None)
+    X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
+    y = None if args.weight_col is None else frame[args.weight_col].to_numpy()
+    return X, y
+
+
+def _as_labels(raw, known, what="user"):
     """Command-line strings as labels of the model's id kind (int, float or string)."""
     import numpy as np
 
@@ -411,7 +456,7 @@ def _as_labels(raw, known):
     try:
         values = [convert(value) for value in raw]
     except ValueError:
-        raise UserError(f"the model's user ids are numbers; got {', '.join(raw[:3])}") from None
+        raise UserError(f"the model's {what} ids are numbers; got {', '.join(raw[:3])}") from None
     return np.array(values, dtype=object if known.dtype.kind == "O" else known.dtype)
 
 

@@ -21,6 +21,19 @@ class FoldedUsers:
     seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
         Their interactions by code (rows follow ``users_``, columns the estimator's
         ``items_``): what ``exclude_seen`` leaves out.
+
+    Examples
+    --------
+    >>> from skncf import NCFRecommender
+    >>> from skncf.datasets import make_interactions
+    >>> X, _ = make_interactions(n_users=60, n_items=40, random_state=0)
+    >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
+    >>> new = rec.fold_in([["zoe", 3], ["zoe", 7], ["zoe", 11]])
+    >>> top = new.recommend(["zoe"], k=5, deny=[12, 13])
+    >>> top.shape, bool({3, 7, 11, 12, 13} & set(top[0].tolist()))
+    ((1, 5), False)
+    >>> new.predict([["zoe", 3], ["zoe", 4]]).shape
+    (2,)
     """
 
     def __init__(self, estimator, users, vectors, seen):

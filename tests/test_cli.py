@@ -257,3 +257,33 @@ def test_recommend_with_the_approximate_index(skncf, interactions_csv):
     assert approximate.stdout == exact.stdout
     tower = skncf("recommend", "neumf.skncf", "--users", "u1", "--approximate", cwd=folder)
     assert tower.returncode == 2 and "dot product" in tower.stderr
+
+
+def test_recommend_for_new_users_from_their_history_with_filters(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    X = frame[["player", "game"]]
+    NCFRecommender(epochs=2, latent_dim=8, random_state=0).fit(X).save(folder / "h.skncf")
+    games = sorted(frame.game.unique().tolist())
+    pd.DataFrame({"who": ["new1", "new1", "new2"], "what": games[:3]}).to_csv(
+        folder / "history.csv", index=False
+    )
+    (folder / "allow.txt").write_text("\n".join(map(str, games[:12])) + "\n")
+    (folder / "deny.txt").write_text(f"{games[3]}\n")
+    out = skncf(
+        "recommend", "h.skncf", "--history", "history.csv", "--user-col", "who",
+        "--item-col", "what", "--k", "4", "--allow-file", "allow.txt",
+        "--deny-file", "deny.txt", cwd=folder,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",") for line in out.stdout.strip().splitlines()[1:]]
+    assert [r[0] for r in rows] == ["new1"] * 4 + ["new2"] * 4
+    recommended = {int(r[2]) for r in rows}
+    assert recommended <= set(games[:12]) - {games[3]}
+    assert not {int(r[2]) for r in rows[:4]} & set(games[:2])  # new1's history left out
+    missing = skncf("recommend", "h.skncf", "--history", "history.csv", cwd=folder)
+    assert missing.returncode == 2 and "no column 'user' (--user-col)" in missing.stderr
+    both = skncf(
+        "recommend", "h.skncf", "--history", "history.csv", "--user-col", "who",
+        "--item-col", "what", "--approximate", cwd=folder,
+    )  # fmt: skip
+    assert both.returncode == 2 and "--approximate ranks the model's own users" in both.stderr
