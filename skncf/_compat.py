@@ -4,9 +4,10 @@ A change in one of those libraries' private API then touches this file alone.
 """
 
 from sklearn.base import _fit_context as fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 __all__ = [
+    "HasMethods",
     "Interval",
     "StrOptions",
     "allow_callbacks",

@@ -11,7 +11,7 @@ import itertools
 import os
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -28,7 +28,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._compat import Interval, StrOptions, fit_context
+from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._data.features import check_covered, check_features, encoded_rows, fit_encoder
 from ._data.ids import (
     check_id_lists,
     check_ids,
@@ -48,7 +49,13 @@ from ._data.interactions import (
 )
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._folded import FoldedUsers
-from ._graph.graphs import ARCHITECTURES, build_graph, init_neumf_from, start_gmf_as_dot_product
+from ._graph.graphs import (
+    ARCHITECTURES,
+    build_graph,
+    init_neumf_from,
+    set_feature_tables,
+    start_gmf_as_dot_product,
+)
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
 from ._serving.candidates import Candidates
@@ -203,6 +210,24 @@ class NCFRecommender(BaseEstimator):
         Where the user and item ids are in ``X``: two column positions, or two column
         names of a DataFrame. None means ``X`` has exactly two columns, user id first.
         Other columns are validated but not used.
+    user_features, item_features : DataFrame or (ids, matrix), default=None
+        Side features: a DataFrame indexed by user (item) id, numeric and categorical
+        columns, or a pair of ids and a 2-D numeric array or sparse matrix, one row per
+        id. Every user (item) of ``X`` needs a row; ids with a row but no interaction
+        join the catalog (``users_``, ``items_``) and are scored from their features:
+        cold start. Each embedding of that side becomes its id embedding plus a learned
+        linear projection of the encoded features (user guide, "Side features"). Given
+        here, not to ``fit``, so that a search's splits never cut the tables and can
+        compare feature sets (``{"item_features": [None, genres]}``).
+    features_encoder : "auto" or transformer, default="auto"
+        Turns a feature table into numbers, fitted at ``fit`` (a clone per side):
+        ``"auto"`` encodes DataFrames with ``skncf``'s default ``ColumnTransformer``
+        (numeric: median imputation with missing-value indicators, standardised; others:
+        one-hot, categories seen once pooled) and uses matrices as given. Fitted encoders
+        are ``feature_encoders_``.
+    id_embeddings : bool, default=True
+        False: a side that has features is represented by them alone (its id embeddings
+        and biases stay zero), a content-based model of that side.
     handle_unknown : {"error", "ignore"}, default="error"
         What ``predict``, ``recommend`` and ``similar_items`` do with users or items not
         seen in ``fit``. ``"error"`` raises a ValueError. ``"ignore"`` uses a fallback:
@@ -331,6 +356,10 @@ class NCFRecommender(BaseEstimator):
         "init": [StrOptions({"random", "svd"})],
         "pretrain": ["boolean"],
         "columns": ["array-like", None],
+        "user_features": "no_validation",  # checked in fit
+        "item_features": "no_validation",
+        "features_encoder": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
+        "id_embeddings": ["boolean"],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="right"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
@@ -360,6 +389,10 @@ class NCFRecommender(BaseEstimator):
         init: Literal["random", "svd"] = "random",
         pretrain: bool = False,
         columns: Sequence[int | str] | None = None,
+        user_features: Any = None,
+        item_features: Any = None,
+        features_encoder: Any = "auto",
+        id_embeddings: bool = True,
         handle_unknown: Literal["error", "ignore"] = "error",
         validation_fraction: float | None = None,
         n_iter_no_change: int | None = None,
@@ -385,6 +418,10 @@ class NCFRecommender(BaseEstimator):
         self.init = init
         self.pretrain = pretrain
         self.columns = columns
+        self.user_features = user_features
+        self.item_features = item_features
+        self.features_encoder = features_encoder
+        self.id_embeddings = id_embeddings
         self.handle_unknown = handle_unknown
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -526,9 +563,12 @@ class NCFRecommender(BaseEstimator):
         and so no early stopping.
         """
         self._check_fit_settings(validation_data, hold_out)
+        tables = self._feature_tables()
         X = validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
-        ids = self._fit_ids(X, keep)
+        ids = self._fit_ids(X, keep, tables)
+        encoders, self._feature_rows = self._encode_features(tables, ids)
+        self._feature_width = {side: rows.shape[1] for side, rows in self._feature_rows.items()}
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         if self.distribute is not None:  # the workers' draws and data must agree
             seed = agree(self.distribute, seed, fingerprint(ids.u, ids.i, y, sample_weight))
@@ -557,7 +597,29 @@ class NCFRecommender(BaseEstimator):
             data.interactions.seen, data.interactions.scalars,
         )  # fmt: skip
         self._rating_noise = self._residual_variance(data.interactions)
+        del self._feature_rows  # the graph's feature tables hold them
+        if tables:
+            self.feature_encoders_ = encoders
         return self
+
+    def _feature_tables(self):
+        """``{side: (ids, table)}`` of the sides given features (``user_features``, ...)."""
+        tables = {}
+        for side in ("user", "item"):
+            value = getattr(self, f"{side}_features")
+            if value is not None:
+                tables[side] = check_features(value, f"{side}_features")
+        return tables
+
+    def _encode_features(self, tables, ids):
+        """Fitted encoders and encoded rows (in code order) of the sides with features."""
+        encoders, rows = {}, {}
+        for side, (feature_ids, table) in tables.items():
+            name = f"{side}_features"
+            encoders[side] = fit_encoder(self.features_encoder, table, name)
+            labels = ids.users_ if side == "user" else ids.items_
+            rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
+        return encoders, rows
 
     def _residual_variance(self, interactions):
         """Ratings: the mean squared training residual on the [0, 1] scale (fold-in's)."""
@@ -573,6 +635,10 @@ class NCFRecommender(BaseEstimator):
         if self.pretrain and self.architecture != "neumf":
             raise ValueError(
                 f"pretrain=True needs architecture='neumf'; got architecture={self.architecture!r}."
+            )
+        if self.init == "svd" and not self.id_embeddings:
+            raise ValueError(
+                "init='svd' starts the id embeddings, which id_embeddings=False switches off."
             )
         if self.init == "svd" and (
             self._trained_architecture() not in ("gmf", "neumf") or self.feedback == "explicit"
@@ -603,19 +669,26 @@ class NCFRecommender(BaseEstimator):
                 "(e.g. 0.1), or pass validation_data to fit."
             )
 
-    def _fit_ids(self, X, keep):
-        """The ids of ``X`` as codes: new ones, or extending the fitted ones with ``keep``."""
+    def _fit_ids(self, X, keep, tables):
+        """The ids of ``X`` as codes: new ones, or extending the fitted ones with ``keep``.
+
+        Ids of the feature ``tables`` join the catalogs (cold users and items).
+        """
         id_columns = self._id_columns_ if keep else self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
         items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
+        catalogs = {"user": users, "item": items}
+        for side, (feature_ids, _) in tables.items():
+            check_covered(feature_ids, catalogs[side], f"{side}_features", side)
+            catalogs[side] = np.concatenate([catalogs[side], feature_ids])
         old_codes = None
         if keep:
-            users_, u, old_users = extend_codes(self.users_, users, "user")
-            items_, i, old_items = extend_codes(self.items_, items, "item")
+            users_, u, old_users = extend_codes(self.users_, catalogs["user"], "user")
+            items_, i, old_items = extend_codes(self.items_, catalogs["item"], "item")
             old_codes = (old_users, old_items)
         else:
-            (users_, u), (items_, i) = fit_codes(users), fit_codes(items)
-        return _FitIds(id_columns, users_, items_, u, i, old_codes)
+            (users_, u), (items_, i) = fit_codes(catalogs["user"]), fit_codes(catalogs["item"])
+        return _FitIds(id_columns, users_, items_, u[: len(users)], i[: len(items)], old_codes)
 
     def _fit_data(self, ids, y, sample_weight, fraction, validation_data, rng):
         """The data stage's :class:`Interactions`, and what training builds on them."""
@@ -697,6 +770,7 @@ class NCFRecommender(BaseEstimator):
             )
         if self.loss == "softmax" and self.feedback == "implicit" and not (init or from_svd):
             start_gmf_as_dot_product(graph)
+        set_feature_tables(graph, self._feature_rows)
         settings = dict(
             epochs=run.epochs or resolved["epochs"],
             batch_size=resolved["batch_size"],
@@ -830,6 +904,8 @@ class NCFRecommender(BaseEstimator):
             l2=self.l2,
             seeds=seeds,
             biases=self.feedback == "explicit" or self.loss == "softmax",
+            features=getattr(self, "_feature_width", {}),
+            without_ids=() if self.id_embeddings else tuple(getattr(self, "_feature_width", {})),
         )
 
     # ---------------------------------------------------------------- save
@@ -876,6 +952,7 @@ class NCFRecommender(BaseEstimator):
             "id_columns": self._id_columns_,
             "scalars": (self._rating_offset, self._rating_scale, self._fallback),
             "rating_noise": self._rating_noise,
+            "feature_width": getattr(self, "_feature_width", {}),
             "history": self.history_,
         }
         write_model(check_path(path, for_writing=True), state, __version__)
@@ -1623,6 +1700,7 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
     state = read_model(path)
     estimator = NCFRecommender().set_params(**state["params"])
     estimator._validate_params()
+    estimator._feature_width = state["feature_width"]
     users, items = state["users"], state["items"]
     graph = estimator._build_graph(
         estimator._trained_architecture(), len(users), len(items), iter(range(1000))

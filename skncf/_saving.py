@@ -52,6 +52,7 @@ def write_model(path, state, version):
         "id_columns": list(state["id_columns"]),
         **dict(zip(("rating_offset", "rating_scale", "fallback"), map(float, state["scalars"]))),
         "rating_noise": state["rating_noise"],
+        "feature_width": state["feature_width"],
         "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
@@ -145,6 +146,7 @@ def _state(metadata, arrays):
         "rating_noise": metadata.get(
             "rating_noise", 1 / 16 if params.get("feedback") == "explicit" else None
         ),
+        "feature_width": metadata.get("feature_width", {}),
         "history": {key: list(values) for key, values in metadata["history"].items()},
     }
 
@@ -201,6 +203,9 @@ def _json_params(params):
             value = None  # a RandomState's state is not a parameter worth keeping
         elif name in ("callbacks", "distribute"):
             value = None  # live objects (open files, devices), not data
+        elif name in ("user_features", "item_features", "features_encoder"):
+            # the encoded features are graph weights; tables and encoders are not kept
+            value = None if name != "features_encoder" else "auto"
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.generic):

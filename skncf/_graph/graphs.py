@@ -15,6 +15,7 @@ import keras
 from keras import layers, ops
 
 ARCHITECTURES = ("seed", "gmf", "mlp", "neumf")
+EMBEDDINGS = ("user_embedding", "item_embedding", "user_mlp_embedding", "item_mlp_embedding")
 SEED_HIDDEN_UNITS = 50
 
 
@@ -33,8 +34,9 @@ class RowL2(keras.regularizers.Regularizer):
 
 
 def build_graph(
-    architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds, biases=False
-):
+    architecture, *, n_users, n_items, latent_dim, mlp_layers, dropout, l2, seeds, biases=False,
+    features=None, without_ids=(),
+):  # fmt: skip
     """Return the uncompiled ``keras.Model`` of one architecture.
 
     Parameters
@@ -55,10 +57,27 @@ def build_graph(
     biases : bool, default=False
         Add a learned per-user and per-item bias (``user_bias``, ``item_bias``, zero at
         start) to the logit of the output unit, as rating models do.
+    features : dict or None, default=None
+        ``{"user": width, "item": width}`` (either may be absent): side features. The
+        side's encoded features sit in a non-trainable table (``user_features``,
+        ``item_features``, zeros until set, see :func:`set_feature_tables`), and every
+        embedding of that side (GMF's, the tower's) adds a learned linear projection
+        of them (``<embedding>_features``, no bias) to its id embedding.
+    without_ids : tuple of {"user", "item"}, default=()
+        Sides whose id embeddings (and bias) are zeros and not trained, so that they are
+        represented by their features alone (content-based).
     """
-    builder = _Builder(latent_dim, dropout, l2, seeds)
+    builder = _Builder(latent_dim, dropout, l2, seeds, without_ids)
     user = keras.Input(shape=(1,), dtype="int32", name="user")
     item = keras.Input(shape=(1,), dtype="int32", name="item")
+    for side, ids, n_rows in (("user", user, n_users), ("item", item, n_items)):
+        width = (features or {}).get(side)
+        if width:
+            table = layers.Embedding(
+                n_rows, width, embeddings_initializer="zeros", trainable=False,
+                name=f"{side}_features",
+            )  # fmt: skip
+            builder.features[side] = table(ids)
     parts = []
     if architecture == "seed":
         product = builder.product(user, item, n_users, n_items, uniform=True)
@@ -105,6 +124,9 @@ class GraphLayout:
         The MLP tower's embeddings and its ReLU layers.
     biases : (user table, item table) or None
         Per-user and per-item biases (width 1).
+    projections : dict
+        Embedding layer name -> (its side's feature table, the ``Dense`` projecting it),
+        for the embeddings whose side has features.
     """
 
     output: keras.layers.Dense
@@ -112,6 +134,7 @@ class GraphLayout:
     gmf: tuple[keras.layers.Embedding, keras.layers.Embedding] | None
     tower: tuple[keras.layers.Embedding, keras.layers.Embedding, list] | None
     biases: tuple[keras.layers.Embedding, keras.layers.Embedding] | None
+    projections: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, model):
@@ -126,12 +149,18 @@ class GraphLayout:
             n_layers = sum(1 for name in names if name.startswith("mlp_dense_"))
             dense = [model.get_layer(f"mlp_dense_{j}") for j in range(n_layers)]
             tower = (*pair("user_mlp_embedding", "item_mlp_embedding"), dense)
+        projections = {
+            name: (model.get_layer(f"{name[:4]}_features"), model.get_layer(f"{name}_features"))
+            for name in EMBEDDINGS
+            if f"{name}_features" in names
+        }  # fmt: skip
         return cls(
             output=model.get_layer("prediction"),
             seed_dense=model.get_layer("seed_dense") if "seed_dense" in names else None,
             gmf=pair("user_embedding", "item_embedding"),
             tower=tower,
             biases=pair("user_bias", "item_bias"),
+            projections=projections,
         )
 
     def tables(self):
@@ -145,18 +174,26 @@ class GraphLayout:
         return [pair[side] for pair in (self.gmf, self.tower) if pair is not None]
 
     def dense_layers(self):
-        """Every ``Dense`` layer: the output, the seed's hidden layer, the tower's."""
+        """Every ``Dense`` layer: the output, the seed's hidden layer, the tower's, the
+        feature projections."""
         dense = [self.output] + ([self.seed_dense] if self.seed_dense else [])
-        return dense + (self.tower[2] if self.tower else [])
+        projections = [projection for _, projection in self.projections.values()]
+        return dense + (self.tower[2] if self.tower else []) + projections
+
+    def feature_tables(self):
+        """``{"user": table, "item": table}`` of the sides that have features."""
+        return {table.name.split("_")[0]: table for table, _ in self.projections.values()}
 
 
 class _Builder:
     """Creates the layers of a graph, each seeded and regularised the same way."""
 
-    def __init__(self, latent_dim, dropout, l2, seeds):
+    def __init__(self, latent_dim, dropout, l2, seeds, without_ids=()):
         self.latent_dim = latent_dim
         self.dropout = dropout
         self.seeds = seeds
+        self.without_ids = without_ids
+        self.features = {}  # side -> its feature rows (batch, 1, width)
         self.row_regularizer = RowL2(l2) if l2 > 0 else None
         self.kernel_regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
 
@@ -170,13 +207,27 @@ class _Builder:
             init = keras.initializers.RandomUniform(-0.05, 0.05, seed=next(self.seeds))
         else:  # He et al. 2017: N(0, 0.01)
             init = keras.initializers.RandomNormal(stddev=0.01, seed=next(self.seeds))
+        side = name.split("_")[0]
+        with_ids = side not in self.without_ids
         x = layers.Embedding(
             n_rows,
             self.latent_dim,
-            embeddings_initializer=init,
+            embeddings_initializer=init if with_ids else "zeros",
             activity_regularizer=self.row_regularizer,
+            trainable=with_ids,
             name=name,
         )(ids)
+        if side in self.features:  # the side's features, projected to the embedding's width
+            projection = layers.Dense(
+                self.latent_dim,
+                use_bias=False,
+                kernel_initializer=keras.initializers.RandomNormal(
+                    stddev=0.01, seed=next(self.seeds)
+                ),
+                kernel_regularizer=self.kernel_regularizer,
+                name=f"{name}_features",
+            )
+            x = layers.Add()([x, projection(self.features[side])])
         return layers.Flatten()(self._drop(x))
 
     def bias(self, ids, n_rows, name):
@@ -185,6 +236,7 @@ class _Builder:
             1,
             embeddings_initializer="zeros",
             activity_regularizer=self.row_regularizer,
+            trainable=name.split("_")[0] not in self.without_ids,
             name=name,
         )(ids)
         return layers.Flatten()(x)
@@ -211,6 +263,13 @@ class _Builder:
         for j, units in enumerate(widths):
             x = self.dense(x, units, f"mlp_dense_{j}", activation="relu")
         return x
+
+
+def set_feature_tables(model, features):
+    """Put each side's encoded features (``{"user": rows, "item": rows}``) in its table."""
+    tables = GraphLayout.of(model).feature_tables()
+    for side, rows in features.items():
+        tables[side].set_weights([rows])
 
 
 def init_neumf_from(neumf, gmf, mlp, *, alpha=0.5):

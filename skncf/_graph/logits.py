@@ -47,6 +47,7 @@ class CandidateLogits:
         self.layout = layout
         self.out, self.seed_dense = layout.output, layout.seed_dense
         self.gmf, self.tower, self.biases = layout.gmf, layout.tower, layout.biases
+        self.projections = layout.projections
         self.variables = model.trainable_variables
 
     def restart(self, seed):
@@ -69,7 +70,15 @@ class CandidateLogits:
         )
 
     def _lookup(self, layer, ids, training):
-        return self._drop(_rows(layer, ids), training)
+        return self._drop(self.embedded(layer, ids), training)
+
+    def embedded(self, layer, ids):
+        """Rows ``ids`` of an embedding, plus the projection of their side's features."""
+        rows = _rows(layer, ids)
+        if layer.name in self.projections:
+            table, projection = self.projections[layer.name]
+            rows = rows + tf.matmul(_rows(table, ids), projection.kernel)
+        return rows
 
     def _head(self, n_users, training):
         """Per-user weights of the GMF product (n_users, d) and the output bias."""
@@ -93,9 +102,9 @@ class CandidateLogits:
         """
         rows = {}
         if self.gmf is not None:
-            rows["gmf"] = _rows(self.gmf[0], users)
+            rows["gmf"] = self.embedded(self.gmf[0], users)
         if self.tower is not None:
-            rows["tower"] = _rows(self.tower[0], users)
+            rows["tower"] = self.embedded(self.tower[0], users)
         if self.biases is not None:
             rows["bias"] = _rows(self.biases[0], users)[:, 0]
         return rows

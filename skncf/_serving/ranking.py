@@ -16,8 +16,10 @@ def mask_seen(logits, seen, users):
 
 
 def top_k(logits, k):
-    """Column indices of the ``k`` largest entries of each row, best first."""
-    candidates = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    """Column indices of the ``k`` largest entries of each row, best first (ties: lower
+    index first among those chosen)."""
+    # ties: the lower item code first (as TensorFlow's top_k, so the export agrees)
+    candidates = np.sort(np.argpartition(-logits, k - 1, axis=1)[:, :k], axis=1)
     order = np.argsort(-np.take_along_axis(logits, candidates, axis=1), axis=1, kind="stable")
     return np.take_along_axis(candidates, order, axis=1)
 

@@ -120,7 +120,9 @@ class Scorer:
     def item_vectors(self):
         """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised."""
         tables = self.logits_of.layout.embeddings("item")
-        return _unit_rows(np.hstack([_unit_rows(t.embeddings.numpy()) for t in tables]))
+        items = tf.range(self.n_items)
+        parts = [_unit_rows(self.logits_of.embedded(t, items).numpy()) for t in tables]
+        return _unit_rows(np.hstack(parts))
 
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).

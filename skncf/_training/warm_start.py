@@ -19,6 +19,9 @@ def copy_weights(source, target, old_users, old_items):
     layout = GraphLayout.of(source)
     rows_of = {table.name: old_users for table, _ in layout.tables()}
     rows_of.update({table.name: old_items for _, table in layout.tables()})
+    features = layout.feature_tables()  # (set anew from the features by the estimator)
+    rows_of.update({table.name: {"user": old_users, "item": old_items}[side]
+                    for side, table in features.items()})  # fmt: skip
     for layer in source.layers:
         weights = layer.get_weights()
         if not weights:

@@ -1,0 +1,162 @@
+"""Side features: user and item attributes in the graph, and cold start from them.
+
+On data with planted taste groups, an item held out of ``fit`` but described by its group
+must rank for users of that group above items of other groups (and a new user by its
+group likewise); every architecture trains with features; the tables travel through
+GridSearchCV unsplit, pickling, save/load and the export; bad tables get clear errors.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+from sklearn.model_selection import GridSearchCV
+
+from skncf import NCFRecommender, load
+from skncf.datasets import make_interactions
+from skncf.model_selection import LeaveLastOut
+
+SMALL = dict(latent_dim=8, epochs=10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X, _, user_groups, item_groups = make_interactions(
+        n_users=200, n_items=100, n_groups=4, interactions_per_user=12, affinity=0.9,
+        return_groups=True, random_state=0,
+    )  # fmt: skip
+    items = pd.DataFrame({"group": [f"g{g}" for g in item_groups]})
+    users = pd.DataFrame({"group": [f"g{g}" for g in user_groups], "age": 20.0 + user_groups})
+    return X, user_groups, item_groups, users, items
+
+
+def group_hit_rate(rec, users, user_groups, candidates, item_groups, k=5):
+    """Share of each user's top k among ``candidates`` that come from the user's group."""
+    top = rec.recommend(users, k=k, allow=candidates)
+    return np.mean(item_groups[top] == user_groups[users][:, None])
+
+
+@pytest.mark.parametrize("id_embeddings", [True, False])
+def test_cold_items_rank_by_their_features(planted, id_embeddings):
+    X, user_groups, item_groups, _, items = planted
+    cold = np.random.default_rng(0).choice(100, 20, replace=False)
+    warm_rows = ~np.isin(X[:, 1], cold)
+    rec = NCFRecommender(item_features=items, id_embeddings=id_embeddings, **SMALL)
+    rec.fit(X[warm_rows])
+    assert set(cold) <= set(rec.items_.tolist())  # features alone put them in the catalog
+    users = np.arange(50)
+    with_features = group_hit_rate(rec, users, user_groups, cold, item_groups)
+    assert with_features > 0.6  # 4 groups: chance is 0.25
+    # without features the cold items are not in the catalog at all
+    plain = NCFRecommender(**SMALL).fit(X[warm_rows])
+    assert not set(cold) & set(plain.items_.tolist())
+
+
+def test_cold_users_rank_by_their_features(planted):
+    X, user_groups, item_groups, users, items = planted
+    cold = np.arange(150, 200)
+    rec = NCFRecommender(user_features=users, **SMALL).fit(X[~np.isin(X[:, 0], cold)])
+    assert set(cold) <= set(rec.users_.tolist())
+    assert group_hit_rate(rec, cold, user_groups, np.arange(100), item_groups) > 0.6
+
+
+@pytest.mark.parametrize(
+    "architecture", ["gmf", "neumf", pytest.param("seed", marks=pytest.mark.slow),
+                     pytest.param("mlp", marks=pytest.mark.slow)]
+)  # fmt: skip
+@pytest.mark.parametrize("feedback", ["implicit", pytest.param("explicit", marks=pytest.mark.slow)])
+def test_every_architecture_trains_with_both_sides_features(planted, architecture, feedback):
+    X, _, _, users, items = planted
+    y = np.random.default_rng(0).uniform(1, 5, len(X)) if feedback == "explicit" else None
+    matrix = sp.random(100, 6, density=0.5, random_state=0, format="csr")  # (ids, matrix)
+    items = (np.arange(100), matrix)
+    rec = NCFRecommender(
+        architecture, feedback=feedback, user_features=users, item_features=items, **SMALL
+    ).fit(X, y)
+    assert rec.feature_encoders_["item"] is None  # a matrix is used as given
+    assert rec.predict(X[:5]).shape == (5,)
+    assert rec.recommend([0], k=3).shape == (1, 3)
+    assert rec.similar_items([0], k=3).shape == (1, 3)
+
+
+def test_features_travel_unsplit_through_a_search_pickles_and_files(planted, tmp_path):
+    X, _, _, _, items = planted
+    # a table as long as X: a fit parameter of that length would be cut by the search
+    extra = np.arange(1000, 1000 + len(X) - len(items))
+    padded = pd.concat([items, pd.DataFrame({"group": ["g0"] * len(extra)}, index=extra)])
+    assert len(padded) == len(X)
+    search = GridSearchCV(
+        NCFRecommender(latent_dim=4, epochs=2, random_state=0),
+        {"item_features": [None, padded]},
+        cv=LeaveLastOut(random_state=0),
+    ).fit(X)
+    assert len(search.cv_results_["mean_test_score"]) == 2
+    rec = NCFRecommender(item_features=padded, **SMALL).fit(X)
+    assert len(rec.items_) == len(padded)
+    again = pickle.loads(pickle.dumps(rec))
+    np.testing.assert_array_equal(again.predict(X[:20]), rec.predict(X[:20]))
+    loaded = load(rec.save(tmp_path / "m.skncf"))
+    np.testing.assert_array_equal(loaded.predict(X[:20]), rec.predict(X[:20]))
+    assert loaded.get_params()["item_features"] is None  # the graph keeps the encoded rows
+    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+    top = served["recommend"](user=tf.constant([0, 1], tf.int64), k=tf.constant(5))
+    np.testing.assert_array_equal(top["items"].numpy(), rec.recommend([0, 1], k=5))
+    folded = rec.fold_in([["new", 1001], ["new", 1002]])
+    assert folded.recommend(["new"], k=3).shape == (1, 3)
+
+
+def test_missing_values_are_imputed_by_the_default_encoder(planted):
+    X, _, _, users, _ = planted
+    gappy = users.copy()
+    gappy.loc[3, "age"] = np.nan
+    gappy.loc[4, "group"] = None
+    rec = NCFRecommender(user_features=gappy, **SMALL).fit(X)
+    names = rec.feature_encoders_["user"].get_feature_names_out().tolist()
+    assert any("missingindicator" in name for name in names)
+    assert np.isfinite(rec.predict(X[:10])).all()
+
+
+def test_bad_feature_tables_get_clear_errors(planted):
+    X, _, _, users, items = planted
+    fit = NCFRecommender(**SMALL).fit(X)
+    before = fit.predict(X[:5])
+
+    def fails(error, match, **params):
+        with pytest.raises(error, match=match):
+            fit.set_params(**params).fit(X)
+        fit.set_params(user_features=None, item_features=None, features_encoder="auto")
+
+    fails(
+        ValueError, r"item_features has no row for 10 item id\(s\) of X", item_features=items[:90]
+    )
+    fails(ValueError, "item_features has repeated ids", item_features=pd.concat([items, items[:1]]))
+    fails(TypeError, "user_features must be a DataFrame indexed by id", user_features=[[1, 2]])
+    fails(ValueError, r"item_features as a tuple must be \(ids, matrix\)", item_features=(1, 2, 3))
+    fails(TypeError, "item_features's matrix must be a 2-D numeric array",
+          item_features=(np.arange(100), np.array([["a"]] * 100)))  # fmt: skip
+    fails(ValueError, "item_features has 3 ids for 100 rows",
+          item_features=(np.arange(3), np.zeros((100, 2))))  # fmt: skip
+    nan = np.zeros((100, 2))
+    nan[5, 1] = np.nan
+    fails(ValueError, "item_features hold NaN", item_features=(np.arange(100), nan))
+    fails(ValueError, r"item_features has no row for 100 item id\(s\)",
+          item_features=items.set_axis(items.index.astype(str)))  # fmt: skip
+    fails(ValueError, "features_encoder could not encode user_features",
+          user_features=users, features_encoder=_Failing())  # fmt: skip
+    with pytest.raises(ValueError, match="id_embeddings=False"):
+        NCFRecommender(init="svd", id_embeddings=False, item_features=items).fit(X)
+    np.testing.assert_array_equal(fit.predict(X[:5]), before)  # failed fits changed nothing
+
+
+class _Failing:
+    def fit(self, X, y=None):
+        raise ValueError("cannot")
+
+    def transform(self, X):
+        return X
+
+    def get_params(self, deep=True):
+        return {}
