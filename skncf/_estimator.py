@@ -307,6 +307,10 @@ class NCFRecommender(BaseEstimator):
     seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
         The training interactions by code (rows follow ``users_``, columns ``items_``):
         what ``exclude_seen`` and full-ranking evaluation leave out.
+    feature_encoders_ : dict
+        Only with side features: ``{"user": encoder, "item": encoder}`` for the sides
+        given, each the fitted clone of ``features_encoder`` (None for a matrix used as
+        given).
     n_features_in_ : int
         Number of columns of ``X`` in ``fit`` (2 unless ``columns`` picks two of more).
     feature_names_in_ : ndarray of shape (``n_features_in_``,)

@@ -4,7 +4,7 @@ A side's features arrive as a DataFrame indexed by id (numeric and categorical c
 or as ``(ids, matrix)`` (a 2-D array or a sparse matrix, already numeric). DataFrames go
 through an encoder, by default :func:`default_encoder` (scikit-learn's own: imputation,
 scaling, one-hot); matrices are used as they are unless an encoder is given. The result
-is one dense float32 row per id, in code order, which the graph keeps in a
+is one dense float32 row of unit length per id, in code order, which the graph keeps in a
 non-trainable table (:func:`skncf._graph.graphs.set_feature_tables`).
 """
 
@@ -86,7 +86,8 @@ def fit_encoder(encoder, table, name):
 def encoded_rows(encoder, ids, table, labels, name):
     """The encoded features in the code order of ``labels``, float32, one row per label.
 
-    Every label must have a row in the table (``ids``); rows for other ids are dropped.
+    Each row is scaled to unit length. Every label must have a row in the table
+    (``ids``); rows for other ids are dropped.
     """
     rows = table if encoder is None else encoder.transform(table)
     rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
@@ -101,6 +102,11 @@ def encoded_rows(encoder, ids, table, labels, name):
             f"{name} hold NaN or infinite values after encoding; impute them (the default "
             "encoder does so for DataFrames) or pass features_encoder."
         )
+    # unit rows (LightFM normalises its feature rows too): standardised columns and
+    # one-hot blocks add up to a norm of several, which drowned the id embeddings
+    # (ml1m-half validation, full HR@10: 0.089 with raw rows, 0.097 unit, 0.097 none)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    rows = rows / np.where(norms > 0, norms, 1)
     codes, known = encode(labels, ids)
     out = np.zeros((len(labels), rows.shape[1]), dtype=np.float32)
     out[codes[known]] = rows[known]

@@ -1,0 +1,266 @@
+"""Cold start on MovieLens-100K: items and users known only by their features.
+
+Item cold start: 20% of the items are held out entirely (their interactions are the test
+set); each test user's held-out items are ranked among the cold items only. Features:
+genres and release year (``u.item``). User cold start: 20% of the users are held out
+entirely and ranked over the warm catalogue from age, gender and occupation (``u.user``)
+alone. Every rating counts as an interaction. HR@10 and NDCG@10 (``skncf.metrics``),
+mean over ``--seeds`` seeds of the split, in one process:
+
+- skncf, ``NCFRecommender(item_features=...)`` (or ``user_features``), with
+  ``id_embeddings`` and ``latent_dim`` chosen on validation;
+- LightFM (``pip install lightfm-next``), WARP, with the same features, identity
+  features on or off, ``no_components`` and epochs chosen on validation;
+- popularity baselines: items by their genres' popularity (global, and the user's own
+  genre shares); users by global popularity and by the popularity within their
+  demographic group (gender x age decade).
+
+Validation repeats the split inside the training part (20% of the warm items or users
+held out); the test split is only scored.
+
+    python benchmarks/cold_start.py --data ../shared/data/ml-100k
+"""
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from common import data_option, print_table, required_data
+
+from skncf import NCFRecommender
+from skncf.datasets import load_movielens, load_movielens_features
+from skncf.metrics import hit_rate_at_k, ndcg_at_k
+
+K = 10
+SKNCF_GRID = [
+    dict(id_embeddings=e, latent_dim=d, epochs=n)
+    for e, d, n in itertools.product((True, False), (32, 128), ("auto", 40))
+]
+LIGHTFM_GRID = [
+    dict(no_components=c, epochs=e, identity=i)
+    for c, e, i in itertools.product((32, 64), (10, 30), (True, False))
+]
+
+
+def metrics(y_true, scores):
+    """HR@10 and NDCG@10 of the users with a test item; exact ties broken at random.
+
+    skncf's metrics count a tie against the relevant item; items with the same features
+    (two dramas of one year) tie exactly, and a baseline that scores by genre ties by
+    the hundred, so ties get a random order (seeded) for every method alike.
+    """
+    keep = y_true.any(axis=1)
+    jitter = np.random.default_rng(0).random(scores.shape)
+    scores = scores + 1e-9 * max(float(np.abs(scores).max()), 1e-30) * jitter
+    return (
+        hit_rate_at_k(y_true[keep], scores[keep], k=K),
+        ndcg_at_k(y_true[keep], scores[keep], k=K),
+    )
+
+
+class Split:
+    """Interactions split by held-out ids of one column (0: users, 1: items)."""
+
+    def __init__(self, X, column, held_out):
+        self.cold = np.isin(X[:, column], held_out)
+        self.train, self.test = X[~self.cold], X[self.cold]
+        self.held_out = np.sort(held_out)
+
+    def truth(self, users, items):
+        """(len(users), len(items)) indicator of the test pairs."""
+        u = np.searchsorted(users, self.test[:, 0])
+        i = np.searchsorted(items, self.test[:, 1])
+        ok = (users[np.minimum(u, len(users) - 1)] == self.test[:, 0]) & (
+            items[np.minimum(i, len(items) - 1)] == self.test[:, 1]
+        )
+        y = np.zeros((len(users), len(items)), dtype=bool)
+        y[u[ok], i[ok]] = True
+        return y
+
+
+def pair_scores(predict, users, items):
+    pairs = np.column_stack([np.repeat(users, len(items)), np.tile(items, len(users))])
+    return predict(pairs).reshape(len(users), len(items))
+
+
+# ------------------------------------------------------------------ methods
+
+
+def skncf_scores(split, side, features, params, users, items):
+    rec = NCFRecommender(
+        random_state=0, handle_unknown="ignore", **{f"{side}_features": features}, **params
+    )
+    rec.fit(split.train)
+    return pair_scores(rec.predict, users, items)
+
+
+def lightfm_scores(split, side, features, params, users, items):
+    from lightfm import LightFM
+
+    n_users, n_items = 944, 1683  # MovieLens-100K ids run from 1
+    matrix = features.to_numpy(dtype=np.float32)
+    matrix = matrix / np.maximum(np.abs(matrix).sum(axis=1, keepdims=True), 1e-9)
+    table = sp.lil_matrix(((n_users if side == "user" else n_items), matrix.shape[1]))
+    table[features.index.to_numpy()] = matrix
+    table = sp.csr_matrix(table)
+    if params["identity"]:
+        table = sp.hstack([sp.identity(table.shape[0], format="csr"), table]).tocsr()
+    interactions = sp.coo_matrix(
+        (np.ones(len(split.train), np.float32), (split.train[:, 0], split.train[:, 1])),
+        shape=(n_users, n_items),
+    )
+    model = LightFM(loss="warp", no_components=params["no_components"], random_state=0)
+    model.fit(interactions, epochs=params["epochs"], num_threads=2, **{f"{side}_features": table})
+    kwargs = {f"{side}_features": table}
+    return pair_scores(
+        lambda pairs: model.predict(pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32),
+                                    num_threads=2, **kwargs),
+        users, items,
+    )  # fmt: skip
+
+
+def genre_scores(split, genres, users, items, personal):
+    """Items by the popularity of their genres: overall, or in the user's own history."""
+    item_genres = genres.reindex(items).to_numpy(dtype=float, copy=True)
+    item_genres /= np.maximum(item_genres.sum(axis=1, keepdims=True), 1)
+    train_genres = genres.reindex(split.train[:, 1]).to_numpy(dtype=float)
+    if not personal:
+        return np.tile(item_genres @ train_genres.sum(axis=0), (len(users), 1))
+    shares = np.zeros((len(users), genres.shape[1]))
+    rows = np.searchsorted(users, split.train[:, 0])
+    found = users[np.minimum(rows, len(users) - 1)] == split.train[:, 0]
+    np.add.at(shares, rows[found], train_genres[found])
+    shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1)
+    return shares @ item_genres.T + 1e-6 * (item_genres @ train_genres.sum(axis=0))
+
+
+def group_popularity(split, groups, users, items):
+    """Items by their number of interactions among users of the same group."""
+    counts = {}
+    for user, item in split.train.tolist():
+        key = groups.get(user)
+        counts.setdefault(key, {}).setdefault(item, 0)
+        counts[key][item] += 1
+    overall = np.bincount(split.train[:, 1], minlength=items.max() + 1)[items].astype(float)
+    scores = np.empty((len(users), len(items)))
+    for row, user in enumerate(users.tolist()):
+        mine = counts.get(groups.get(user), {})
+        scores[row] = [mine.get(item, 0) for item in items.tolist()]
+        scores[row] += 1e-6 * overall
+    return scores
+
+
+# ------------------------------------------------------------------ protocol
+
+
+def cold_items(X, features, genres, seed, search):
+    """The item cold-start results of one seed: {method: (HR, NDCG, seconds, setting)}."""
+    indicators = genres.join(_one_hot(features[["year"]].fillna(0) // 10, "decade"))
+    rng = np.random.default_rng(seed)
+    all_items = np.unique(X[:, 1])
+    test = Split(X, 1, rng.choice(all_items, len(all_items) // 5, replace=False))
+    warm = np.setdiff1d(all_items, test.held_out)
+    valid = Split(test.train, 1, rng.choice(warm, len(warm) // 5, replace=False))
+    results = {}
+
+    def evaluate(split, scorer):
+        users = np.unique(split.test[:, 0])
+        return metrics(split.truth(users, split.held_out), scorer(split, users, split.held_out))
+
+    for name, grid, method, table in (
+        ("skncf", SKNCF_GRID, skncf_scores, features),
+        ("LightFM (WARP)", LIGHTFM_GRID, lightfm_scores, indicators),
+    ):
+        if name.startswith("LightFM") and not search:
+            continue
+        results[name] = _tuned(evaluate, valid, test, method, "item", table, grid)
+    for name, personal in (("genre popularity", False), ("user's genre shares", True)):
+        scorer = lambda s, u, i, personal=personal: genre_scores(s, genres, u, i, personal)  # noqa: E731
+        results[name] = (*evaluate(test, scorer), 0.0, {})
+    return results
+
+
+def _tuned(evaluate, valid, test, method, side, table, grid):
+    """(HR, NDCG, seconds, setting) on test of the setting best on validation (NDCG)."""
+
+    def scorer(params):
+        return lambda split, users, items: method(split, side, table, params, users, items)
+
+    best = max(grid, key=lambda params: evaluate(valid, scorer(params))[1])
+    tic = time.perf_counter()
+    hr, ndcg = evaluate(test, scorer(best))
+    return hr, ndcg, time.perf_counter() - tic, best
+
+
+def cold_users(X, features, seed, search):
+    """The user cold-start results of one seed, as :func:`cold_items`'."""
+    rng = np.random.default_rng(seed)
+    all_users = np.unique(X[:, 0])
+    test = Split(X, 0, rng.choice(all_users, len(all_users) // 5, replace=False))
+    warm = np.setdiff1d(all_users, test.held_out)
+    valid = Split(test.train, 0, rng.choice(warm, len(warm) // 5, replace=False))
+    groups = {u: (g, a // 10) for u, g, a in zip(features.index, features.gender, features.age)}
+    results = {}
+
+    def evaluate(split, scorer):
+        items = np.unique(split.train[:, 1])
+        return metrics(split.truth(split.held_out, items), scorer(split, split.held_out, items))
+
+    indicators = _one_hot(
+        features.assign(decade=features.age // 10)[["gender", "occupation", "decade"]], ""
+    )
+    for name, grid, method, table in (
+        ("skncf", SKNCF_GRID, skncf_scores, features),
+        ("LightFM (WARP)", LIGHTFM_GRID, lightfm_scores, indicators),
+    ):
+        if name.startswith("LightFM") and not search:
+            continue
+        results[name] = _tuned(evaluate, valid, test, method, "user", table, grid)
+    for name, by in (("global popularity", {}), ("popularity in (gender, age decade)", groups)):
+        scorer = lambda s, u, i, by=by: group_popularity(s, by, u, i)  # noqa: E731
+        results[name] = (*evaluate(test, scorer), 0.0, {})
+    return results
+
+
+def _one_hot(frame, prefix):
+    """0/1 indicator columns of every column's values (LightFM's kind of features)."""
+    import pandas as pd
+
+    return pd.get_dummies(frame.astype(str), prefix=prefix or None).astype(np.float32)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data_option(parser, "SKNCF_ML100K", "the MovieLens-100K folder")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--no-lightfm", action="store_true", help="skip LightFM")
+    args = parser.parse_args()
+    folder = required_data(args, parser)
+    X = load_movielens(folder).X
+    side = load_movielens_features(folder)
+    item_features = side.item_features.drop(columns=["title"])
+    genres = item_features.drop(columns=["year"])
+    user_features = side.user_features[["age", "gender", "occupation"]]
+    for what, run in (
+        ("item cold start (20% of items, ranked among the cold items)",
+         lambda seed: cold_items(X, item_features, genres, seed, not args.no_lightfm)),
+        ("user cold start (20% of users, ranked over the warm items)",
+         lambda seed: cold_users(X, user_features, seed, not args.no_lightfm)),
+    ):  # fmt: skip
+        runs = [run(seed) for seed in range(args.seeds)]
+        print(f"\n{what}, {args.seeds} seeds")
+        rows = []
+        for name in runs[0]:
+            hr = [r[name][0] for r in runs]
+            ndcg = [r[name][1] for r in runs]
+            chosen = "; ".join(str(r[name][3]) for r in runs if r[name][3])
+            rows.append([name, f"{np.mean(hr):.4f} ± {np.std(hr):.4f}",
+                         f"{np.mean(ndcg):.4f} ± {np.std(ndcg):.4f}",
+                         f"{np.mean([r[name][2] for r in runs]):.1f}", chosen or "-"])  # fmt: skip
+        print_table(["method", "HR@10", "NDCG@10", "fit + score (s)", "chosen on validation"], rows)
+
+
+if __name__ == "__main__":
+    main()
