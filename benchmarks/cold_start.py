@@ -163,22 +163,25 @@ def cold_items(X, features, genres, seed, search):
     test = Split(X, 1, rng.choice(all_items, len(all_items) // 5, replace=False))
     warm = np.setdiff1d(all_items, test.held_out)
     valid = Split(test.train, 1, rng.choice(warm, len(warm) // 5, replace=False))
-    results = {}
 
     def evaluate(split, scorer):
         users = np.unique(split.test[:, 0])
         return metrics(split.truth(users, split.held_out), scorer(split, users, split.held_out))
 
-    for name, grid, method, table in (
-        ("skncf", SKNCF_GRID, skncf_scores, features),
-        ("LightFM (WARP)", LIGHTFM_GRID, lightfm_scores, indicators),
-    ):
-        if name.startswith("LightFM") and not search:
-            continue
-        results[name] = _tuned(evaluate, valid, test, method, "item", table, grid)
+    results = _learned(evaluate, valid, test, "item", features, indicators if search else None)
     for name, personal in (("genre popularity", False), ("user's genre shares", True)):
         scorer = lambda s, u, i, personal=personal: genre_scores(s, genres, u, i, personal)  # noqa: E731
         results[name] = (*evaluate(test, scorer), 0.0, {})
+    return results
+
+
+def _learned(evaluate, valid, test, side, features, indicators):
+    """skncf's and (unless ``indicators`` is None) LightFM's results, each tuned."""
+    results = {"skncf": _tuned(evaluate, valid, test, skncf_scores, side, features, SKNCF_GRID)}
+    if indicators is not None:
+        results["LightFM (WARP)"] = _tuned(
+            evaluate, valid, test, lightfm_scores, side, indicators, LIGHTFM_GRID
+        )
     return results
 
 
@@ -202,7 +205,6 @@ def cold_users(X, features, seed, search):
     warm = np.setdiff1d(all_users, test.held_out)
     valid = Split(test.train, 0, rng.choice(warm, len(warm) // 5, replace=False))
     groups = {u: (g, a // 10) for u, g, a in zip(features.index, features.gender, features.age)}
-    results = {}
 
     def evaluate(split, scorer):
         items = np.unique(split.train[:, 1])
@@ -211,13 +213,7 @@ def cold_users(X, features, seed, search):
     indicators = _one_hot(
         features.assign(decade=features.age // 10)[["gender", "occupation", "decade"]], ""
     )
-    for name, grid, method, table in (
-        ("skncf", SKNCF_GRID, skncf_scores, features),
-        ("LightFM (WARP)", LIGHTFM_GRID, lightfm_scores, indicators),
-    ):
-        if name.startswith("LightFM") and not search:
-            continue
-        results[name] = _tuned(evaluate, valid, test, method, "user", table, grid)
+    results = _learned(evaluate, valid, test, "user", features, indicators if search else None)
     for name, by in (("global popularity", {}), ("popularity in (gender, age decade)", groups)):
         scorer = lambda s, u, i, by=by: group_popularity(s, by, u, i)  # noqa: E731
         results[name] = (*evaluate(test, scorer), 0.0, {})
