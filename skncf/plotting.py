@@ -187,9 +187,19 @@ def plot_embeddings(
 
 
 def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
-    """The learned ``kind`` ("item" or "user") vectors, rows in code order."""
-    tables = GraphLayout.of(estimator.model_).embeddings(kind)
-    parts = [table.get_weights()[0] for table in tables]
+    """The learned ``kind`` ("item" or "user") vectors, rows in code order.
+
+    With side features, a vector is the id embedding plus the projected features, as the
+    model scores with it.
+    """
+    layout = GraphLayout.of(estimator.model_)
+    parts = []
+    for table in layout.embeddings(kind):
+        rows = table.get_weights()[0]
+        if table.name in layout.projections:
+            features, projection = layout.projections[table.name]
+            rows = rows + features.get_weights()[0] @ projection.get_weights()[0]
+        parts.append(rows)
     if len(parts) == 1:
         return parts[0]
     return np.hstack(

@@ -18,6 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from skncf import NCFRecommender, load
 from skncf.datasets import make_interactions
 from skncf.model_selection import LeaveLastOut
+from skncf.plotting import embedding_vectors
 
 SMALL = dict(latent_dim=8, epochs=10, random_state=0)
 
@@ -50,6 +51,9 @@ def test_cold_items_rank_by_their_features(planted, id_embeddings):
     users = np.arange(50)
     with_features = group_hit_rate(rec, users, user_groups, cold, item_groups)
     assert with_features > 0.6  # 4 groups: chance is 0.25
+    # what plots draw is what the model scores with: features projected, ids or not
+    vectors = embedding_vectors(rec, "item")
+    assert np.linalg.norm(vectors[np.searchsorted(rec.items_, cold)], axis=1).min() > 0
     # without features the cold items are not in the catalog at all
     plain = NCFRecommender(**SMALL).fit(X[warm_rows])
     assert not set(cold) & set(plain.items_.tolist())
