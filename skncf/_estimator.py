@@ -890,7 +890,10 @@ class NCFRecommender(BaseEstimator):
         self._item_index = None  # built by the first recommend(approximate=...)
         self._fold_in = None  # built by the first fold_in
         self.seen_ = seen
-        self._popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
+        # the fallback ranking: minus each item's rank by training popularity, as a score
+        popular = np.argsort(-np.asarray(seen.sum(axis=0)).ravel(), kind="stable")
+        self._popularity = np.empty(len(items_), dtype=np.float32)
+        self._popularity[popular] = -np.arange(len(items_), dtype=np.float32)
         self._rating_offset, self._rating_scale, self._fallback = scalars
         resolved = self._resolved(self._trained_architecture(), len(users_), len(items_))
         self.n_negatives_, self.batch_size_ = resolved["n_negatives"], resolved["batch_size"]
@@ -898,6 +901,7 @@ class NCFRecommender(BaseEstimator):
 
     def _build_graph(self, architecture, n_users, n_items, seeds):
         """An untrained graph of this estimator's shape (``fit`` and :func:`skncf.load`)."""
+        widths = getattr(self, "_feature_width", {})  # {side: encoded width}
         return build_graph(
             architecture,
             n_users=n_users,
@@ -908,8 +912,8 @@ class NCFRecommender(BaseEstimator):
             l2=self.l2,
             seeds=seeds,
             biases=self.feedback == "explicit" or self.loss == "softmax",
-            features=getattr(self, "_feature_width", {}),
-            without_ids=() if self.id_embeddings else tuple(getattr(self, "_feature_width", {})),
+            features=widths,
+            without_ids=() if self.id_embeddings else tuple(widths),
         )
 
     # ---------------------------------------------------------------- save
@@ -1020,7 +1024,7 @@ class NCFRecommender(BaseEstimator):
             output = (self._rating_offset, self._rating_scale)
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
-            self._popular, output, self._fallback, strict=self.handle_unknown == "error",
+            self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
         )  # fmt: skip
         write_saved_model(path, module)
         return path
@@ -1446,15 +1450,13 @@ class NCFRecommender(BaseEstimator):
                 if rows is None
                 else interaction_matrix(rows[known], codes, n_rows, len(self.items_))
             )
-        return Candidates(len(self.items_), n_rows, seen=seen, **lists)
+        return Candidates(len(self.items_), seen=seen, **lists)
 
     def _popularity_blocks(self, n_rows):
         """``(start, scores)`` blocks that rank items by training popularity (fallback)."""
-        scores = np.empty(len(self.items_), dtype=np.float32)
-        scores[self._popular] = -np.arange(len(self.items_), dtype=np.float32)
         step = max(1, CHUNK_FLOATS // len(self.items_))
         for start in range(0, n_rows, step):
-            yield start, np.tile(scores, (min(step, n_rows - start), 1))
+            yield start, np.tile(self._popularity, (min(step, n_rows - start), 1))
 
     def _approximate_top(self, approximate, codes, rows, k, candidates, top, logits):
         """Fill ``top`` and ``logits`` of ``rows`` from the item index; return rows left.

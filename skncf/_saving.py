@@ -203,9 +203,10 @@ def _json_params(params):
             value = None  # a RandomState's state is not a parameter worth keeping
         elif name in ("callbacks", "distribute"):
             value = None  # live objects (open files, devices), not data
-        elif name in ("user_features", "item_features", "features_encoder"):
-            # the encoded features are graph weights; tables and encoders are not kept
-            value = None if name != "features_encoder" else "auto"
+        elif name in ("user_features", "item_features"):
+            value = None  # the encoded features are graph weights; the tables are not kept
+        elif name == "features_encoder":
+            value = "auto"  # nor is an encoder (a fitted transformer is code, not data)
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.generic):

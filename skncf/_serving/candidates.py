@@ -20,15 +20,13 @@ class Candidates:
     Parameters
     ----------
     n_items : int
-    n_rows : int
-        Rows of the query.
     allow, deny : None, 1-d array of item codes, or CSR array of shape (n_rows, n_items)
         The allow-list and deny-list: for every row, or per row (nonzero entries).
     seen : CSR array of shape (n_rows, n_items) or None
         Each row's own exclusions (its seen items; for ``similar_items`` the item itself).
     """
 
-    def __init__(self, n_items, n_rows, *, allow=None, deny=None, seen=None):
+    def __init__(self, n_items, *, allow=None, deny=None, seen=None):
         self.n_items = n_items
         self.allowed = np.ones(n_items, dtype=bool)  # by the per-call lists
         self.row_allow = None
@@ -43,7 +41,6 @@ class Candidates:
         elif deny is not None:
             excluded.append(deny)
         self.row_deny = _indicator(sum(excluded[1:], excluded[0])) if excluded else None
-        self.n_rows = n_rows
         self._indexes = {}
 
     def left(self, rows):

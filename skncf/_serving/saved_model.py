@@ -49,8 +49,8 @@ class ServingModule(tf.Module):
     users, items : ndarray
         The id labels, in code order.
     seen : CSR array of shape (n_users, n_items)
-    popular : ndarray of int
-        Item codes by training popularity, the fallback ranking.
+    popularity : ndarray of float32 of shape (n_items,)
+        The fallback ranking's scores (minus each item's popularity rank).
     output : (offset, scale)
         Scores are ``offset + scale * sigmoid(logit)`` (``(0, 1)`` for implicit feedback).
     fallback : float
@@ -59,7 +59,9 @@ class ServingModule(tf.Module):
         Raise on unknown ids (``handle_unknown="error"``).
     """
 
-    def __init__(self, logits_of, variables, users, items, seen, popular, output, fallback, strict):
+    def __init__(
+        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict
+    ):
         super().__init__(name="skncf")
         self.logits_of = logits_of
         self.graph_variables = [backing_variable(v) for v in variables]
@@ -67,12 +69,10 @@ class ServingModule(tf.Module):
         self.user_table = _lookup_table(users, self.user_dtype)
         self.item_table = _lookup_table(items, self.item_dtype)
         self.item_labels = tf.Variable(items, dtype=self.item_dtype, trainable=False)
-        index = tf.int32 if seen.nnz < 2**31 else tf.int64
+        codes = tf.int32 if len(items) < 2**31 else tf.int64  # item codes; offsets int64
         self.seen_indptr = tf.Variable(seen.indptr.astype(np.int64), trainable=False)
-        self.seen_items = tf.Variable(seen.indices, dtype=index, trainable=False)
-        fallback_order = np.empty(len(items), np.float32)
-        fallback_order[popular] = -np.arange(len(items), dtype=np.float32)
-        self.popularity = tf.Variable(fallback_order, trainable=False)
+        self.seen_items = tf.Variable(seen.indices, dtype=codes, trainable=False)
+        self.popularity = tf.Variable(popularity, trainable=False)
         self.n_items = len(items)
         self.output, self.fallback, self.strict = output, float(fallback), strict
         self.score = tf.function(

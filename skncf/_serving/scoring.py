@@ -91,10 +91,7 @@ class Scorer:
         step = max(1, CHUNK_FLOATS // (self.n_items * self.tower_width))
         for start in range(0, len(users), step):
             block = tf.constant(users[start : start + step], tf.int32)
-            if vectors is None:
-                rows = self.logits_of.user_rows(block)
-            else:
-                rows = {name: tf.gather(table, block) for name, table in vectors.items()}
+            rows = self.logits_of.user_rows(block) if vectors is None else _gathered(vectors, block)
             yield start, self._block(rows, item).numpy()
 
     def user_rows(self, users):
@@ -109,9 +106,7 @@ class Scorer:
         return self._pairs_of_rows(self.logits_of.user_rows(users), items)
 
     def _pairs_of_vectors(self, vectors, users, items):
-        return self._pairs_of_rows(
-            {name: tf.gather(table, users) for name, table in vectors.items()}, items
-        )
+        return self._pairs_of_rows(_gathered(vectors, users), items)
 
     def _pairs_of_rows(self, rows, items):
         user = self.logits_of.side_of_rows(rows, False)
@@ -154,6 +149,11 @@ class Scorer:
             return np.ascontiguousarray(np.hstack(queries), dtype=np.float32)
 
         return user_queries, np.ascontiguousarray(np.hstack(items), dtype=np.float32)
+
+
+def _gathered(vectors, users):
+    """Rows ``users`` of user ``vectors`` (a dict of tables, as :meth:`Scorer.user_rows`)."""
+    return {name: tf.gather(table, users) for name, table in vectors.items()}
 
 
 def _unit_rows(matrix):
