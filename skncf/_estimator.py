@@ -29,7 +29,14 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import HasMethods, Interval, StrOptions, fit_context
-from ._data.features import check_covered, check_features, encoded_rows, fit_encoder
+from ._data.features import (
+    check_covered,
+    check_features,
+    encoded_later,
+    encoded_rows,
+    fit_encoder,
+    in_code_order,
+)
 from ._data.ids import (
     check_id_lists,
     check_ids,
@@ -44,6 +51,7 @@ from ._data.interactions import (
     Interactions,
     explicit_interactions,
     implicit_interactions,
+    interacted_items,
     interaction_matrix,
     merge_positives,
 )
@@ -571,7 +579,7 @@ class NCFRecommender(BaseEstimator):
         X = validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(X, keep, tables)
-        encoders, self._feature_rows = self._encode_features(tables, ids)
+        encoders, self._feature_rows = self._encode_features(tables, ids, keep)
         self._feature_width = {side: rows.shape[1] for side, rows in self._feature_rows.items()}
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         if self.distribute is not None:  # the workers' draws and data must agree
@@ -615,14 +623,25 @@ class NCFRecommender(BaseEstimator):
                 tables[side] = check_features(value, f"{side}_features")
         return tables
 
-    def _encode_features(self, tables, ids):
-        """Fitted encoders and encoded rows (in code order) of the sides with features."""
+    def _encode_features(self, tables, ids, keep):
+        """Fitted encoders and encoded rows (in code order) of the sides with features.
+
+        With ``keep`` (a continued fit) a side the model has features for is encoded by
+        its fitted encoder, as ``fold_in`` does, so that the projection keeps meaning the
+        same columns; new ids of the table join the catalog.
+        """
         encoders, rows = {}, {}
         for side, (feature_ids, table) in tables.items():
             name = f"{side}_features"
-            encoders[side] = fit_encoder(self.features_encoder, table, name)
             labels = ids.users_ if side == "user" else ids.items_
-            rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
+            width = getattr(self, "_feature_width", {}).get(side) if keep else None
+            if width is None:
+                encoders[side] = fit_encoder(self.features_encoder, table, name)
+                rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
+            else:
+                encoders[side] = getattr(self, "feature_encoders_", {}).get(side)
+                encoded = encoded_later(encoders[side], table, width, name)
+                rows[side] = in_code_order(encoded, feature_ids, labels)
         return encoders, rows
 
     def _residual_variance(self, interactions):
@@ -723,7 +742,7 @@ class NCFRecommender(BaseEstimator):
         if self.loss == "log" and n_negatives != "all":  # the softmax: positives only
             examples = ImplicitExamples(
                 interactions.users, interactions.items, interactions.weights,
-                interactions.seen, n_negatives,
+                interactions.seen, n_negatives, interactions.interacted_items,
             )  # fmt: skip
         return _FitData(
             interactions, self._validation(interactions, validation_data, ids), examples
@@ -820,14 +839,16 @@ class NCFRecommender(BaseEstimator):
                 interactions.matrix,
                 objective=self.loss,
                 negative_weight=float(self.negative_weight),
+                candidates=interactions.interacted_items,
                 tower_width=self._tower_width(architecture),
                 **settings,
             )
         if self.loss == "softmax":
             n_sampled = None if n_negatives >= n_items else n_negatives
             return train_softmax(
-                graph, architecture, positives, n_items=n_items, n_sampled=n_sampled, **settings
-            )
+                graph, architecture, positives, n_items=n_items, n_sampled=n_sampled,
+                candidates=interactions.interacted_items, **settings,
+            )  # fmt: skip
         return train(graph, architecture, examples, feedback="implicit", **settings)
 
     def _validation_of(self, validation_data, users_, items_, *, seen=None, scale=(0.0, 1.0)):
@@ -1561,9 +1582,14 @@ class NCFRecommender(BaseEstimator):
     # ------------------------------------------------------------- fold-in
 
     def fold_in(
-        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+        self,
+        X: ArrayLike | None = None,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        user_features: Any = None,
     ) -> "FoldedUsers":
-        """Fit embedding rows for users from their interactions, the model unchanged.
+        """Fit embedding rows for users from their interactions or features, the model unchanged.
 
         For users who arrived after ``fit`` (or a known user, from a fresh history): each
         user's rows are fitted against the frozen item side of the fitted graph, under the
@@ -1571,21 +1597,30 @@ class NCFRecommender(BaseEstimator):
         squared error of ratings) and a Gaussian prior fitted to the fitted users' rows,
         which keeps a short history from an extreme row (user guide, "New users:
         fold-in"). Every architecture, loss and feedback. No randomness: the same history
-        gives the same rows. The estimator itself is not modified (it stays safe to
+        gives the same rows. A model fit with ``user_features`` also takes new users'
+        features: each user's prior mean moves by what its features add to a row, so
+        that a user with features and no history (cold start) is scored from them, and
+        one with both from both. The estimator itself is not modified (it stays safe to
         serve from other threads); the returned object recommends for the folded users.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, 2)
+        X : array-like or DataFrame of shape (n_samples, 2), default=None
             (user id, item id) pairs, as for :meth:`fit`. Items not seen in ``fit`` raise
             a ValueError with ``handle_unknown="error"``; with ``"ignore"`` their rows
-            are left out.
+            are left out. None: the users of ``user_features``, from features alone.
         y : array-like of shape (n_samples,), default=None
             As for :meth:`fit`: implicit weights or counts (0: no interaction), or the
             ratings (required with ``feedback="explicit"``). Each user's positive weights
             are scaled to mean 1 (``fit`` scales them over all users).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row.
+        user_features : DataFrame or (ids, matrix), default=None
+            Features of the users to fold in, as the ``user_features`` parameter takes
+            them, with the columns given to ``fit`` (encoded by the fitted
+            ``feature_encoders_["user"]``). Every user of ``X`` needs a row; users with
+            a row and no interaction are folded in from their features alone. Only for a
+            model fit with ``user_features``.
 
         Returns
         -------
@@ -1595,8 +1630,10 @@ class NCFRecommender(BaseEstimator):
         Raises
         ------
         ValueError
-            If a user of ``X`` has no interaction left to learn from (all weights 0, or
-            only unknown items); the message names the users.
+            If a user has no interaction left to learn from (all weights 0, or only
+            unknown items) and no features; the message names the users. If
+            ``user_features`` do not match the features of ``fit``, or the model has
+            none.
 
         Examples
         --------
@@ -1611,25 +1648,56 @@ class NCFRecommender(BaseEstimator):
         (2, 3)
         """
         check_is_fitted(self)
-        return self._fold_in_rows(X, y, sample_weight)
+        features = None
+        if user_features is not None:
+            features = self._features_later("user", user_features)
+        elif X is None:
+            raise ValueError("fold_in needs X (interactions), user_features, or both.")
+        return self._fold_in_rows(X, y, sample_weight, features)
 
-    def _fold_in_rows(self, X, y, sample_weight):
-        """:meth:`fold_in` after its fitted check."""
-        X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
-        y, sample_weight = self._check_fit_targets(X, y, sample_weight)
-        user_column, item_column = self._id_columns_
-        users = check_ids(X[:, user_column], _column_name("user", user_column))
-        items = check_ids(X[:, item_column], _column_name("item", item_column))
+    def _fold_in_rows(self, X, y, sample_weight, features):
+        """:meth:`fold_in` after its checks; ``features`` as ``_features_later`` returns."""
+        users, items = np.empty(0, self.users_.dtype), np.empty(0, self.items_.dtype)
+        weights = np.empty(0)
+        if X is None:
+            y = None
+        else:
+            X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+            y, sample_weight = self._check_fit_targets(X, y, sample_weight)
+            user_column, item_column = self._id_columns_
+            users = check_ids(X[:, user_column], _column_name("user", user_column))
+            items = check_ids(X[:, item_column], _column_name("item", item_column))
+            weights = sample_weight
+            if y is not None and self.feedback == "implicit":
+                weights = sample_weight * y
         i, item_known = encode(self.items_, items)
         self._raise_unknown(item_known, items, "X (item ids)")
-        labels, u = fit_codes(users)
-        weights = sample_weight if y is None or self.feedback == "explicit" else sample_weight * y
+        if features is None:
+            labels, u = fit_codes(users)
+        else:
+            check_covered(features[0], users, "user_features", "user")
+            labels, u = fit_codes(np.concatenate([users, features[0]]))
+            u = u[: len(users)]
         keep = item_known & (weights > 0)
-        _check_histories(labels, u[keep])
+        if features is None:
+            _check_histories(labels, u[keep])
         history = self._fold_in_history(u[keep], i[keep], weights[keep], y, keep, len(labels))
-        vectors = self._fold_in_solver().rows(len(labels), *history)
+        rows = None if features is None else features[1][encode(features[0], labels)[0]]
+        vectors = self._fold_in_solver().rows(len(labels), *history, features=rows)
         seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
         return FoldedUsers(self, labels, vectors, seen)
+
+    def _features_later(self, side, value):
+        """``(sorted ids, encoded rows)`` of a side's features given after ``fit``."""
+        name = f"{side}_features"
+        width = getattr(self, "_feature_width", {}).get(side)
+        if width is None:
+            raise ValueError(f"{name}: the model was fit without {side} features.")
+        ids, table = check_features(value, name)
+        encoder = getattr(self, "feature_encoders_", {}).get(side)
+        rows = encoded_later(encoder, table, width, name)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], rows[order]
 
     def _fold_in_history(self, u, i, weights, y, keep, n_users):
         """What :class:`~skncf._training.fold_in.FoldIn` takes: rows by user, weights, extra."""
@@ -1637,7 +1705,8 @@ class NCFRecommender(BaseEstimator):
         if self.feedback == "explicit":
             order = np.argsort(u, kind="stable")
             u, i, weights = u[order], i[order], weights[order]
-            targets = (y[keep][order] - self._rating_offset) / (self._rating_scale or 1.0)
+            ratings = np.empty(0) if y is None else y[keep][order]
+            targets = (ratings - self._rating_offset) / (self._rating_scale or 1.0)
             weights = weights / _mean_by(weights, u, n_users)[u] / (2 * self._rating_noise)
             return u, i, weights.astype(np.float32), targets.astype(np.float32)
         u, i, weights = merge_positives(u, i, weights, n_items)  # sorted by user
@@ -1655,11 +1724,12 @@ class NCFRecommender(BaseEstimator):
         """The fitted graph's :class:`~skncf._training.fold_in.FoldIn`, built once."""
         solver = self._fold_in
         if solver is None:
-            prior = user_prior(self._scorer, len(self.users_), np.random.default_rng(0))
+            trained = np.flatnonzero(np.diff(self.seen_.indptr))
+            prior = user_prior(self._scorer, trained, np.random.default_rng(0))
             objective = "squared" if self.feedback == "explicit" else self.loss
             solver = self._fold_in = FoldIn(
                 self._scorer.logits_of, prior, objective, len(self.items_),
-                self._scorer.tower_width,
+                self._scorer.tower_width, interacted_items(self.seen_),
             )  # fmt: skip
         return solver
 
@@ -1800,10 +1870,9 @@ def _check_histories(labels, users_with_rows):
 
 
 def _mean_by(values, groups, n_groups):
-    """Mean of ``values`` in each of ``n_groups`` groups (every group non-empty)."""
-    return np.bincount(groups, weights=values, minlength=n_groups) / np.bincount(
-        groups, minlength=n_groups
-    )
+    """Mean of ``values`` in each of ``n_groups`` groups (0 for an empty group)."""
+    counts = np.bincount(groups, minlength=n_groups)
+    return np.bincount(groups, weights=values, minlength=n_groups) / np.maximum(counts, 1)
 
 
 def _rows_of(matrix, codes, known):

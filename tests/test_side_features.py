@@ -67,6 +67,84 @@ def test_cold_users_rank_by_their_features(planted):
     assert group_hit_rate(rec, cold, user_groups, np.arange(100), item_groups) > 0.6
 
 
+def test_new_users_fold_in_from_their_features_and_history(planted):
+    X, user_groups, item_groups, users, items = planted
+    cold = np.arange(150, 200)
+    warm = users.drop(index=cold)
+    rec = NCFRecommender(user_features=warm, **SMALL).fit(X[~np.isin(X[:, 0], cold)])
+    assert not set(cold) & set(rec.users_.tolist())  # not in fit's catalog this time
+    new = rec.fold_in(user_features=users.loc[cold])
+    np.testing.assert_array_equal(new.users_, cold)
+    assert group_hit_rate(new, cold, user_groups, np.arange(100), item_groups) > 0.6
+    # features that point to the wrong group, and the history: the history wins
+    shifted = (user_groups[cold] + 1) % 4
+    wrong = pd.DataFrame({"group": [f"g{g}" for g in shifted], "age": 20.0 + shifted}, index=cold)
+    history = X[np.isin(X[:, 0], cold)]
+    misled = rec.fold_in(user_features=wrong)
+    corrected = rec.fold_in(history, user_features=wrong)
+    assert group_hit_rate(misled, cold, user_groups, np.arange(100), item_groups) < 0.3
+    assert group_hit_rate(corrected, cold, user_groups, np.arange(100), item_groups) > 0.6
+    # history alone, as without features: the prior's mean is the fitted users' mean
+    plain = rec.fold_in(history)
+    assert group_hit_rate(plain, cold, user_groups, np.arange(100), item_groups) > 0.6
+
+
+def test_new_items_join_a_fitted_model_by_a_continued_fit(planted):
+    """A grown table and ``partial_fit``: new items are encoded as fit's were, and rank."""
+    X, user_groups, item_groups, _, items = planted
+    items = items.assign(year=1990.0 + np.arange(100) % 30)
+    old = X[X[:, 1] < 80]
+    rec = NCFRecommender(item_features=items.iloc[:80], **SMALL).fit(old)
+    encoder = rec.feature_encoders_["item"]
+    rec.set_params(item_features=items).partial_fit(old[:50])
+    assert len(rec.items_) == 100 and rec.feature_encoders_["item"] is encoder  # not refit
+    assert group_hit_rate(rec, np.arange(50), user_groups, np.arange(80, 100), item_groups) > 0.6
+    with pytest.raises(ValueError, match="item_features does not match the features of fit"):
+        rec.set_params(item_features=items.drop(columns="year")).partial_fit(old[:50])
+    assert len(rec.items_) == 100  # the failed call changed nothing
+
+
+def test_training_ranks_positives_among_items_with_interactions_only(planted):
+    """Items known by their features alone are not every user's negative in training."""
+    X, _, _, _, items = planted
+    cold = np.arange(80, 100)
+    rec = NCFRecommender(item_features=items, **SMALL).fit(X[~np.isin(X[:, 1], cold)])
+    bias = rec.model_.get_layer("item_bias").get_weights()[0][:, 0]
+    codes = np.searchsorted(rec.items_, cold)
+    assert (bias[codes] == 0).all()  # untouched since their zero start
+    assert (bias[np.setdiff1d(np.arange(len(bias)), codes)] != 0).all()
+
+
+def test_features_after_fit_must_match_fit(planted, tmp_path):
+    X, _, _, users, items = planted
+    rec = NCFRecommender(user_features=users, **SMALL).fit(X)
+    before = rec.predict(X[:5])
+    new = users.iloc[:2].set_axis([1000, 1001])
+    for table, match in (
+        (new.rename(columns={"age": "years"}), "user_features does not match the features of fit"),
+        (new[["group"]], "user_features does not match"),
+        ((np.array([1000]), np.ones((1, 3))), "user_features does not match"),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            rec.fold_in(user_features=table)
+    with pytest.raises(ValueError, match="needs X .interactions., user_features, or both"):
+        rec.fold_in()
+    with pytest.raises(ValueError, match=r"user_features has no row for 1 user id\(s\) of X: 1002"):
+        rec.fold_in([[1002, 3]], user_features=new)
+    with pytest.raises(ValueError, match="the model was fit without user features"):
+        NCFRecommender(**SMALL).fit(X).fold_in(user_features=new)
+    with pytest.raises(ValueError, match="the model was fit without user features"):
+        NCFRecommender(item_features=items, **SMALL).fit(X).fold_in(user_features=new)
+    # a matrix-fitted model takes matrices of its width; a file keeps no encoder
+    matrix = NCFRecommender(user_features=(np.arange(200), np.eye(200)[:, :5]), **SMALL).fit(X)
+    with pytest.raises(ValueError, match="user_features has 3 encoded columns; the model .* 5"):
+        matrix.fold_in(user_features=(np.array([7]), np.ones((1, 3))))
+    loaded = load(rec.save(tmp_path / "m.skncf"))
+    with pytest.raises(TypeError, match="give \\(ids, encoded matrix\\)"):
+        loaded.fold_in(user_features=new)
+    np.testing.assert_array_equal(rec.predict(X[:5]), before)
+
+
 @pytest.mark.parametrize(
     "architecture", ["gmf", "neumf", pytest.param("seed", marks=pytest.mark.slow),
                      pytest.param("mlp", marks=pytest.mark.slow)]

@@ -40,6 +40,25 @@ class Interactions:
             (self.weights.astype(np.float32), (self.users, self.items)), shape=self.seen.shape
         )
 
+    @functools.cached_property
+    def interacted_items(self):
+        """:func:`interacted_items` of ``seen``: the items implicit training ranks among."""
+        return interacted_items(self.seen)
+
+
+def interacted_items(seen):
+    """Codes of the items with a seen pair, or None when every item has one.
+
+    Implicit training ranks each positive among these only: an item known by its
+    features alone (cold) was not there to be chosen, so it is no evidence against the
+    users who did not choose it, and training it as every user's negative would teach
+    the model to score items with its features low.
+    """
+    counts = np.bincount(seen.indices, minlength=seen.shape[1])
+    if counts.all():
+        return None
+    return np.flatnonzero(counts).astype(np.int32)
+
 
 def implicit_interactions(users, items, weights, shape, *, fraction, rng, kept=None):
     """Positives (``weights > 0``) merged per pair, a ``fraction`` of users lending one.

@@ -21,11 +21,14 @@ class SeenPairs:
         Also index them in a bitmap of the grid, if it has at most ``BITMAP_MAX_CELLS``
         cells: it costs a pass over the grid to build and pays for many lookups, such
         as every epoch's negatives.
+    candidates : ndarray of int or None, default=None
+        The item codes negatives are drawn from (sorted); None: every item.
     """
 
-    def __init__(self, seen, bitmap=False):
+    def __init__(self, seen, bitmap=False, candidates=None):
         self.seen = seen
         self.n_items = seen.shape[1]
+        self.candidates = candidates
         # Every known (user, item) pair as one sorted int64 key, user * n_items + item.
         row_of_entry = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
         self.keys = row_of_entry * self.n_items + seen.indices
@@ -59,23 +62,30 @@ class SeenPairs:
             ``m == len(users) * n_negatives`` unless some user has seen every item.
         """
         neg_users = np.repeat(users, n_negatives)
-        neg_items = rng.integers(0, self.n_items, size=neg_users.size)
+        neg_items = self._uniform(rng, neg_users.size)
         redo = np.flatnonzero(self.contains(neg_users, neg_items))
         for _ in range(_REJECTION_ROUNDS):
             if redo.size == 0:
                 return neg_users, neg_items
-            neg_items[redo] = rng.integers(0, self.n_items, size=redo.size)
+            neg_items[redo] = self._uniform(rng, redo.size)
             redo = redo[self.contains(neg_users[redo], neg_items[redo])]
         keep = np.ones(neg_users.size, dtype=bool)
         for user in np.unique(neg_users[redo]):
             entries = redo[neg_users[redo] == user]
             row = self.seen.indices[self.seen.indptr[user] : self.seen.indptr[user + 1]]
-            unseen = np.setdiff1d(np.arange(self.n_items), row)
+            pool = np.arange(self.n_items) if self.candidates is None else self.candidates
+            unseen = np.setdiff1d(pool, row)
             if unseen.size == 0:
                 keep[entries] = False
             else:
                 neg_items[entries] = rng.choice(unseen, size=entries.size)
         return neg_users[keep], neg_items[keep]
+
+    def _uniform(self, rng, size):
+        """``size`` items drawn uniformly from the candidates."""
+        if self.candidates is None:
+            return rng.integers(0, self.n_items, size=size)
+        return self.candidates[rng.integers(0, len(self.candidates), size=size)]
 
 
 def _bit(keys):

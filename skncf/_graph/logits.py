@@ -80,6 +80,19 @@ class CandidateLogits:
             rows = rows + tf.matmul(_rows(table, ids), projection.kernel)
         return rows
 
+    def user_features(self, users):
+        """The encoded features of ``users`` (codes) as an array, or None without them."""
+        table = self.layout.feature_tables().get("user")
+        return None if table is None else _rows(table, users).numpy()
+
+    def user_feature_rows(self, features):
+        """What encoded user ``features`` add to the user rows: ``{"gmf", "tower"}`` parts."""
+        parts = {}
+        for name, tables in (("gmf", self.gmf), ("tower", self.tower)):
+            if tables is not None and tables[0].name in self.projections:
+                parts[name] = tf.matmul(features, self.projections[tables[0].name][1].kernel)
+        return parts
+
     def _head(self, n_users, training):
         """Per-user weights of the GMF product (n_users, d) and the output bias."""
         kernel, bias = self.out.kernel[:, 0], self.out.bias[0]

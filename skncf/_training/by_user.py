@@ -80,20 +80,22 @@ class UserBlocks:
         return arrays, (starts.astype(np.int32),)
 
 
-def by_user_loss(logits_of, n_items, objective, negative_weight):
+def by_user_loss(logits_of, n_items, objective, negative_weight, candidates=None):
     """The loss of a block of users: ``loss(batch, extra, rows=None) -> (mean, objective)``.
 
     ``batch`` is ``(users, rows, items, weights)``: the block's users and its positives,
-    ``rows`` each positive's user position in the block. ``mean`` is the loss per
-    positive; the objective adds the graph's L2 terms on the positives' rows, as the
-    per-positive path does.
+    ``rows`` each positive's user position in the block, ``items`` its column among
+    ``candidates``, the item codes the loss normalises over (None: all ``n_items``).
+    ``mean`` is the loss per positive; the objective adds the graph's L2 terms on the
+    positives' rows, as the per-positive path does.
     """
-    all_items = tf.range(n_items)
+    columns = tf.range(n_items) if candidates is None else tf.constant(candidates, tf.int32)
+    n_columns = int(columns.shape[0])
 
     def loss(batch, extra=(), rows=None):
         users, positive_rows, items, weights = batch
         user = logits_of.user_side(users, True)
-        logits = logits_of.cross(user, logits_of.item_side(all_items, True), True)
+        logits = logits_of.cross(user, logits_of.item_side(columns, True), True)
         positive = tf.gather_nd(logits, tf.stack([positive_rows, items], 1))
         if objective == "softmax":
             normaliser = tf.gather(tf.reduce_logsumexp(logits, 1), positive_rows)
@@ -108,7 +110,9 @@ def by_user_loss(logits_of, n_items, objective, negative_weight):
         user_counts = tf.math.bincount(
             positive_rows, minlength=tf.shape(users)[0], maxlength=tf.shape(users)[0]
         )
-        item_counts = tf.math.bincount(items, minlength=n_items, maxlength=n_items)
+        item_counts = tf.math.bincount(items, minlength=n_columns, maxlength=n_columns)
+        if candidates is not None:
+            item_counts = tf.scatter_nd(columns[:, None], item_counts, [n_items])
         penalty = logits_of.counted_penalty(
             users, tf.cast(user_counts, tf.float32), tf.cast(item_counts, tf.float32)
         )
@@ -183,12 +187,16 @@ def _replica_step(step):
     return on_replica
 
 
-def train_by_users(model, architecture, interactions, *, objective, negative_weight, **settings):
+def train_by_users(
+    model, architecture, interactions, *, objective, negative_weight, candidates=None, **settings
+):
     """Train ``model`` by blocks of users and return the history dict.
 
     ``interactions`` is the (n_users, n_items) CSR array of positive weights;
     ``objective`` ``"softmax"`` or ``"log"`` (see the module docstring), with
-    ``negative_weight`` (alpha0) for ``"log"``; ``settings`` as for
+    ``negative_weight`` (alpha0) for ``"log"``; ``candidates`` the sorted item codes the
+    loss ranks over (None: all items; items known only by their features are left out,
+    see :func:`skncf._data.interactions.interacted_items`); ``settings`` as for
     :func:`skncf._training.loop.run_training`, ``batch_size`` counting users.
 
     Raises
@@ -198,7 +206,9 @@ def train_by_users(model, architecture, interactions, *, objective, negative_wei
     """
     n_items = interactions.shape[1]
     tower_width = settings.pop("tower_width", 1)
-    n_block = block_users(settings["batch_size"], n_items, tower_width)
+    if candidates is not None:
+        interactions = interactions[:, candidates]  # columns: positions among candidates
+    n_block = block_users(settings["batch_size"], interactions.shape[1], tower_width)
     blocks = UserBlocks(interactions, n_block)
     strategy = settings.get("strategy")
     settings.pop("xla", None)
@@ -206,11 +216,17 @@ def train_by_users(model, architecture, interactions, *, objective, negative_wei
     return run_training(
         model,
         architecture,
-        lambda logits_of: by_user_loss(logits_of, n_items, objective, negative_weight),
+        lambda logits_of: by_user_loss(logits_of, n_items, objective, negative_weight, candidates),
         blocks.epoch,
         n_rows=len(blocks),
         what="positives",
-        loss_key=("users", objective, n_items, negative_weight),
+        loss_key=(
+            "users",
+            objective,
+            n_items,
+            negative_weight,
+            None if candidates is None else hash(candidates.tobytes()),
+        ),  # fmt: skip
         make_runner=lambda step: block_runner(
             step, n_block=n_block, compiled=n_steps > EAGER_MAX_STEPS, strategy=strategy
         ),

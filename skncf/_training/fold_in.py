@@ -45,7 +45,10 @@ PRIOR_USERS = 20_000
 class UserPrior(NamedTuple):
     """The Gaussian prior of a user's rows, concatenated in ``names`` order.
 
-    ``root`` is the covariance's Cholesky factor ``L`` (``S = L L'``).
+    ``root`` is the covariance's Cholesky factor ``L`` (``S = L L'``). With user
+    features, ``mean`` is the fitted users' mean *less their features' part*: a user's
+    prior mean is ``mean`` plus its own features' part (:meth:`offsets`), the rows a
+    user with those features and no history gets.
     """
 
     names: tuple
@@ -61,19 +64,35 @@ class UserPrior(NamedTuple):
             rows["bias"] = rows["bias"][:, 0]
         return rows
 
+    def offsets(self, logits_of, features):
+        """The features' part of the rows of users with encoded ``features``, (n, width)."""
+        parts = logits_of.user_feature_rows(tf.constant(features, tf.float32))
+        n = len(features)
+        return np.hstack(
+            [parts[name].numpy() if name in parts else np.zeros((n, width), np.float32)
+             for name, width in zip(self.names, self.widths)]
+        )  # fmt: skip
 
-def user_prior(scorer, n_users, rng):
-    """The :class:`UserPrior` of the fitted users' rows (a sample of them if many)."""
-    users = np.arange(n_users)
-    if n_users > PRIOR_USERS:
-        users = np.sort(rng.choice(n_users, PRIOR_USERS, replace=False))
+
+def user_prior(scorer, users, rng):
+    """The :class:`UserPrior` of the rows of fitted ``users`` (a sample of them if many).
+
+    ``users`` are codes: those with interactions (a user known by its features alone
+    has the rows it started with).
+    """
+    if len(users) > PRIOR_USERS:
+        users = np.sort(rng.choice(users, PRIOR_USERS, replace=False))
     rows = scorer.user_rows(users)
     names = tuple(sorted(rows))
     columns = [rows[name].reshape(len(users), -1) for name in names]
     widths = tuple(c.shape[1] for c in columns)
     theta = np.hstack(columns).astype(np.float64)
     covariance, _ = ledoit_wolf(theta)
-    return UserPrior(names, widths, theta.mean(axis=0), np.linalg.cholesky(covariance))
+    prior = UserPrior(names, widths, theta.mean(axis=0), np.linalg.cholesky(covariance))
+    features = scorer.logits_of.user_features(users)
+    if features is None:
+        return prior
+    return prior._replace(mean=prior.mean - prior.offsets(scorer.logits_of, features).mean(0))
 
 
 class FoldIn:
@@ -88,61 +107,78 @@ class FoldIn:
     n_items : int
     tower_width : int
         Widest tower layer (1 without a tower): bounds the users per block.
+    candidates : ndarray of int or None
+        Item codes the softmax and the log loss's negatives cover, as in training (items
+        with interactions in ``fit``), each user's own positives added; None: all items.
     """
 
-    def __init__(self, logits_of, prior, objective, n_items, tower_width=1):
+    def __init__(self, logits_of, prior, objective, n_items, tower_width=1, candidates=None):
         self.logits_of, self.prior, self.objective = logits_of, prior, objective
         self.n_items = n_items
+        self.outside = None  # 0 on the candidates, -inf elsewhere
+        if candidates is not None:
+            outside = np.full(n_items, -np.inf, np.float32)
+            outside[candidates] = 0.0
+            self.outside = tf.constant(outside)
         self.n_block = max(1, BLOCK_FLOATS // (n_items * tower_width))
         self.item = logits_of.item_side(tf.range(n_items), False)
-        self.mean = tf.constant(prior.mean, tf.float32)
         self.root = tf.constant(prior.root, tf.float32)
         self._gradient = tf.function(
             self._loss_and_gradient, autograph=False, reduce_retracing=True
         )
 
-    def rows(self, n_users, rows, items, weights, extra):
+    def rows(self, n_users, rows, items, weights, extra, features=None):
         """Rows of ``n_users`` new users, a dict of float32 arrays like ``Scorer.user_rows``.
 
         ``rows``, ``items``, ``weights`` (sorted by ``rows``): each interaction's user
         (0..n_users-1), item code and weight (for ``"squared"`` already divided by
         ``2 sigma^2``); ``extra`` per interaction: the scaled rating (``"squared"``), or
-        per user: ``a_u`` (``"log"``); unused by the softmax.
+        per user: ``a_u`` (``"log"``); unused by the softmax. ``features``: the users'
+        encoded features (n_users, width), with user features; they move each user's
+        prior mean (:meth:`UserPrior.offsets`). A user without interactions gets its
+        prior mean.
         """
-        theta = np.empty((n_users, sum(self.prior.widths)), dtype=np.float32)
+        width = sum(self.prior.widths)
+        means = np.broadcast_to(self.prior.mean, (n_users, width)).astype(np.float32)
+        if features is not None:
+            means = means + self.prior.offsets(self.logits_of, features)
+        theta = np.empty((n_users, width), dtype=np.float32)
         starts = np.searchsorted(rows, np.arange(0, n_users + self.n_block, self.n_block))
         for b, first in enumerate(range(0, n_users, self.n_block)):
             last = min(first + self.n_block, n_users)
             part = slice(starts[b], starts[b + 1])
             per_user = extra[first:last] if self.objective == "log" else extra[part]
             batch = (rows[part] - first, items[part], weights[part], per_user)
-            theta[first:last] = self._solve(last - first, batch)
+            theta[first:last] = means[first:last]
+            if starts[b] < starts[b + 1]:
+                theta[first:last] = self._solve(means[first:last], batch)
         return {name: row.numpy() for name, row in self.prior.split(theta).items()}
 
-    def _solve(self, n, batch):
-        """Rows of a block of ``n`` users, solved in whitened coordinates ``z``.
+    def _solve(self, means, batch):
+        """Rows of a block of users of prior ``means``, solved in whitened coordinates.
 
-        ``theta = mu + z L'`` makes the prior ``|z|^2 / 2``: the problem is then about
+        ``theta = mean + z L'`` makes the prior ``|z|^2 / 2``: the problem is then about
         as well conditioned as the data allow, and L-BFGS converges in a few dozen steps.
         """
+        n, width = means.shape
         batch = tuple(tf.constant(x) for x in batch)
-        width = sum(self.prior.widths)
+        mean = tf.constant(means)
 
         def value_and_gradient(x):
             z = tf.constant(x.reshape(n, width), tf.float32)
-            value, gradient = self._gradient(z, batch)
+            value, gradient = self._gradient(z, mean, batch)
             return float(value), gradient.numpy().ravel().astype(np.float64)
 
         result = scipy.optimize.minimize(
             value_and_gradient, np.zeros(n * width), jac=True, method="L-BFGS-B",
             options={"maxiter": MAX_ITER},
         )  # fmt: skip
-        return self.prior.mean + result.x.reshape(n, width) @ self.prior.root.T
+        return means + result.x.reshape(n, width) @ self.prior.root.T
 
-    def _loss_and_gradient(self, z, batch):
+    def _loss_and_gradient(self, z, mean, batch):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            theta = self.mean + tf.matmul(z, self.root, transpose_b=True)
+            theta = mean + tf.matmul(z, self.root, transpose_b=True)
             prior = 0.5 * tf.reduce_sum(tf.square(z), 1)
             value = tf.reduce_sum(tf.cast(self._data_term(theta, *batch) + prior, tf.float64))
         return value, tape.gradient(value, z)
@@ -161,13 +197,19 @@ class FoldIn:
             per_row = weights * tf.square(tf.sigmoid(logits) - extra)
             return tf.math.unsorted_segment_sum(per_row, rows, n)
         logits = self.logits_of.cross(user, self.item, False)
-        positive = tf.gather_nd(logits, tf.stack([rows, items], 1))
+        pairs = tf.stack([rows, items], 1)
+        positive = tf.gather_nd(logits, pairs)
+        covered = logits
+        if self.outside is not None:  # the candidates and the user's own positives
+            mask = tf.broadcast_to(self.outside, tf.shape(logits))
+            covered = logits + tf.tensor_scatter_nd_update(mask, pairs, tf.zeros_like(weights))
         if self.objective == "softmax":
-            normaliser = tf.gather(tf.reduce_logsumexp(logits, 1), rows)
+            normaliser = tf.gather(tf.reduce_logsumexp(covered, 1), rows)
             return tf.math.unsorted_segment_sum(weights * (normaliser - positive), rows, n)
         per_positive = weights * tf.nn.softplus(-positive) - tf.gather(extra, rows) * (
             tf.nn.softplus(positive)
         )
+        negatives = tf.where(covered > -np.inf, tf.nn.softplus(logits), 0.0)
         return tf.math.unsorted_segment_sum(per_positive, rows, n) + extra * tf.reduce_sum(
-            tf.nn.softplus(logits), 1
+            negatives, 1
         )

@@ -28,11 +28,12 @@ class ImplicitExamples:
     """Positives with weights; each epoch adds ``n_negatives`` fresh negatives per positive.
 
     Positives have target 1 and their weight, negatives target 0 and weight 1.
+    Negatives are drawn from ``candidates`` (item codes; None: every item).
     """
 
-    def __init__(self, users, items, weights, seen, n_negatives):
+    def __init__(self, users, items, weights, seen, n_negatives, candidates=None):
         self.users, self.items, self.weights = users, items, weights
-        self.seen = SeenPairs(seen, bitmap=True)
+        self.seen = SeenPairs(seen, bitmap=True, candidates=candidates)
         self.n_negatives = n_negatives
 
     def epoch(self, rng):
