@@ -7,8 +7,10 @@ entirely and ranked over the warm catalogue from age, gender and occupation (``u
 alone. Every rating counts as an interaction. HR@10 and NDCG@10 (``skncf.metrics``),
 mean over ``--seeds`` seeds of the split, in one process:
 
-- skncf, ``NCFRecommender(item_features=...)`` (or ``user_features``), with
-  ``id_embeddings`` and ``latent_dim`` chosen on validation;
+- skncf, ``NCFRecommender(item_features=...)`` with the cold items in the table (so in
+  the catalog), or ``NCFRecommender(user_features=...)`` on the warm users and the cold
+  ones folded in from their features (``fold_in(user_features=...)``), with
+  ``id_embeddings``, ``latent_dim`` and epochs chosen on validation;
 - LightFM (``pip install lightfm-next``), WARP, with the same features, identity
   features on or off, ``no_components`` and epochs chosen on validation;
 - popularity baselines: items by their genres' popularity (global, and the user's own
@@ -89,11 +91,13 @@ def pair_scores(predict, users, items):
 
 
 def skncf_scores(split, side, features, params, users, items):
-    rec = NCFRecommender(
-        random_state=0, handle_unknown="ignore", **{f"{side}_features": features}, **params
-    )
-    rec.fit(split.train)
-    return pair_scores(rec.predict, users, items)
+    """Items: the cold ones in fit's table, so in its catalog; users: folded in after fit."""
+    if side == "item":
+        rec = NCFRecommender(random_state=0, item_features=features, **params).fit(split.train)
+        return pair_scores(rec.predict, users, items)
+    warm = features.loc[np.unique(split.train[:, 0])]
+    rec = NCFRecommender(random_state=0, user_features=warm, **params).fit(split.train)
+    return pair_scores(rec.fold_in(user_features=features.loc[users]).predict, users, items)
 
 
 def lightfm_scores(split, side, features, params, users, items):

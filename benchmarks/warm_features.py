@@ -3,8 +3,9 @@
 ml1m-half, ``NCFRecommender()`` at its defaults with and without side features (movies'
 genres and release year from ``movies.dat``, users' gender, age group and occupation from
 ``users.dat``; split ids mapped as ``../shared/data/PROTOCOL.md`` says), in one process,
-scored by the NCF protocol (full ranking and sampled, HR@10 and NDCG@10); fit times are
-the median of ``--repeats`` fits.
+scored by the NCF protocol (full ranking and sampled, HR@10 and NDCG@10): mean and
+standard deviation over ``--seeds`` fits (``random_state`` 0, 1, ...), and the median
+fit time.
 
     python benchmarks/warm_features.py --data ../shared/data/ml1m-half/ml1m-half \\
         --movielens ../shared/data/ml-1m
@@ -35,7 +36,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_option(parser)
     parser.add_argument("--movielens", required=True, help="the MovieLens-1M folder")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="fits (random_state 0, 1, ...)")
     args = parser.parse_args()
     prefix = required_data(args, parser)
     split = load_ncf_split(prefix)
@@ -48,15 +49,19 @@ def main():
         "item features": {"item_features": items},
         "user and item features": {"item_features": items, "user_features": users},
     }
+    keys = ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
     rows = []
     for name, params in settings.items():
-        rec, seconds = median_seconds(
-            lambda params=params: NCFRecommender(random_state=0, **params).fit(split.train),
-            args.repeats,
-        )
-        m = skncf_metrics(rec, split)
-        rows.append([name, *(f"{m[key]:.4f}" for key in ("full_hr", "full_ndcg",
-                     "sampled_hr", "sampled_ndcg")), f"{seconds:.1f}"])  # fmt: skip
+        found, times = [], []
+        for seed in range(args.seeds):
+            rec, seconds = median_seconds(
+                lambda p=params, s=seed: NCFRecommender(random_state=s, **p).fit(split.train), 1
+            )
+            found.append([skncf_metrics(rec, split)[key] for key in keys])
+            times.append(seconds)
+        mean, sd = np.mean(found, axis=0), np.std(found, axis=0)
+        rows.append([name, *(f"{m:.4f} ± {d:.4f}" for m, d in zip(mean, sd)),
+                     f"{np.median(times):.1f}"])  # fmt: skip
     print_table(["ml1m-half", "full HR@10", "full NDCG@10", "sampled HR@10", "sampled NDCG@10",
                  "fit (s, median)"], rows)  # fmt: skip
 
