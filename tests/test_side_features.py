@@ -87,6 +87,12 @@ def test_new_users_fold_in_from_their_features_and_history(planted):
     # history alone, as without features: the prior's mean is the fitted users' mean
     plain = rec.fold_in(history)
     assert group_hit_rate(plain, cold, user_groups, np.arange(100), item_groups) > 0.6
+    # without features a user's prior mean is the fitted users' mean rows, which the
+    # means moved by each fitted user's own features average to
+    solver = rec._fold_in_solver()
+    fitted = solver.logits_of.user_features(np.arange(len(rec.users_)))
+    moved = solver.prior.means(solver.logits_of, len(fitted), fitted)
+    np.testing.assert_allclose(moved.mean(0), solver.prior.means(solver.logits_of, 1)[0], atol=1e-5)
 
 
 def test_new_items_join_a_fitted_model_by_a_continued_fit(planted):

@@ -46,15 +46,25 @@ class UserPrior(NamedTuple):
     """The Gaussian prior of a user's rows, concatenated in ``names`` order.
 
     ``root`` is the covariance's Cholesky factor ``L`` (``S = L L'``). With user
-    features, ``mean`` is the fitted users' mean *less their features' part*: a user's
-    prior mean is ``mean`` plus its own features' part (:meth:`offsets`), the rows a
-    user with those features and no history gets.
+    features, ``feature_mean`` is the mean of the fitted users' features' part of their
+    rows: a user given features has prior mean ``mean - feature_mean`` plus its own
+    features' part (:meth:`means`), the rows it gets with no history; a user without
+    features has ``mean``.
     """
 
     names: tuple
     widths: tuple
     mean: np.ndarray
     root: np.ndarray
+    feature_mean: np.ndarray | None = None
+
+    def means(self, logits_of, n_users, features=None):
+        """The prior means of ``n_users`` users, with encoded ``features`` or without."""
+        width = sum(self.widths)
+        means = np.broadcast_to(self.mean, (n_users, width)).astype(np.float32)
+        if features is None or self.feature_mean is None:
+            return means
+        return means - self.feature_mean + self.offsets(logits_of, features)
 
     def split(self, theta):
         """``theta`` (n, sum(widths)) as user rows, a dict like ``Scorer.user_rows``."""
@@ -92,7 +102,7 @@ def user_prior(scorer, users, rng):
     features = scorer.logits_of.user_features(users)
     if features is None:
         return prior
-    return prior._replace(mean=prior.mean - prior.offsets(scorer.logits_of, features).mean(0))
+    return prior._replace(feature_mean=prior.offsets(scorer.logits_of, features).mean(0))
 
 
 class FoldIn:
@@ -134,15 +144,11 @@ class FoldIn:
         (0..n_users-1), item code and weight (for ``"squared"`` already divided by
         ``2 sigma^2``); ``extra`` per interaction: the scaled rating (``"squared"``), or
         per user: ``a_u`` (``"log"``); unused by the softmax. ``features``: the users'
-        encoded features (n_users, width), with user features; they move each user's
-        prior mean (:meth:`UserPrior.offsets`). A user without interactions gets its
-        prior mean.
+        encoded features (n_users, width), which move each user's prior mean
+        (:meth:`UserPrior.means`). A user without interactions gets its prior mean.
         """
-        width = sum(self.prior.widths)
-        means = np.broadcast_to(self.prior.mean, (n_users, width)).astype(np.float32)
-        if features is not None:
-            means = means + self.prior.offsets(self.logits_of, features)
-        theta = np.empty((n_users, width), dtype=np.float32)
+        means = self.prior.means(self.logits_of, n_users, features)
+        theta = np.empty_like(means)
         starts = np.searchsorted(rows, np.arange(0, n_users + self.n_block, self.n_block))
         for b, first in enumerate(range(0, n_users, self.n_block)):
             last = min(first + self.n_block, n_users)
