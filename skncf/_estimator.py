@@ -59,9 +59,11 @@ from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._folded import FoldedUsers
 from ._graph.graphs import (
     ARCHITECTURES,
+    GraphLayout,
     build_graph,
     init_neumf_from,
     set_feature_tables,
+    set_untrained_rows,
     start_gmf_as_dot_product,
 )
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
@@ -604,6 +606,7 @@ class NCFRecommender(BaseEstimator):
             history["pretrain_mlp_loss"] = mlp_history["loss"]
         else:
             graph, history = self._fit_graph(self.architecture, data, run, hooks=True)
+        _average_untrained(graph, data.interactions.seen)
         self._set_fitted(
             graph, history, ids.users_, ids.items_, ids.id_columns,
             data.interactions.seen, data.interactions.scalars,
@@ -628,7 +631,8 @@ class NCFRecommender(BaseEstimator):
 
         With ``keep`` (a continued fit) a side the model has features for is encoded by
         its fitted encoder, as ``fold_in`` does, so that the projection keeps meaning the
-        same columns; new ids of the table join the catalog.
+        same columns; new ids of the table join the catalog, and fitted ids without a
+        row in it (added by :meth:`add_items`) keep their fitted rows.
         """
         encoders, rows = {}, {}
         for side, (feature_ids, table) in tables.items():
@@ -641,7 +645,10 @@ class NCFRecommender(BaseEstimator):
             else:
                 encoders[side] = getattr(self, "feature_encoders_", {}).get(side)
                 encoded = encoded_later(encoders[side], table, width, name)
-                rows[side] = in_code_order(encoded, feature_ids, labels)
+                fitted = np.zeros((len(labels), width), np.float32)  # ids not in the table
+                table_of = GraphLayout.of(self.model_).feature_tables()[side]
+                fitted[ids.old_codes[side == "item"]] = table_of.get_weights()[0]
+                rows[side] = in_code_order(encoded, feature_ids, labels, fitted)
         return encoders, rows
 
     def _residual_variance(self, interactions):
@@ -695,14 +702,18 @@ class NCFRecommender(BaseEstimator):
     def _fit_ids(self, X, keep, tables):
         """The ids of ``X`` as codes: new ones, or extending the fitted ones with ``keep``.
 
-        Ids of the feature ``tables`` join the catalogs (cold users and items).
+        Ids of the feature ``tables`` join the catalogs (cold users and items); every new
+        id of ``X`` needs a row in its side's table.
         """
         id_columns = self._id_columns_ if keep else self._id_columns(X)
         users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
         items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
         catalogs = {"user": users, "item": items}
         for side, (feature_ids, _) in tables.items():
-            check_covered(feature_ids, catalogs[side], f"{side}_features", side)
+            wanted = catalogs[side]
+            if keep:  # fitted ids have their fitted features
+                wanted = wanted[~encode(getattr(self, f"{side}s_"), wanted)[1]]
+            check_covered(feature_ids, wanted, f"{side}_features", side)
             catalogs[side] = np.concatenate([catalogs[side], feature_ids])
         old_codes = None
         if keep:
@@ -1687,6 +1698,78 @@ class NCFRecommender(BaseEstimator):
         seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
         return FoldedUsers(self, labels, vectors, seen)
 
+    def add_items(self, item_features: Any) -> Self:
+        """Add items known by their features alone to the catalog, without training.
+
+        For a new item on its first day, before anyone has interacted with it: each
+        item of ``item_features`` joins ``items_`` with the trained items' mean id rows
+        and bias plus the projection of its own features, the rows an item of the
+        table without interactions gets at ``fit`` (user guide, "Side features and
+        cold start"). Nothing else changes: the scores of the other items stay as they
+        were, and :meth:`recommend`, :meth:`predict`, ``save`` and the export include
+        the new items. Their interactions, once there are some, train them by
+        :meth:`partial_fit`. Only for a model fit with ``item_features``.
+
+        Parameters
+        ----------
+        item_features : DataFrame or (ids, matrix)
+            The new items' features, as the ``item_features`` parameter takes them,
+            with the columns given to ``fit`` (encoded by the fitted
+            ``feature_encoders_["item"]``).
+
+        Returns
+        -------
+        self : NCFRecommender
+
+        Raises
+        ------
+        ValueError
+            If the model was fit without item features, an id is already in the
+            catalog, or the table does not match the features of ``fit``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skncf import NCFRecommender
+        >>> X = np.array([[u, i] for u in range(6) for i in range(4) if (u + i) % 2])
+        >>> kinds = pd.DataFrame({"kind": ["odd", "even", "odd", "even"]})
+        >>> rec = NCFRecommender(item_features=kinds, latent_dim=4, epochs=2,
+        ...                      random_state=0).fit(X)
+        >>> rec = rec.add_items(pd.DataFrame({"kind": ["even"]}, index=[4]))
+        >>> rec.items_
+        array([0, 1, 2, 3, 4])
+        >>> rec.predict([[0, 4]]).shape
+        (1,)
+        """
+        check_is_fitted(self)
+        ids, rows = self._features_later("item", item_features)
+        _, known = encode(self.items_, ids)
+        if known.any():
+            shown = ", ".join(repr(v) for v in ids[known][:5].tolist())
+            raise ValueError(
+                f"item_features: {int(known.sum())} id(s) are in the catalog already: "
+                f"{shown}; add_items adds new items (partial_fit trains known ones)."
+            )
+        items_, new, old = extend_codes(self.items_, ids, "item")
+        graph = self._build_graph(
+            self._trained_architecture(), len(self.users_), len(items_), itertools.repeat(0)
+        )
+        copy_weights(self.model_, graph, np.arange(len(self.users_)), old)
+        table = GraphLayout.of(graph).feature_tables()["item"]
+        (features,) = table.get_weights()
+        features[new] = rows
+        table.set_weights([features])
+        seen = self.seen_
+        seen = sp.csr_array(
+            (seen.data, old[seen.indices], seen.indptr), (len(self.users_), len(items_))
+        )
+        _average_untrained(graph, seen)
+        scalars = (self._rating_offset, self._rating_scale, self._fallback)
+        self._set_fitted(
+            graph, self.history_, self.users_, items_, self._id_columns_, seen, scalars
+        )
+        return self
+
     def _features_later(self, side, value):
         """``(sorted ids, encoded rows)`` of a side's features given after ``fit``."""
         name = f"{side}_features"
@@ -1732,6 +1815,19 @@ class NCFRecommender(BaseEstimator):
                 self._scorer.tower_width, interacted_items(self.seen_),
             )  # fmt: skip
         return solver
+
+
+def _average_untrained(graph, seen):
+    """Ids without a seen pair (known by their features alone) get the trained ids' mean rows.
+
+    See :func:`~skncf._graph.graphs.set_untrained_rows`.
+    """
+    counts = {
+        "user": np.diff(seen.indptr),
+        "item": np.bincount(seen.indices, minlength=seen.shape[1]),
+    }
+    for side, count in counts.items():
+        set_untrained_rows(graph, side, np.flatnonzero(count == 0), np.flatnonzero(count))
 
 
 def load(path: str | os.PathLike[str]) -> NCFRecommender:

@@ -110,15 +110,81 @@ def test_new_items_join_a_fitted_model_by_a_continued_fit(planted):
     assert len(rec.items_) == 100  # the failed call changed nothing
 
 
-def test_training_ranks_positives_among_items_with_interactions_only(planted):
+def test_training_ranks_positives_among_items_with_interactions_only(planted, monkeypatch):
     """Items known by their features alone are not every user's negative in training."""
     X, _, _, _, items = planted
     cold = np.arange(80, 100)
+    # what training leaves, before the cold rows are set to the trained ones' mean
+    monkeypatch.setattr("skncf._estimator._average_untrained", lambda graph, seen: None)
     rec = NCFRecommender(item_features=items, **SMALL).fit(X[~np.isin(X[:, 1], cold)])
     bias = rec.model_.get_layer("item_bias").get_weights()[0][:, 0]
     codes = np.searchsorted(rec.items_, cold)
     assert (bias[codes] == 0).all()  # untouched since their zero start
     assert (bias[np.setdiff1d(np.arange(len(bias)), codes)] != 0).all()
+
+
+@pytest.mark.parametrize("side", ["user", "item"])
+def test_ids_without_interactions_get_the_trained_ids_mean_rows(planted, side):
+    """Not their random start: an average id plus what its features add."""
+    X, _, _, users, items = planted
+    column = 0 if side == "user" else 1
+    cold = np.arange(80, 100)
+    table = {"user": users, "item": items}[side]
+    rec = NCFRecommender(**{f"{side}_features": table}, **SMALL)
+    rec.fit(X[~np.isin(X[:, column], cold)])
+    codes = np.searchsorted(getattr(rec, f"{side}s_"), cold)
+    trained = np.setdiff1d(np.arange(len(table)), codes)
+    for name in (f"{side}_embedding", f"{side}_bias"):
+        rows = rec.model_.get_layer(name).get_weights()[0]
+        np.testing.assert_allclose(rows[codes], np.tile(rows[trained].mean(0), (20, 1)), atol=1e-6)
+    if side == "user":  # as fold-in scores a user with those features and no history
+        folded = rec.fold_in(user_features=users.loc[cold].set_axis(cold + 1000))
+        np.testing.assert_allclose(
+            folded.predict(np.column_stack([cold + 1000, cold])),
+            rec.predict(np.column_stack([cold, cold])),
+            rtol=1e-4,
+        )
+
+
+@pytest.mark.parametrize("id_embeddings", [True, False])
+def test_add_items_puts_new_items_in_the_catalog_without_training(planted, id_embeddings, tmp_path):
+    X, user_groups, item_groups, _, items = planted
+    old = X[X[:, 1] < 80]
+    table = items.assign(year=1990.0 + np.arange(100) % 30)
+    rec = NCFRecommender(item_features=table.iloc[:80], id_embeddings=id_embeddings, **SMALL)
+    rec.fit(old)
+    before, weights = rec.predict(old), rec.model_.get_weights()
+    assert rec.add_items(table.iloc[80:]) is rec
+    np.testing.assert_array_equal(rec.items_, np.arange(100))
+    np.testing.assert_allclose(rec.predict(old), before, atol=1e-6)  # the rest unchanged
+    assert group_hit_rate(rec, np.arange(50), user_groups, np.arange(80, 100), item_groups) > 0.6
+    # the rows an item of fit's table without interactions gets: the trained ones' mean
+    for name in ("item_embedding", "item_bias"):
+        rows = rec.model_.get_layer(name).get_weights()[0]
+        np.testing.assert_allclose(rows[80:], np.tile(rows[:80].mean(0), (20, 1)), atol=1e-6)
+    # they travel in model files and are trained by a later partial_fit
+    loaded = load(rec.save(tmp_path / "added.skncf"))
+    pairs = np.column_stack([np.arange(20), np.arange(80, 100)])
+    np.testing.assert_allclose(loaded.predict(pairs), rec.predict(pairs), rtol=1e-6)
+    features = rec.model_.get_layer("item_features").get_weights()[0][80:]
+    rec.partial_fit(X[X[:, 1] >= 80][:40])  # the table set at fit lacks items 80-99
+    np.testing.assert_array_equal(
+        rec.model_.get_layer("item_features").get_weights()[0][80:], features
+    )
+    assert len(weights) == len(rec.model_.get_weights())
+
+
+def test_add_items_rejects_what_it_cannot_add(planted):
+    X, _, _, users, items = planted
+    plain = NCFRecommender(**SMALL).fit(X)
+    with pytest.raises(ValueError, match="item_features: the model was fit without item"):
+        plain.add_items(items)
+    rec = NCFRecommender(item_features=items.iloc[:80], **SMALL).fit(X[X[:, 1] < 80])
+    with pytest.raises(ValueError, match=r"2 id\(s\) are in the catalog already: 3, 4"):
+        rec.add_items(items.iloc[[3, 4, 90]])
+    with pytest.raises(ValueError, match="item_features does not match the features of fit"):
+        rec.add_items(items.iloc[90:].rename(columns={"group": "genre"}))
+    assert len(rec.items_) == 80  # the failed calls changed nothing
 
 
 def test_features_after_fit_must_match_fit(planted, tmp_path):

@@ -142,10 +142,15 @@ def encoded_rows(encoder, ids, table, labels, name):
     return in_code_order(rows, ids, labels)
 
 
-def in_code_order(rows, ids, labels):
-    """``rows`` of ``ids`` rearranged to follow ``labels`` (zeros for a label without one)."""
+def in_code_order(rows, ids, labels, out=None):
+    """``rows`` of ``ids`` rearranged to follow ``labels``, written into ``out``.
+
+    ``out`` (float32, one row per label) holds the rows of labels without one in
+    ``ids``; None: zeros.
+    """
     codes, known = encode(labels, ids)
-    out = np.zeros((len(labels), rows.shape[1]), dtype=np.float32)
+    if out is None:
+        out = np.zeros((len(labels), rows.shape[1]), dtype=np.float32)
     out[codes[known]] = rows[known]
     return out
 

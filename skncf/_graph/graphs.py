@@ -272,6 +272,24 @@ def set_feature_tables(model, features):
         tables[side].set_weights([rows])
 
 
+def set_untrained_rows(model, side, untrained, trained):
+    """Give ``side``'s ``untrained`` ids the mean of the ``trained`` ids' rows.
+
+    An id no pair trained (a user or item known by its features alone) has no evidence
+    for its id embeddings and bias: the trained ids' mean rows make it an average id
+    plus what its features add, the prior mean that :meth:`NCFRecommender.fold_in`
+    starts a new user from, not the random values it started with. ``untrained`` and
+    ``trained`` are codes (rows of the tables).
+    """
+    if len(untrained) == 0 or len(trained) == 0:
+        return
+    position = {"user": 0, "item": 1}[side]
+    for pair in GraphLayout.of(model).tables():
+        (rows,) = pair[position].get_weights()
+        rows[untrained] = rows[trained].mean(axis=0)
+        pair[position].set_weights([rows])
+
+
 def init_neumf_from(neumf, gmf, mlp, *, alpha=0.5):
     """Initialise a NeuMF graph from fitted GMF and MLP graphs (He et al. 2017, 3.4.1).
 
