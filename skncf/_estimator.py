@@ -1002,7 +1002,7 @@ class NCFRecommender(BaseEstimator):
         """Write a TensorFlow SavedModel that serves raw ids, for serving without Python.
 
         The SavedModel holds the graph's weights, the id lookups and the seen items, and
-        two signatures that take the ids the model was fit on (``tf.string`` or
+        signatures that take the ids the model was fit on (``tf.string`` or
         ``tf.int64`` tensors); it loads with TensorFlow alone (``tf.saved_model.load``,
         TensorFlow Serving, ``saved_model_cli``), neither skncf nor Keras needed:
 
@@ -1013,10 +1013,19 @@ class NCFRecommender(BaseEstimator):
           requested user has not seen) and their scores, seen items left out, as
           :meth:`recommend` gives them.
 
+        - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
+          "scores"}``: the ``k`` best items of new users known by their features alone
+          (cold start), as ``fold_in(user_features=...)`` then ``recommend`` give them.
+          ``user_features`` is a dense float32 matrix of the encoded features, one row per
+          user: what ``feature_encoders_["user"].transform(table)`` returns for a
+          DataFrame, or the matrix itself for features given as ``(ids, matrix)``
+          without an encoder (then no Python is needed to serve them); the signature
+          scales the rows as ``fit`` did.
+
         Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
         ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the
-        most popular items. Candidate filters, fold-in and approximate search stay in
-        Python.
+        most popular items. Candidate filters, fold-in from a history and approximate
+        search stay in Python.
 
         Parameters
         ----------
@@ -1054,9 +1063,12 @@ class NCFRecommender(BaseEstimator):
         output = (0.0, 1.0)
         if self.feedback == "explicit":
             output = (self._rating_offset, self._rating_scale)
+        width = getattr(self, "_feature_width", {}).get("user")
+        prior = None if width is None else self._fold_in_solver().prior
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
             self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
+            prior=prior, feature_width=width,
         )  # fmt: skip
         write_saved_model(path, module)
         return path

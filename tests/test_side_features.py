@@ -262,6 +262,34 @@ def test_features_travel_unsplit_through_a_search_pickles_and_files(planted, tmp
     assert folded.recommend(["new"], k=3).shape == (1, 3)
 
 
+@pytest.mark.parametrize("kind", ["frame", "matrix"])
+def test_export_recommends_for_new_users_from_their_features(planted, tmp_path, kind):
+    X, user_groups, item_groups, users, _ = planted
+    cold = np.arange(150, 200)
+    table = users
+    if kind == "matrix":  # numeric features as given, served without any Python encoding
+        table = (users.index.to_numpy(), np.eye(4)[user_groups] + 0.1)
+    warm = users.drop(index=cold) if kind == "frame" else (table[0][:150], table[1][:150])
+    new = users.loc[cold] if kind == "frame" else (table[0][150:], table[1][150:])
+    rec = NCFRecommender(user_features=warm, **SMALL).fit(X[~np.isin(X[:, 0], cold)])
+    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+    encoded = rec.feature_encoders_["user"].transform(new) if kind == "frame" else new[1]
+    encoded = sp.csr_matrix(encoded).toarray().astype(np.float32)
+    out = served["recommend_new"](user_features=tf.constant(encoded), k=tf.constant(5))
+    folded = rec.fold_in(user_features=new)
+    expected, scores = folded.recommend(cold, k=5, return_scores=True)
+    np.testing.assert_array_equal(out["items"].numpy(), expected)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5)
+    assert np.mean(item_groups[expected] == user_groups[cold][:, None]) > 0.6
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or infinite"):
+        served["recommend_new"](user_features=tf.constant(encoded * np.nan), k=tf.constant(5))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds"):
+        served["recommend_new"](user_features=tf.constant(encoded), k=tf.constant(101))
+    # a model without user features has no such signature
+    plain = tf.saved_model.load(str(NCFRecommender(**SMALL).fit(X).export(tmp_path / "plain")))
+    assert "recommend_new" not in plain.signatures
+
+
 def test_missing_values_are_imputed_by_the_default_encoder(planted):
     X, _, _, users, _ = planted
     gappy = users.copy()

@@ -1,6 +1,6 @@
 """A fitted model as a TensorFlow SavedModel that serves raw ids, for non-Python serving.
 
-:func:`write_saved_model` saves a ``tf.Module`` with two signatures, built from the same
+:func:`write_saved_model` saves a ``tf.Module`` with its signatures, built from the same
 forward pass as serving in Python (:class:`~skncf._graph.logits.CandidateLogits`, dropout
 off), so that the graph holds standard TensorFlow ops only and loads anywhere TensorFlow
 does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
@@ -8,7 +8,11 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
 - ``serving_default(user, item)``: the score of each (user id, item id) pair, as
   ``predict`` gives it;
 - ``recommend(user, k)``: each user's ``k`` best items (``k`` a scalar given at call time)
-  and their scores, leaving out the user's training interactions, as ``recommend`` does.
+  and their scores, leaving out the user's training interactions, as ``recommend`` does;
+- with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
+  users known by their encoded features alone, as ``fold_in(user_features=...)`` then
+  ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
+  moved by the features' part of a row).
 
 Ids are the model's labels (``tf.string`` or ``tf.int64``), looked up in hash tables in
 the graph; the users' seen items are kept as CSR arrays (row offsets and item codes,
@@ -17,10 +21,13 @@ int32 where they fit) and gathered per call. Unknown ids follow ``handle_unknown
 most popular items).
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from .._compat import backing_variable
+from .._data.features import ROW_NORM
 
 
 def id_dtype(labels, what):
@@ -57,11 +64,16 @@ class ServingModule(tf.Module):
         The score of a pair with an unknown id.
     strict : bool
         Raise on unknown ids (``handle_unknown="error"``).
+    prior : UserPrior or None, default=None
+        Fold-in's prior, of a model with user features: adds ``recommend_new``.
+    feature_width : int or None, default=None
+        The width of the encoded user features (with ``prior``).
     """
 
     def __init__(
-        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict
-    ):
+        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict,
+        prior=None, feature_width=None,
+    ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
         self.graph_variables = [backing_variable(v) for v in variables]
@@ -87,6 +99,19 @@ class ServingModule(tf.Module):
                              tf.TensorSpec([], tf.int32, name="k")],
             autograph=False,
         )  # fmt: skip
+        self.recommend_new = None
+        if prior is not None:
+            # a function, not the NamedTuple, so that tf.Module does not wrap the prior
+            self.prior_means = functools.partial(prior.means_of_features, logits_of)
+            self.prior_split = prior.split
+            self.recommend_new = tf.function(
+                self._recommend_new,
+                input_signature=[
+                    tf.TensorSpec([None, feature_width], tf.float32, name="user_features"),
+                    tf.TensorSpec([], tf.int32, name="k"),
+                ],
+                autograph=False,
+            )
 
     def _codes(self, table, ids, what):
         codes = table.lookup(ids)
@@ -119,18 +144,37 @@ class ServingModule(tf.Module):
         u = self._codes(self.user_table, user, "user")
         known = u >= 0
         code = tf.maximum(u, 0)
-        side = self.logits_of.side_of_rows(self.logits_of.user_rows(code), False)
-        all_items = self.logits_of.item_side(tf.range(self.n_items), False)
-        logits = self.logits_of.cross(side, all_items, False)
+        logits = self._catalog_logits(self.logits_of.user_rows(code))
         logits = tf.where(known[:, None], logits, self.popularity[None, :])
-        logits = self._mask_seen(logits, code, known)
+        return self._top(self._mask_seen(logits, code, known), k, known)
+
+    def _recommend_new(self, features, k):
+        """Top ``k`` of users from their encoded features, scaled as fit scaled them."""
+        tf.debugging.assert_all_finite(features, "user_features hold NaN or infinite values")
+        norms = tf.norm(features, axis=1, keepdims=True)
+        scaled = ROW_NORM * features / tf.where(norms > 0, norms, 1.0)
+        rows = self.prior_split(self.prior_means(scaled))
+        logits = self._catalog_logits(rows)
+        return self._top(logits, k, tf.ones(tf.shape(logits)[:1], tf.bool))
+
+    def _catalog_logits(self, rows):
+        side = self.logits_of.side_of_rows(rows, False)
+        all_items = self.logits_of.item_side(tf.range(self.n_items), False)
+        return self.logits_of.cross(side, all_items, False)
+
+    def _top(self, logits, k, known):
+        """The ``k`` best items of each row and their scores (the fallback where unknown)."""
         unseen = tf.reduce_sum(tf.cast(logits > -np.inf, tf.int32), axis=1)
-        tf.debugging.assert_positive(k, message="k must be positive")
         fewest = tf.reduce_min(tf.concat([unseen, [self.n_items]], 0))
-        tf.debugging.assert_less_equal(
-            k, fewest, message="k exceeds the items a requested user has not seen"
-        )
-        values, top = tf.math.top_k(logits, k)
+        checks = [
+            tf.debugging.assert_positive(k, message="k must be positive"),
+            tf.debugging.assert_less_equal(
+                k, fewest, message="k exceeds the items a requested user has not seen"
+            ),
+        ]
+        # the checks first: else top_k may fail on its own, with a message about columns
+        with tf.control_dependencies([check for check in checks if check is not None]):
+            values, top = tf.math.top_k(logits, k)
         scores = tf.where(
             known[:, None], self._scores(values), tf.constant(self.fallback, tf.float64)
         )
@@ -155,9 +199,11 @@ def _lookup_table(labels, dtype):
 
 
 def write_saved_model(path, module):
-    """Save ``module`` (a :class:`ServingModule`) with its two signatures to ``path``."""
+    """Save ``module`` (a :class:`ServingModule`) with its signatures to ``path``."""
     signatures = {
         "serving_default": module.score.get_concrete_function(),
         "recommend": module.recommend.get_concrete_function(),
     }
+    if module.recommend_new is not None:
+        signatures["recommend_new"] = module.recommend_new.get_concrete_function()
     tf.saved_model.save(module, str(path), signatures=signatures)

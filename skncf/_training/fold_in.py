@@ -60,11 +60,17 @@ class UserPrior(NamedTuple):
 
     def means(self, logits_of, n_users, features=None):
         """The prior means of ``n_users`` users, with encoded ``features`` or without."""
-        width = sum(self.widths)
-        means = np.broadcast_to(self.mean, (n_users, width)).astype(np.float32)
         if features is None or self.feature_mean is None:
-            return means
-        return means - self.feature_mean + self.offsets(logits_of, features)
+            return np.broadcast_to(self.mean, (n_users, sum(self.widths))).astype(np.float32)
+        return self.means_of_features(logits_of, tf.constant(features, tf.float32)).numpy()
+
+    def means_of_features(self, logits_of, features):
+        """:meth:`means` of users with encoded ``features`` (a float32 tensor), as a tensor.
+
+        TensorFlow operations only, so that a traced graph (the export) can run it.
+        """
+        base = tf.constant(self.mean - self.feature_mean, tf.float32)
+        return base[None, :] + self._offsets(logits_of, features)
 
     def split(self, theta):
         """``theta`` (n, sum(widths)) as user rows, a dict like ``Scorer.user_rows``."""
@@ -76,11 +82,14 @@ class UserPrior(NamedTuple):
 
     def offsets(self, logits_of, features):
         """The features' part of the rows of users with encoded ``features``, (n, width)."""
-        parts = logits_of.user_feature_rows(tf.constant(features, tf.float32))
-        n = len(features)
-        return np.hstack(
-            [parts[name].numpy() if name in parts else np.zeros((n, width), np.float32)
-             for name, width in zip(self.names, self.widths)]
+        return self._offsets(logits_of, tf.constant(features, tf.float32)).numpy()
+
+    def _offsets(self, logits_of, features):
+        parts = logits_of.user_feature_rows(features)
+        n = tf.shape(features)[0]
+        return tf.concat(
+            [parts[name] if name in parts else tf.zeros((n, width), tf.float32)
+             for name, width in zip(self.names, self.widths)], 1
         )  # fmt: skip
 
 
