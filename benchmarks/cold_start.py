@@ -50,18 +50,21 @@ LIGHTFM_GRID = [
 
 
 def metrics(y_true, scores):
-    """HR@10 and NDCG@10 of the users with a test item; exact ties broken at random.
+    """HR@10 and NDCG@10 of each user with a test item (two arrays); exact ties broken
+    at random.
 
     skncf's metrics count a tie against the relevant item; items with the same features
     (two dramas of one year) tie exactly, and a baseline that scores by genre ties by
-    the hundred, so ties get a random order (seeded) for every method alike.
+    the hundred, so ties get a random order (seeded) for every method alike. Per user, so
+    that methods can be compared user by user.
     """
-    keep = y_true.any(axis=1)
+    keep = np.flatnonzero(y_true.any(axis=1))
     jitter = np.random.default_rng(0).random(scores.shape)
     scores = scores + 1e-9 * max(float(np.abs(scores).max()), 1e-30) * jitter
+    rows = [(y_true[[u]], scores[[u]]) for u in keep]
     return (
-        hit_rate_at_k(y_true[keep], scores[keep], k=K),
-        ndcg_at_k(y_true[keep], scores[keep], k=K),
+        np.array([hit_rate_at_k(truth, score, k=K) for truth, score in rows]),
+        np.array([ndcg_at_k(truth, score, k=K) for truth, score in rows]),
     )
 
 
@@ -177,7 +180,8 @@ def group_popularity(split, groups, users, items):
 
 
 def cold_items(X, features, genres, seed, search):
-    """The item cold-start results of one seed: {method: ((HR, NDCG), seconds, setting)}."""
+    """The item cold-start results of one seed: {method: (figures, seconds, setting)},
+    figures per user: (HR@10, NDCG@10)."""
     indicators = genres.join(_one_hot(features[["year"]].fillna(0) // 10, "decade"))
     rng = np.random.default_rng(seed)
     all_items = np.unique(X[:, 1])
@@ -216,7 +220,7 @@ def _tuned(evaluate, valid, test, method, side, table, grid):
     def scorer(params):
         return lambda split, users, items: method(split, side, table, params, users, items)
 
-    best = max(grid, key=lambda params: evaluate(valid, scorer(params))[1])
+    best = max(grid, key=lambda params: evaluate(valid, scorer(params))[1].mean())
     tic = time.perf_counter()
     figures = evaluate(test, scorer(best))
     return figures, time.perf_counter() - tic, best
@@ -279,15 +283,28 @@ def main():
     ):  # fmt: skip
         runs = [run(seed) for seed in range(args.seeds)]
         print(f"\n{what}, {args.seeds} seeds")
+        names = ["HR@10", "NDCG@10", "HR@10, latest", "NDCG@10, latest"]
+        names = names[: len(runs[0]["skncf"][0])]
         rows = []
         for name in runs[0]:
-            figures = np.array([r[name][0] for r in runs])
+            figures = np.array([[f.mean() for f in r[name][0]] for r in runs])
             chosen = "; ".join(str(r[name][2]) for r in runs if r[name][2])
             rows.append([name, *(f"{m:.4f} ± {s:.4f}" for m, s in
                                  zip(figures.mean(axis=0), figures.std(axis=0))),
                          f"{np.mean([r[name][1] for r in runs]):.1f}", chosen or "-"])  # fmt: skip
-        names = ["HR@10", "NDCG@10", "HR@10, latest", "NDCG@10, latest"][: figures.shape[1]]
         print_table(["method", *names, "fit + score (s)", "chosen on validation"], rows)
+        print("\nskncf minus each method, paired by user (all seeds' test users; ± s.e.)")
+        print_table(["method", *names], [[name, *paired(runs, name)] for name in runs[0]
+                                         if name != "skncf"])  # fmt: skip
+
+
+def paired(runs, name):
+    """skncf's per-user figures minus ``name``'s: mean ± standard error, each figure."""
+    cells = []
+    for figure in range(len(runs[0]["skncf"][0])):
+        change = np.concatenate([r["skncf"][0][figure] - r[name][0][figure] for r in runs])
+        cells.append(f"{change.mean():+.4f} ± {change.std() / np.sqrt(len(change)):.4f}")
+    return cells
 
 
 if __name__ == "__main__":

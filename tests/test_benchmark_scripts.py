@@ -253,3 +253,34 @@ def test_grid_search_folds_hold_out_one_train_row_per_user(tmp_path):
         assert sorted(train[held_rows, 0].tolist()) == list(range(12))  # one per user
         assert len(fit_rows) + len(held_rows) == len(train)
     assert len({tuple(held.tolist()) for _, held in found}) > 1  # the folds differ
+
+
+def test_cold_start_scores_latest_ratings_per_user_and_pairs_methods():
+    import cold_start
+
+    from skncf.metrics import hit_rate_at_k, ndcg_at_k
+
+    X = np.array([[1, 10], [1, 11], [1, 12], [2, 10], [2, 13], [3, 11]])
+    stamps = np.array([5, 9, 1, 7, 3, 4])
+    split = cold_start.Split(X, 0, np.array([2, 1]), stamps)
+    assert split.latest.tolist() == [[1, 11], [2, 10]]  # each held-out user's latest row
+    assert split.train.tolist() == [[3, 11]]
+    y_true = split.truth(np.array([1, 2]), np.array([10, 11, 12, 13]))
+    assert y_true.tolist() == [[True, True, True, False], [True, False, False, True]]
+
+    rng = np.random.default_rng(0)
+    truth = rng.random((30, 50)) < 0.1
+    truth[3] = False  # a user without a test item is left out
+    scores = rng.random((30, 50))
+    hits, ndcgs = cold_start.metrics(truth, scores)
+    assert len(hits) == len(ndcgs) == 29
+    keep = truth.any(axis=1)
+    assert hits.mean() == pytest.approx(hit_rate_at_k(truth[keep], scores[keep], k=10))
+    assert ndcgs.mean() == pytest.approx(ndcg_at_k(truth[keep], scores[keep], k=10))
+
+    runs = [
+        {"skncf": ((np.array([1.0, 0.0]),), 0, {}), "other": ((np.array([0.0, 0.0]),), 0, {})},
+        {"skncf": ((np.array([1.0, 1.0]),), 0, {}), "other": ((np.array([1.0, 0.0]),), 0, {})},
+    ]
+    # per-user differences 1, 0, 0, 1: mean 0.5, standard error 0.5 / 2
+    assert cold_start.paired(runs, "other") == ["+0.5000 ± 0.2500"]
