@@ -151,6 +151,7 @@ class ServingModule(tf.Module):
     def _recommend_new(self, features, k):
         """Top ``k`` of users from their encoded features, scaled as fit scaled them."""
         tf.debugging.assert_all_finite(features, "user_features hold NaN or infinite values")
+        # to length ROW_NORM, as skncf._data.features scales fit's rows (tested to agree)
         norms = tf.norm(features, axis=1, keepdims=True)
         scaled = ROW_NORM * features / tf.where(norms > 0, norms, 1.0)
         rows = self.prior_split(self.prior_means(scaled))
