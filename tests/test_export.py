@@ -35,9 +35,11 @@ def data(ids, feedback):
     return X, (ratings if feedback == "explicit" else None)
 
 
-def fitted(architecture, feedback, ids, handle_unknown="ignore"):
+def fitted(architecture, feedback, ids, handle_unknown="ignore", **params):
     X, y = data(ids, feedback)
-    rec = NCFRecommender(architecture, feedback=feedback, handle_unknown=handle_unknown, **TINY)
+    rec = NCFRecommender(
+        architecture, feedback=feedback, handle_unknown=handle_unknown, **TINY, **params
+    )
     return rec.fit(X, y), X
 
 
@@ -140,6 +142,10 @@ FRESH = textwrap.dedent(
         items = top["items"].numpy()
         question.update(score=score.tolist(), items=[[
             i.decode() if isinstance(i, bytes) else int(i) for i in row] for row in items])
+        if "features" in question:  # new users from their features
+            new = served["recommend_new"](
+                user_features=tf.constant(question["features"], tf.float32), k=tf.constant(3))
+            question["new_items"] = new["items"].numpy().tolist()
     assert not [m for m in sys.modules if m.split(".")[0] == "skncf"], "skncf was imported"
     json.dump(asked, open(answers, "w"))
     """
@@ -149,8 +155,11 @@ FRESH = textwrap.dedent(
 @pytest.mark.slow  # a new TensorFlow process, and saved_model_cli's
 def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
     asked, expected = {}, {}
+    # the int-id model has numeric user features, served for new users without Python
+    features = np.random.default_rng(0).random((45, 3)).astype(np.float32)
     for ids in ("str", "int"):
-        rec, X = fitted("neumf", "implicit", ids)
+        params = {"user_features": (np.arange(40), features[:40])} if ids == "int" else {}
+        rec, X = fitted("neumf", "implicit", ids, **params)
         pairs, users = queries(rec, X)
         asked[ids] = {
             "path": str(rec.export(tmp_path / ids)),
@@ -159,6 +168,9 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
             "users": users.tolist(),
         }
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
+    asked["int"]["features"] = features[40:].tolist()
+    new = rec.fold_in(user_features=(np.arange(40, 45), features[40:]))
+    expected_new = new.recommend(np.arange(40, 45), k=3).tolist()
     (tmp_path / "queries.json").write_text(json.dumps(asked))
     (tmp_path / "serve.py").write_text(FRESH)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -171,6 +183,7 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
     for ids, (scores, items) in expected.items():
         np.testing.assert_allclose(answers[ids]["score"], scores, rtol=RTOL)
         assert answers[ids]["items"] == items
+    assert answers["int"]["new_items"] == expected_new
 
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli is not None, "saved_model_cli comes with tensorflow"
