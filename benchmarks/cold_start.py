@@ -123,7 +123,12 @@ def skncf_added_scores(split, side, features, params, users, items):
 def lightfm_scores(split, side, features, params, users, items):
     from lightfm import LightFM
 
-    n_users, n_items = 944, 1683  # MovieLens-100K ids run from 1
+    # rows for every id up to the largest (MovieLens ids run from 1)
+    n_users, n_items = np.vstack([split.train, split.test]).max(axis=0) + 1
+    if side == "user":
+        n_users = max(n_users, features.index.max() + 1)
+    else:
+        n_items = max(n_items, features.index.max() + 1)
     matrix = features.to_numpy(dtype=np.float32)
     matrix = matrix / np.maximum(np.abs(matrix).sum(axis=1, keepdims=True), 1e-9)
     table = sp.lil_matrix(((n_users if side == "user" else n_items), matrix.shape[1]))
