@@ -11,14 +11,21 @@ users), which separates an effect of the features from which users a split happe
 hold.
 
     python benchmarks/warm_features.py --data ../shared/data/ml1m-half/ml1m-half \\
-        --movielens ../shared/data/ml-1m
+        --movielens ../shared/data/ml-1m [--validation]
 """
 
 import argparse
 
 import numpy as np
 import pandas as pd
-from common import data_option, median_seconds, print_table, required_data, skncf_metrics
+from common import (
+    data_option,
+    median_seconds,
+    print_table,
+    required_data,
+    skncf_metrics,
+    validation_split,
+)
 
 from skncf import NCFRecommender
 from skncf.datasets import load_movielens_features, load_ncf_split
@@ -41,9 +48,16 @@ def main():
     data_option(parser)
     parser.add_argument("--movielens", required=True, help="the MovieLens-1M folder")
     parser.add_argument("--seeds", type=int, default=3, help="fits (random_state 0, 1, ...)")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score each user's latest training interaction instead of the test split",
+    )
     args = parser.parse_args()
     prefix = required_data(args, parser)
     split = load_ncf_split(prefix)
+    if args.validation:
+        split = validation_split(split)
     users, items = split_features(prefix, args.movielens)
     train_users = np.unique(split.train[:, 0])
     train_items = np.unique(split.train[:, 1])
