@@ -169,7 +169,7 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
         }
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
     asked["int"]["features"] = features[40:].tolist()
-    new = rec.fold_in(user_features=(np.arange(40, 45), features[40:]))
+    new = rec.fold_in(user_features=(np.arange(40, 45), features[40:]))  # rec: the int model
     expected_new = new.recommend(np.arange(40, 45), k=3).tolist()
     (tmp_path / "queries.json").write_text(json.dumps(asked))
     (tmp_path / "serve.py").write_text(FRESH)
