@@ -47,7 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_option(parser)
     parser.add_argument("--movielens", required=True, help="the MovieLens-1M folder")
-    parser.add_argument("--seeds", type=int, default=3, help="fits (random_state 0, 1, ...)")
+    parser.add_argument("--seeds", type=int, default=8, help="fits (random_state 0, 1, ...)")
     parser.add_argument(
         "--validation",
         action="store_true",
