@@ -7,7 +7,7 @@ CPU (they share its cores, so this measures the strategy's overhead, not a speed
 several GPUs each replica has its own device). Prints median fit seconds and the ratio
 to no strategy, on ml1m-half-sized synthetic pairs (``throughput.synthetic_pairs``).
 
-    python benchmarks/distribute.py [--model neumf] [--repeats 3]
+    python benchmarks/distribute.py [--architecture neumf] [--repeats 3]
 
 Options left out keep the estimator's defaults.
 """
@@ -21,7 +21,7 @@ import tensorflow as tf
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model")
+    parser.add_argument("--architecture")
     parser.add_argument("--optimizer")
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--epochs", type=int)
@@ -47,7 +47,7 @@ def main():
     }
     seconds = {name: [] for name in strategies}
     chosen = {
-        "architecture": args.model,
+        "architecture": args.architecture,
         "optimizer": args.optimizer,
         "batch_size": args.batch_size,
         "epochs": args.epochs,

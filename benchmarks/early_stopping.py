@@ -62,13 +62,13 @@ def main():
         type=float,
         help="validate on a random positive of this share of users instead of the latest",
     )
-    parser.add_argument("--model", default=NCFRecommender().architecture)
+    parser.add_argument("--architecture", default=NCFRecommender().architecture)
     args = parser.parse_args()
     if not args.data:
         parser.error("--data (or $SKNCF_NCF_SPLIT) is required")
     split = load_ncf_split(args.data)
     rec = NCFRecommender(
-        architecture=args.model,
+        architecture=args.architecture,
         epochs=args.epochs,
         validation_fraction=args.validation_fraction,
         n_iter_no_change=args.patience,
@@ -89,7 +89,8 @@ def main():
     validation = rec.history_["val_ndcg@10"]
     chosen = int(np.argmax(validation))
     print(
-        f"\n{args.data}: architecture={args.model}, fit {seconds:.0f} s, {len(validation)} epochs"
+        f"\n{args.data}: architecture={args.architecture}, fit {seconds:.0f} s, "
+        f"{len(validation)} epochs"
     )
     print("\n| epoch | loss | validation NDCG@10 | test NDCG@10 (full) |")
     print("|---|---|---|---|")

@@ -39,7 +39,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data_option(parser, "SKNCF_ML100K", "the MovieLens-100K folder")
     # skncf settings: each left out is the estimator's default
-    parser.add_argument("--model")
+    parser.add_argument("--architecture")
     parser.add_argument("--latent-dim", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--learning-rate", type=float)

@@ -14,7 +14,7 @@ above what the process held when the phase began.
         --every-item --recommend-users 1000 --optimizer lazy_adam   # a million-item catalog
 
 ``--every-item`` adds one pair (with a random user) for each item the skewed draw missed,
-so that the catalog has exactly ``--items`` items; ``--model`` picks the architecture
+so that the catalog has exactly ``--items`` items; ``--architecture`` picks the architecture
 (default: the estimator's), ``--n-negatives 256`` the per-positive sampled softmax.
 """
 
@@ -69,7 +69,7 @@ def main():
     parser.add_argument("--recommend-users", type=int, default=10_000)
     parser.add_argument("--optimizer", choices=("adam", "lazy_adam"), default="adam")
     parser.add_argument(
-        "--model", choices=("default", "neumf", "gmf", "mlp", "seed"), default="default"
+        "--architecture", choices=("default", "neumf", "gmf", "mlp", "seed"), default="default"
     )
     parser.add_argument(
         "--n-negatives",
@@ -86,7 +86,7 @@ def main():
             missing = np.setdiff1d(np.arange(args.items), pairs[:, 1])
             users = np.random.default_rng(1).integers(0, args.users, len(missing))
             pairs = np.vstack([pairs, np.column_stack([users, missing])])
-    architecture = {} if args.model == "default" else {"architecture": args.model}
+    architecture = {} if args.architecture == "default" else {"architecture": args.architecture}
     n_negatives = args.n_negatives if args.n_negatives in ("auto", "all") else int(args.n_negatives)
     rec = NCFRecommender(
         **architecture,

@@ -141,7 +141,7 @@ def test_scale_runs_end_to_end_on_a_tiny_catalog(monkeypatch, capsys):
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("needs Linux /proc")
     argv = ["scale.py", "--users", "60", "--items", "400", "--interactions", "300"]
-    argv += ["--every-item", "--model", "gmf"]
+    argv += ["--every-item", "--architecture", "gmf"]
     monkeypatch.setattr(sys, "argv", argv + ["--recommend-users", "10", "--verbose", "0"])
 
     scale.main()
@@ -156,7 +156,7 @@ def test_early_stopping_reports_the_chosen_and_the_best_test_epoch(tmp_path, mon
 
     write_split(tmp_path / "toy", np.random.default_rng(4))
     argv = ["early_stopping.py", "--data", str(tmp_path / "toy"), "--epochs", "3"]
-    monkeypatch.setattr(sys, "argv", argv + ["--patience", "1", "--model", "gmf"])
+    monkeypatch.setattr(sys, "argv", argv + ["--patience", "1", "--architecture", "gmf"])
 
     early_stopping.main()
     out = capsys.readouterr().out
@@ -284,3 +284,28 @@ def test_cold_start_scores_latest_ratings_per_user_and_pairs_methods():
     ]
     # per-user differences 1, 0, 0, 1: mean 0.5, standard error 0.5 / 2
     assert cold_start.paired(runs, "other") == ["+0.5000 ± 0.2500"]
+
+
+def test_explicit_passes_settings_and_scores_both_methods_on_the_same_folds(
+    tmp_path, monkeypatch, capsys
+):
+    import explicit
+
+    rng = np.random.default_rng(3)
+    pairs = [(u, i) for u in range(1, 31) for i in rng.choice(np.arange(1, 26), 8, replace=False)]
+    lines = [f"{u}\t{i}\t{rng.integers(1, 6)}\t{100 + n}" for n, (u, i) in enumerate(pairs)]
+    (tmp_path / "u.data").write_text("\n".join(lines) + "\n")  # MovieLens-100K's format
+    folds = []
+
+    def mean_rating(X_train, y_train, X_test, seed):  # Surprise stands aside
+        folds.append(len(X_test))
+        return np.full(len(X_test), np.mean(y_train))
+
+    monkeypatch.setattr(explicit, "surprise_svd", mean_rating)
+    argv = ["explicit.py", "--data", str(tmp_path), "--folds", "2", "--epochs", "1"]
+    monkeypatch.setattr(sys, "argv", argv + ["--architecture", "mlp", "--latent-dim", "4"])
+    explicit.main()
+    out = capsys.readouterr().out
+    assert "{'architecture': 'mlp', 'latent_dim': 4, 'epochs': 1}" in out
+    assert folds == [48, 48]  # two of KFold(5)'s folds of 240 ratings
+    assert out.count("skncf RMSE") == 2 and "ratio skncf / SVD RMSE" in out
