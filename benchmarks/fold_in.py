@@ -75,7 +75,7 @@ def main():
         [
             ["in fit", *(f"{v:.4f}" for v in together)],
             ["folded in", *(f"{v:.4f}" for v in folded)],
-            ["ratio", *(f"{f / t:.3f}" for f, t in zip(folded, together))],
+            ["ratio", *(f"{f / t:.3f}" if t else "-" for f, t in zip(folded, together))],
         ],
     )
     print(

@@ -309,3 +309,36 @@ def test_explicit_passes_settings_and_scores_both_methods_on_the_same_folds(
     assert "{'architecture': 'mlp', 'latent_dim': 4, 'epochs': 1}" in out
     assert folds == [48, 48]  # two of KFold(5)'s folds of 240 ratings
     assert out.count("skncf RMSE") == 2 and "ratio skncf / SVD RMSE" in out
+
+
+@pytest.mark.parametrize(
+    "script, options, row",
+    [
+        ("serving", ["--models", "gmf", "--repeats", "1"], "| gmf | "),
+        ("fold_in", ["--folds", "2"], "| folded in | "),
+        ("export", ["--architectures", "gmf", "--repeats", "1"], "| gmf | 1 | "),
+        ("ncf_protocol", ["--methods", "gmf", "--epochs", "1"], "| gmf | "),
+    ],
+)
+def test_split_scripts_run_end_to_end_on_a_toy_split(
+    tmp_path, monkeypatch, capsys, script, options, row
+):
+    # what their README commands run, on a tiny split in the NCF files' format
+    module = importlib.import_module(script)
+    write_split(tmp_path / "toy", np.random.default_rng(4))
+    argv = [f"{script}.py", "--data", str(tmp_path / "toy"), *options]
+    monkeypatch.setattr(sys, "argv", argv)
+    module.main()
+    assert any(line.startswith(row) for line in capsys.readouterr().out.splitlines())
+
+
+def test_grid_search_runs_its_grid_and_scores_the_best_on_test(tmp_path, monkeypatch, capsys):
+    import grid_search
+
+    write_split(tmp_path / "toy", np.random.default_rng(5))
+    monkeypatch.setattr(grid_search, "GRID", {"latent_dim": [4, 8], "epochs": [1]})
+    monkeypatch.setattr(sys, "argv", ["grid_search.py", "--data", str(tmp_path / "toy")])
+    grid_search.main()
+    out = capsys.readouterr().out
+    assert "2 settings x 3 folds + refit" in out
+    assert "'epochs': 1" in out and "test: full HR@10" in out
