@@ -342,3 +342,26 @@ def test_grid_search_runs_its_grid_and_scores_the_best_on_test(tmp_path, monkeyp
     out = capsys.readouterr().out
     assert "2 settings x 3 folds + refit" in out
     assert "'epochs': 1" in out and "test: full HR@10" in out
+
+
+def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import baselines
+
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0):  # implicit stands aside
+        counts = np.asarray(common.train_matrix(split).sum(axis=0)).ravel()
+        n_users = common.train_matrix(split).shape[0]
+        return SimpleNamespace(user_factors=np.ones((n_users, 1)), item_factors=counts[:, None])
+
+    write_split(tmp_path / "toy", np.random.default_rng(6))
+    monkeypatch.setattr(baselines, "fit_als", popularity)
+    argv = ["baselines.py", "--data", str(tmp_path / "toy"), "--repeats", "1"]
+    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default,seed"])
+    baselines.main()
+    out = capsys.readouterr().out
+    assert out.count("EASE lambda") == len(baselines.EASE_LAMBDAS)  # validation lines
+    assert out.count("ALS (regularization, alpha)") == len(baselines.ALS_GRID)
+    for name in ("implicit ALS, defaults", "implicit ALS, validated", "EASE, validated",
+                 "NCFRecommender() ", "NCFRecommender(architecture='seed')"):  # fmt: skip
+        assert any(line.startswith(name) and line.endswith("x ALS") for line in out.splitlines())
