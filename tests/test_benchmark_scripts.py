@@ -365,3 +365,74 @@ def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkey
     for name in ("implicit ALS, defaults", "implicit ALS, validated", "EASE, validated",
                  "NCFRecommender() ", "NCFRecommender(architecture='seed')"):  # fmt: skip
         assert any(line.startswith(name) and line.endswith("x ALS") for line in out.splitlines())
+
+
+def write_movielens_100k(folder, rng, n_users=40, n_items=30):
+    """A small MovieLens-100K folder: u.data, u.user, u.item and u.genre."""
+    folder.mkdir()
+    genres = ["unknown", "Action", "Comedy", "Drama"]
+    (folder / "u.genre").write_text("".join(f"{g}|{j}\n" for j, g in enumerate(genres)))
+    jobs = ["artist", "doctor", "student"]
+    users = [
+        f"{u}|{rng.integers(15, 70)}|{'MF'[u % 2]}|{jobs[u % 3]}|{10000 + u}"
+        for u in range(1, n_users + 1)
+    ]
+    (folder / "u.user").write_text("\n".join(users) + "\n")
+    flags = ["|".join(str(int(g == i % 4)) for g in range(4)) for i in range(n_items + 1)]
+    items = [
+        f"{i}|Film {i} ({1980 + i})|01-Jan-{1980 + i}||http://x|{flags[i]}"
+        for i in range(1, n_items + 1)
+    ]
+    (folder / "u.item").write_text("\n".join(items) + "\n")
+    rows = [
+        f"{u}\t{i}\t{rng.integers(1, 6)}\t{1000 * u + n}"
+        for u in range(1, n_users + 1)
+        for n, i in enumerate(rng.choice(np.arange(1, n_items + 1), 12, replace=False))
+    ]
+    (folder / "u.data").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_cold_start_runs_both_sides_end_to_end(tmp_path, monkeypatch, capsys):
+    import cold_start
+
+    folder = write_movielens_100k(tmp_path / "ml-100k", np.random.default_rng(7))
+    monkeypatch.setattr(
+        cold_start, "SKNCF_GRID", [dict(id_embeddings=False, latent_dim=4, epochs=2)]
+    )
+    argv = ["cold_start.py", "--data", str(folder), "--seeds", "1", "--no-lightfm"]
+    monkeypatch.setattr(sys, "argv", argv)
+    cold_start.main()
+    lines = capsys.readouterr().out.splitlines()
+    for row in ("| skncf |", "| skncf, items added after fit |", "| genre popularity |",
+                "| global popularity |", "| popularity in (gender, age decade) |"):  # fmt: skip
+        assert sum(line.startswith(row) for line in lines) >= 1, row
+    paired = [line for line in lines if line.startswith("| popularity in (gender, age decade) |")]
+    assert len(paired) == 2 and paired[1].count("±") == 4  # the table, then the paired row
+
+
+@pytest.mark.parametrize("validation", [[], ["--validation"]])
+def test_warm_features_compares_feature_sets_paired_by_user(
+    tmp_path, monkeypatch, capsys, validation
+):
+    import warm_features
+
+    write_split(tmp_path / "toy", np.random.default_rng(8))  # users 0-11, items 0-39
+    genres = ["Comedy", "Action|Drama"]
+    movies = [f"{100 + i}::Film {i} ({1990 + i % 7})::{genres[i % 2]}" for i in range(40)]
+    users = [f"{u + 1}::{'MF'[u % 2]}::{(18, 25, 35)[u % 3]}::{u % 5}::0000{u}" for u in range(12)]
+    (tmp_path / "ml-1m").mkdir()
+    (tmp_path / "ml-1m" / "movies.dat").write_text("\n".join(movies) + "\n")
+    (tmp_path / "ml-1m" / "users.dat").write_text("\n".join(users) + "\n")
+    table = ["item\tmovie_id", *(f"{i}\t{100 + i}" for i in range(40))]
+    (tmp_path / "toy.items.tsv").write_text("\n".join(table) + "\n")
+    argv = ["warm_features.py", "--data", str(tmp_path / "toy"), "--seeds", "2"]
+    monkeypatch.setattr(sys, "argv", argv + ["--movielens", str(tmp_path / "ml-1m"), *validation])
+    warm_features.main()
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [  # after the header
+        "| no features",
+        "| item features",
+        "| user and item features",
+    ]
+    assert rows[1].split(" | ")[5] == "+0.0000 ± 0.0000"  # no features against itself
