@@ -14,8 +14,8 @@ above what the process held when the phase began.
         --every-item --recommend-users 1000 --optimizer lazy_adam   # a million-item catalog
 
 ``--every-item`` adds one pair (with a random user) for each item the skewed draw missed,
-so that the catalog has exactly ``--items`` items; ``--architecture`` picks the architecture
-(default: the estimator's), ``--n-negatives 256`` the per-positive sampled softmax.
+so that the catalog has exactly ``--items`` items; ``--architecture`` picks one (default:
+the estimator's), ``--n-negatives 256`` the per-positive sampled softmax.
 """
 
 import argparse

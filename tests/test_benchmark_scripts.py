@@ -350,8 +350,9 @@ def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkey
     import baselines
 
     def popularity(split, regularization=0.01, alpha=1.0, seed=0):  # implicit stands aside
-        counts = np.asarray(common.train_matrix(split).sum(axis=0)).ravel()
-        n_users = common.train_matrix(split).shape[0]
+        interactions = common.train_matrix(split)
+        counts = np.asarray(interactions.sum(axis=0)).ravel()
+        n_users = interactions.shape[0]
         return SimpleNamespace(user_factors=np.ones((n_users, 1)), item_factors=counts[:, None])
 
     write_split(tmp_path / "toy", np.random.default_rng(6))
