@@ -349,7 +349,7 @@ def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkey
 
     import baselines
 
-    def popularity(split, regularization=0.01, alpha=1.0, seed=0):  # implicit stands aside
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0, factors=64):  # no implicit
         interactions = common.train_matrix(split)
         counts = np.asarray(interactions.sum(axis=0)).ravel()
         n_users = interactions.shape[0]
@@ -358,9 +358,10 @@ def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkey
     write_split(tmp_path / "toy", np.random.default_rng(6))
     monkeypatch.setattr(baselines, "fit_als", popularity)
     argv = ["baselines.py", "--data", str(tmp_path / "toy"), "--repeats", "1"]
-    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default,seed"])
+    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default,seed", "--als-factors", "8"])
     baselines.main()
     out = capsys.readouterr().out
+    assert "implicit ALS, validated (8 factors, reg" in out
     assert out.count("EASE lambda") == len(baselines.EASE_LAMBDAS)  # validation lines
     assert out.count("ALS (regularization, alpha)") == len(baselines.ALS_GRID)
     for name in ("implicit ALS, defaults", "implicit ALS, validated", "EASE, validated",
