@@ -5,7 +5,8 @@ strategy, ``OneDeviceStrategy`` (the same model, through the distributed code pa
 ``MirroredStrategy`` over ``--replicas`` logical CPU devices carved out of this machine's
 CPU (they share its cores, so this measures the strategy's overhead, not a speed-up; on
 several GPUs each replica has its own device). Prints median fit seconds and the ratio
-to no strategy, on ml1m-half-sized synthetic pairs (``throughput.synthetic_pairs``).
+to no strategy, on ml1m-half-sized synthetic pairs (``common.synthetic_pairs``; ``--pairs``
+sets how many).
 
     python benchmarks/distribute.py [--architecture neumf] [--repeats 3]
 
@@ -27,17 +28,18 @@ def main():
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=480_000, help="synthetic pairs to fit")
     args = parser.parse_args()
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
     )
-    from throughput import synthetic_pairs
+    from common import synthetic_pairs
 
     from skncf import NCFRecommender
 
-    pairs = synthetic_pairs()
+    pairs = synthetic_pairs(n_pairs=args.pairs)
     strategies = {
         "none": None,
         "OneDeviceStrategy": tf.distribute.OneDeviceStrategy("/cpu:0"),

@@ -1,7 +1,7 @@
 """Scale: one epoch of the default training on synthetic data of MovieLens-20M size.
 
 Generates distinct (user, item) pairs (uniform users, popularity-skewed items, see
-``throughput.synthetic_pairs``), fits ``NCFRecommender(epochs=1, optimizer=...)`` with
+``common.synthetic_pairs``), fits ``NCFRecommender(epochs=1, optimizer=...)`` with
 every other setting at its default, then recommends 10 items to each of
 ``--recommend-users`` users.
 Prints the time of each phase and its peak memory: the process's peak resident set

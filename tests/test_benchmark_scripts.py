@@ -438,3 +438,18 @@ def test_warm_features_compares_feature_sets_paired_by_user(
         "| user and item features",
     ]
     assert rows[1].split(" | ")[5] == "+0.0000 ± 0.0000"  # no features against itself
+
+
+def test_distribute_times_every_strategy_in_its_own_process():
+    # a fresh process: logical CPU devices can only be set before TensorFlow starts
+    import subprocess
+
+    command = [sys.executable, str(BENCHMARKS / "distribute.py"), "--pairs", "600",
+               "--epochs", "1", "--repeats", "1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| none", "| OneDeviceStrategy", "| MirroredStrategy, 2 CPU devices"
+    ]  # fmt: skip
+    assert rows[0].endswith("| 1.00 |")  # the reference's ratio to itself
+    assert "600 pairs" in done.stdout
