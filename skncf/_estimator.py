@@ -45,6 +45,7 @@ from ._data.ids import (
     encode,
     extend_codes,
     fit_codes,
+    id_column,
     keep_python_types,
 )
 from ._data.interactions import (
@@ -487,7 +488,9 @@ class NCFRecommender(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, 2)
             User id in the first column, item id in the second. Ids may be integers of
-            any size, floats or strings, one kind per column.
+            any size, floats or strings, one kind per column; a DataFrame's integer
+            columns (pandas' nullable ``Int64`` too) stay integers whatever its other
+            columns hold.
         y : array-like of shape (n_samples,), default=None
             Implicit feedback: None (every pair is a positive) or non-negative weights or
             counts; 0 means no interaction and the pair is not a positive. Repeated pairs
@@ -578,9 +581,9 @@ class NCFRecommender(BaseEstimator):
         """
         self._check_fit_settings(validation_data, hold_out)
         tables = self._feature_tables()
-        X = validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
+        frame, X = X, validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
-        ids = self._fit_ids(X, keep, tables)
+        ids = self._fit_ids(frame, X, keep, tables)
         encoders, self._feature_rows = self._encode_features(tables, ids, keep)
         self._feature_width = {side: rows.shape[1] for side, rows in self._feature_rows.items()}
         seed = check_random_state(self.random_state).randint(2**31 - 1)
@@ -699,15 +702,15 @@ class NCFRecommender(BaseEstimator):
                 "(e.g. 0.1), or pass validation_data to fit."
             )
 
-    def _fit_ids(self, X, keep, tables):
+    def _fit_ids(self, frame, X, keep, tables):
         """The ids of ``X`` as codes: new ones, or extending the fitted ones with ``keep``.
 
-        Ids of the feature ``tables`` join the catalogs (cold users and items); every new
-        id of ``X`` needs a row in its side's table.
+        ``frame`` is ``X`` as given, before validation. Ids of the feature ``tables`` join
+        the catalogs (cold users and items); every new id of ``X`` needs a row in its
+        side's table.
         """
         id_columns = self._id_columns_ if keep else self._id_columns(X)
-        users = check_ids(X[:, id_columns[0]], _column_name("user", id_columns[0]))
-        items = check_ids(X[:, id_columns[1]], _column_name("item", id_columns[1]))
+        users, items = _checked_ids(frame, X, id_columns)
         catalogs = {"user": users, "item": items}
         for side, (feature_ids, _) in tables.items():
             wanted = catalogs[side]
@@ -872,13 +875,14 @@ class NCFRecommender(BaseEstimator):
                     f"{len(validation_data)}."
                 )
             X_val, y_val = validation_data
+        frame = X_val
         try:
             X_val = validate_data(self, keep_python_types(X_val), dtype=None, reset=False)
         except ValueError as error:
             raise ValueError(f"validation_data does not match X: {error}") from None
-        user_column, item_column = self._id_columns(X_val)
-        u, user_known = encode(users_, check_ids(X_val[:, user_column], "validation user ids"))
-        i, item_known = encode(items_, check_ids(X_val[:, item_column], "validation item ids"))
+        users, items = _checked_ids(frame, X_val, self._id_columns(X_val), "validation ")
+        u, user_known = encode(users_, users)
+        i, item_known = encode(items_, items)
         keep = user_known & item_known
         if self.feedback == "explicit":
             if y_val is None:
@@ -1190,10 +1194,8 @@ class NCFRecommender(BaseEstimator):
 
         ``users_``: the user labels to encode against (folded-in users), not ``users_``.
         """
-        X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
-        user_column, item_column = self._id_columns_
-        users = check_ids(X[:, user_column], _column_name("user", user_column))
-        items = check_ids(X[:, item_column], _column_name("item", item_column))
+        validated = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+        users, items = _checked_ids(X, validated, self._id_columns_)
         u, user_known = encode(self.users_ if users_ is None else users_, users)
         i, item_known = encode(self.items_, items)
         return PairCodes(u, i, user_known, item_known), users, items
@@ -1685,11 +1687,9 @@ class NCFRecommender(BaseEstimator):
         if X is None:
             y = None
         else:
-            X = validate_data(self, keep_python_types(X), dtype=None, reset=False)
-            y, sample_weight = self._check_fit_targets(X, y, sample_weight)
-            user_column, item_column = self._id_columns_
-            users = check_ids(X[:, user_column], _column_name("user", user_column))
-            items = check_ids(X[:, item_column], _column_name("item", item_column))
+            validated = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+            y, sample_weight = self._check_fit_targets(validated, y, sample_weight)
+            users, items = _checked_ids(X, validated, self._id_columns_)
             weights = sample_weight
             if y is not None and self.feedback == "implicit":
                 weights = sample_weight * y
@@ -1941,6 +1941,14 @@ class _Run(NamedTuple):
 
 def _column_name(what, position):
     return f"{what} ids (column {position} of X)"
+
+
+def _checked_ids(frame, X, id_columns, prefix=""):
+    """The user and item ids of validated ``X`` (``frame`` before validation), checked."""
+    return tuple(
+        check_ids(id_column(frame, X, position), prefix + _column_name(side, position))
+        for side, position in zip(("user", "item"), id_columns)
+    )
 
 
 def _check_target(y, X):

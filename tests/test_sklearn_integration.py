@@ -120,6 +120,25 @@ def test_columns_picks_ids_by_name(interactions):
     np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
 
 
+@pytest.mark.parametrize(
+    "user_dtype", ["int64", "Int64", "category"], ids=["int64", "nullable", "categorical"]
+)
+def test_integer_ids_stay_integers_beside_a_float_column(interactions, user_dtype):
+    # numpy would make one float array of the frame: ids 3 and 7 would come back 3.0, 7.0
+    log = pd.DataFrame(
+        {"user": interactions[:, 0], "item": interactions[:, 1], "rating": 1.5}
+    ).astype({"user": user_dtype})
+    rec = NCFRecommender(architecture="gmf", columns=("user", "item"), **FAST).fit(log)
+    assert rec.users_.dtype == np.int64 and rec.items_.dtype == np.int64
+    assert rec.recommend(rec.users_[:2], k=3).dtype == np.int64
+    plain = log.head(5).astype({"user": "int64"})
+    np.testing.assert_array_equal(rec.predict(log.head(5)), rec.predict(plain))
+    missing = log.head(2).astype({"user": "Int64"})
+    missing.loc[0, "user"] = pd.NA
+    with pytest.raises(ValueError, match="NaN"):
+        rec.predict(missing)
+
+
 @pytest.mark.parametrize("dump,load", [(pickle.dumps, pickle.loads), (None, None)])
 def test_pickle_and_joblib_round_trip(fitted, interactions, tmp_path, dump, load):
     if dump is None:

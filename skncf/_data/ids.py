@@ -131,6 +131,25 @@ def extend_codes(labels, ids, what):
     return new_labels, codes[len(labels) :], codes[: len(labels)]
 
 
+def id_column(X, validated, position):
+    """Column ``position`` of ``validated`` (``X`` after validation), in ``X``'s own type.
+
+    Validation makes one numpy array of one dtype from a DataFrame: integer ids beside a
+    float column (ratings, timestamps) come out as floats, and pandas' nullable integers
+    always do. Integer columns of a DataFrame (nullable ones without missing values, and
+    categoricals of integers) are therefore read from the frame itself.
+    """
+    if hasattr(X, "iloc"):
+        column = X.iloc[:, position]
+        dtype = column.dtype
+        if getattr(dtype, "name", "") == "category":
+            dtype = dtype.categories.dtype
+        dtype = getattr(dtype, "numpy_dtype", dtype)  # pandas' nullable Int64, UInt8, ...
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu" and not column.isna().any():
+            return column.to_numpy(dtype=dtype)
+    return validated[:, position]
+
+
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
     if isinstance(values, (list, tuple)):
