@@ -361,6 +361,15 @@ def _evaluate(args):
         print(f"{name:>14}: {value:.4f}")
 
 
+def _in_cli_terms(recommend, *args, **options):
+    """``recommend(*args, **options)``; its advice on ``k`` given as this command's options."""
+    try:
+        return recommend(*args, **options)
+    except ValueError as error:
+        advice = str(error).replace("lower k", "lower --k")
+        raise UserError(advice.replace("pass exclude_seen=False", "pass --include-seen")) from None
+
+
 def _recommend(args):
     from ._estimator import load
 
@@ -375,7 +384,7 @@ def _recommend(args):
             raise UserError("--approximate ranks the model's own users, not --history's.")
         folded = rec.fold_in(*_history(args, rec))
         users = folded.users_
-        items, scores = folded.recommend(users, **options)
+        items, scores = _in_cli_terms(folded.recommend, users, **options)
     else:
         users = rec.users_
         if not args.all_users:
@@ -384,7 +393,7 @@ def _recommend(args):
         approximate: bool | dict[str, int] = False
         if args.approximate is not None:
             approximate = {"n_probe": args.approximate} if args.approximate else True
-        items, scores = rec.recommend(users, approximate=approximate, **options)
+        items, scores = _in_cli_terms(rec.recommend, users, approximate=approximate, **options)
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:
         out = sys.stdout

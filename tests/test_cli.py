@@ -186,6 +186,18 @@ def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
     assert result.returncode == 2 and "not seen in fit" in result.stderr
 
 
+def test_a_k_beyond_a_users_unseen_items_is_advised_in_option_names(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    skncf("fit", "plays.csv", *COLUMNS, "-o", "k.skncf", "--quiet", *QUICK, cwd=folder)
+    n_unseen = 30 - frame.loc[frame["player"] == "u0", "game"].nunique()
+    result = skncf("recommend", "k.skncf", "--users", "u0", "--k", n_unseen + 1, cwd=folder)
+    assert result.returncode == 2
+    assert "lower --k or pass --include-seen" in result.stderr
+    seen_too = skncf("recommend", "k.skncf", "--users", "u0", "--k", n_unseen + 1,
+                     "--include-seen", cwd=folder)  # fmt: skip
+    assert seen_too.returncode == 0 and len(seen_too.stdout.splitlines()) == n_unseen + 2
+
+
 def test_fit_passes_init_loss_and_l2_on(skncf, interactions_csv):
     folder, _ = interactions_csv
     fit = skncf(
