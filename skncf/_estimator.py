@@ -490,7 +490,9 @@ class NCFRecommender(BaseEstimator):
             User id in the first column, item id in the second. Ids may be integers of
             any size, floats or strings, one kind per column; a DataFrame's integer
             columns (pandas' nullable ``Int64`` too) stay integers whatever its other
-            columns hold.
+            columns hold. From a sparse users x items matrix ``M`` (what ``implicit``
+            fits): ``coo = M.tocoo()``, ``X = np.column_stack([coo.row, coo.col])``,
+            ``y = coo.data``.
         y : array-like of shape (n_samples,), default=None
             Implicit feedback: None (every pair is a positive) or non-negative weights or
             counts; 0 means no interaction and the pair is not a positive. Repeated pairs

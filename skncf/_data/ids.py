@@ -151,10 +151,21 @@ def id_column(X, validated, position):
 
 
 def keep_python_types(values):
-    """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings."""
+    """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings.
+
+    A sparse matrix is refused with the recipe for pairs: it is most likely a users x
+    items matrix (what ``implicit`` takes), whose ``toarray()``, which scikit-learn's own
+    message advises, would be no better.
+    """
+    if sp.issparse(values):
+        raise TypeError(
+            "X must hold (user, item) pairs, one row per interaction, not a sparse matrix. "
+            "From a users x items matrix M: coo = M.tocoo(); X = np.column_stack([coo.row, "
+            "coo.col]); y = coo.data."
+        )
     if isinstance(values, (list, tuple)):
         values = np.array(values, dtype=object)
-    elif not hasattr(values, "__array__") and not sp.issparse(values):
+    elif not hasattr(values, "__array__"):
         values = np.asarray(values)
     return values
 
