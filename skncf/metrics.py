@@ -237,14 +237,19 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     Returns
     -------
     per_user : dict of str to ndarray
-        For each metric, one value per test user (known users first, in code order).
+        For each metric, one value per test user (and per unrankable pair), in the
+        order of their first row in ``X_test``: with one held-out pair per user (leave
+        one out), value ``j`` is row ``j``'s, so that two methods' values pair up user
+        by user.
     coverage : float
         Share of the catalog in the top ``k`` lists of the test users.
     """
     k = _check_k(k)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
     known = user_known & item_known
-    users, rows = np.unique(u[known], return_inverse=True)
+    users, first, rows = np.unique(u[known], return_index=True, return_inverse=True)
+    first_rows = np.concatenate([np.flatnonzero(known)[first], np.flatnonzero(~known)])
+    order = np.argsort(first_rows, kind="stable")
     relevant = sp.csr_array(
         (np.ones(known.sum()), (rows, i[known])), shape=(len(users), len(estimator.items_))
     )
@@ -260,7 +265,8 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         recommended.append(top_k(mask_seen(logits, estimator.seen_, users[block]), k))
     n_missed = (~known).sum()
     per_user = {
-        metric: np.concatenate(values + [np.zeros(n_missed)]) for metric, values in blocks.items()
+        metric: np.concatenate(values + [np.zeros(n_missed)])[order]
+        for metric, values in blocks.items()
     }
     coverage = (
         catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0

@@ -126,6 +126,20 @@ def test_evaluate_agrees_with_score_and_counts_unknown_pairs_as_misses(interacti
     }
 
 
+def test_per_user_values_follow_the_test_rows_also_past_an_unknown_pair(fitted_gmf):
+    # one held-out pair per user, an unknown item in the middle: each value is its row's
+    users = [4, 1, 7, 2, 9]
+    top = fitted_gmf.recommend(users, k=3)
+    items = [int(top[row, row % 3]) for row in range(len(users))]  # ndcg 1, 0.63 or 0.5
+    items[2] = 10**6  # not in the catalog: a miss
+    test = np.column_stack([users, items])
+    per_user, _ = M.full_ranking_per_user(fitted_gmf, test, metrics=("ndcg",))
+    alone = [M.full_ranking_per_user(fitted_gmf, row[None], metrics=("ndcg",))[0]["ndcg"][0]
+             for row in test]  # fmt: skip
+    np.testing.assert_array_equal(per_user["ndcg"], alone)
+    np.testing.assert_allclose(alone, [1, 1 / np.log2(3), 0, 1, 1 / np.log2(3)])
+
+
 def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
     test = np.array([[0, 1], [1, 2]])
     negatives = np.array([[3, 4, 5], [6, 7, 8]])
