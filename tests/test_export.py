@@ -79,6 +79,19 @@ def test_export_serves_what_predict_and_recommend_give(tmp_path, ids):
     check_served(rec, X, rec.export(tmp_path / "ncf" / "1"))
 
 
+def test_integer_ids_of_a_frame_with_a_float_column_export(tmp_path):
+    # the usual log: integer ids beside ratings or hours, which once made the ids floats
+    import pandas as pd
+
+    X, _ = data("int", "implicit")
+    log = pd.DataFrame({"user": X[:, 0], "item": X[:, 1], "hours": 2.5})
+    rec = NCFRecommender(columns=("user", "item"), **TINY).fit(log)
+    served = tf.saved_model.load(str(rec.export(tmp_path)))
+    users = rec.users_[:4]
+    top = served.signatures["recommend"](user=tf.constant(users, tf.int64), k=tf.constant(K))
+    np.testing.assert_array_equal(top["items"].numpy(), rec.recommend(users, k=K))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["seed", "gmf", "mlp", "neumf"])
 @pytest.mark.parametrize("feedback", ["implicit", "explicit"])
