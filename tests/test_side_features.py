@@ -195,6 +195,7 @@ def test_features_after_fit_must_match_fit(planted, tmp_path):
     for table, match in (
         (new.rename(columns={"age": "years"}), "user_features does not match the features of fit"),
         (new[["group"]], "user_features does not match"),
+        (new.assign(country="fr"), r"columns \['country'\] were not in fit's table"),
         ((np.array([1000]), np.ones((1, 3))), "user_features does not match"),
     ):  # fmt: skip
         with pytest.raises(ValueError, match=match):

@@ -167,6 +167,7 @@ def encoded_later(encoder, table, width, name):
             "matrix, or loaded from a file, which keeps none): give (ids, encoded matrix)."
         )
     if encoder is not None:
+        _check_no_new_columns(encoder, table, name)
         try:
             table = encoder.transform(table)
         except (ValueError, TypeError, KeyError) as error:
@@ -176,6 +177,24 @@ def encoded_later(encoder, table, width, name):
             f"{name} has {table.shape[1]} encoded columns; the model was fit with {width}."
         )
     return _scaled_rows(table, name)
+
+
+def _check_no_new_columns(encoder, table, name):
+    """Raise for columns ``fit``'s table did not have: its encoder would drop them unseen.
+
+    A column added after ``fit`` (a new attribute the user means to count) cannot enter
+    a projection fitted without it; scikit-learn's ``ColumnTransformer`` would drop it
+    silently, so it is named instead. The order of the columns may differ.
+    """
+    fitted = getattr(encoder, "feature_names_in_", None)
+    if fitted is None or not hasattr(table, "columns"):
+        return
+    new = [column for column in table.columns if column not in set(fitted)]
+    if new:
+        raise ValueError(
+            f"{name} does not match the features of fit: columns {new} were not in fit's "
+            f"table ({list(fitted)}); refit to use them, or leave them out."
+        )
 
 
 def _scaled_rows(rows, name):
