@@ -83,7 +83,9 @@ def _parser():
         "else a seeded random one) is held out, the model trains on the rest and every held-"
         "out item is ranked among all items its user has not seen (full ranking).",
     )
-    evaluate.add_argument("--time-col", help="column of timestamps that defines 'last'")
+    evaluate.add_argument(
+        "--time-col", help="column of timestamps (numbers, or dates as text) that defines 'last'"
+    )
     evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_evaluate)
@@ -338,12 +340,24 @@ def _fit(args):
     )
 
 
+def _times(column, name):
+    """A timestamp column as numbers or datetimes: dates written as text are parsed."""
+    import pandas as pd
+
+    if column.dtype.kind not in "OSU" and not isinstance(column.dtype, pd.StringDtype):
+        return column.to_numpy()
+    try:
+        return pd.to_datetime(column).to_numpy()
+    except (ValueError, TypeError) as error:
+        raise UserError(f"--time-col {name!r} holds neither numbers nor dates: {error}") from None
+
+
 def _evaluate(args):
     from .metrics import evaluate
     from .model_selection import LeaveLastOut
 
     frame, X, y, feedback = _training_data(args)
-    times = None if args.time_col is None else frame[args.time_col].to_numpy()
+    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
     train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
     if len(test) == 0:
         raise UserError("no user has 2 or more interactions: nothing to hold out.")

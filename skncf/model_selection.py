@@ -29,6 +29,7 @@ from sklearn.utils import check_random_state
 
 from ._data.ids import check_ids, keep_python_types
 from .metrics import METRICS, full_ranking_per_user
+from .preprocessing import check_timestamps
 
 __all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
 
@@ -71,7 +72,9 @@ class LeaveLastOut:
     n_test : int, default=1
         Interactions held out per user.
     timestamps : array-like of shape (n_samples,), default=None
-        Time of each row of the ``X`` that will be split.
+        Time of each row of the ``X`` that will be split: numbers or datetime64 values
+        (dates held as text raise a TypeError: their alphabetical order is not time's;
+        parse them with ``pandas.to_datetime``); NaN and NaT raise a ValueError.
     user_column : int or str, default=0
         Where the user ids are in ``X``: a position or a DataFrame column name.
     random_state : int, RandomState instance or None, default=None
@@ -106,12 +109,7 @@ class LeaveLastOut:
         if self.timestamps is None:
             keys = check_random_state(self.random_state).permutation(len(users))
         else:
-            keys = np.asarray(self.timestamps)
-            if keys.shape != (len(users),):
-                raise ValueError(
-                    f"timestamps must have one entry per row of X ({len(users)}); "
-                    f"got shape {keys.shape}."
-                )
+            keys = check_timestamps(self.timestamps, len(users), "row of X")
         rank, size = _rank_within_user(users, keys)
         test = (size > self.n_test) & (rank >= size - self.n_test)
         yield np.flatnonzero(~test), np.flatnonzero(test)

@@ -68,18 +68,24 @@ def recency_weights(users, timestamps, *, boost=3.0, half_life=14.0):
     users = check_ids(np.asarray(users), "users")
     if users.ndim != 1 or users.size == 0:
         raise ValueError(f"users must be a non-empty 1-D array; got shape {users.shape}.")
-    times = _check_timestamps(timestamps, len(users))
+    times = check_timestamps(timestamps, len(users), "user id")
     codes = np.unique(users, return_inverse=True)[1].ravel()
     age = _later_in_same_user(codes, times)
     weights = 1.0 + boost * 0.5 ** (age / half_life)
     return weights / weights.mean()
 
 
-def _check_timestamps(timestamps, n):
+def check_timestamps(timestamps, n, per):
+    """``timestamps`` as numbers that order in time, one per ``per`` (``n`` of them).
+
+    Numbers and datetime64 values (as int64 nanoseconds) pass; NaN, NaT and inf raise,
+    as an interaction without a time has no place in an order; so do strings, whose
+    order is the alphabet's ("03/01/2020" before "12/31/2019"), not time's.
+    """
     times = np.asarray(timestamps)
     if times.shape != (n,):
         raise ValueError(
-            f"timestamps must have one entry per user id ({n}); got shape {times.shape}."
+            f"timestamps must have one entry per {per} ({n}); got shape {times.shape}."
         )
     if times.dtype.kind == "M":
         if np.isnat(times).any():
@@ -87,7 +93,8 @@ def _check_timestamps(timestamps, n):
         return times.astype("datetime64[ns]").astype(np.int64)
     if times.dtype.kind not in "iuf":
         raise TypeError(
-            f"timestamps must be numbers or datetime64 values; got dtype {times.dtype}."
+            f"timestamps must be numbers or datetime64 values; got dtype {times.dtype} "
+            "(parse dates in strings with pandas.to_datetime)."
         )
     if not np.isfinite(times).all():
         raise ValueError("timestamps contain NaN or inf; every interaction needs a time.")

@@ -139,6 +139,24 @@ def test_fit_parquet_ratings_and_evaluate(skncf, interactions_csv):
     assert 0 <= report["ndcg@10"] <= report["hit_rate@10"] <= 1
 
 
+def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
+    # month first: the alphabet would put 01/01/2020 before 12/31/2019
+    folder, frame = interactions_csv
+    dates = pd.Timestamp("2019-12-31") + pd.to_timedelta(frame["time"], unit="h")
+    frame.assign(when=dates.dt.strftime("%m/%d/%Y %H:%M")).to_csv(folder / "d.csv", index=False)
+    frame.assign(when="someday").to_csv(folder / "bad.csv", index=False)
+
+    def evaluate(data, column):
+        return skncf("evaluate", data, *COLUMNS, "--time-col", column, "--json", "--quiet",
+                     *QUICK, cwd=folder)  # fmt: skip
+
+    by_date, by_number = evaluate("d.csv", "when"), evaluate("plays.csv", "time")
+    assert by_date.returncode == 0, by_date.stderr
+    assert json.loads(by_date.stdout) == json.loads(by_number.stdout)
+    bad = evaluate("bad.csv", "when")
+    assert bad.returncode == 2 and "--time-col 'when' holds neither numbers nor dates" in bad.stderr
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -65,6 +65,18 @@ def test_bad_splitter_parameters(interactions, splitter, match):
         next(splitter.split(interactions))
 
 
+def test_timestamps_must_order_in_time(interactions):
+    n = len(interactions)
+    with pytest.raises(ValueError, match="timestamps contain NaN"):
+        next(LeaveLastOut(timestamps=np.r_[np.nan, np.arange(n - 1.0)]).split(interactions))
+    dates = pd.Series(pd.date_range("2019-12-25", periods=n, freq="h"))
+    with pytest.raises(TypeError, match="pandas.to_datetime"):  # "01/..." < "12/..."
+        next(LeaveLastOut(timestamps=dates.dt.strftime("%m/%d/%Y %H")).split(interactions))
+    by_date = next(LeaveLastOut(timestamps=dates).split(interactions))[1]
+    by_number = next(LeaveLastOut(timestamps=np.arange(n)).split(interactions))[1]
+    np.testing.assert_array_equal(by_date, by_number)
+
+
 def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
     train, test = next(LeaveLastOut(random_state=0).split(interactions))
     rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions[train])
