@@ -1954,6 +1954,9 @@ def _checked_ids(frame, X, id_columns, prefix=""):
 
 
 def _check_target(y, X):
+    dtype = np.asarray(y).dtype
+    if dtype.kind in "US":  # scikit-learn's own message does not name y
+        raise ValueError(f"y must hold numbers; got strings (dtype {dtype}).")
     y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional; got shape {y.shape}.")

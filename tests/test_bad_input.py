@@ -85,6 +85,7 @@ BAD_FIT = [
     ("complex X", dict(X=PAIRS + 1j), ValueError, "[Cc]omplex"),
     ("length mismatch", dict(X=PAIRS, y=np.ones(4)), ValueError, "y has 4 entries but X has 5"),
     ("2-d y", dict(X=PAIRS, y=np.ones((5, 2))), ValueError, "y must be 1-dimensional"),
+    ("string y", dict(X=PAIRS, y=np.array(["1"] * 5)), ValueError, "y must hold numbers"),
     ("NaN y", dict(X=PAIRS, y=[1, np.nan, 1, 1, 1]), ValueError, "y contains NaN"),
     ("inf y", dict(X=PAIRS, y=[1, np.inf, 1, 1, 1]), ValueError, "y contains inf"),
     (
