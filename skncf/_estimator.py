@@ -7,6 +7,7 @@ the learned weights in :mod:`skncf._serving` (``docs/architecture.rst``).
 """
 
 import contextlib
+import functools
 import itertools
 import os
 from collections.abc import Iterator, Sequence
@@ -105,6 +106,13 @@ EXPLICIT_DROPOUT = 0.5
 # n_negatives="auto" trains by users where blocks of at least this many users fit in
 # skncf._training.by_user.BLOCK_FLOATS; below, a step's block is too small to pay.
 MIN_BLOCK_USERS = 16
+# The settings a fitted model was built and trained with: its methods (and save) read
+# them as they were at fit, so that set_params after fit changes the next fit only, as
+# scikit-learn's estimators do.
+MODEL_SETTINGS = (
+    "architecture", "latent_dim", "mlp_layers", "dropout", "loss", "feedback",
+    "negative_weight", "pretrain", "id_embeddings",
+)  # fmt: skip
 
 
 class NCFRecommender(BaseEstimator):
@@ -616,6 +624,7 @@ class NCFRecommender(BaseEstimator):
             graph, history, ids.users_, ids.items_, ids.id_columns,
             data.interactions.seen, data.interactions.scalars,
         )  # fmt: skip
+        self._freeze_settings()
         self._rating_noise = self._residual_variance(data.interactions)
         del self._feature_rows  # the graph's feature tables hold them
         if tables:
@@ -902,8 +911,9 @@ class NCFRecommender(BaseEstimator):
             raise ValueError("validation_data has no pair whose user and item are in X.")
         return Validation(u[keep], i[keep], seen=seen, n_missed=n_missed)
 
-    def _trained_architecture(self):
-        return "neumf" if self.pretrain else self.architecture
+    def _trained_architecture(self, *, fitted=False):
+        setting = self._fitted if fitted else functools.partial(getattr, self)
+        return "neumf" if setting("pretrain") else setting("architecture")
 
     def _keras_callbacks(self, validation):
         callbacks = list(self.callbacks or [])
@@ -933,25 +943,38 @@ class NCFRecommender(BaseEstimator):
         self._popularity = np.empty(len(items_), dtype=np.float32)
         self._popularity[popular] = -np.arange(len(items_), dtype=np.float32)
         self._rating_offset, self._rating_scale, self._fallback = scalars
-        resolved = self._resolved(self._trained_architecture(), len(users_), len(items_))
+
+    def _freeze_settings(self):
+        """Record the settings of the fitted model and the "auto" ones as resolved.
+
+        ``fit`` and :func:`skncf.load` call this; ``add_items`` keeps what it finds.
+        """
+        settings = {name: getattr(self, name) for name in MODEL_SETTINGS}
+        self._fitted_settings = {**settings, "mlp_layers": self._check_mlp_layers()}
+        resolved = self._resolved(self._trained_architecture(), *self.seen_.shape)
         self.n_negatives_, self.batch_size_ = resolved["n_negatives"], resolved["batch_size"]
         self.learning_rate_, self.epochs_ = resolved["learning_rate"], resolved["epochs"]
 
-    def _build_graph(self, architecture, n_users, n_items, seeds):
-        """An untrained graph of this estimator's shape (``fit`` and :func:`skncf.load`)."""
+    def _fitted(self, name):
+        """Setting ``name`` as the fitted model has it (as set, in older pickles)."""
+        return getattr(self, "_fitted_settings", {}).get(name, getattr(self, name))
+
+    def _build_graph(self, architecture, n_users, n_items, seeds, *, fitted=False):
+        """An untrained graph of this estimator's shape: as set, or with ``fitted`` as fit."""
+        setting = self._fitted if fitted else functools.partial(getattr, self)
         widths = getattr(self, "_feature_width", {})  # {side: encoded width}
         return build_graph(
             architecture,
             n_users=n_users,
             n_items=n_items,
-            latent_dim=self.latent_dim,
-            mlp_layers=self._check_mlp_layers(),
+            latent_dim=setting("latent_dim"),
+            mlp_layers=setting("mlp_layers") if fitted else self._check_mlp_layers(),
             dropout=self._dropout_rate(),
             l2=self.l2,
             seeds=seeds,
-            biases=self.feedback == "explicit" or self.loss == "softmax",
+            biases=setting("feedback") == "explicit" or setting("loss") == "softmax",
             features=widths,
-            without_ids=() if self.id_embeddings else tuple(widths),
+            without_ids=() if setting("id_embeddings") else tuple(widths),
         )
 
     # ---------------------------------------------------------------- save
@@ -962,7 +985,10 @@ class NCFRecommender(BaseEstimator):
         The file (a zip archive of JSON metadata and ``.npz`` arrays, see
         :mod:`skncf._saving`) holds the parameters, the id labels, the Keras graph's
         weights and the training interactions that ``recommend`` leaves out; loading it
-        never executes code from the file, unlike ``pickle``.
+        never executes code from the file, unlike ``pickle``. The parameters that shape
+        the model (``architecture``, ``latent_dim``, ``loss``, ``feedback``, ...) are
+        written as ``fit`` used them: as in scikit-learn, ``set_params`` after ``fit``
+        changes the next fit, not the fitted model.
 
         Parameters
         ----------
@@ -988,7 +1014,7 @@ class NCFRecommender(BaseEstimator):
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
         state = {
-            "params": self.get_params(),
+            "params": {**self.get_params(), **getattr(self, "_fitted_settings", {})},
             "users": self.users_,
             "items": self.items_,
             "seen": self.seen_,
@@ -1067,7 +1093,7 @@ class NCFRecommender(BaseEstimator):
         if os.path.isfile(path):
             raise ValueError(f"path must be a directory for the SavedModel; {path!r} is a file.")
         output = (0.0, 1.0)
-        if self.feedback == "explicit":
+        if self._fitted("feedback") == "explicit":
             output = (self._rating_offset, self._rating_scale)
         width = getattr(self, "_feature_width", {}).get("user")
         prior = None if width is None else self._fold_in_solver().prior
@@ -1166,17 +1192,19 @@ class NCFRecommender(BaseEstimator):
             return EXPLICIT_DROPOUT if self.feedback == "explicit" else 0.0
         return float(self.dropout)
 
-    def _check_fit_targets(self, X, y, sample_weight):
+    def _check_fit_targets(self, X, y, sample_weight, feedback=None):
+        """``y`` and ``sample_weight`` checked for ``feedback`` (default: as set)."""
+        feedback = feedback or self.feedback
         sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if y is None:
-            if self.feedback == "explicit":
+            if feedback == "explicit":
                 raise ValueError(
                     "feedback='explicit' requires y to be passed, but the target y is None: "
                     "pass the ratings."
                 )
             return None, sample_weight
         y = _check_target(y, X)
-        if self.feedback == "implicit":
+        if feedback == "implicit":
             if y.min() < 0:
                 raise ValueError(
                     "y must hold non-negative interaction weights when "
@@ -1205,7 +1233,7 @@ class NCFRecommender(BaseEstimator):
     def _output(self, logits):
         """Logits -> probabilities (implicit) or ratings (explicit)."""
         probabilities = sigmoid(logits)
-        if self.feedback == "implicit":
+        if self._fitted("feedback") == "implicit":
             return probabilities
         return self._rating_offset + self._rating_scale * probabilities
 
@@ -1288,7 +1316,7 @@ class NCFRecommender(BaseEstimator):
         u, i, user_known, item_known = self._encode_pairs(X)[0]
         known = user_known & item_known
         weights = _check_sample_weight(sample_weight, u, ensure_non_negative=True)
-        if self.feedback == "explicit":
+        if self._fitted("feedback") == "explicit":
             if y is None:
                 raise ValueError("y (the ratings) is required to score explicit feedback.")
             y = _check_target(y, u)
@@ -1690,10 +1718,11 @@ class NCFRecommender(BaseEstimator):
             y = None
         else:
             validated = validate_data(self, keep_python_types(X), dtype=None, reset=False)
-            y, sample_weight = self._check_fit_targets(validated, y, sample_weight)
+            feedback = self._fitted("feedback")
+            y, sample_weight = self._check_fit_targets(validated, y, sample_weight, feedback)
             users, items = _checked_ids(X, validated, self._id_columns_)
             weights = sample_weight
-            if y is not None and self.feedback == "implicit":
+            if y is not None and feedback == "implicit":
                 weights = sample_weight * y
         i, item_known = encode(self.items_, items)
         self._raise_unknown(item_known, items, "X (item ids)")
@@ -1766,8 +1795,9 @@ class NCFRecommender(BaseEstimator):
             )
         items_, new, old = extend_codes(self.items_, ids, "item")
         graph = self._build_graph(
-            self._trained_architecture(), len(self.users_), len(items_), itertools.repeat(0)
-        )
+            self._trained_architecture(fitted=True), len(self.users_), len(items_),
+            itertools.repeat(0), fitted=True,
+        )  # fmt: skip
         copy_weights(self.model_, graph, np.arange(len(self.users_)), old)
         table = GraphLayout.of(graph).feature_tables()["item"]
         (features,) = table.get_weights()
@@ -1799,7 +1829,7 @@ class NCFRecommender(BaseEstimator):
     def _fold_in_history(self, u, i, weights, y, keep, n_users):
         """What :class:`~skncf._training.fold_in.FoldIn` takes: rows by user, weights, extra."""
         n_items = len(self.items_)
-        if self.feedback == "explicit":
+        if self._fitted("feedback") == "explicit":
             order = np.argsort(u, kind="stable")
             u, i, weights = u[order], i[order], weights[order]
             ratings = np.empty(0) if y is None else y[keep][order]
@@ -1808,11 +1838,11 @@ class NCFRecommender(BaseEstimator):
             return u, i, weights.astype(np.float32), targets.astype(np.float32)
         u, i, weights = merge_positives(u, i, weights, n_items)  # sorted by user
         weights = (weights / _mean_by(weights, u, n_users)[u]).astype(np.float32)
-        if self.loss == "softmax":
+        if self._fitted("loss") == "softmax":
             return u, i, weights, np.zeros(len(u), np.float32)
         n_positives = np.bincount(u, minlength=n_users)
         if self.n_negatives_ == "all":
-            negative = np.full(n_users, float(self.negative_weight))
+            negative = np.full(n_users, float(self._fitted("negative_weight")))
         else:  # the sampled negatives' expected weight on each other item
             negative = self.n_negatives_ * n_positives / np.maximum(n_items - n_positives, 1)
         return u, i, weights, negative.astype(np.float32)
@@ -1823,7 +1853,9 @@ class NCFRecommender(BaseEstimator):
         if solver is None:
             trained = np.flatnonzero(np.diff(self.seen_.indptr))
             prior = user_prior(self._scorer, trained, np.random.default_rng(0))
-            objective = "squared" if self.feedback == "explicit" else self.loss
+            objective = (
+                "squared" if self._fitted("feedback") == "explicit" else self._fitted("loss")
+            )
             solver = self._fold_in = FoldIn(
                 self._scorer.logits_of, prior, objective, len(self.items_),
                 self._scorer.tower_width, interacted_items(self.seen_),
@@ -1899,6 +1931,7 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
         graph, state["history"], users, items, state["id_columns"], state["seen"],
         state["scalars"],
     )  # fmt: skip
+    estimator._freeze_settings()
     estimator._rating_noise = state["rating_noise"]
     return estimator
 

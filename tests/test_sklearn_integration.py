@@ -139,6 +139,27 @@ def test_integer_ids_stay_integers_beside_a_float_column(interactions, user_dtyp
         rec.predict(missing)
 
 
+def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_model(interactions, tmp_path):
+    import skncf
+
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(interactions)  # latent_dim 8
+    pairs, users = interactions[:20], np.unique(interactions[:, 0])[:5]
+    before = rec.predict(pairs), rec.recommend(users, k=3), rec.score(pairs)
+    folded = rec.fold_in(interactions[:6]).recommend(np.unique(interactions[:6, 0]), k=3)
+    rec.set_params(architecture="neumf", latent_dim=16, loss="log", feedback="explicit")
+    np.testing.assert_array_equal(rec.predict(pairs), before[0])  # probabilities, not ratings
+    np.testing.assert_array_equal(rec.recommend(users, k=3), before[1])
+    assert rec.score(pairs) == before[2]
+    np.testing.assert_array_equal(
+        rec.fold_in(interactions[:6]).recommend(np.unique(interactions[:6, 0]), k=3), folded
+    )
+    loaded = skncf.load(rec.save(tmp_path / "m.skncf"))  # the file describes the fitted model
+    assert loaded.get_params()["architecture"] == "gmf" and loaded.latent_dim == 8
+    np.testing.assert_array_equal(loaded.predict(pairs), before[0])
+    refit = rec.fit(interactions, np.ones(len(interactions)) * 4)  # the new settings now
+    assert refit.model_.get_layer("user_embedding").output_dim == 16
+
+
 @pytest.mark.parametrize("dump,load", [(pickle.dumps, pickle.loads), (None, None)])
 def test_pickle_and_joblib_round_trip(fitted, interactions, tmp_path, dump, load):
     if dump is None:
