@@ -969,7 +969,7 @@ class NCFRecommender(BaseEstimator):
             n_items=n_items,
             latent_dim=setting("latent_dim"),
             mlp_layers=setting("mlp_layers") if fitted else self._check_mlp_layers(),
-            dropout=self._dropout_rate(),
+            dropout=self._dropout_rate(setting),
             l2=self.l2,
             seeds=seeds,
             biases=setting("feedback") == "explicit" or setting("loss") == "softmax",
@@ -1185,12 +1185,14 @@ class NCFRecommender(BaseEstimator):
             return n_items
         return min(SOFTMAX_SAMPLED_ITEMS, n_items)
 
-    def _dropout_rate(self):
-        if self.dropout is None:
-            if self.architecture == "seed":
+    def _dropout_rate(self, setting=None):
+        """The dropout rate, "None" resolved; ``setting`` reads settings (default: as set)."""
+        setting = setting or functools.partial(getattr, self)
+        if setting("dropout") is None:
+            if setting("architecture") == "seed":
                 return SEED_DROPOUT
-            return EXPLICIT_DROPOUT if self.feedback == "explicit" else 0.0
-        return float(self.dropout)
+            return EXPLICIT_DROPOUT if setting("feedback") == "explicit" else 0.0
+        return float(setting("dropout"))
 
     def _check_fit_targets(self, X, y, sample_weight, feedback=None):
         """``y`` and ``sample_weight`` checked for ``feedback`` (default: as set)."""
