@@ -174,6 +174,16 @@ def test_add_items_puts_new_items_in_the_catalog_without_training(planted, id_em
     assert len(weights) == len(rec.model_.get_weights())
 
 
+def test_a_float_index_of_whole_numbers_keeps_integer_ids(planted):
+    # pandas makes an index float after a merge with missing values
+    X, _, _, _, items = planted
+    rec = NCFRecommender(item_features=items.set_axis(items.index * 1.0), latent_dim=4,
+                         epochs=1, random_state=0).fit(X)  # fmt: skip
+    assert rec.items_.dtype == np.int64 and rec.recommend([0], k=3).dtype == np.int64
+    with pytest.raises(ValueError, match="item_features has no row for"):
+        NCFRecommender(item_features=items.set_axis(items.index + 0.5), **SMALL).fit(X)
+
+
 def test_add_items_rejects_what_it_cannot_add(planted):
     X, _, _, users, items = planted
     plain = NCFRecommender(**SMALL).fit(X)

@@ -106,6 +106,10 @@ def check_features(value, name):
             f"{type(value).__name__}."
         )
     ids = check_ids(np.asarray(ids), f"{name} ids")
+    if ids.dtype.kind == "f" and np.all(ids == np.round(ids)) and np.all(np.abs(ids) < 2**53):
+        # whole numbers, as pandas gives an index it made float (after a merge with
+        # missing values): integers, so that the catalog's labels stay X's integers
+        ids = ids.astype(np.int64)
     if len(ids) != table.shape[0]:
         raise ValueError(f"{name} has {len(ids)} ids for {table.shape[0]} rows of features.")
     if len(np.unique(ids)) != len(ids):
