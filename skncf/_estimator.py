@@ -1239,20 +1239,21 @@ class NCFRecommender(BaseEstimator):
             return probabilities
         return self._rating_offset + self._rating_scale * probabilities
 
-    def _raise_unknown(self, known, labels, what):
+    def _raise_unknown(self, known, labels, what, among="seen in fit"):
         if self.handle_unknown == "error":
             check_known(
                 known,
                 labels,
                 what,
                 hint="Pass handle_unknown='ignore' to score them with the documented fallback.",
+                among=among,
             )
 
-    def _encode_query(self, values, known_labels, name):
+    def _encode_query(self, values, known_labels, name, among="seen in fit"):
         """Validate the ids of a query; return them, their codes and which are known."""
         labels = check_query_ids(values, name)
         codes, known = encode(known_labels, labels)
-        self._raise_unknown(known, labels, name)
+        self._raise_unknown(known, labels, name, among)
         return labels, codes, known
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -5,6 +5,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+# how an unknown user is described: folded-in users are all a FoldedUsers knows
+FOLDED = "among the folded-in users"
+
 
 class FoldedUsers:
     """Users folded into a fitted :class:`~skncf.NCFRecommender`, without refitting it.
@@ -70,7 +73,7 @@ class FoldedUsers:
         ``handle_unknown``.
         """
         estimator = self._check_current()
-        labels, codes, known = estimator._encode_query(users, self.users_, "users")
+        labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
         return estimator._recommend(
             labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
             vectors=self._vectors,
@@ -80,6 +83,6 @@ class FoldedUsers:
         """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`."""
         estimator = self._check_current()
         (u, i, user_known, item_known), users, items = estimator._encode_pairs(X, self.users_)
-        estimator._raise_unknown(user_known, users, "X (user ids)")
+        estimator._raise_unknown(user_known, users, "X (user ids)", FOLDED)
         estimator._raise_unknown(item_known, items, "X (item ids)")
         return estimator._predict_codes(u, i, user_known & item_known, self._vectors)

@@ -149,8 +149,11 @@ def test_fold_in_bad_input(data):
     with pytest.raises(ValueError, match="X has 3 features"):
         rec.fold_in(np.array([["n", item, 1]], dtype=object))
     folded = rec.fold_in([["n", item]])
-    with pytest.raises(ValueError, match=r"users contains 1 id\(s\) not seen in fit: 'other'"):
+    with pytest.raises(ValueError, match=r"users contains 1 id\(s\) not among the folded-in"):
         folded.recommend(["other"])
+    fitted = rec.users_[0]  # known to the model, not to the folded users
+    with pytest.raises(ValueError, match=r"X \(user ids\) contains 1 id\(s\) not among the fold"):
+        folded.predict([[fitted, item]])
     with pytest.raises(ValueError, match="k=100 exceeds the 60 items"):
         folded.recommend(["n"], k=100)
     ignoring = NCFRecommender(**{**rec.get_params(), "handle_unknown": "ignore"}).fit(X)

@@ -107,7 +107,7 @@ def check_query_ids(values, name):
     return check_ids(values, name)
 
 
-def check_known(known, labels, what, *, hint=""):
+def check_known(known, labels, what, *, hint="", among="seen in fit"):
     """Raise ValueError naming (up to five of) the ``labels`` that are not ``known``."""
     if known.all():
         return
@@ -115,7 +115,7 @@ def check_known(known, labels, what, *, hint=""):
     shown = ", ".join(repr(v) for v in missing[:5].tolist())
     more = ", ..." if len(missing) > 5 else ""
     raise ValueError(
-        f"{what} contains {len(missing)} id(s) not seen in fit: {shown}{more}. {hint}".rstrip()
+        f"{what} contains {len(missing)} id(s) not {among}: {shown}{more}. {hint}".rstrip()
     )
 
 
