@@ -188,6 +188,14 @@ def test_partial_fit_rejects_ids_of_another_kind(groups):
     np.testing.assert_array_equal(rec.predict(groups[:5]), before)
 
 
+def test_partial_fit_of_float_labels_takes_integer_ids(groups):
+    # models fit before a DataFrame's integer columns kept their type have float labels
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(groups.astype(float))
+    rec.partial_fit(np.column_stack([[10**4, 10**4], groups[:2, 1]]))  # integers
+    assert rec.users_.dtype == np.float64 and 10**4 in rec.users_
+    assert rec.recommend([10**4], k=2).shape == (1, 2)
+
+
 def test_validation_data_is_ranked_like_score(groups):
     from skncf.model_selection import LeaveLastOut
 

@@ -123,6 +123,10 @@ def extend_codes(labels, ids, what):
     """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
     kinds = {"U": "string", "f": "float"}
     old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
+    if (old_kind, new_kind) == ("float", "integer"):
+        # a model fit before integer columns of a DataFrame kept their type: its labels
+        # are the same integers as floats
+        ids, new_kind = ids.astype(np.float64), "float"
     if old_kind != new_kind:
         raise TypeError(
             f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
