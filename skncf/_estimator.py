@@ -1226,11 +1226,23 @@ class NCFRecommender(BaseEstimator):
 
         ``users_``: the user labels to encode against (folded-in users), not ``users_``.
         """
-        validated = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+        validated = self._validate_later(X)
         users, items = _checked_ids(X, validated, self._id_columns_)
         u, user_known = encode(self.users_ if users_ is None else users_, users)
         i, item_known = encode(self.items_, items)
         return PairCodes(u, i, user_known, item_known), users, items
+
+    def _validate_later(self, X):
+        """``X`` of a call after ``fit``, validated against fit's columns."""
+        try:
+            return validate_data(self, keep_python_types(X), dtype=None, reset=False)
+        except ValueError as error:
+            if self.columns is None or "feature" not in str(error):
+                raise
+            raise ValueError(
+                f"{str(error).rstrip()}\nX needs the columns of fit; only "
+                f"{tuple(self.columns)!r} are read, so the others may hold any values."
+            ) from None
 
     def _output(self, logits):
         """Logits -> probabilities (implicit) or ratings (explicit)."""
@@ -1720,7 +1732,7 @@ class NCFRecommender(BaseEstimator):
         if X is None:
             y = None
         else:
-            validated = validate_data(self, keep_python_types(X), dtype=None, reset=False)
+            validated = self._validate_later(X)
             feedback = self._fitted("feedback")
             y, sample_weight = self._check_fit_targets(validated, y, sample_weight, feedback)
             users, items = _checked_ids(X, validated, self._id_columns_)

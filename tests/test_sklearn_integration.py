@@ -118,6 +118,8 @@ def test_columns_picks_ids_by_name(interactions):
     assert rec.n_features_in_ == 4
     direct = NCFRecommender(architecture="gmf", **FAST).fit(log[["player", "game"]])
     np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
+    with pytest.raises(ValueError, match=r"(?s)missing.*only \('player', 'game'\) are read"):
+        rec.predict(log[["player", "game"]])
 
 
 @pytest.mark.parametrize(
