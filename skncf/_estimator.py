@@ -912,7 +912,7 @@ class NCFRecommender(BaseEstimator):
         return Validation(u[keep], i[keep], seen=seen, n_missed=n_missed)
 
     def _trained_architecture(self, *, fitted=False):
-        setting = self._fitted if fitted else functools.partial(getattr, self)
+        setting = self._setting_reader(fitted)
         return "neumf" if setting("pretrain") else setting("architecture")
 
     def _keras_callbacks(self, validation):
@@ -959,9 +959,13 @@ class NCFRecommender(BaseEstimator):
         """Setting ``name`` as the fitted model has it (as set, in older pickles)."""
         return getattr(self, "_fitted_settings", {}).get(name, getattr(self, name))
 
+    def _setting_reader(self, fitted):
+        """``name -> value`` of the settings: as the fitted model has them, or as set."""
+        return self._fitted if fitted else functools.partial(getattr, self)
+
     def _build_graph(self, architecture, n_users, n_items, seeds, *, fitted=False):
         """An untrained graph of this estimator's shape: as set, or with ``fitted`` as fit."""
-        setting = self._fitted if fitted else functools.partial(getattr, self)
+        setting = self._setting_reader(fitted)
         widths = getattr(self, "_feature_width", {})  # {side: encoded width}
         return build_graph(
             architecture,
@@ -969,7 +973,7 @@ class NCFRecommender(BaseEstimator):
             n_items=n_items,
             latent_dim=setting("latent_dim"),
             mlp_layers=setting("mlp_layers") if fitted else self._check_mlp_layers(),
-            dropout=self._dropout_rate(setting),
+            dropout=self._dropout_rate(fitted=fitted),
             l2=self.l2,
             seeds=seeds,
             biases=setting("feedback") == "explicit" or setting("loss") == "softmax",
@@ -1185,9 +1189,9 @@ class NCFRecommender(BaseEstimator):
             return n_items
         return min(SOFTMAX_SAMPLED_ITEMS, n_items)
 
-    def _dropout_rate(self, setting=None):
-        """The dropout rate, "None" resolved; ``setting`` reads settings (default: as set)."""
-        setting = setting or functools.partial(getattr, self)
+    def _dropout_rate(self, *, fitted=False):
+        """The dropout rate, "None" resolved: as set, or with ``fitted`` as fit."""
+        setting = self._setting_reader(fitted)
         if setting("dropout") is None:
             if setting("architecture") == "seed":
                 return SEED_DROPOUT

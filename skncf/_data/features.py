@@ -193,7 +193,8 @@ def _check_no_new_columns(encoder, table, name):
     fitted = getattr(encoder, "feature_names_in_", None)
     if fitted is None or not hasattr(table, "columns"):
         return
-    new = [column for column in table.columns if column not in set(fitted)]
+    known = set(fitted)
+    new = [column for column in table.columns if column not in known]
     if new:
         raise ValueError(
             f"{name} does not match the features of fit: columns {new} were not in fit's "
