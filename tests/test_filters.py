@@ -140,6 +140,15 @@ def test_filters_per_row_must_match_the_query(model):
         rec.recommend(rec.users_[:2], k=1, deny=np.zeros((2, 2, 2), dtype=int))
 
 
+def test_one_id_is_a_list_of_one(model):
+    rec, _ = model
+    user, item = rec.users_[0], rec.items_[-1]
+    for one in (item, np.array(item)):
+        top = rec.recommend([user], k=1, allow=one, exclude_seen=False)
+        assert top.tolist() == [[item]]
+        assert item not in rec.recommend([user], k=3, deny=one, exclude_seen=False)
+
+
 def test_unknown_filter_items_follow_handle_unknown(model):
     rec, _ = model
     strict = NCFRecommender(**{**rec.get_params(), "handle_unknown": "error"})

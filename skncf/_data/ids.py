@@ -216,4 +216,9 @@ def _one_dimensional(values, name, what):
 
 
 def _is_list_like(value):
-    return hasattr(value, "__len__") and not isinstance(value, (str, bytes))
+    """Whether ``value`` holds ids: not one id (a string, a number, a 0-d array)."""
+    return (
+        hasattr(value, "__len__")
+        and not isinstance(value, (str, bytes))
+        and getattr(value, "ndim", 1) != 0
+    )
