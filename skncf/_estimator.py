@@ -594,7 +594,7 @@ class NCFRecommender(BaseEstimator):
         frame, X = X, validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(frame, X, keep, tables)
-        encoders, self._feature_rows = self._encode_features(tables, ids, keep)
+        encoders, self._feature_rows, encoder_tables = self._encode_features(tables, ids, keep)
         self._feature_width = {side: rows.shape[1] for side, rows in self._feature_rows.items()}
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         if self.distribute is not None:  # the workers' draws and data must agree
@@ -629,6 +629,7 @@ class NCFRecommender(BaseEstimator):
         del self._feature_rows  # the graph's feature tables hold them
         if tables:
             self.feature_encoders_ = encoders
+        self._encoder_tables = encoder_tables  # what save keeps (skncf._saving_tables)
         return self
 
     def _feature_tables(self):
@@ -641,29 +642,49 @@ class NCFRecommender(BaseEstimator):
         return tables
 
     def _encode_features(self, tables, ids, keep):
-        """Fitted encoders and encoded rows (in code order) of the sides with features.
+        """Fitted encoders, encoded rows (in code order) and default encoders' tables.
 
-        With ``keep`` (a continued fit) a side the model has features for is encoded by
-        its fitted encoder, as ``fold_in`` does, so that the projection keeps meaning the
-        same columns; new ids of the table join the catalog, and fitted ids without a
-        row in it (added by :meth:`add_items`) keep their fitted rows.
+        The sides with features each get an encoder and rows; the tables that a default
+        encoder (``"auto"``) was fit on are returned too, for :meth:`save`. With
+        ``keep``, see :meth:`_encode_features_again`.
         """
-        encoders, rows = {}, {}
+        if keep:
+            return self._encode_features_again(tables, ids)
+        encoders, rows, encoder_tables = {}, {}, {}
         for side, (feature_ids, table) in tables.items():
             name = f"{side}_features"
             labels = ids.users_ if side == "user" else ids.items_
-            width = getattr(self, "_feature_width", {}).get(side) if keep else None
-            if width is None:
-                encoders[side] = fit_encoder(self.features_encoder, table, name)
-                rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
-            else:
-                encoders[side] = getattr(self, "feature_encoders_", {}).get(side)
-                encoded = encoded_later(encoders[side], table, width, name)
-                fitted = np.zeros((len(labels), width), np.float32)  # ids not in the table
-                table_of = GraphLayout.of(self.model_).feature_tables()[side]
-                fitted[ids.old_codes[side == "item"]] = table_of.get_weights()[0]
-                rows[side] = in_code_order(encoded, feature_ids, labels, fitted)
-        return encoders, rows
+            encoders[side] = fit_encoder(self.features_encoder, table, name)
+            rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
+            if isinstance(self.features_encoder, str) and encoders[side] is not None:
+                encoder_tables[side] = table
+        return encoders, rows, encoder_tables
+
+    def _encode_features_again(self, tables, ids):
+        """:meth:`_encode_features` of a continued fit, which keeps the fitted graph.
+
+        The sides with features must be fit's. Each is encoded by its fitted encoder, as
+        ``fold_in`` does, so that the projection keeps meaning the same columns; new ids
+        of the table join the catalog, and fitted ids without a row in it (added by
+        :meth:`add_items`) keep their fitted rows.
+        """
+        widths = getattr(self, "_feature_width", {})
+        if set(tables) != set(widths):
+            raise ValueError(
+                "warm_start and partial_fit keep the fitted graph, which was fit with "
+                f"features {_sides(widths)}; the parameters now give {_sides(tables)}. Set "
+                "them as at fit, or fit anew with warm_start=False."
+            )
+        encoders, rows = {}, {}
+        for side, (feature_ids, table) in tables.items():
+            labels = ids.users_ if side == "user" else ids.items_
+            encoders[side] = self.feature_encoders_.get(side)
+            encoded = encoded_later(encoders[side], table, widths[side], f"{side}_features")
+            fitted = np.zeros((len(labels), widths[side]), np.float32)  # ids not in the table
+            table_of = GraphLayout.of(self.model_).feature_tables()[side]
+            fitted[ids.old_codes[side == "item"]] = table_of.get_weights()[0]
+            rows[side] = in_code_order(encoded, feature_ids, labels, fitted)
+        return encoders, rows, getattr(self, "_encoder_tables", {})
 
     def _residual_variance(self, interactions):
         """Ratings: the mean squared training residual on the [0, 1] scale (fold-in's)."""
@@ -1018,7 +1039,7 @@ class NCFRecommender(BaseEstimator):
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
         state = {
-            "params": {**self.get_params(), **getattr(self, "_fitted_settings", {})},
+            "params": {**self.get_params(deep=False), **getattr(self, "_fitted_settings", {})},
             "users": self.users_,
             "items": self.items_,
             "seen": self.seen_,
@@ -1029,6 +1050,10 @@ class NCFRecommender(BaseEstimator):
             "scalars": (self._rating_offset, self._rating_scale, self._fallback),
             "rating_noise": self._rating_noise,
             "feature_width": getattr(self, "_feature_width", {}),
+            "feature_tables": (
+                getattr(self, "_encoder_tables", {}),
+                getattr(self, "feature_encoders_", {}),
+            ),
             "history": self.history_,
         }
         write_model(check_path(path, for_writing=True), state, __version__)
@@ -1952,6 +1977,11 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
     )  # fmt: skip
     estimator._freeze_settings()
     estimator._rating_noise = state["rating_noise"]
+    if state["feature_width"]:
+        encoders = {side: None for side in state["feature_width"]}
+        tables = state["feature_tables"]
+        estimator.feature_encoders_ = {**encoders, **{s: e for s, (_, e) in tables.items()}}
+        estimator._encoder_tables = {side: table for side, (table, _) in tables.items()}
     return estimator
 
 
@@ -1991,6 +2021,11 @@ class _Run(NamedTuple):
     seeds: Iterator[int]
     epochs: int | None
     xla: bool
+
+
+def _sides(features):
+    """The feature parameters of the sides in ``features``, for messages."""
+    return " and ".join(f"{side}_features" for side in sorted(features)) or "none"
 
 
 def _column_name(what, position):

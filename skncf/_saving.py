@@ -7,8 +7,10 @@ model file is one zip archive holding
 - ``metadata.json``: the format name and version, the skncf version that wrote it, the
   estimator's parameters, the id labels (users and items, in code order), the fitted
   scalars and the training history;
-- ``arrays.npz``: every weight of the Keras graph (keyed ``layer/index``) and the CSR
-  arrays of the training interactions (which items each user has seen).
+- ``arrays.npz``: every weight of the Keras graph (keyed ``layer/index``), the CSR
+  arrays of the training interactions (which items each user has seen) and the feature
+  tables that the default encoders were fit on (keyed ``features/side/...``, described in
+  the metadata; see :mod:`skncf._saving_tables`).
 
 Loading reads JSON and ``numpy.load(..., allow_pickle=False)``: nothing in the file is
 ever executed or unpickled, unlike :mod:`pickle` (which keeps working, for joblib and
@@ -27,6 +29,8 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from ._saving_tables import keep_tables, load_tables
+
 FORMAT = "skncf-model"
 # 2: the parameter ``model`` renamed ``architecture`` (version 1 files load as before)
 FORMAT_VERSION = 2
@@ -37,6 +41,8 @@ def write_model(path, state, version):
     """Write an estimator's ``state`` (see :func:`read_model`) to ``path``."""
     arrays = {"seen_indptr": state["seen"].indptr, "seen_indices": state["seen"].indices}
     arrays.update(state["weights"])
+    tables, table_arrays = keep_tables(*state["feature_tables"])
+    arrays.update(table_arrays)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     blob = buffer.getvalue()
@@ -53,6 +59,7 @@ def write_model(path, state, version):
         **dict(zip(("rating_offset", "rating_scale", "fallback"), map(float, state["scalars"]))),
         "rating_noise": state["rating_noise"],
         "feature_width": state["feature_width"],
+        "feature_tables": tables,
         "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
@@ -90,7 +97,8 @@ def read_model(path):
     ``layer/index``), ``n_features_in``, ``feature_names_in`` (a list or None),
     ``id_columns``, ``scalars`` (rating offset, scale, fallback), ``rating_noise`` (the
     mean squared training residual of ratings on the [0, 1] scale, which fold-in uses;
-    None for implicit feedback) and ``history``.
+    None for implicit feedback), ``feature_tables`` (``{side: (table, fitted default
+    encoder)}`` of the tables the file keeps) and ``history``.
     """
     check_path(path)
     try:
@@ -130,7 +138,9 @@ def _state(metadata, arrays):
         if isinstance(params.get(name), list):
             params[name] = tuple(params[name])
     users, items = labels_from_json(metadata["users"]), labels_from_json(metadata["items"])
-    weights = {name: value for name, value in arrays.items() if not name.startswith("seen_")}
+    weights = {
+        name: value for name, value in arrays.items() if not name.startswith(("seen_", "features/"))
+    }
     scalars = (metadata["rating_offset"], metadata["rating_scale"], metadata["fallback"])
     return {
         "params": params,
@@ -147,6 +157,7 @@ def _state(metadata, arrays):
             "rating_noise", 1 / 16 if params.get("feedback") == "explicit" else None
         ),
         "feature_width": metadata.get("feature_width", {}),
+        "feature_tables": load_tables(metadata.get("feature_tables", {}), arrays),
         "history": {key: list(values) for key, values in metadata["history"].items()},
     }
 
@@ -207,6 +218,8 @@ def _json_params(params):
             value = None  # the encoded features are graph weights; the tables are not kept
         elif name == "features_encoder":
             value = "auto"  # nor is an encoder (a fitted transformer is code, not data)
+        elif name == "columns" and value is not None:  # any array-like of names
+            value = [v.item() if isinstance(v, np.generic) else v for v in value]
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.generic):

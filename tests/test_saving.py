@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import OneHotEncoder
 
 import skncf
 from skncf import NCFRecommender
@@ -195,3 +196,18 @@ def test_a_failed_save_leaves_the_previous_file_intact(fitted_gmf, tmp_path, mon
     monkeypatch.undo()
     assert path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skncf"]
+
+
+def test_parameters_given_as_objects_save_as_data(interactions, tmp_path):
+    # a transformer as features_encoder (its nested parameters are no file's business)
+    # and columns as a numpy array or a pandas Index, as a user may pass them
+    X = pd.DataFrame(interactions, columns=["user", "item"]).assign(hours=1.0)
+    ids = np.unique(interactions[:, 0])
+    users = pd.DataFrame({"kind": np.resize(["a", "b"], len(ids))}, index=ids)
+    for columns in (np.array(["user", "item"]), pd.Index(["user", "item"])):
+        rec = NCFRecommender(
+            columns=columns, user_features=users, features_encoder=OneHotEncoder(), **FAST
+        ).fit(X)
+        loaded = skncf.load(rec.save(tmp_path / "m.skncf"))
+        assert loaded.columns == ("user", "item")
+        np.testing.assert_array_equal(loaded.predict(X), rec.predict(X))

@@ -7,6 +7,7 @@ GridSearchCV unsplit, pickling, save/load and the export; bad tables get clear e
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import OneHotEncoder
 
 from skncf import NCFRecommender, load
 from skncf.datasets import make_interactions
@@ -218,14 +220,28 @@ def test_features_after_fit_must_match_fit(planted, tmp_path):
         NCFRecommender(**SMALL).fit(X).fold_in(user_features=new)
     with pytest.raises(ValueError, match="the model was fit without user features"):
         NCFRecommender(item_features=items, **SMALL).fit(X).fold_in(user_features=new)
-    # a matrix-fitted model takes matrices of its width; a file keeps no encoder
+    # a matrix-fitted model takes matrices of its width, and has no encoder for a table
     matrix = NCFRecommender(user_features=(np.arange(200), np.eye(200)[:, :5]), **SMALL).fit(X)
     with pytest.raises(ValueError, match="user_features has 3 encoded columns; the model .* 5"):
         matrix.fold_in(user_features=(np.array([7]), np.ones((1, 3))))
-    loaded = load(rec.save(tmp_path / "m.skncf"))
     with pytest.raises(TypeError, match="give \\(ids, encoded matrix\\)"):
-        loaded.fold_in(user_features=new)
+        load(matrix.save(tmp_path / "m.skncf")).fold_in(user_features=new)
     np.testing.assert_array_equal(rec.predict(X[:5]), before)
+
+
+def test_a_continued_fit_needs_the_feature_sides_of_fit(planted):
+    X, _, _, users, items = planted
+    rec = NCFRecommender(user_features=users, item_features=items, **SMALL).fit(X)
+    before = rec.predict(X[:5])
+    rec.set_params(user_features=None)
+    with pytest.raises(
+        ValueError,
+        match="fit with features item_features and user_features; "
+        "the parameters now give item_features. Set them as at fit",
+    ):
+        rec.partial_fit(X[:20])
+    np.testing.assert_array_equal(rec.predict(X[:5]), before)
+    rec.set_params(user_features=users).partial_fit(X[:20])
 
 
 @pytest.mark.parametrize(
@@ -271,6 +287,55 @@ def test_features_travel_unsplit_through_a_search_pickles_and_files(planted, tmp
     np.testing.assert_array_equal(top["items"].numpy(), rec.recommend([0, 1], k=5))
     folded = rec.fold_in([["new", 1001], ["new", 1002]])
     assert folded.recommend(["new"], k=3).shape == (1, 3)
+
+
+def test_a_model_file_keeps_the_default_encoders_table(planted, tmp_path):
+    X, _, _, users, items = planted
+    rng = np.random.default_rng(0)
+    users = users.assign(
+        age=rng.integers(18, 70, len(users)),  # ints of many values: binned too
+        region=pd.Categorical(rng.choice(["north", "south"], len(users))),
+        member=rng.random(len(users)) > 0.5,
+        city=np.where(rng.random(len(users)) > 0.2, rng.choice(["a", "b", "c"], len(users)), None),
+    )
+    rec = NCFRecommender(user_features=users, item_features=items, **SMALL).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every column kind here is kept
+        loaded = load(rec.save(tmp_path / "m.skncf"))
+    assert sorted(loaded.feature_encoders_) == ["item", "user"]
+    new = users.iloc[:3].set_axis(["x", "y", "z"]).assign(city=["a", None, "unknown"])
+    pairs = [["x", 5], ["y", 6], ["z", 7]]
+    np.testing.assert_allclose(
+        loaded.fold_in(user_features=new).predict(pairs),
+        rec.fold_in(user_features=new).predict(pairs),
+        rtol=1e-6,
+    )
+    added = items.iloc[:2].set_axis([500, 501])
+    np.testing.assert_allclose(
+        load(rec.save(tmp_path / "m.skncf")).add_items(added).predict([[0, 500], [1, 501]]),
+        rec.add_items(added).predict([[0, 500], [1, 501]]),
+        rtol=1e-6,
+    )
+    # a loaded model saves its tables again, and continues a fit with them
+    again = load(loaded.save(tmp_path / "again.skncf"))
+    assert sorted(again.feature_encoders_) == ["item", "user"]
+    again.set_params(user_features=users, item_features=items).partial_fit(X[:20])
+
+
+def test_a_table_the_file_cannot_keep_is_named(planted, tmp_path):
+    X, _, _, users, _ = planted
+    dated = users.assign(joined=pd.Timestamp("2020-01-01") + pd.to_timedelta(users.index, "D"))
+    rec = NCFRecommender(user_features=dated, **SMALL).fit(X)
+    with pytest.warns(UserWarning, match="does not keep user_features"):
+        path = rec.save(tmp_path / "m.skncf")
+    with pytest.raises(TypeError, match="give \\(ids, encoded matrix\\)"):
+        load(path).fold_in(user_features=dated.iloc[:1])
+    # an encoder of the user's own is code, which a file never holds: not kept, as documented
+    custom = NCFRecommender(user_features=users, features_encoder=OneHotEncoder(), **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load(custom.fit(X).save(path))
+    assert loaded.feature_encoders_ == {"user": None}
 
 
 @pytest.mark.parametrize("kind", ["frame", "matrix"])

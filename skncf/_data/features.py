@@ -70,7 +70,11 @@ def _quantile_bins():
     options = {}
     if "quantile_method" in inspect.signature(KBinsDiscretizer).parameters:  # 1.7+
         options["quantile_method"] = "averaged_inverted_cdf"
-    return KBinsDiscretizer(N_BINS, encode="onehot-dense", strategy="quantile", **options)
+    # a seeded subsample (tables of over 200,000 rows): the same table gives the same
+    # bins, so that loading a model file can fit its encoder again (skncf._saving_tables)
+    return KBinsDiscretizer(
+        N_BINS, encode="onehot-dense", strategy="quantile", random_state=0, **options
+    )
 
 
 def _many_valued(frame):

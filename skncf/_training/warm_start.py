@@ -30,8 +30,8 @@ def copy_weights(source, target, old_users, old_items):
         shapes = [w.shape[1:] for w in weights]
         if destination is None or [w.shape[1:] for w in destination.get_weights()] != shapes:
             raise ValueError(
-                "warm_start and partial_fit keep the fitted graph, so model, latent_dim, "
-                "mlp_layers, loss and feedback must stay as they were at fit; layer "
+                "warm_start and partial_fit keep the fitted graph, so architecture, "
+                "latent_dim, mlp_layers, loss and feedback must stay as they were at fit; layer "
                 f"{layer.name!r} does not fit the new settings. Fit with warm_start=False."
             )
         rows = rows_of.get(layer.name)
