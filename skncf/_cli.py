@@ -1,4 +1,4 @@
-"""The ``skncf`` command line: ``fit``, ``evaluate``, ``recommend`` and ``demo``.
+"""The ``skncf`` command line: ``fit``, ``evaluate``, ``recommend``, ``export`` and ``demo``.
 
 Tables are read with pandas (CSV, TSV, Parquet; compressed files too), an optional extra:
 ``pip install "skncf[cli]"``. Training progress (one line per epoch) goes to stderr, so
@@ -128,6 +128,14 @@ def _data_options():
     )
     data.add_argument("--user-col", default="user", help="column of user ids (default: user)")
     data.add_argument("--item-col", default="item", help="column of item ids (default: item)")
+    for side in ("user", "item"):
+        data.add_argument(
+            f"--{side}-features",
+            metavar="FILE",
+            help=f"a table of {side} attributes (.csv, .tsv, .parquet): its --{side}-col "
+            f"column holds {side} ids, every other column is a feature (numbers, or "
+            f"categories as text); {side}s without interactions are scored from it",
+        )
     target = data.add_mutually_exclusive_group()
     target.add_argument(
         "--rating-col",
@@ -211,7 +219,7 @@ def _add_recommend(commands):
         "written by 'skncf fit'. Output: CSV (user, rank, item, score) or JSON.",
     )
     recommend.add_argument("model_file", help="a model file written by 'skncf fit'")
-    who = recommend.add_mutually_exclusive_group(required=True)
+    who = recommend.add_mutually_exclusive_group()
     who.add_argument("--users", nargs="+", metavar="ID", help="user ids")
     who.add_argument("--users-file", help="a text file with one user id per line")
     who.add_argument("--all-users", action="store_true", help="every user the model knows")
@@ -220,6 +228,19 @@ def _add_recommend(commands):
         metavar="FILE",
         help="an interactions file (.csv, .tsv, .parquet) of users to fold in from their "
         "history, without refitting: recommends for each of its users",
+    )
+    recommend.add_argument(
+        "--user-features",
+        metavar="FILE",
+        help="new users' attributes, columns as in fit's --user-features (a model fit with "
+        "them): recommends for each of its users from their attributes, and from their "
+        "--history too when given",
+    )
+    recommend.add_argument(
+        "--item-features",
+        metavar="FILE",
+        help="new items' attributes, columns as in fit's --item-features (a model fit with "
+        "them): the items join the catalog before ranking",
     )
     recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     recommend.add_argument(
@@ -231,7 +252,7 @@ def _add_recommend(commands):
     recommend.add_argument(
         "--deny-file", help="a text file of item ids, one per line: never recommend these"
     )
-    history = recommend.add_argument_group("columns of --history")
+    history = recommend.add_argument_group("columns of --history and the features files")
     history.add_argument("--user-col", default="user", help="user ids (default: user)")
     history.add_argument("--item-col", default="item", help="item ids (default: item)")
     history.add_argument(
@@ -306,10 +327,25 @@ def _training_data(args):
     return frame, X, y, "explicit" if args.rating_col else "implicit"
 
 
+def _features(path, column, option):
+    """A features file as the DataFrame indexed by id that NCFRecommender takes."""
+    if path is None:
+        return None
+    frame = _read_table(path)
+    if column not in frame.columns:
+        raise UserError(
+            f"{path} ({option}) has no id column {column!r}; its columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    return frame.set_index(column)
+
+
 def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
     return NCFRecommender(
+        user_features=_features(args.user_features, args.user_col, "--user-features"),
+        item_features=_features(args.item_features, args.item_col, "--item-features"),
         architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,
@@ -388,26 +424,53 @@ def _recommend(args):
     from ._estimator import load
 
     rec = load(args.model_file)
+    if args.item_features is not None:
+        rec.add_items(_features(args.item_features, args.item_col, "--item-features"))
     filters = {
         name: None if path is None else _as_labels(_lines(path), rec.items_, "item")
         for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
     }
-    options = dict(k=args.k, exclude_seen=not args.include_seen, return_scores=True, **filters)
-    if args.history is not None:
+    recommend, users, options = _ranker(args, rec)
+    items, scores = _in_cli_terms(
+        recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
+        **filters, **options,
+    )  # fmt: skip
+    _write_recommendations(args, users, items, scores)
+
+
+def _ranker(args, rec):
+    """``(recommend, users, options)``: whom to rank, by which ``recommend``, how."""
+    new_users = args.history is not None or args.user_features is not None
+    known_users = args.users is not None or args.users_file is not None or args.all_users
+    if new_users == known_users:
+        if not new_users:
+            raise UserError(
+                "say whom to recommend for: --users, --users-file, --all-users, --history "
+                "or --user-features."
+            )
+        raise UserError(
+            "--history and --user-features recommend for their own users; leave out "
+            "--users, --users-file and --all-users."
+        )
+    if new_users:
         if args.approximate is not None:
-            raise UserError("--approximate ranks the model's own users, not --history's.")
-        folded = rec.fold_in(*_history(args, rec))
-        users = folded.users_
-        items, scores = _in_cli_terms(folded.recommend, users, **options)
-    else:
-        users = rec.users_
-        if not args.all_users:
-            raw = args.users if args.users_file is None else _lines(args.users_file)
-            users = _as_labels(raw, rec.users_)
-        approximate: bool | dict[str, int] = False
-        if args.approximate is not None:
-            approximate = {"n_probe": args.approximate} if args.approximate else True
-        items, scores = _in_cli_terms(rec.recommend, users, approximate=approximate, **options)
+            raise UserError("--approximate ranks the model's own users, not new ones.")
+        X, y = (None, None) if args.history is None else _history(args, rec)
+        features = _features(args.user_features, args.user_col, "--user-features")
+        folded = rec.fold_in(X, y, user_features=features)
+        return folded.recommend, folded.users_, {}
+    users = rec.users_
+    if not args.all_users:
+        raw = args.users if args.users_file is None else _lines(args.users_file)
+        users = _as_labels(raw, rec.users_)
+    approximate: bool | dict[str, int] = False
+    if args.approximate is not None:
+        approximate = {"n_probe": args.approximate} if args.approximate else True
+    return rec.recommend, users, {"approximate": approximate}
+
+
+def _write_recommendations(args, users, items, scores):
+    """CSV (user, rank, item, score) or JSON, to --output or stdout."""
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:
         out = sys.stdout

@@ -6,6 +6,7 @@ would spend most of the test importing TensorFlow. The tests marked ``slow`` run
 installed ``skncf`` script and ``python -m skncf`` for real.
 """
 
+import io
 import json
 import os
 import shutil
@@ -239,6 +240,8 @@ def test_help_explains_every_option(skncf, tmp_path):
     for option in [
         "--user-col",
         "--item-col",
+        "--user-features",
+        "--item-features",
         "--rating-col",
         "--weight-col",
         "--architecture",
@@ -317,3 +320,55 @@ def test_recommend_for_new_users_from_their_history_with_filters(skncf, interact
         "--item-col", "what", "--approximate", cwd=folder,
     )  # fmt: skip
     assert both.returncode == 2 and "--approximate ranks the model's own users" in both.stderr
+
+
+def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    players = sorted(frame.player.unique())
+    pd.DataFrame(
+        {
+            "player": players,
+            "age": np.arange(len(players)) % 40 + 20.0,
+            "country": ["fr", "de"] * (len(players) // 2),
+        }
+    ).to_csv(  # fmt: skip
+        folder / "players.csv", index=False
+    )
+    games = sorted(frame.game.unique())
+    genres = pd.DataFrame({"game": games, "genre": np.resize(["rpg", "fps", "sim"], len(games))})
+    genres.to_csv(folder / "games.csv", index=False)
+    features = ["--user-features", "players.csv", "--item-features", "games.csv"]
+    fit = skncf("fit", "plays.csv", *COLUMNS, *features, "-o", "f.skncf", "--quiet", *QUICK,
+                cwd=folder)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    assert set(skncf_load(folder / "f.skncf").feature_encoders_) == {"user", "item"}
+    evaluated = skncf("evaluate", "plays.csv", *COLUMNS, *features, "--json", "--quiet", *QUICK,
+                      cwd=folder)  # fmt: skip
+    assert evaluated.returncode == 0 and "hit_rate@10" in json.loads(evaluated.stdout)
+
+    # cold users from their attributes alone, and new games from theirs
+    pd.DataFrame({"player": ["cold1", "cold2"], "age": [25.0, 61.0], "country": ["fr", "de"]}
+                 ).to_csv(folder / "new_players.csv", index=False)  # fmt: skip
+    genres.iloc[:2].assign(game=[900, 901]).to_csv(folder / "new_games.csv", index=False)
+    (folder / "new.txt").write_text("900\n901\n" + "\n".join(map(str, games[:3])) + "\n")
+    out = skncf(
+        "recommend", "f.skncf", "--user-features", "new_players.csv", "--item-features",
+        "new_games.csv", "--allow-file", "new.txt", "--k", "5", *COLUMNS, cwd=folder,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = pd.read_csv(io.StringIO(out.stdout))
+    rec = skncf_load(folder / "f.skncf")
+    rec.add_items(genres.iloc[:2].assign(game=[900, 901]).set_index("game"))
+    new_players = pd.read_csv(folder / "new_players.csv").set_index("player")
+    expected = rec.fold_in(user_features=new_players).recommend(
+        ["cold1", "cold2"], k=5, allow=[900, 901, *games[:3]]
+    )
+    assert rows.item.to_numpy().reshape(2, 5).tolist() == expected.tolist()
+
+    for args, message in [
+        (["--user-features", "games.csv"], "games.csv (--user-features) has no id column 'player'"),
+        (["--users", "u0", "--user-features", "new_players.csv"], "leave out --users"),
+        ([], "say whom to recommend for"),
+    ]:
+        result = skncf("recommend", "f.skncf", *args, *COLUMNS, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
