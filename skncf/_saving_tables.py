@@ -126,7 +126,8 @@ def _table_from_arrays(columns, arrays, prefix):
 def _refits_alike(kept, table, encoder, prefix):
     """Whether the default encoder fit on the stored table encodes ``table`` as ``encoder``."""
     try:
-        stored = _table_from_arrays(*kept, prefix)
+        columns, arrays = kept
+        stored = _table_from_arrays(columns, arrays, prefix)
         again = fit_encoder("auto", stored, "the stored table").transform(table)
         return np.array_equal(np.asarray(again), np.asarray(encoder.transform(table)))
     except (ValueError, TypeError, KeyError):
