@@ -53,6 +53,12 @@ def test_load_ncf_split(tmp_path):
     assert split.test.tolist() == [[0, 3], [1, 2]]
     assert split.test_negatives.tolist() == [[0, 5], [4, 5]]  # in the order of test
     assert split.train_ratings.tolist() == [4, 5, 3] and split.test_timestamps.tolist() == [20, 21]
+    # the folder of one split, or one of its files, names it too
+    for name in (tmp_path, tmp_path / "toy.train.rating", tmp_path / "toy.test.negative"):
+        assert load_ncf_split(name).test.tolist() == split.test.tolist()
+    _write_split(tmp_path / "other")
+    with pytest.raises(ValueError, match="holds 2 splits"):
+        load_ncf_split(tmp_path)
     Path(tmp_path / "toy.test.negative").write_text("(0,3)\t0\t5\n")
     with pytest.raises(ValueError, match="no negatives for test pairs such as \\(1, 2\\)"):
         load_ncf_split(tmp_path / "toy")

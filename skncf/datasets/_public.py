@@ -119,7 +119,8 @@ def load_ncf_split(prefix):
     ----------
     prefix : str or path-like
         Common prefix of ``PREFIX.train.rating``, ``PREFIX.test.rating`` and
-        ``PREFIX.test.negative`` (e.g. ``".../ml1m-half/ml1m-half"``).
+        ``PREFIX.test.negative`` (e.g. ``".../ml1m-half/ml1m-half"``), one of those
+        files, or a folder that holds one split.
 
     Returns
     -------
@@ -129,7 +130,7 @@ def load_ncf_split(prefix):
         and ``test_negatives`` (m, n_negatives) int64: the sampled negatives of each test
         row, in the order of ``test``.
     """
-    prefix = str(prefix)
+    prefix = _split_prefix(prefix)
     train = _read_table(prefix + ".train.rating", "rating")
     test = _read_table(prefix + ".test.rating", "rating")
     negatives = {}
@@ -162,6 +163,23 @@ def load_ncf_split(prefix):
         test_timestamps=test[:, 3].astype(np.int64),
         test_negatives=np.array([negatives[tuple(p)] for p in test_pairs.tolist()], dtype=np.int64),
     )
+
+
+def _split_prefix(path):
+    """The prefix of a split's files: ``path``, a file's prefix, or a folder's one split."""
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        found = sorted(Path(name).glob("*.train.rating"))
+        if len(found) != 1:
+            raise ValueError(
+                f"prefix: the folder {name!r} holds {len(found)} splits (*.train.rating); "
+                "pass the prefix of one, e.g. 'folder/ml1m-half'."
+            )
+        name = str(found[0])
+    for suffix in (".train.rating", ".test.rating", ".test.negative"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def get_data_home(data_home=None):
