@@ -70,6 +70,7 @@ from ._graph.graphs import (
 )
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
+from ._serving.attributes import attribute_encoder
 from ._serving.candidates import Candidates
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.saved_model import ServingModule, write_saved_model
@@ -1082,6 +1083,11 @@ class NCFRecommender(BaseEstimator):
           DataFrame, or the matrix itself for features given as ``(ids, matrix)``
           without an encoder (then no Python is needed to serve them); the signature
           scales the rows as ``fit`` did.
+        - with ``user_features`` encoded by the default encoder,
+          ``recommend_from_attributes(k, <one input per column>)`` -> ``{"items",
+          "scores"}``: the same from raw attributes, encoded in the graph as the fitted
+          encoder encodes them; numbers as float64 (NaN: missing), text as strings
+          (``""``: missing), booleans as bool, each input named after its column.
 
         Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
         ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the
@@ -1126,10 +1132,14 @@ class NCFRecommender(BaseEstimator):
             output = (self._rating_offset, self._rating_scale)
         width = getattr(self, "_feature_width", {}).get("user")
         prior = None if width is None else self._fold_in_solver().prior
+        # the default encoder only (its table kept for save): a transformer of the user's
+        # own may set options that the TensorFlow ops do not follow
+        default = "user" in getattr(self, "_encoder_tables", {})
+        encoder = self.feature_encoders_["user"] if default else None
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
             self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
-            prior=prior, feature_width=width,
+            prior=prior, feature_width=width, attributes=attribute_encoder(encoder),
         )  # fmt: skip
         write_saved_model(path, module)
         return path

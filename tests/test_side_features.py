@@ -366,6 +366,58 @@ def test_export_recommends_for_new_users_from_their_features(planted, tmp_path, 
     assert "recommend_new" not in plain.signatures
 
 
+def test_export_encodes_raw_attributes_as_the_default_encoder_does(planted, tmp_path):
+    X, _, _, users, _ = planted
+    rng = np.random.default_rng(1)
+    table = users.assign(
+        age=rng.integers(18, 70, len(users)).astype(float),  # binned as well
+        city=rng.choice(["a", "b", "c"], len(users)),
+        member=rng.random(len(users)) > 0.5,
+    )
+    table.loc[3, "age"], table.loc[4, "city"], table.loc[5, "city"] = np.nan, None, "once"
+    rec = NCFRecommender(user_features=table, **SMALL).fit(X)
+    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+    function = served["recommend_from_attributes"]
+    assert function.structured_input_signature[1]["city"].dtype == tf.string
+    # missing values, an unknown and an infrequent category, and ages on the bin edges
+    edges = rec.feature_encoders_["user"].named_transformers_["pipeline-2"][-1].bin_edges_[0]
+    n = len(edges) + 3
+    new = pd.DataFrame(
+        {
+            "group": np.resize(["g0", "g1", None, "g9"], n),
+            "age": np.concatenate([edges, [np.nan, 200.0, -5.0]]),
+            "city": np.resize(["a", None, "once", "zz", "c"], n),
+            "member": np.resize([True, False], n),
+        },
+        index=[f"new{j}" for j in range(n)],
+    )
+    inputs = {  # text as strings, "" where missing
+        column: tf.constant(values.to_numpy())
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+        else tf.constant(values.fillna("").to_numpy(str))
+        for column, values in new.items()
+    }
+    out = function(k=tf.constant(5), **inputs)
+    expected, scores = rec.fold_in(user_features=new).recommend(new.index, k=5, return_scores=True)
+    np.testing.assert_array_equal(out["items"].numpy(), expected)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5)
+    # a table without missing values has no indicator columns
+    plain = NCFRecommender(user_features=users, **SMALL).fit(X)
+    function = tf.saved_model.load(str(plain.export(tmp_path / "plain"))).signatures
+    cold = users.iloc[[0, 3]].set_axis(["a", "b"])
+    attributes = {"group": tf.constant(cold.group.to_numpy(str)), "age": tf.constant(cold.age)}
+    top = function["recommend_from_attributes"](k=tf.constant(3), **attributes)["items"]
+    assert (
+        top.numpy().tolist()
+        == plain.fold_in(user_features=cold).recommend(["a", "b"], k=3).tolist()
+    )
+    # an encoder of the user's own is Python: the export takes encoded rows only
+    custom = NCFRecommender(user_features=users, features_encoder=OneHotEncoder(), **SMALL)
+    exported = tf.saved_model.load(str(custom.fit(X).export(tmp_path / "custom")))
+    assert "recommend_new" in exported.signatures
+    assert "recommend_from_attributes" not in exported.signatures
+
+
 def test_missing_values_are_imputed_by_the_default_encoder(planted):
     X, _, _, users, _ = planted
     gappy = users.copy()

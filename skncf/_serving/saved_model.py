@@ -12,7 +12,10 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
 - with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
-  moved by the features' part of a row).
+  moved by the features' part of a row);
+- with user features encoded by the default encoder,
+  ``recommend_from_attributes(k, <one input per column>)``: the same from the raw
+  attributes, encoded in the graph (:mod:`skncf._serving.attributes`).
 
 Ids are the model's labels (``tf.string`` or ``tf.int64``), looked up in hash tables in
 the graph; the users' seen items are kept as CSR arrays (row offsets and item codes,
@@ -68,11 +71,14 @@ class ServingModule(tf.Module):
         Fold-in's prior, of a model with user features: adds ``recommend_new``.
     feature_width : int or None, default=None
         The width of the encoded user features (with ``prior``).
+    attributes : AttributeEncoder or None, default=None
+        The user features' default encoder as TensorFlow ops (with ``prior``): adds
+        ``recommend_from_attributes``.
     """
 
     def __init__(
         self, logits_of, variables, users, items, seen, popularity, output, fallback, strict,
-        prior=None, feature_width=None,
+        prior=None, feature_width=None, attributes=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -110,6 +116,14 @@ class ServingModule(tf.Module):
                     tf.TensorSpec([None, feature_width], tf.float32, name="user_features"),
                     tf.TensorSpec([], tf.int32, name="k"),
                 ],
+                autograph=False,
+            )
+        self.recommend_from_attributes = None
+        if prior is not None and attributes is not None:
+            self.attributes = attributes
+            self.recommend_from_attributes = tf.function(
+                self._recommend_from_attributes,
+                input_signature=[tf.TensorSpec([], tf.int32, name="k"), *attributes.specs],
                 autograph=False,
             )
 
@@ -157,6 +171,10 @@ class ServingModule(tf.Module):
         rows = self.prior_split(self.prior_means(scaled))
         logits = self._catalog_logits(rows)
         return self._top(logits, k, tf.ones(tf.shape(logits)[:1], tf.bool))
+
+    def _recommend_from_attributes(self, k, *columns):
+        """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them."""
+        return self._recommend_new(self.attributes(columns), k)
 
     def _catalog_logits(self, rows):
         side = self.logits_of.side_of_rows(rows, False)
@@ -207,4 +225,7 @@ def write_saved_model(path, module):
     }
     if module.recommend_new is not None:
         signatures["recommend_new"] = module.recommend_new.get_concrete_function()
+    if module.recommend_from_attributes is not None:
+        function = module.recommend_from_attributes
+        signatures["recommend_from_attributes"] = function.get_concrete_function()
     tf.saved_model.save(module, str(path), signatures=signatures)
