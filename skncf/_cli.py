@@ -96,7 +96,9 @@ def _parser():
         help="write a saved model as a TensorFlow SavedModel that serves raw ids",
         description="Write a model file as a TensorFlow SavedModel (for TensorFlow Serving "
         "or any TensorFlow runtime, no skncf needed) with the signatures serving_default "
-        "(user, item -> score) and recommend (user, k -> items, scores).",
+        "(user, item -> score) and recommend (user, k -> items, scores); with user features "
+        "also recommend_new (encoded features, k) and, for the default encoder, "
+        "recommend_from_attributes (k, one input per column).",
     )
     export.add_argument("model_file", help="a model file written by 'skncf fit'")
     export.add_argument("output_dir", help="the SavedModel directory, e.g. models/ncf/1")
@@ -498,10 +500,12 @@ def _export(args):
     if args.handle_unknown is not None:
         rec.handle_unknown = args.handle_unknown
     rec.export(args.output_dir)
+    import tensorflow as tf
+
+    signatures = ", ".join(tf.saved_model.load(args.output_dir).signatures)
     print(
-        f"exported {args.output_dir}: signatures serving_default (user, item -> score) and "
-        f"recommend (user, k -> items, scores); {len(rec.users_)} users, {len(rec.items_)} "
-        f"items, handle_unknown={rec.handle_unknown!r}"
+        f"exported {args.output_dir}: signatures {signatures}; {len(rec.users_)} users, "
+        f"{len(rec.items_)} items, handle_unknown={rec.handle_unknown!r}"
     )
 
 

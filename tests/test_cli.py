@@ -365,6 +365,10 @@ def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interac
     )
     assert rows.item.to_numpy().reshape(2, 5).tolist() == expected.tolist()
 
+    # the file keeps the encoder's table, so the export encodes raw attributes too
+    exported = skncf("export", "f.skncf", "served", cwd=folder)
+    assert "recommend_new, recommend_from_attributes;" in exported.stdout, exported.stderr
+
     for args, message in [
         (["--user-features", "games.csv"], "games.csv (--user-features) has no id column 'player'"),
         (["--users", "u0", "--user-features", "new_players.csv"], "leave out --users"),

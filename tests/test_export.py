@@ -217,7 +217,7 @@ def test_export_from_the_command_line(tmp_path, capsys):
     status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
-    assert "exported" in capsys.readouterr().out
+    assert "signatures serving_default, recommend;" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
     assert top.shape == (2, 2)  # the unknown user gets the fallback: --handle-unknown took
