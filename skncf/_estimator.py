@@ -592,7 +592,7 @@ class NCFRecommender(BaseEstimator):
         """
         self._check_fit_settings(validation_data, hold_out)
         tables = self._feature_tables()
-        frame, X = X, validate_data(self, keep_python_types(X), dtype=None, reset=not keep)
+        frame, X = X, self._validated(X, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(frame, X, keep, tables)
         encoders, self._feature_rows, encoder_tables = self._encode_features(tables, ids, keep)
@@ -910,7 +910,7 @@ class NCFRecommender(BaseEstimator):
             X_val, y_val = validation_data
         frame = X_val
         try:
-            X_val = validate_data(self, keep_python_types(X_val), dtype=None, reset=False)
+            X_val = self._validated(X_val, reset=False)
         except ValueError as error:
             raise ValueError(f"validation_data does not match X: {error}") from None
         users, items = _checked_ids(frame, X_val, self._id_columns(X_val), "validation ")
@@ -1271,10 +1271,21 @@ class NCFRecommender(BaseEstimator):
         i, item_known = encode(self.items_, items)
         return PairCodes(u, i, user_known, item_known), users, items
 
+    def _validated(self, X, *, reset):
+        """``X`` as one array, its columns checked against fit's (or recorded: ``reset``).
+
+        Missing values are refused in the id columns only, by :func:`check_ids` with a
+        message that names the column: the other columns of a frame are not read, so
+        a gap in a rating or timestamp column beside ``columns=`` does no harm.
+        """
+        return validate_data(
+            self, keep_python_types(X), dtype=None, reset=reset, ensure_all_finite=False
+        )
+
     def _validate_later(self, X):
         """``X`` of a call after ``fit``, validated against fit's columns."""
         try:
-            return validate_data(self, keep_python_types(X), dtype=None, reset=False)
+            return self._validated(X, reset=False)
         except ValueError as error:
             if self.columns is None or "feature" not in str(error):
                 raise

@@ -2,6 +2,7 @@
 and a failed call leaves a fitted estimator as it was."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
@@ -70,8 +71,8 @@ BAD_FIT = [
     ("1-d X", dict(X=np.array([0, 1, 2])), ValueError, "2D array"),
     ("3 columns", dict(X=np.zeros((4, 3))), ValueError, "X must have 2 columns"),
     ("empty X", dict(X=np.zeros((0, 2))), ValueError, "0 sample"),
-    ("NaN id", dict(X=np.array([[0.0, 1.0], [np.nan, 2.0]])), ValueError, "NaN"),
-    ("inf id", dict(X=np.array([[0.0, 1.0], [np.inf, 2.0]])), ValueError, "inf"),
+    ("NaN id", dict(X=np.array([[0.0, 1.0], [np.nan, 2.0]])), ValueError, "user ids.*NaN"),
+    ("inf id", dict(X=np.array([[0.0, 1.0], [1.0, np.inf]])), ValueError, "item ids.*inf"),
     (
         "None id",
         dict(X=np.array([["a", None], ["b", "c"]], dtype=object)),
@@ -166,6 +167,7 @@ BAD_CALLS = [
         ValueError,
         "user ids.*not seen in fit: 9",
     ),
+    ("predict NaN id", lambda r: r.predict([[0, np.nan]]), ValueError, "item ids.*contain NaN"),
     (
         "predict unknown item",
         lambda r: r.predict([[0, 9]]),
@@ -334,3 +336,16 @@ def test_k_beyond_the_unseen_items_of_a_user_with_an_id_beyond_int64():
     rec = NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match=f"k=2 exceeds the 0 items that user {big}"):
         rec.recommend([big], k=2)
+
+
+def test_gaps_in_columns_that_are_not_read_are_no_error(interactions):
+    # with columns=, the frame's other columns are validated for shape only: a rating or
+    # timestamp column with missing values must not stop a fit that never reads it
+    frame = pd.DataFrame(interactions, columns=["user", "item"])
+    frame["rating"] = np.where(np.arange(len(frame)) % 5 == 0, np.nan, 4.0)
+    rec = NCFRecommender(columns=("user", "item"), epochs=1, random_state=0).fit(frame)
+    assert np.isfinite(rec.predict(frame)).all()
+    gap = frame.astype({"user": float})
+    gap.loc[3, "user"] = np.nan
+    with pytest.raises(ValueError, match=r"user ids \(column 0 of X\) contain NaN"):
+        rec.predict(gap)
