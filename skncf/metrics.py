@@ -234,6 +234,17 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     estimator does not know cannot be ranked: each such pair counts as one more user for
     whom every metric is 0 (a miss).
 
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one
+    X_test : array-like of shape (n_pairs, 2)
+        Held-out (user, item) pairs, as the estimator's ``predict`` takes them.
+    metrics : sequence of str, default=all
+        Names among ``"hit_rate"``, ``"ndcg"``, ``"recall"``, ``"precision"``,
+        ``"map"``, ``"mrr"``, ``"auc"``.
+    k : int, default=10
+        Cutoff.
+
     Returns
     -------
     per_user : dict of str to ndarray
@@ -245,6 +256,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         Share of the catalog in the top ``k`` lists of the test users.
     """
     k = _check_k(k)
+    estimator, X_test = _recommender_of(estimator, X_test)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
     known = user_known & item_known
     users, first, rows = np.unique(u[known], return_index=True, return_inverse=True)
@@ -279,7 +291,7 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs.
     negatives : array-like of shape (n_pairs, n_negatives), default=None
@@ -305,6 +317,24 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
     return report
 
 
+def _recommender_of(estimator, X):
+    """The fitted recommender that ``estimator`` is or ends in, and ``X`` as it gets it.
+
+    A :class:`~sklearn.pipeline.Pipeline` (nested ones too) passes ``X`` through its
+    steps before the last, as its own ``predict`` and ``score`` do.
+    """
+    while hasattr(estimator, "steps"):
+        if len(estimator.steps) > 1:
+            X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    if not hasattr(estimator, "encode_pairs"):
+        raise TypeError(
+            "estimator must be a fitted NCFRecommender, or a Pipeline that ends in one; "
+            f"got {type(estimator).__name__}."
+        )
+    return estimator, X
+
+
 def _name(metric, k):
     return metric if metric in ("mrr", "auc") else f"{metric}@{k}"
 
@@ -317,7 +347,7 @@ def sampled_scores(estimator, X_test, negatives):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one
     X_test : array-like of shape (n_users, 2)
         One held-out (user, item) pair per row.
     negatives : array-like of shape (n_users, n_negatives)
@@ -338,6 +368,7 @@ def sampled_scores(estimator, X_test, negatives):
         )
     # the held-out pairs through the estimator's own columns (``columns=``), then the
     # negatives' items against its catalog
+    estimator, X_test = _recommender_of(estimator, X_test)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
     negative, negative_known = encode(estimator.items_, check_ids(negatives.ravel(), "negatives"))
     shape = (len(u), 1 + negatives.shape[1])

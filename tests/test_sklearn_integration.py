@@ -10,8 +10,11 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skncf import NCFRecommender
+from skncf.metrics import evaluate
+from skncf.model_selection import LeaveLastOut, make_ranking_scorer
 
 from .conftest import FAST
 
@@ -101,6 +104,26 @@ def test_pipeline_selects_id_columns_of_a_dataframe(interactions):
     predictions = pipe.predict(log.head(5))
     assert predictions.shape == (5,) and np.all((predictions >= 0) & (predictions <= 1))
     assert 0 <= pipe.score(log.head(20)) <= 1
+
+
+def test_ranking_metrics_and_scorer_see_through_a_pipeline(interactions):
+    log = _game_log(interactions)
+    select = ColumnTransformer([("ids", "passthrough", ["player", "game"])])
+    pipe = make_pipeline(select, NCFRecommender(architecture="gmf", **FAST))
+    search = GridSearchCV(
+        pipe, {"ncfrecommender__latent_dim": [4, 8]}, cv=LeaveLastOut(random_state=0),
+        scoring=make_ranking_scorer("ndcg"),
+    ).fit(log)  # fmt: skip
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    fitted = search.best_estimator_
+    test = log.head(30)
+    ids = fitted[:-1].transform(test)
+    negatives = np.tile(np.unique(interactions[:, 1])[:5], (len(test), 1))
+    assert evaluate(fitted, test, negatives=negatives) == evaluate(
+        fitted[-1], ids, negatives=negatives
+    )
+    with pytest.raises(TypeError, match="a Pipeline that ends in one; got StandardScaler"):
+        evaluate(make_pipeline(StandardScaler()).fit(interactions), interactions)
 
 
 def test_dataframe_with_string_ids_and_weights(interactions):
