@@ -1074,6 +1074,9 @@ class NCFRecommender(BaseEstimator):
           (``k`` an int32 scalar chosen per call, at most the number of items a
           requested user has not seen) and their scores, seen items left out, as
           :meth:`recommend` gives them.
+        - ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``
+          -> ``{"items", "scores"}``: the same within a list of item ids for the whole
+          call, or outside it, as ``recommend(..., allow=items)`` and ``deny=items``.
 
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
@@ -1091,8 +1094,8 @@ class NCFRecommender(BaseEstimator):
 
         Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
         ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the
-        most popular items. Candidate filters, fold-in from a history and approximate
-        search stay in Python.
+        most popular items (unknown item ids in a filter: an error, or left out).
+        Per-user filters, fold-in from a history and approximate search stay in Python.
 
         Parameters
         ----------

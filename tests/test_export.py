@@ -46,7 +46,7 @@ def fitted(architecture, feedback, ids, handle_unknown="ignore", **params):
 def queries(rec, X):
     """Pairs and users to ask, with an unknown user and an unknown item among them."""
     unknown_user = "nobody" if rec.users_.dtype.kind == "U" else 10**6
-    unknown_item = "nothing" if rec.items_.dtype.kind == "U" else 10**6
+    unknown_item = queries_unknown_item(rec)
     pairs = np.array(X[:12], dtype=object)
     pairs = np.vstack([pairs, [[unknown_user, X[0, 1]], [X[0, 0], unknown_item]]])
     users = np.append(rec.users_[:8].astype(object), unknown_user)
@@ -71,6 +71,21 @@ def check_served(rec, X, path):
         got = got.astype(str)
     np.testing.assert_array_equal(got, items)
     np.testing.assert_allclose(top["scores"].numpy(), scores, rtol=RTOL)
+    # filters for the whole call, an unknown item among them (dropped, as "ignore" says)
+    unknown_item = queries_unknown_item(rec)
+    listed = np.append(rec.items_[::2].astype(object), unknown_item)
+    for name, option in (("recommend_among", "allow"), ("recommend_excluding", "deny")):
+        top = served.signatures[name](
+            user=tensor(users, rec.users_), k=tf.constant(K), items=tensor(listed, rec.items_)
+        )
+        items, scores = rec.recommend(users, k=K, return_scores=True, **{option: listed})
+        got = top["items"].numpy()
+        np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, items)
+        np.testing.assert_allclose(top["scores"].numpy(), scores, rtol=RTOL)
+
+
+def queries_unknown_item(rec):
+    return "nothing" if rec.items_.dtype.kind == "U" else 10**6
 
 
 @pytest.mark.parametrize("ids", ["str", "int"])
@@ -120,6 +135,13 @@ def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
         served["recommend"](user=tf.constant(["nobody"]), k=tf.constant(1))
     with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
         served["serving_default"](user=tf.constant([X[0, 0]]), item=tf.constant(["nothing"]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
+        served["recommend_among"](
+            user=tf.constant([X[0, 0]]), k=tf.constant(1), items=tf.constant(["nothing"])
+        )
+    among = served["recommend_among"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="within the filters"):
+        among(user=tf.constant([X[0, 0]]), k=tf.constant(2), items=tf.constant([X[0, 1]]))
 
 
 def test_export_refuses_what_it_cannot_serve(tmp_path):
@@ -217,7 +239,9 @@ def test_export_from_the_command_line(tmp_path, capsys):
     status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
-    assert "signatures serving_default, recommend;" in capsys.readouterr().out
+    assert "signatures serving_default, recommend, recommend_among, recommend_excluding;" in (
+        capsys.readouterr().out
+    )
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
     assert top.shape == (2, 2)  # the unknown user gets the fallback: --handle-unknown took

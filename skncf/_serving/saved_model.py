@@ -9,6 +9,9 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   ``predict`` gives it;
 - ``recommend(user, k)``: each user's ``k`` best items (``k`` a scalar given at call time)
   and their scores, leaving out the user's training interactions, as ``recommend`` does;
+- ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``: the
+  same within a list of item ids for the whole call, or outside it, as ``recommend``'s
+  ``allow`` and ``deny`` give them;
 - with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
@@ -99,12 +102,20 @@ class ServingModule(tf.Module):
                              tf.TensorSpec([None], self.item_dtype, name="item")],
             autograph=False,
         )  # fmt: skip
-        self.recommend = tf.function(
-            self._recommend,
-            input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
-                             tf.TensorSpec([], tf.int32, name="k")],
+        user_k = [tf.TensorSpec([None], self.user_dtype, name="user"),
+                  tf.TensorSpec([], tf.int32, name="k")]  # fmt: skip
+        self.recommend = tf.function(self._recommend, input_signature=user_k, autograph=False)
+        item_list = tf.TensorSpec([None], self.item_dtype, name="items")
+        self.recommend_among = tf.function(
+            functools.partial(self._recommend_filtered, allow=True),
+            input_signature=[*user_k, item_list],
             autograph=False,
-        )  # fmt: skip
+        )
+        self.recommend_excluding = tf.function(
+            functools.partial(self._recommend_filtered, allow=False),
+            input_signature=[*user_k, item_list],
+            autograph=False,
+        )
         self.recommend_new = None
         if prior is not None:
             # a function, not the NamedTuple, so that tf.Module does not wrap the prior
@@ -155,12 +166,27 @@ class ServingModule(tf.Module):
         return {"score": scores}
 
     def _recommend(self, user, k):
+        logits, known = self._unseen_logits(user)
+        return self._top(logits, k, known)
+
+    def _recommend_filtered(self, user, k, items, *, allow):
+        """:meth:`_recommend` among ``items`` only (``allow``), or without them."""
+        logits, known = self._unseen_logits(user)
+        codes = self._codes(self.item_table, items, "item")
+        found = tf.boolean_mask(codes, codes >= 0)  # unknown ones dropped ("ignore")
+        hits = tf.scatter_nd(found[:, None], tf.ones_like(found, tf.int32), [self.n_items])
+        admitted = tf.equal(hits > 0, allow)
+        logits = tf.where(admitted[None, :], logits, tf.constant(-np.inf, logits.dtype))
+        return self._top(logits, k, known)
+
+    def _unseen_logits(self, user):
+        """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
         u = self._codes(self.user_table, user, "user")
         known = u >= 0
         code = tf.maximum(u, 0)
         logits = self._catalog_logits(self.logits_of.user_rows(code))
         logits = tf.where(known[:, None], logits, self.popularity[None, :])
-        return self._top(self._mask_seen(logits, code, known), k, known)
+        return self._mask_seen(logits, code, known), known
 
     def _recommend_new(self, features, k):
         """Top ``k`` of users from their encoded features, scaled as fit scaled them."""
@@ -188,7 +214,10 @@ class ServingModule(tf.Module):
         checks = [
             tf.debugging.assert_positive(k, message="k must be positive"),
             tf.debugging.assert_less_equal(
-                k, fewest, message="k exceeds the items a requested user has not seen"
+                k,
+                fewest,
+                message="k exceeds the items a requested user has not seen (within the "
+                "filters of recommend_among or recommend_excluding)",
             ),
         ]
         # the checks first: else top_k may fail on its own, with a message about columns
@@ -222,6 +251,8 @@ def write_saved_model(path, module):
     signatures = {
         "serving_default": module.score.get_concrete_function(),
         "recommend": module.recommend.get_concrete_function(),
+        "recommend_among": module.recommend_among.get_concrete_function(),
+        "recommend_excluding": module.recommend_excluding.get_concrete_function(),
     }
     if module.recommend_new is not None:
         signatures["recommend_new"] = module.recommend_new.get_concrete_function()
