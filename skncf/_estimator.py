@@ -1077,6 +1077,8 @@ class NCFRecommender(BaseEstimator):
         - ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``
           -> ``{"items", "scores"}``: the same within a list of item ids for the whole
           call, or outside it, as ``recommend(..., allow=items)`` and ``deny=items``.
+        - ``similar_items(item, k)`` -> ``{"items", "scores"}``: each item's ``k``
+          nearest items and their cosines, as :meth:`similar_items` gives them.
 
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
@@ -1141,7 +1143,8 @@ class NCFRecommender(BaseEstimator):
         encoder = self.feature_encoders_["user"] if default else None
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
-            self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
+            self._popularity, self._scorer.item_vectors(), output, self._fallback,
+            strict=self.handle_unknown == "error",
             prior=prior, feature_width=width, attributes=attribute_encoder(encoder),
         )  # fmt: skip
         write_saved_model(path, module)

@@ -1,8 +1,9 @@
 """NCFRecommender.export: a SavedModel that serves raw ids with TensorFlow alone.
 
-The loaded SavedModel must give ``predict``'s scores and ``recommend``'s items for every
-architecture and both feedbacks, string and integer ids, known and unknown ones; in a
-fresh process that never imports skncf; and ``saved_model_cli`` must list both signatures.
+The loaded SavedModel must give ``predict``'s scores, ``recommend``'s items (with the
+call's filters too) and ``similar_items``' neighbours for every architecture and both
+feedbacks, string and integer ids, known and unknown ones; in a fresh process that never
+imports skncf; and ``saved_model_cli`` must list the signatures.
 """
 
 import json
@@ -83,6 +84,14 @@ def check_served(rec, X, path):
         np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, items)
         np.testing.assert_allclose(top["scores"].numpy(), scores, rtol=RTOL)
 
+    # item to item, an unknown item among them (the popular items, as "ignore" says)
+    asked = np.append(rec.items_[:6].astype(object), unknown_item)
+    near = served.signatures["similar_items"](item=tensor(asked, rec.items_), k=tf.constant(K))
+    items, scores = rec.similar_items(asked, k=K, return_scores=True)
+    got = near["items"].numpy()
+    np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, items)
+    np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
+
 
 def queries_unknown_item(rec):
     return "nothing" if rec.items_.dtype.kind == "U" else 10**6
@@ -139,6 +148,10 @@ def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
         served["recommend_among"](
             user=tf.constant([X[0, 0]]), k=tf.constant(1), items=tf.constant(["nothing"])
         )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
+        served["similar_items"](item=tf.constant(["nothing"]), k=tf.constant(1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the other items"):
+        served["similar_items"](item=tf.constant([X[0, 1]]), k=tf.constant(80))
     among = served["recommend_among"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="within the filters"):
         among(user=tf.constant([X[0, 0]]), k=tf.constant(2), items=tf.constant([X[0, 1]]))
@@ -239,7 +252,7 @@ def test_export_from_the_command_line(tmp_path, capsys):
     status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
-    assert "signatures serving_default, recommend, recommend_among, recommend_excluding;" in (
+    assert "serving_default, recommend, recommend_among, recommend_excluding, similar_items;" in (
         capsys.readouterr().out
     )
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]

@@ -12,6 +12,8 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
 - ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``: the
   same within a list of item ids for the whole call, or outside it, as ``recommend``'s
   ``allow`` and ``deny`` give them;
+- ``similar_items(item, k)``: each item's ``k`` nearest items by the cosine of their
+  embeddings, as ``similar_items`` gives them;
 - with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
@@ -64,6 +66,8 @@ class ServingModule(tf.Module):
     seen : CSR array of shape (n_users, n_items)
     popularity : ndarray of float32 of shape (n_items,)
         The fallback ranking's scores (minus each item's popularity rank).
+    item_vectors : ndarray of float32 of shape (n_items, d)
+        Unit-norm item embeddings, whose inner products are ``similar_items``' cosines.
     output : (offset, scale)
         Scores are ``offset + scale * sigmoid(logit)`` (``(0, 1)`` for implicit feedback).
     fallback : float
@@ -80,8 +84,8 @@ class ServingModule(tf.Module):
     """
 
     def __init__(
-        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict,
-        prior=None, feature_width=None, attributes=None,
+        self, logits_of, variables, users, items, seen, popularity, item_vectors, output,
+        fallback, strict, prior=None, feature_width=None, attributes=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -94,6 +98,7 @@ class ServingModule(tf.Module):
         self.seen_indptr = tf.Variable(seen.indptr.astype(np.int64), trainable=False)
         self.seen_items = tf.Variable(seen.indices, dtype=codes, trainable=False)
         self.popularity = tf.Variable(popularity, trainable=False)
+        self.item_vectors = tf.Variable(item_vectors, dtype=tf.float32, trainable=False)
         self.n_items = len(items)
         self.output, self.fallback, self.strict = output, float(fallback), strict
         self.score = tf.function(
@@ -106,6 +111,11 @@ class ServingModule(tf.Module):
                   tf.TensorSpec([], tf.int32, name="k")]  # fmt: skip
         self.recommend = tf.function(self._recommend, input_signature=user_k, autograph=False)
         item_list = tf.TensorSpec([None], self.item_dtype, name="items")
+        self.similar_items = tf.function(
+            self._similar_items,
+            input_signature=[tf.TensorSpec([None], self.item_dtype, name="item"), user_k[1]],
+            autograph=False,
+        )
         self.recommend_among = tf.function(
             functools.partial(self._recommend_filtered, allow=True),
             input_signature=[*user_k, item_list],
@@ -178,6 +188,23 @@ class ServingModule(tf.Module):
         admitted = tf.equal(hits > 0, allow)
         logits = tf.where(admitted[None, :], logits, tf.constant(-np.inf, logits.dtype))
         return self._top(logits, k, known)
+
+    def _similar_items(self, item, k):
+        """Each item's ``k`` nearest items by cosine, itself left out (popular if unknown)."""
+        i = self._codes(self.item_table, item, "item")
+        known = i >= 0
+        code = tf.maximum(i, 0)
+        cosines = tf.matmul(tf.gather(self.item_vectors, code), self.item_vectors, transpose_b=True)
+        cosines = tf.where(known[:, None], cosines, self.popularity[None, :])
+        itself = tf.one_hot(code, self.n_items, on_value=True, off_value=False) & known[:, None]
+        cosines = tf.where(itself, tf.constant(-np.inf, cosines.dtype), cosines)
+        with tf.control_dependencies(
+            [tf.debugging.assert_positive(k, message="k must be positive"),
+             tf.debugging.assert_less(k, self.n_items, message="k exceeds the other items")]
+        ):  # fmt: skip
+            values, top = tf.math.top_k(cosines, k)
+        scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
+        return {"items": tf.gather(self.item_labels, top), "scores": scores}
 
     def _unseen_logits(self, user):
         """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
@@ -253,6 +280,7 @@ def write_saved_model(path, module):
         "recommend": module.recommend.get_concrete_function(),
         "recommend_among": module.recommend_among.get_concrete_function(),
         "recommend_excluding": module.recommend_excluding.get_concrete_function(),
+        "similar_items": module.similar_items.get_concrete_function(),
     }
     if module.recommend_new is not None:
         signatures["recommend_new"] = module.recommend_new.get_concrete_function()
