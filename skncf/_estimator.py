@@ -1143,8 +1143,7 @@ class NCFRecommender(BaseEstimator):
         encoder = self.feature_encoders_["user"] if default else None
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
-            self._popularity, self._scorer.item_vectors(), output, self._fallback,
-            strict=self.handle_unknown == "error",
+            self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
             prior=prior, feature_width=width, attributes=attribute_encoder(encoder),
         )  # fmt: skip
         write_saved_model(path, module)

@@ -66,8 +66,6 @@ class ServingModule(tf.Module):
     seen : CSR array of shape (n_users, n_items)
     popularity : ndarray of float32 of shape (n_items,)
         The fallback ranking's scores (minus each item's popularity rank).
-    item_vectors : ndarray of float32 of shape (n_items, d)
-        Unit-norm item embeddings, whose inner products are ``similar_items``' cosines.
     output : (offset, scale)
         Scores are ``offset + scale * sigmoid(logit)`` (``(0, 1)`` for implicit feedback).
     fallback : float
@@ -84,8 +82,8 @@ class ServingModule(tf.Module):
     """
 
     def __init__(
-        self, logits_of, variables, users, items, seen, popularity, item_vectors, output,
-        fallback, strict, prior=None, feature_width=None, attributes=None,
+        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict,
+        prior=None, feature_width=None, attributes=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -98,7 +96,6 @@ class ServingModule(tf.Module):
         self.seen_indptr = tf.Variable(seen.indptr.astype(np.int64), trainable=False)
         self.seen_items = tf.Variable(seen.indices, dtype=codes, trainable=False)
         self.popularity = tf.Variable(popularity, trainable=False)
-        self.item_vectors = tf.Variable(item_vectors, dtype=tf.float32, trainable=False)
         self.n_items = len(items)
         self.output, self.fallback, self.strict = output, float(fallback), strict
         self.score = tf.function(
@@ -194,7 +191,8 @@ class ServingModule(tf.Module):
         i = self._codes(self.item_table, item, "item")
         known = i >= 0
         code = tf.maximum(i, 0)
-        cosines = tf.matmul(tf.gather(self.item_vectors, code), self.item_vectors, transpose_b=True)
+        vectors = self._item_vectors()
+        cosines = tf.matmul(tf.gather(vectors, code), vectors, transpose_b=True)
         cosines = tf.where(known[:, None], cosines, self.popularity[None, :])
         itself = tf.one_hot(code, self.n_items, on_value=True, off_value=False) & known[:, None]
         cosines = tf.where(itself, tf.constant(-np.inf, cosines.dtype), cosines)
@@ -205,6 +203,15 @@ class ServingModule(tf.Module):
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
         return {"items": tf.gather(self.item_labels, top), "scores": scores}
+
+    def _item_vectors(self):
+        """Unit-norm item embeddings (GMF and MLP parts, each normalised), as
+        :meth:`~skncf._serving.scoring.Scorer.item_vectors` gives them: computed per call
+        from the graph's weights rather than stored twice."""
+        items = tf.range(self.n_items)
+        tables = self.logits_of.layout.embeddings("item")
+        parts = [_unit_rows(self.logits_of.embedded(table, items)) for table in tables]
+        return _unit_rows(tf.concat(parts, axis=1))
 
     def _unseen_logits(self, user):
         """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
@@ -265,6 +272,11 @@ class ServingModule(tf.Module):
         at = tf.stack([tf.boolean_mask(row_ids, mine), tf.boolean_mask(columns, mine)], 1)
         minus_inf = tf.fill(tf.shape(at)[:1], tf.constant(-np.inf, logits.dtype))
         return tf.tensor_scatter_nd_update(logits, at, minus_inf)
+
+
+def _unit_rows(matrix):
+    norms = tf.norm(matrix, axis=1, keepdims=True)
+    return matrix / tf.where(norms > 0, norms, tf.ones_like(norms))
 
 
 def _lookup_table(labels, dtype):
