@@ -8,6 +8,13 @@ rows. Both are scored on the same users' test items, full ranking and sampled
 in-fit's. Time per 1,000 users: the median fold-in of the folds (each on a fresh
 estimator, so including the prior and the tracing it builds once per model).
 
+The field's baselines go through the same folds, their settings chosen on the validation
+split as ``baselines.py`` chooses them: implicit's ALS, whose new users get the exact
+least-squares user step against the fitted item factors (``recalculate_user``), and
+EASE, which has no user parameters (a user's scores are its history times the item-item
+weights), so that folding in is exact and "in fit" differs only in the weights having
+seen the user. ``--no-baselines`` leaves them out (they need ``pip install implicit``).
+
     python benchmarks/fold_in.py --data ../shared/data/ml1m-half/ml1m-half
     python benchmarks/fold_in.py --data ../shared/data/ml1m-half/ml1m-half --architecture neumf
 """
@@ -17,10 +24,22 @@ import statistics
 import time
 
 import numpy as np
-from common import K, data_option, print_table, required_data
+import scipy.sparse as sp
+from common import (
+    K,
+    ProtocolArrays,
+    data_option,
+    print_table,
+    required_data,
+    train_matrix,
+    validation_split,
+)
+from sklearn.utils import Bunch
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
+
+METRICS = ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
 
 
 def metrics(top, scores_of_sampled, test_items):
@@ -41,12 +60,83 @@ def score(model, users, split, rows):
     return metrics(top, model.predict(pairs).reshape(candidates.shape), split.test[rows, 1])
 
 
+def interactions(pairs, shape):
+    return sp.csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=shape)
+
+
+class Baselines:
+    """ALS and EASE at their validated settings, fit on all users and on each fold's rest."""
+
+    def __init__(self, split, seed):
+        from baselines import (
+            ALS_GRID,
+            EASE_LAMBDAS,
+            als_metrics,
+            choose,
+            ease_metrics,
+            ease_weights,
+            fit_als,
+            fit_ease,
+        )
+
+        validation = validation_split(split, seed=seed)
+        print("choosing the baselines' settings on validation:", flush=True)
+        lam = choose("EASE lambda", EASE_LAMBDAS, fit_ease, ease_metrics, validation)
+        reg, alpha = choose(
+            "ALS (regularization, alpha)", ALS_GRID,
+            lambda s, r, a: fit_als(s, r, a, seed), als_metrics, validation,
+        )  # fmt: skip
+        self.names = {"ALS": f"ALS (reg {reg:g}, alpha {alpha:g})", "EASE": f"EASE ({lam:g})"}
+        self.split, self.shape = split, train_matrix(split).shape
+        self._ease = lambda X: ease_weights(X, lam)
+        self._als = lambda pairs: fit_als(Bunch(train=pairs, **self._ids()), reg, alpha, seed)
+        self.in_fit = self._fit(split.train)
+        self.sums = {name: np.zeros((2, len(METRICS))) for name in self.names}
+
+    def _ids(self):
+        return {"test": self.split.test, "test_negatives": self.split.test_negatives}
+
+    def _fit(self, pairs):
+        X = interactions(pairs, self.shape)
+        return {"EASE": self._ease(X), "ALS": self._als(pairs)}
+
+    def add_fold(self, rest, rows):
+        """Score the users of test rows ``rows``, left out of a fit on the ``rest`` pairs."""
+        users = self.split.test[rows, 0]
+        history = sp.csr_matrix(interactions(self.split.train, self.shape))[users]
+        folded = self._fit(rest)
+        scores = {
+            "EASE": (history @ self.in_fit["EASE"], history @ folded["EASE"]),
+            "ALS": (
+                self.in_fit["ALS"].user_factors[users] @ self.in_fit["ALS"].item_factors.T,
+                folded["ALS"].recalculate_user(np.arange(len(users)), history)
+                @ folded["ALS"].item_factors.T,
+            ),
+        }
+        test, negatives = self.split.test[rows], self.split.test_negatives[rows]
+        fold = Bunch(train=rest, test=test, test_negatives=negatives)
+        whole = Bunch(train=self.split.train, test=test, test_negatives=negatives)
+        matrix = interactions(self.split.train, self.shape)
+        for name, (in_fit, new) in scores.items():
+            for j, (candidates, found) in enumerate(((whole, in_fit), (fold, new))):
+                got = ProtocolArrays(candidates, matrix).evaluate(np.asarray(found))
+                self.sums[name][j] += len(rows) * np.array([got[m] for m in METRICS])
+
+    def rows(self, n_users):
+        for name, sums in self.sums.items():
+            together, folded = sums / n_users
+            yield [f"{self.names[name]}, in fit", *(f"{v:.4f}" for v in together)]
+            yield [f"{self.names[name]}, folded in", *(f"{v:.4f}" for v in folded)]
+            yield ["ratio", *(f"{f / t:.3f}" if t else "-" for f, t in zip(folded, together))]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_option(parser)
     parser.add_argument("--architecture", default="gmf")
     parser.add_argument("--folds", type=int, default=10, help="tenths left out in turn")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baselines", action="store_true", help="skip ALS and EASE")
     args = parser.parse_args()
     split = load_ncf_split(required_data(args, parser))
     settings = dict(architecture=args.architecture, random_state=0, handle_unknown="ignore")
@@ -54,6 +144,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     groups = np.array_split(rng.permutation(len(users)), 10)[: args.folds]
 
+    baselines = None if args.no_baselines else Baselines(split, args.seed)
     in_fit = NCFRecommender(**settings).fit(split.train)
     folded, together, seconds, n_folded = [], [], [], 0
     for rows in groups:
@@ -65,6 +156,8 @@ def main():
         folded.append(score(new, users[rows], split, rows))
         together.append(score(in_fit, users[rows], split, rows))
         n_folded += len(rows)
+        if baselines is not None:
+            baselines.add_fold(split.train[~left_out], rows)
     folded, together = np.vstack(folded).mean(axis=0), np.vstack(together).mean(axis=0)
     print(
         f"{split_name(args.data)}, architecture={args.architecture!r}, {n_folded} users "
@@ -73,9 +166,10 @@ def main():
     print_table(
         ["users", "full HR@10", "full NDCG@10", "sampled HR@10", "sampled NDCG@10"],
         [
-            ["in fit", *(f"{v:.4f}" for v in together)],
-            ["folded in", *(f"{v:.4f}" for v in folded)],
+            [f"skncf {args.architecture}, in fit", *(f"{v:.4f}" for v in together)],
+            [f"skncf {args.architecture}, folded in", *(f"{v:.4f}" for v in folded)],
             ["ratio", *(f"{f / t:.3f}" if t else "-" for f, t in zip(folded, together))],
+            *([] if baselines is None else baselines.rows(n_folded)),
         ],
     )
     print(

@@ -315,7 +315,7 @@ def test_explicit_passes_settings_and_scores_both_methods_on_the_same_folds(
     "script, options, row",
     [
         ("serving", ["--models", "gmf", "--repeats", "1"], "| gmf | "),
-        ("fold_in", ["--folds", "2"], "| folded in | "),
+        ("fold_in", ["--folds", "2", "--no-baselines"], "| skncf gmf, folded in | "),
         ("export", ["--architectures", "gmf", "--repeats", "1"], "| gmf | 1 | "),
         ("ncf_protocol", ["--methods", "gmf", "--epochs", "1"], "| gmf | "),
     ],
@@ -367,6 +367,34 @@ def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkey
     for name in ("implicit ALS, defaults", "implicit ALS, validated", "EASE, validated",
                  "NCFRecommender() ", "NCFRecommender(architecture='seed')"):  # fmt: skip
         assert any(line.startswith(name) and line.endswith("x ALS") for line in out.splitlines())
+
+
+def test_fold_in_folds_the_baselines_in_the_same_folds(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import baselines
+    import fold_in
+
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0, factors=64):  # no implicit
+        counts = np.asarray(common.train_matrix(split).sum(axis=0)).ravel()[:, None]
+        ones = np.ones((common.train_matrix(split).shape[0], 1))
+        return SimpleNamespace(
+            user_factors=ones, item_factors=counts,
+            recalculate_user=lambda users, history: np.ones((len(users), 1)),
+        )  # fmt: skip
+
+    write_split(tmp_path / "toy", np.random.default_rng(7))
+    monkeypatch.setattr(baselines, "fit_als", popularity)
+    monkeypatch.setattr(
+        sys, "argv", ["fold_in.py", "--data", str(tmp_path / "toy"), "--folds", "2"]
+    )
+    fold_in.main()
+    lines = capsys.readouterr().out.splitlines()
+    for method in ("skncf gmf", "ALS (reg", "EASE ("):
+        rows = [line for line in lines if line.startswith(f"| {method}")]
+        assert [row.split(",")[-1].split("|")[0].strip() for row in rows] == ["in fit", "folded in"]
+        figures = [float(cell) for row in rows for cell in row.split("|")[2:-1]]
+        assert len(figures) == 8 and all(0 <= f <= 1 for f in figures)
 
 
 def write_movielens_100k(folder, rng, n_users=40, n_items=30):
