@@ -171,9 +171,10 @@ def encoded_later(encoder, table, width, name):
     """
     if encoder is None and hasattr(table, "columns"):
         raise TypeError(
-            f"{name} is a DataFrame, but the model has no encoder for it (it was fit on a "
-            "matrix, or loaded from a file that could not keep the encoder's table): give "
-            "(ids, encoded matrix)."
+            f"{name} is a DataFrame, but the model has no encoder for it: it was fit on a "
+            "matrix, or loaded from a model file without the encoder's table (written "
+            "before files kept it, or with a column a file cannot store). Refit and save, "
+            "or give (ids, encoded matrix)."
         )
     if encoder is not None:
         _check_no_new_columns(encoder, table, name)
