@@ -8,8 +8,9 @@ that refit is shown, at save time, to encode the table exactly as the fitted enc
 does; otherwise the loaded model takes features as encoded matrices only, as it did
 before tables were kept.
 
-Columns of numbers and booleans are stored as they are; text as strings with a mask of
-missing values; categoricals as codes and categories. A column of any other kind (dates,
+Columns of numbers and booleans are stored as they are (pandas' nullable ones as floats
+with NaN, or as 1, 0 and -1 for missing); text as strings with a mask of missing values;
+categoricals as codes and categories. A column of any other kind (dates,
 mixed Python objects) or a column name that is not a string or an integer leaves the
 table out.
 """
@@ -80,6 +81,13 @@ def _table_to_arrays(table, prefix):
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
             columns.append({"name": name, "kind": "values"})
             arrays[key] = values.to_numpy()
+        elif pd.api.types.is_bool_dtype(dtype):  # pandas' nullable booleans
+            missing = values.isna().to_numpy()
+            columns.append({"name": name, "kind": "booleans"})
+            arrays[key] = np.where(missing, -1, values.fillna(False).to_numpy(dtype=int))
+        elif pd.api.types.is_numeric_dtype(dtype):  # nullable numbers (Int64, Float64, ...)
+            columns.append({"name": name, "kind": "values"})
+            arrays[key] = values.to_numpy(dtype=np.float64, na_value=np.nan)
         elif isinstance(dtype, pd.CategoricalDtype):
             categories = dtype.categories.to_numpy()
             if categories.dtype.kind == "O" and all(isinstance(c, str) for c in categories):
@@ -110,6 +118,9 @@ def _table_from_arrays(columns, arrays, prefix):
         key = f"{prefix}/{j}"
         if column["kind"] == "values":
             data[j] = arrays[key]
+        elif column["kind"] == "booleans":
+            codes = arrays[key]
+            data[j] = pd.array([None if c < 0 else bool(c) for c in codes.tolist()], "boolean")
         elif column["kind"] == "category":
             data[j] = pd.Categorical.from_codes(
                 arrays[key], categories=arrays[f"{key}/categories"], ordered=column["ordered"]

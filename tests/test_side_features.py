@@ -297,13 +297,17 @@ def test_a_model_file_keeps_the_default_encoders_table(planted, tmp_path):
         region=pd.Categorical(rng.choice(["north", "south"], len(users))),
         member=rng.random(len(users)) > 0.5,
         city=np.where(rng.random(len(users)) > 0.2, rng.choice(["a", "b", "c"], len(users)), None),
+        # pandas' nullable dtypes, as convert_dtypes() or a parquet file gives them
+        score=pd.array(rng.random(len(users)), dtype="Float64"),
+        vip=pd.array(rng.random(len(users)) > 0.5, dtype="boolean"),
     )
+    users.loc[3, "score"], users.loc[4, "vip"] = pd.NA, pd.NA
     rec = NCFRecommender(user_features=users, item_features=items, **SMALL).fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every column kind here is kept
         loaded = load(rec.save(tmp_path / "m.skncf"))
     assert sorted(loaded.feature_encoders_) == ["item", "user"]
-    new = users.iloc[:3].set_axis(["x", "y", "z"]).assign(city=["a", None, "unknown"])
+    new = users.iloc[2:5].set_axis(["x", "y", "z"]).assign(city=["a", None, "unknown"])
     pairs = [["x", 5], ["y", 6], ["z", 7]]
     np.testing.assert_allclose(
         loaded.fold_in(user_features=new).predict(pairs),
