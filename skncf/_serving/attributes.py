@@ -176,26 +176,22 @@ def _one_hot(columns, encodings, lookup_tables):
     def encode(values):
         parts = []
         for column, (table, positions, width, missing_at, unknown_at) in zip(columns, lookups):
-            value = values[column]
-            if value.dtype == tf.bool:
-                at_true, at_false = (
-                    positions.get(True, unknown_at),
-                    positions.get(False, unknown_at),
-                )
-                index = tf.where(value, at_true, at_false)
-            else:
-                looked_up = (
-                    table.lookup(value)
-                    if table is not None
-                    else tf.fill(
-                        tf.shape(value, out_type=tf.int64), tf.constant(unknown_at, tf.int64)
-                    )
-                )
-                index = tf.where(tf.equal(value, ""), tf.constant(missing_at, tf.int64), looked_up)
+            index = _category_index(values[column], table, positions, missing_at, unknown_at)
             parts.append(tf.one_hot(index, width, dtype=tf.float64))
         return tf.concat(parts, axis=1)
 
     return encode
+
+
+def _category_index(value, table, positions, missing_at, unknown_at):
+    """Each value's one-hot position (-1: all zeros); ``""`` is a missing text value."""
+    if value.dtype == tf.bool:
+        return tf.where(value, positions.get(True, unknown_at), positions.get(False, unknown_at))
+    if table is None:  # no known text category at all
+        found = tf.fill(tf.shape(value, out_type=tf.int64), tf.constant(unknown_at, tf.int64))
+    else:
+        found = table.lookup(value)
+    return tf.where(tf.equal(value, ""), tf.constant(missing_at, tf.int64), found)
 
 
 def _is_nan(value):
