@@ -39,7 +39,7 @@ def plot_history(estimator: "NCFRecommender | dict", *, ax: "Axes | None" = None
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender or dict
+    estimator : fitted NCFRecommender, a Pipeline that ends in one, or dict
         A fitted estimator, or its ``history_`` dict.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure if None. The validation score, when present, gets a
@@ -118,7 +118,7 @@ def plot_embeddings(
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one
     kind : {"item", "user"}, default="item"
     ids : array-like, default=None
         Which items (users) to show, by label; all of them if None.
@@ -148,7 +148,7 @@ def plot_embeddings(
     >>> len(ax.collections[0].get_offsets())
     50
     """
-    _fitted(estimator)
+    estimator = _fitted(estimator)
     if kind not in ("item", "user"):
         raise ValueError(f"kind must be 'item' or 'user'; got {kind!r}.")
     known = estimator.items_ if kind == "item" else estimator.users_
@@ -219,5 +219,8 @@ def _point_labels(labels, shown):
 
 
 def _fitted(estimator):
+    """The fitted recommender that ``estimator`` is, or that ends a fitted Pipeline."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator[-1]
     check_is_fitted(estimator)
     return estimator

@@ -76,6 +76,18 @@ def test_user_map_and_a_subset_of_ids(validated):
     plt.close("all")
 
 
+def test_a_fitted_pipeline_is_plotted_by_its_recommender(interactions):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    select = ColumnTransformer([("ids", "passthrough", [0, 1])])
+    pipe = make_pipeline(select, NCFRecommender(**FAST)).fit(interactions)
+    assert plot_history(pipe).get_ylabel() == "training loss"
+    offsets = plot_embeddings(pipe).collections[0].get_offsets()
+    assert len(offsets) == len(pipe[-1].items_)
+    plt.close("all")
+
+
 def test_plotting_errors_name_the_argument(validated, fitted_gmf):
     rec, _ = validated
     with pytest.raises(ValueError, match="kind must be"):
