@@ -44,7 +44,7 @@ def keep_tables(tables, encoders):
                 "text, numbers, booleans and categoricals can). The loaded model takes "
                 f"{side} features as (ids, encoded matrix) only.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of NCFRecommender.save
             )
     return metadata, arrays
 
