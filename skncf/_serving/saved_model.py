@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from .._compat import backing_variable
 from .._data.features import ROW_NORM
+from .scoring import item_vectors
 
 
 def id_dtype(labels, what):
@@ -191,7 +192,7 @@ class ServingModule(tf.Module):
         i = self._codes(self.item_table, item, "item")
         known = i >= 0
         code = tf.maximum(i, 0)
-        vectors = self._item_vectors()
+        vectors = item_vectors(self.logits_of, self.n_items)
         cosines = tf.matmul(tf.gather(vectors, code), vectors, transpose_b=True)
         cosines = tf.where(known[:, None], cosines, self.popularity[None, :])
         itself = tf.one_hot(code, self.n_items, on_value=True, off_value=False) & known[:, None]
@@ -203,15 +204,6 @@ class ServingModule(tf.Module):
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
         return {"items": tf.gather(self.item_labels, top), "scores": scores}
-
-    def _item_vectors(self):
-        """Unit-norm item embeddings (GMF and MLP parts, each normalised), as
-        :meth:`~skncf._serving.scoring.Scorer.item_vectors` gives them: computed per call
-        from the graph's weights rather than stored twice."""
-        items = tf.range(self.n_items)
-        tables = self.logits_of.layout.embeddings("item")
-        parts = [_unit_rows(self.logits_of.embedded(table, items)) for table in tables]
-        return _unit_rows(tf.concat(parts, axis=1))
 
     def _unseen_logits(self, user):
         """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
@@ -272,11 +264,6 @@ class ServingModule(tf.Module):
         at = tf.stack([tf.boolean_mask(row_ids, mine), tf.boolean_mask(columns, mine)], 1)
         minus_inf = tf.fill(tf.shape(at)[:1], tf.constant(-np.inf, logits.dtype))
         return tf.tensor_scatter_nd_update(logits, at, minus_inf)
-
-
-def _unit_rows(matrix):
-    norms = tf.norm(matrix, axis=1, keepdims=True)
-    return matrix / tf.where(norms > 0, norms, tf.ones_like(norms))
 
 
 def _lookup_table(labels, dtype):

@@ -113,11 +113,8 @@ class Scorer:
         return self.logits_of.pairs(user, self.logits_of.item_side(items, False), False)
 
     def item_vectors(self):
-        """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised."""
-        tables = self.logits_of.layout.embeddings("item")
-        items = tf.range(self.n_items)
-        parts = [_unit_rows(self.logits_of.embedded(t, items).numpy()) for t in tables]
-        return _unit_rows(np.hstack(parts))
+        """Unit-norm item embeddings for similarity (:func:`item_vectors`), as an array."""
+        return item_vectors(self.logits_of, self.n_items).numpy()
 
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).
@@ -156,6 +153,18 @@ def _gathered(vectors, users):
     return {name: tf.gather(table, users) for name, table in vectors.items()}
 
 
+def item_vectors(logits_of, n_items):
+    """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised.
+
+    TensorFlow operations only, so that the export's ``similar_items`` computes them in
+    its graph, from the weights, as ``NCFRecommender.similar_items`` does.
+    """
+    items = tf.range(n_items)
+    tables = logits_of.layout.embeddings("item")
+    parts = [_unit_rows(logits_of.embedded(table, items)) for table in tables]
+    return _unit_rows(tf.concat(parts, axis=1))
+
+
 def _unit_rows(matrix):
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1)
+    norms = tf.norm(matrix, axis=1, keepdims=True)
+    return matrix / tf.where(norms > 0, norms, tf.ones_like(norms))
