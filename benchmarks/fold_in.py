@@ -60,10 +60,6 @@ def score(model, users, split, rows):
     return metrics(top, model.predict(pairs).reshape(candidates.shape), split.test[rows, 1])
 
 
-def interactions(pairs, shape):
-    return sp.csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=shape)
-
-
 class Baselines:
     """ALS and EASE at their validated settings, fit on all users and on each fold's rest."""
 
@@ -74,7 +70,6 @@ class Baselines:
             als_metrics,
             choose,
             ease_metrics,
-            ease_weights,
             fit_als,
             fit_ease,
         )
@@ -87,23 +82,21 @@ class Baselines:
             lambda s, r, a: fit_als(s, r, a, seed), als_metrics, validation,
         )  # fmt: skip
         self.names = {"ALS": f"ALS (reg {reg:g}, alpha {alpha:g})", "EASE": f"EASE ({lam:g})"}
-        self.split, self.shape = split, train_matrix(split).shape
-        self._ease = lambda X: ease_weights(X, lam)
-        self._als = lambda pairs: fit_als(Bunch(train=pairs, **self._ids()), reg, alpha, seed)
+        self.split, self.matrix = split, train_matrix(split)
+        self._ease = lambda part: fit_ease(part, lam)[1]
+        self._als = lambda part: fit_als(part, reg, alpha, seed)
         self.in_fit = self._fit(split.train)
         self.sums = {name: np.zeros((2, len(METRICS))) for name in self.names}
 
-    def _ids(self):
-        return {"test": self.split.test, "test_negatives": self.split.test_negatives}
-
     def _fit(self, pairs):
-        X = interactions(pairs, self.shape)
-        return {"EASE": self._ease(X), "ALS": self._als(pairs)}
+        """Both baselines fit on ``pairs`` (item ids and matrix shapes as the split's)."""
+        part = Bunch(train=pairs, test=self.split.test, test_negatives=self.split.test_negatives)
+        return {"EASE": self._ease(part), "ALS": self._als(part)}
 
     def add_fold(self, rest, rows):
         """Score the users of test rows ``rows``, left out of a fit on the ``rest`` pairs."""
         users = self.split.test[rows, 0]
-        history = sp.csr_matrix(interactions(self.split.train, self.shape))[users]
+        history = sp.csr_matrix(self.matrix)[users]
         folded = self._fit(rest)
         scores = {
             "EASE": (history @ self.in_fit["EASE"], history @ folded["EASE"]),
@@ -116,10 +109,9 @@ class Baselines:
         test, negatives = self.split.test[rows], self.split.test_negatives[rows]
         fold = Bunch(train=rest, test=test, test_negatives=negatives)
         whole = Bunch(train=self.split.train, test=test, test_negatives=negatives)
-        matrix = interactions(self.split.train, self.shape)
         for name, (in_fit, new) in scores.items():
             for j, (candidates, found) in enumerate(((whole, in_fit), (fold, new))):
-                got = ProtocolArrays(candidates, matrix).evaluate(np.asarray(found))
+                got = ProtocolArrays(candidates, self.matrix).evaluate(np.asarray(found))
                 self.sums[name][j] += len(rows) * np.array([got[m] for m in METRICS])
 
     def rows(self, n_users):
