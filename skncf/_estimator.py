@@ -677,13 +677,13 @@ class NCFRecommender(BaseEstimator):
                 "them as at fit, or fit anew with warm_start=False."
             )
         encoders, rows = {}, {}
+        fitted_tables = GraphLayout.of(self.model_).feature_tables()
         for side, (feature_ids, table) in tables.items():
             labels = ids.users_ if side == "user" else ids.items_
             encoders[side] = self.feature_encoders_.get(side)
             encoded = encoded_later(encoders[side], table, widths[side], f"{side}_features")
             fitted = np.zeros((len(labels), widths[side]), np.float32)  # ids not in the table
-            table_of = GraphLayout.of(self.model_).feature_tables()[side]
-            fitted[ids.old_codes[side == "item"]] = table_of.get_weights()[0]
+            fitted[ids.old_codes[side == "item"]] = fitted_tables[side].get_weights()[0]
             rows[side] = in_code_order(encoded, feature_ids, labels, fitted)
         return encoders, rows, getattr(self, "_encoder_tables", {})
 

@@ -317,14 +317,14 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
     return report
 
 
-def _recommender_of(estimator, X):
+def _recommender_of(estimator, X=None):
     """The fitted recommender that ``estimator`` is or ends in, and ``X`` as it gets it.
 
-    A :class:`~sklearn.pipeline.Pipeline` (nested ones too) passes ``X`` through its
-    steps before the last, as its own ``predict`` and ``score`` do.
+    A :class:`~sklearn.pipeline.Pipeline` (nested ones too) passes ``X`` (unless None)
+    through its steps before the last, as its own ``predict`` and ``score`` do.
     """
     while hasattr(estimator, "steps"):
-        if len(estimator.steps) > 1:
+        if len(estimator.steps) > 1 and X is not None:
             X = estimator[:-1].transform(X)
         estimator = estimator[-1]
     if not hasattr(estimator, "encode_pairs"):

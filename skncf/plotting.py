@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data.ids import check_known, check_query_ids, encode
 from ._graph.graphs import GraphLayout
+from .metrics import _recommender_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -220,7 +221,6 @@ def _point_labels(labels, shown):
 
 def _fitted(estimator):
     """The fitted recommender that ``estimator`` is, or that ends a fitted Pipeline."""
-    while hasattr(estimator, "steps"):
-        estimator = estimator[-1]
+    estimator, _ = _recommender_of(estimator)
     check_is_fitted(estimator)
     return estimator
