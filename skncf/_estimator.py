@@ -230,15 +230,16 @@ class NCFRecommender(BaseEstimator):
         Where the user and item ids are in ``X``: two column positions, or two column
         names of a DataFrame. None means ``X`` has exactly two columns, user id first.
         Other columns are validated but not used.
-    user_features, item_features : DataFrame or (ids, matrix), default=None
+    user_features, item_features : DataFrame or (ids, table), default=None
         Side features: a DataFrame indexed by user (item) id, numeric and categorical
-        columns, or a pair of ids and a 2-D numeric array or sparse matrix, one row per
-        id. Every user (item) of ``X`` needs a row; ids with a row but no interaction
-        join the catalog (``users_``, ``items_``) and are scored from their features:
-        cold start. Each embedding of that side becomes its id embedding plus a learned
-        linear projection of the encoded features (user guide, "Side features"). Given
-        here, not to ``fit``, so that a search's splits never cut the tables and can
-        compare feature sets (``{"item_features": [None, genres]}``).
+        columns, or a pair of ids and a table, one row per id: a DataFrame (pandas, or
+        polars, which has no index) or a 2-D numeric array or sparse matrix. Every
+        user (item) of ``X`` needs a row; ids with a row but no interaction join the
+        catalog (``users_``, ``items_``) and are scored from their features: cold start.
+        Each embedding of that side becomes its id embedding plus a learned linear
+        projection of the encoded features (user guide, "Side features"). Given here,
+        not to ``fit``, so that a search's splits never cut the tables and can compare
+        feature sets (``{"item_features": [None, genres]}``).
     features_encoder : "auto" or transformer, default="auto"
         Turns a feature table into numbers, fitted at ``fit`` (a clone per side):
         ``"auto"`` encodes DataFrames with ``skncf``'s default ``ColumnTransformer``
@@ -1740,7 +1741,7 @@ class NCFRecommender(BaseEstimator):
             are scaled to mean 1 (``fit`` scales them over all users).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row.
-        user_features : DataFrame or (ids, matrix), default=None
+        user_features : DataFrame or (ids, table), default=None
             Features of the users to fold in, as the ``user_features`` parameter takes
             them, with the columns given to ``fit`` (encoded by the fitted
             ``feature_encoders_["user"]``). Every user of ``X`` needs a row; users with
@@ -1825,7 +1826,7 @@ class NCFRecommender(BaseEstimator):
 
         Parameters
         ----------
-        item_features : DataFrame or (ids, matrix)
+        item_features : DataFrame or (ids, table)
             The new items' features, as the ``item_features`` parameter takes them,
             with the columns given to ``fit`` (encoded by the fitted
             ``feature_encoders_["item"]``).

@@ -448,7 +448,7 @@ def test_bad_feature_tables_get_clear_errors(planted):
     )
     fails(ValueError, "item_features has repeated ids", item_features=pd.concat([items, items[:1]]))
     fails(TypeError, "user_features must be a DataFrame indexed by id", user_features=[[1, 2]])
-    fails(ValueError, r"item_features as a tuple must be \(ids, matrix\)", item_features=(1, 2, 3))
+    fails(ValueError, r"item_features as a tuple must be \(ids, table\)", item_features=(1, 2, 3))
     fails(TypeError, "item_features's matrix must be a 2-D numeric array",
           item_features=(np.arange(100), np.array([["a"]] * 100)))  # fmt: skip
     fails(ValueError, "item_features has 3 ids for 100 rows",
@@ -474,3 +474,29 @@ class _Failing:
 
     def get_params(self, deep=True):
         return {}
+
+
+def test_ids_beside_a_dataframe_key_its_rows_pandas_or_polars(planted, tmp_path):
+    # tables often hold their ids in a column; polars frames have no index at all
+    pl = pytest.importorskip("polars")
+    X, _, _, users, items = planted
+    users = users.assign(job=np.where(users.index % 3 == 0, "artist", None))
+    indexed = NCFRecommender(user_features=users, item_features=items, **SMALL).fit(X)
+    pairs = (users.index.to_numpy(), users.set_axis(users.index + 500))  # index ignored
+    beside = NCFRecommender(user_features=pairs, item_features=items, **SMALL).fit(X)
+    frame = pl.from_pandas(users.reset_index(names="user"))
+    polars = NCFRecommender(
+        user_features=(frame["user"], frame.drop("user")), item_features=items, **SMALL
+    ).fit(X)
+    for rec in (beside, polars):
+        np.testing.assert_allclose(rec.predict(X[:50]), indexed.predict(X[:50]), rtol=1e-5)
+    new = pl.DataFrame({"user": [900], "group": ["g1"], "age": [21.0], "job": ["artist"]})
+    folded = load(polars.save(tmp_path / "m.skncf")).fold_in(
+        user_features=(new["user"], new.drop("user"))
+    )
+    np.testing.assert_array_equal(
+        folded.recommend([900], k=5),
+        indexed.fold_in(user_features=new.to_pandas().set_index("user")).recommend([900], k=5),
+    )
+    with pytest.raises(TypeError, match="user_features is a polars DataFrame, which has no index"):
+        NCFRecommender(user_features=frame, **SMALL).fit(X)

@@ -1,11 +1,12 @@
 """Side features: tables of user or item attributes, keyed by id, encoded to numbers.
 
 A side's features arrive as a DataFrame indexed by id (numeric and categorical columns)
-or as ``(ids, matrix)`` (a 2-D array or a sparse matrix, already numeric). DataFrames go
-through an encoder, by default :func:`default_encoder` (scikit-learn's own: imputation,
-scaling, one-hot); matrices are used as they are unless an encoder is given. The result
-is one dense float32 row of length ``ROW_NORM`` per id, in code order, which the graph keeps in a
-non-trainable table (:func:`skncf._graph.graphs.set_feature_tables`).
+or as ``(ids, table)``: a DataFrame (pandas, or polars converted to pandas), or a 2-D
+array or a sparse matrix, already numeric. DataFrames go through an encoder, by default
+:func:`default_encoder` (scikit-learn's own: imputation, scaling, one-hot); matrices are
+used as they are unless an encoder is given. The result is one dense float32 row of
+length ``ROW_NORM`` per id, in code order, which the graph keeps in a non-trainable table
+(:func:`skncf._graph.graphs.set_feature_tables`).
 """
 
 import inspect
@@ -93,9 +94,11 @@ def check_features(value, name):
     """``(ids, table)`` of a side's features, or raise naming the parameter ``name``."""
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise ValueError(f"{name} as a tuple must be (ids, matrix); got {len(value)} items.")
+            raise ValueError(f"{name} as a tuple must be (ids, table); got {len(value)} items.")
         ids, table = value
-        if not sp.issparse(table):
+        if hasattr(table, "columns"):  # a DataFrame: its columns go through the encoder
+            table = _as_pandas(table, name)
+        elif not sp.issparse(table):
             table = np.asarray(table)
             if table.ndim != 2 or table.dtype.kind not in "biuf":
                 raise TypeError(
@@ -104,10 +107,16 @@ def check_features(value, name):
                 )
     elif hasattr(value, "index") and hasattr(value, "columns"):
         ids, table = value.index.to_numpy(), value
+    elif hasattr(value, "columns"):
+        raise TypeError(
+            f"{name} is a {type(value).__module__.split('.')[0]} DataFrame, which has no "
+            "index to hold the ids: give a tuple (ids, frame), e.g. (frame['item'], "
+            "frame.drop('item')), or a pandas DataFrame indexed by id."
+        )
     else:
         raise TypeError(
-            f"{name} must be a DataFrame indexed by id, or a tuple (ids, matrix); got "
-            f"{type(value).__name__}."
+            f"{name} must be a DataFrame indexed by id, or a tuple (ids, matrix or "
+            f"DataFrame); got {type(value).__name__}."
         )
     ids = check_ids(np.asarray(ids), f"{name} ids")
     if ids.dtype.kind == "f" and np.all(ids == np.round(ids)) and np.all(np.abs(ids) < 2**53):
@@ -121,6 +130,22 @@ def check_features(value, name):
     if table.shape[1] == 0:
         raise ValueError(f"{name} has no feature columns.")
     return ids, table
+
+
+def _as_pandas(table, name):
+    """A pandas DataFrame of ``table``, which may come from another library (polars).
+
+    The default encoder, the checks of later tables and model files read pandas frames;
+    a user's own ``features_encoder`` sees a converted frame too, the same at every call.
+    """
+    if hasattr(table, "index"):
+        return table
+    if not hasattr(table, "to_pandas"):
+        raise TypeError(
+            f"{name}'s table, a {type(table).__name__}, cannot be read: give a pandas "
+            "DataFrame or a numeric matrix."
+        )
+    return table.to_pandas()
 
 
 def fit_encoder(encoder, table, name):
