@@ -132,6 +132,7 @@ def _data_options():
     )
     data.add_argument("--user-col", default="user", help="column of user ids (default: user)")
     data.add_argument("--item-col", default="item", help="column of item ids (default: item)")
+    _table_format_options(data)
     for side in ("user", "item"):
         data.add_argument(
             f"--{side}-features",
@@ -151,6 +152,21 @@ def _data_options():
         "row is one interaction",
     )
     return data
+
+
+def _table_format_options(parser):
+    """--sep and --no-header, for every text table a command reads."""
+    parser.add_argument(
+        "--sep",
+        help="field separator of the text files, e.g. '::' (default: tab for .tsv, comma "
+        "for .csv, else guessed from the file's first lines)",
+    )
+    parser.add_argument(
+        "--no-header",
+        action="store_true",
+        help="the text files have no header row: their columns are named 0, 1, 2, ... "
+        "(e.g. --user-col 0 --item-col 1)",
+    )
 
 
 def _training_options():
@@ -262,6 +278,7 @@ def _add_recommend(commands):
     history.add_argument(
         "--weight-col", help="implicit weights or counts, or ratings for an explicit model"
     )
+    _table_format_options(history)
     recommend.add_argument(
         "--approximate",
         nargs="?",
@@ -293,63 +310,100 @@ def _auto(kind):
     return parse
 
 
-def _read_table(path):
+def _read_table(path, args):
+    """A data file as a DataFrame, read as ``args.sep`` and ``args.no_header`` say."""
     try:
         import pandas as pd
     except ImportError:
         raise UserError('reading data files needs pandas: pip install "skncf[cli]"') from None
     if not os.path.isfile(path):
         raise UserError(f"no such file: {path}")
-    name = path.lower()
     try:
-        if name.endswith((".parquet", ".pq")):
+        if path.lower().endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
-        sep = "\t" if ".tsv" in name else ","
-        return pd.read_csv(path, sep=sep)
+        sep = args.sep or _separator(path.lower())
+        # sep=None: pandas' python engine guesses it (csv.Sniffer), as a regex sep needs
+        engine = "c" if sep is not None and len(sep) == 1 else "python"
+        frame = pd.read_csv(path, sep=sep, engine=engine, header=None if args.no_header else 0)
     except ImportError as error:  # read_parquet without pyarrow
         raise UserError(f'cannot read {path}: {error} (pip install "skncf[cli]")') from None
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, csv.Error) as error:
         raise UserError(f"cannot read {path}: {error}") from None
+    if sep is None:  # a guessed ":" of "::" (MovieLens-1M) leaves empty columns between
+        frame = frame.dropna(axis=1, how="all")
+    if args.no_header:
+        frame = frame.set_axis([str(n) for n in range(frame.shape[1])], axis=1)
+    return frame
+
+
+def _separator(name):
+    """The separator a file name implies: None (guess it) for names other than csv/tsv."""
+    for extension, sep in ((".tsv", "\t"), (".tab", "\t"), (".csv", ",")):
+        if extension + "." in name + ".":  # data.csv, data.csv.gz
+            return sep
+    return None
 
 
 def _training_data(args):
     """(X, y, feedback) from the data file and the column options."""
-    frame = _read_table(args.data)
+    frame = _read_table(args.data, args)
     wanted = [args.user_col, args.item_col, args.rating_col, args.weight_col]
     wanted += [getattr(args, "time_col", None)]
-    for option, column in zip(
-        ["--user-col", "--item-col", "--rating-col", "--weight-col", "--time-col"], wanted
-    ):
-        if column is not None and column not in frame.columns:
-            raise UserError(
-                f"{args.data} has no column {column!r} ({option}); its columns are "
-                f"{', '.join(map(str, frame.columns))}."
-            )
+    options = ["--user-col", "--item-col", "--rating-col", "--weight-col", "--time-col"]
+    _check_columns(frame, args.data, zip(options, wanted), args)
     X = frame[[args.user_col, args.item_col]]
     target = args.rating_col or args.weight_col
     y = None if target is None else frame[target].to_numpy()
     return frame, X, y, "explicit" if args.rating_col else "implicit"
 
 
-def _features(path, column, option):
-    """A features file as the DataFrame indexed by id that NCFRecommender takes."""
+def _features(args, side):
+    """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
+    path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_col")
+    option = f"--{side}-features"
     if path is None:
         return None
-    frame = _read_table(path)
-    if column not in frame.columns:
-        raise UserError(
-            f"{path} ({option}) has no id column {column!r}; its columns are "
-            f"{', '.join(map(str, frame.columns))}."
-        )
+    frame = _read_table(path, args)
+    _check_columns(frame, f"{path} ({option})", [(f"--{side}-col", column)], args)
     return frame.set_index(column)
+
+
+def _check_columns(frame, name, options, args):
+    """Raise unless ``frame`` has each column of ``options``, (option, column) pairs."""
+    for option, column in options:
+        if column is not None and column not in frame.columns:
+            raise UserError(
+                f"{name} has no column {column!r} ({option}); its columns are "
+                f"{', '.join(map(str, frame.columns))}{_format_hint(frame, column, args)}"
+            )
+
+
+def _format_hint(frame, column, args):
+    """Advice on --sep or --no-header when the table looks misread."""
+    if len(frame.columns) == 1:
+        return " (one column: give the separator, --sep)"
+    if not args.no_header and _numbers(frame.columns):
+        return " (data, not names: pass --no-header)"
+    if not args.no_header and column.isdigit():
+        return " (to name columns by position, pass --no-header)"
+    return "."
+
+
+def _numbers(names):
+    """Whether every column name reads as a number: a header row that is data."""
+    try:
+        [float(name) for name in names]
+    except ValueError:
+        return False
+    return True
 
 
 def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
     return NCFRecommender(
-        user_features=_features(args.user_features, args.user_col, "--user-features"),
-        item_features=_features(args.item_features, args.item_col, "--item-features"),
+        user_features=_features(args, "user"),
+        item_features=_features(args, "item"),
         architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,
@@ -429,7 +483,7 @@ def _recommend(args):
 
     rec = load(args.model_file)
     if args.item_features is not None:
-        rec.add_items(_features(args.item_features, args.item_col, "--item-features"))
+        rec.add_items(_features(args, "item"))
     filters = {
         name: None if path is None else _as_labels(_lines(path), rec.items_, "item")
         for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
@@ -460,7 +514,7 @@ def _ranker(args, rec):
         if args.approximate is not None:
             raise UserError("--approximate ranks the model's own users, not new ones.")
         X, y = (None, None) if args.history is None else _history(args, rec)
-        features = _features(args.user_features, args.user_col, "--user-features")
+        features = _features(args, "user")
         folded = rec.fold_in(X, y, user_features=features)
         return folded.recommend, folded.users_, {}
     users = rec.users_
@@ -521,16 +575,10 @@ def _lines(path):
 
 def _history(args, rec):
     """``(X, y)`` of --history, its columns named as the model's were in fit."""
-    frame = _read_table(args.history)
-    for option, column in (
-        ("--user-col", args.user_col), ("--item-col", args.item_col),
-        ("--weight-col", args.weight_col),
-    ):  # fmt: skip
-        if column is not None and column not in frame.columns:
-            raise UserError(
-                f"{args.history} has no column {column!r} ({option}); its columns are "
-                f"{', '.join(map(str, frame.columns))}."
-            )
+    frame = _read_table(args.history, args)
+    options = ["--user-col", "--item-col", "--weight-col"]
+    wanted = [args.user_col, args.item_col, args.weight_col]
+    _check_columns(frame, args.history, zip(options, wanted), args)
     X = frame[[args.user_col, args.item_col]]
     names = getattr(rec, "feature_names_in_", None)
     X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()

@@ -370,9 +370,43 @@ def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interac
     assert "recommend_new, recommend_from_attributes;" in exported.stdout, exported.stderr
 
     for args, message in [
-        (["--user-features", "games.csv"], "games.csv (--user-features) has no id column 'player'"),
+        (["--user-features", "games.csv"], "games.csv (--user-features) has no column 'player'"),
         (["--users", "u0", "--user-features", "new_players.csv"], "leave out --users"),
         ([], "say whom to recommend for"),
     ]:
         result = skncf("recommend", "f.skncf", *args, *COLUMNS, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_files_without_a_header_and_with_other_separators(skncf, interactions_csv):
+    # MovieLens' own files: u.data (tabs, no header), ratings.dat ("::", no header)
+    folder, frame = interactions_csv
+    columns = frame[["player", "game", "stars"]]
+    columns.to_csv(folder / "u.data", sep="\t", header=False, index=False)
+    (folder / "ratings.dat").write_text(
+        "\n".join("::".join(map(str, row)) for row in columns.itertuples(index=False)) + "\n"
+    )
+    by_position = ["--user-col", "0", "--item-col", "1", "--rating-col", "2"]
+    named = ["--user-col", "player", "--item-col", "game", "--rating-col", "stars"]
+    assert skncf("fit", "plays.csv", *named, "-o", "n.skncf", "--quiet", *QUICK,
+                 cwd=folder).returncode == 0  # fmt: skip
+    pairs = frame[["player", "game"]]
+
+    def scores(model):  # the pairs under the columns' names in that file
+        rec = skncf_load(folder / model)
+        return rec.predict(pairs.set_axis(rec.feature_names_in_, axis=1))
+
+    expected = scores("n.skncf")
+    for name, options in [("u.data", []), ("ratings.dat", []), ("ratings.dat", ["--sep", "::"])]:
+        fit = skncf("fit", name, "--no-header", *by_position, *options, "-o", "p.skncf",
+                    "--quiet", *QUICK, cwd=folder)  # fmt: skip
+        assert fit.returncode == 0, fit.stderr
+        np.testing.assert_allclose(scores("p.skncf"), expected, rtol=1e-6)
+
+    for args, message in [
+        (["u.data", *by_position], "(to name columns by position, pass --no-header)"),
+        (["ratings.dat", "--no-header", "--sep", ";", *by_position], "(one column: give the"),
+        (["plays.csv", "--sep", ";"], "(one column: give the separator, --sep)"),
+    ]:
+        result = skncf("fit", *args, "-o", "x.skncf", cwd=folder)
         assert result.returncode == 2 and message in result.stderr, result.stderr
