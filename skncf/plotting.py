@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
 from ._data.ids import check_known, check_query_ids, encode
-from ._graph.graphs import GraphLayout
+from ._serving.scoring import Scorer
 from .metrics import _recommender_of
 
 if TYPE_CHECKING:
@@ -193,14 +194,9 @@ def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     With side features, a vector is the id embedding plus the projected features, as the
     model scores with it.
     """
-    layout = GraphLayout.of(estimator.model_)
-    parts = []
-    for table in layout.embeddings(kind):
-        rows = table.get_weights()[0]
-        if table.name in layout.projections:
-            features, projection = layout.projections[table.name]
-            rows = rows + features.get_weights()[0] @ projection.get_weights()[0]
-        parts.append(rows)
+    logits_of = Scorer(estimator.model_).logits_of
+    tables = logits_of.layout.embeddings(kind)
+    parts = [logits_of.embedded(t, tf.range(t.input_dim)).numpy() for t in tables]
     if len(parts) == 1:
         return parts[0]
     return np.hstack(
