@@ -349,3 +349,16 @@ def test_gaps_in_columns_that_are_not_read_are_no_error(interactions):
     gap.loc[3, "user"] = np.nan
     with pytest.raises(ValueError, match=r"user ids \(column 0 of X\) contain NaN"):
         rec.predict(gap)
+
+
+def test_a_timestamp_column_beside_the_ids_is_no_error(interactions):
+    # numpy has no common type for datetimes and integers: scikit-learn's check_array
+    # failed on such a frame with a DTypePromotionError
+    frame = pd.DataFrame(interactions, columns=["user", "item"])
+    frame["when"] = pd.to_datetime(np.arange(len(frame)), unit="s", utc=True)
+    frame["took"] = pd.to_timedelta(np.arange(len(frame)), unit="s")
+    rec = NCFRecommender(columns=("user", "item"), epochs=1, random_state=0).fit(frame)
+    plain = NCFRecommender(epochs=1, random_state=0).fit(interactions)
+    np.testing.assert_array_equal(rec.predict(frame), plain.predict(interactions))
+    with pytest.raises(TypeError, match=r"user ids \(column 2 of X\) are Timestamp values"):
+        NCFRecommender(columns=("when", "item"), epochs=1).fit(frame)

@@ -1,6 +1,7 @@
 """Validation and encoding of ids."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skncf._data.ids import check_ids, encode, fit_codes
@@ -45,6 +46,7 @@ def test_encode_marks_unknown_and_other_kinds():
         (np.array([1.0, -np.inf]), ValueError, "inf"),
         (np.array([1, None], dtype=object), ValueError, "None"),
         (np.array(["a", 1], dtype=object), TypeError, "mix id types"),
+        (np.array([pd.Timestamp(0)], dtype=object), TypeError, "are Timestamp values; ids must"),
         (np.array([True, False]), TypeError, "dtype bool"),
         (np.array([1, float("nan")], dtype=object), ValueError, "NaN"),
     ],

@@ -70,6 +70,8 @@ def _check_object_ids(values, name):
     if all(issubclass(t, numbers.Real) for t in types):
         return _check_finite_floats(values.astype(np.float64), name)
     kinds = ", ".join(sorted(t.__name__ for t in types))
+    if len(types) == 1:
+        raise TypeError(f"{name} are {kinds} values; ids must be integers, floats or strings.")
     raise TypeError(f"{name} mix id types ({kinds}); use one type per column, e.g. all strings.")
 
 
@@ -157,6 +159,8 @@ def id_column(X, validated, position):
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings.
 
+    A DataFrame's datetime and timedelta columns become objects too (see below).
+
     A sparse matrix is refused with the recipe for pairs: it is most likely a users x
     items matrix (what ``implicit`` takes), whose ``toarray()``, which scikit-learn's own
     message advises, would be no better.
@@ -171,6 +175,12 @@ def keep_python_types(values):
         values = np.array(values, dtype=object)
     elif not hasattr(values, "__array__"):
         values = np.asarray(values)
+    elif hasattr(values, "dtypes") and hasattr(values, "iloc"):  # a pandas DataFrame
+        # numpy has no common type for datetimes and numbers, so a frame with a
+        # timestamp column beside integer ids fails scikit-learn's check_array
+        times = [name for name, dtype in values.dtypes.items() if dtype.kind in "mM"]
+        if times:
+            values = values.astype(dict.fromkeys(times, object))
     return values
 
 
