@@ -1574,7 +1574,7 @@ class NCFRecommender(BaseEstimator):
         blocks = self._scorer.rows(codes[rows], vectors)
         top[rows], logits[rows] = candidates.top(blocks, rows, k)
         unknown = np.flatnonzero(~known)
-        top[unknown] = candidates.top(self._popularity_blocks(len(unknown)), unknown, k)[0]
+        top[unknown] = candidates.top(_tiled(self._popularity, len(unknown)), unknown, k)[0]
         scores = np.full(top.shape, self._fallback)
         scores[known] = self._output(logits[known])
         if return_scores:
@@ -1598,12 +1598,6 @@ class NCFRecommender(BaseEstimator):
                 else interaction_matrix(rows[known], codes, n_rows, len(self.items_))
             )
         return Candidates(len(self.items_), seen=seen, **lists)
-
-    def _popularity_blocks(self, n_rows):
-        """``(start, scores)`` blocks that rank items by training popularity (fallback)."""
-        step = max(1, CHUNK_FLOATS // len(self.items_))
-        for start in range(0, n_rows, step):
-            yield start, np.tile(self._popularity, (min(step, n_rows - start), 1))
 
     def _approximate_top(self, approximate, codes, rows, k, candidates, top, logits):
         """Fill ``top`` and ``logits`` of ``rows`` from the item index; return rows left.
@@ -1690,20 +1684,78 @@ class NCFRecommender(BaseEstimator):
             candidates.check_k(
                 k, np.arange(len(labels)), labels, "item", "may return once allow and deny apply"
             )
-        vectors = self._scorer.item_vectors()
-        step = max(1, CHUNK_FLOATS // n_items)
+        top, scores = self._nearest("item", codes, known, k, candidates, self._popularity)
+        if return_scores:
+            return self.items_[top], scores
+        return self.items_[top]
+
+    def similar_users(
+        self, users: ArrayLike, k: int = 10, *, return_scores: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` users most similar to each user, by learned embedding.
+
+        Similarity is the cosine of the user vectors, as :meth:`similar_items` measures
+        items' (with ``user_features``, a vector includes the projected features, so
+        that users known only by their features have neighbours too). A user is never
+        its own neighbour. Users folded in after ``fit`` are not among the neighbours
+        (:meth:`partial_fit` adds users to the model).
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,) or a single user id
+            User ids.
+        k : int, default=10
+            Neighbours per user; at most the number of users minus one.
+        return_scores : bool, default=False
+            Also return the cosine similarities.
+
+        Returns
+        -------
+        neighbours : ndarray of shape (n_queries, k)
+            User labels, most similar first. Unknown queried users
+            (``handle_unknown="ignore"``) get the users with the most interactions.
+        similarities : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
+
+        Examples
+        --------
+        >>> from skncf import NCFRecommender
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
+        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
+        >>> rec.similar_users([0, 1], k=3).shape
+        (2, 3)
+        """
+        check_is_fitted(self)
+        labels, codes, known = self._encode_query(users, self.users_, "users")
+        k = _check_k(k, len(self.users_) - 1, "other users")
+        itself = np.flatnonzero(known)
+        itself = interaction_matrix(itself, codes[itself], len(labels), len(self.users_))
+        activity = np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
+        candidates = Candidates(len(self.users_), seen=itself)
+        top, scores = self._nearest("user", codes, known, k, candidates, activity)
+        if return_scores:
+            return self.users_[top], scores
+        return self.users_[top]
+
+    def _nearest(self, kind, codes, known, k, candidates, fallback):
+        """Top ``k`` codes and cosines of the ``kind`` vectors nearest to those of ``codes``.
+
+        Rows not ``known`` are ranked by ``fallback`` (one score per code) instead.
+        """
+        vectors = self._scorer.unit_vectors(kind)
+        rows = np.flatnonzero(known)
+        step = max(1, CHUNK_FLOATS // len(vectors))
         blocks = (
             (start, vectors[codes[rows[start : start + step]]] @ vectors.T)
             for start in range(0, len(rows), step)
         )
-        top = np.empty((len(labels), k), dtype=np.int64)
-        scores = np.zeros((len(labels), k))
+        top = np.empty((len(codes), k), dtype=np.int64)
+        scores = np.zeros((len(codes), k))
         top[rows], scores[rows] = candidates.top(blocks, rows, k)
         unknown = np.flatnonzero(~known)
-        top[unknown] = candidates.top(self._popularity_blocks(len(unknown)), unknown, k)[0]
-        if return_scores:
-            return self.items_[top], scores
-        return self.items_[top]
+        top[unknown] = candidates.top(_tiled(fallback, len(unknown)), unknown, k)[0]
+        return top, scores
 
     # ------------------------------------------------------------- fold-in
 
@@ -2131,3 +2183,10 @@ def _check_k(k, limit, what):
     if k > limit:
         raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
     return int(k)
+
+
+def _tiled(scores, n_rows):
+    """``(start, block)`` blocks of ``n_rows`` rows that all hold ``scores`` (a fallback)."""
+    step = max(1, CHUNK_FLOATS // len(scores))
+    for start in range(0, n_rows, step):
+        yield start, np.tile(scores, (min(step, n_rows - start), 1))

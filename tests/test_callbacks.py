@@ -90,7 +90,7 @@ def test_n_iter_no_change_keeps_the_best_epoch(groups, monkeypatch):
         rec.model_.get_layer("item_embedding").get_weights()[0], weights[1]
     )
     unit = weights[1] / np.linalg.norm(weights[1], axis=1, keepdims=True)
-    np.testing.assert_allclose(rec._scorer.item_vectors(), unit, rtol=1e-6)
+    np.testing.assert_allclose(rec._scorer.unit_vectors("item"), unit, rtol=1e-6)
 
 
 def test_early_stopping_needs_a_validation_set(groups):

@@ -74,6 +74,13 @@ def test_similar_items_share_a_group(grouped):
     assert np.mean(item_groups[neighbours] == item_groups[:, None]) > 0.6
 
 
+def test_similar_users_share_a_group(grouped):
+    X, _, user_groups, _ = grouped
+    rec = NCFRecommender(architecture="neumf", **LEARN).fit(X)
+    neighbours = rec.similar_users(np.arange(200), k=5)
+    assert np.mean(user_groups[neighbours] == user_groups[:, None]) > 0.6
+
+
 @pytest.mark.parametrize("loss", ["log", "softmax"])
 def test_neumf_pretraining_starts_from_gmf_and_mlp(grouped, loss):
     X, _, user_groups, item_groups = grouped

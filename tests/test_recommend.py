@@ -1,4 +1,4 @@
-"""recommend, similar_items and the handle_unknown fallbacks."""
+"""recommend, similar_items, similar_users and the handle_unknown fallbacks."""
 
 import numpy as np
 import pytest
@@ -71,6 +71,26 @@ def test_similar_items_exclude_the_item_itself(fitted):
     assert neighbours.shape == (10, 4)
     assert not np.any(neighbours == items[:, None])
     assert np.all(np.diff(sims, axis=1) <= 1e-7) and np.all(np.abs(sims) <= 1 + 1e-6)
+
+
+def test_similar_users_are_the_nearest_user_embeddings(fitted_gmf, interactions):
+    vectors = fitted_gmf.model_.get_layer("user_embedding").get_weights()[0]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosines = unit[:10] @ unit.T
+    cosines[np.arange(10), np.arange(10)] = -np.inf  # never one's own neighbour
+    users = fitted_gmf.users_[:10]
+    neighbours, sims = fitted_gmf.similar_users(users, k=4, return_scores=True)
+    np.testing.assert_array_equal(neighbours, fitted_gmf.users_[np.argsort(-cosines)[:, :4]])
+    np.testing.assert_allclose(sims, -np.sort(-cosines)[:, :4], rtol=1e-5, atol=1e-6)
+
+    with pytest.raises(ValueError, match="users contains 1 id"):
+        fitted_gmf.similar_users([10**6])
+    n = len(fitted_gmf.users_)
+    with pytest.raises(ValueError, match=f"k={n} exceeds the {n - 1} other users"):
+        fitted_gmf.similar_users(users, k=n)
+    rec = NCFRecommender(architecture="gmf", handle_unknown="ignore", **FAST).fit(interactions)
+    active = np.argsort(-np.bincount(interactions[:, 0]), kind="stable")[:3]
+    np.testing.assert_array_equal(rec.similar_users([10**6], k=3)[0], rec.users_[active])
 
 
 def test_lists_of_mixed_tuples_keep_their_types():

@@ -67,6 +67,9 @@ def test_cold_users_rank_by_their_features(planted):
     rec = NCFRecommender(user_features=users, **SMALL).fit(X[~np.isin(X[:, 0], cold)])
     assert set(cold) <= set(rec.users_.tolist())
     assert group_hit_rate(rec, cold, user_groups, np.arange(100), item_groups) > 0.6
+    # their vectors are their features' projection: neighbours from their group too
+    neighbours = rec.similar_users(cold, k=5)
+    assert np.mean(user_groups[neighbours] == user_groups[cold][:, None]) > 0.6
 
 
 def test_new_users_fold_in_from_their_features_and_history(planted):

@@ -36,7 +36,7 @@ import tensorflow as tf
 
 from .._compat import backing_variable
 from .._data.features import ROW_NORM
-from .scoring import item_vectors
+from .scoring import unit_vectors
 
 
 def id_dtype(labels, what):
@@ -192,7 +192,7 @@ class ServingModule(tf.Module):
         i = self._codes(self.item_table, item, "item")
         known = i >= 0
         code = tf.maximum(i, 0)
-        vectors = item_vectors(self.logits_of, self.n_items)
+        vectors = unit_vectors(self.logits_of, "item")
         cosines = tf.matmul(tf.gather(vectors, code), vectors, transpose_b=True)
         cosines = tf.where(known[:, None], cosines, self.popularity[None, :])
         itself = tf.one_hot(code, self.n_items, on_value=True, off_value=False) & known[:, None]

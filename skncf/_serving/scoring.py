@@ -112,9 +112,9 @@ class Scorer:
         user = self.logits_of.side_of_rows(rows, False)
         return self.logits_of.pairs(user, self.logits_of.item_side(items, False), False)
 
-    def item_vectors(self):
-        """Unit-norm item embeddings for similarity (:func:`item_vectors`), as an array."""
-        return item_vectors(self.logits_of, self.n_items).numpy()
+    def unit_vectors(self, kind):
+        """Unit-norm ``kind`` embeddings for similarity (:func:`unit_vectors`), an array."""
+        return unit_vectors(self.logits_of, kind).numpy()
 
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).
@@ -153,15 +153,15 @@ def _gathered(vectors, users):
     return {name: tf.gather(table, users) for name, table in vectors.items()}
 
 
-def item_vectors(logits_of, n_items):
-    """Unit-norm item embeddings for similarity: GMF and MLP parts, each normalised.
+def unit_vectors(logits_of, kind):
+    """Unit-norm ``kind`` ("item" or "user") embeddings: GMF and MLP parts, each normalised.
 
     TensorFlow operations only, so that the export's ``similar_items`` computes them in
     its graph, from the weights, as ``NCFRecommender.similar_items`` does.
     """
-    items = tf.range(n_items)
-    tables = logits_of.layout.embeddings("item")
-    parts = [_unit_rows(logits_of.embedded(table, items)) for table in tables]
+    tables = logits_of.layout.embeddings(kind)
+    ids = tf.range(tables[0].input_dim)
+    parts = [_unit_rows(logits_of.embedded(table, ids)) for table in tables]
     return _unit_rows(tf.concat(parts, axis=1))
 
 
