@@ -22,9 +22,12 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
 ]
 autosummary_generate = True
+# classes list their public methods in full (docs/_templates/autosummary/class.rst), so
+# that recommend's, fold_in's, ... numpydoc docstrings are in the reference
+templates_path = ["_templates"]
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-autodoc_default_options = {"members": False}
+
 plot_include_source = True
 plot_html_show_source_link = False
 plot_html_show_formats = False

@@ -1466,9 +1466,10 @@ class NCFRecommender(BaseEstimator):
         ------
         start : int
             Position in ``users`` of the block's first row.
-        logits : ndarray of shape (n_block, len(items_)), float32
-            The block's logits; blocks bound memory whatever the catalog's size. Seen
-            items are not masked (``seen_`` says which they are).
+        logits : ndarray of shape (n_block, n_items), float32
+            The block's logits, one column per item of ``items_``; blocks bound memory
+            whatever the catalog's size. Seen items are not masked (``seen_`` says which
+            they are).
         """
         check_is_fitted(self)
         return self._scorer.rows(_check_codes(users, len(self.users_), "users"))

@@ -44,6 +44,10 @@ def test_sphinx_builds_with_warnings_as_errors_and_draws_the_plots(tmp_path):
     assert (out / "generated" / "skncf.NCFRecommender.html").is_file()
     api = (out / "generated" / "skncf.NCFRecommender.html").read_text()
     assert "partial_fit" in api and "validation_fraction" in api
+    # every public method's docstring in full, not only its one-line summary
+    for method in ["fit", "recommend", "fold_in", "add_items", "similar_users", "export"]:
+        assert f'id="skncf.NCFRecommender.{method}"' in api, method
+    assert "Neighbours per item" in api  # from similar_items' parameters
     images = sorted((out / "_images").glob("user_guide-*.png"))
     assert len(images) == 2
     for image in images:
