@@ -25,6 +25,9 @@ autosummary_generate = True
 # classes list their public methods in full (docs/_templates/autosummary/class.rst), so
 # that recommend's, fold_in's, ... numpydoc docstrings are in the reference
 templates_path = ["_templates"]
+# the numpydoc sections give each parameter's type in words; numpy's ArrayLike spelled
+# out in full made signatures unreadable
+autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
