@@ -178,40 +178,92 @@ def _per_user_from_positions(metric, ranked, k):
     return np.where(counts > 0, values, np.nan)
 
 
+# The parameters every metric of a score matrix takes ({k} only where it has a cutoff).
+_INPUTS = """
+    Parameters
+    ----------
+    y_true : array-like or sparse matrix of shape (n_users, n_candidates)
+        Non-zero where an item is relevant (held out); relevance is binary, the
+        values' size is not used.
+    y_score : array-like of shape (n_users, n_candidates)
+        Scores, higher is better; NaN is refused.{k}
+    exclude : array-like or sparse matrix of shape (n_users, n_candidates), default=None
+        Non-zero where an item is not a candidate (under full ranking, the user's
+        training items). A relevant item stays a candidate.
+
+    Returns
+    -------
+    score : float
+        The mean over the users (rows) with at least one relevant item.
+"""
+_K = """
+    k : int, default=10
+        The cutoff: how many of the best-scored candidates count as recommended."""
+
+
+def _documented(function):
+    """``function`` with the shared parameters in its docstring, in place of {inputs}."""
+    k = _K if "k" in function.__code__.co_varnames else ""
+    if function.__doc__:  # None under python -OO
+        function.__doc__ = function.__doc__.format(inputs=_INPUTS.format(k=k))
+    return function
+
+
+@_documented
 def hit_rate_at_k(y_true, y_score, *, k=10, exclude=None):
-    """Share of users with at least one relevant item in their top ``k`` (HR@k)."""
+    """Share of users with at least one relevant item in their top ``k`` (HR@k).
+    {inputs}"""
     return _mean(_per_user("hit_rate", y_true, y_score, _check_k(k), exclude))
 
 
+@_documented
 def ndcg_at_k(y_true, y_score, *, k=10, exclude=None):
-    """Mean normalized discounted cumulative gain at ``k`` (binary relevance)."""
+    """Mean normalized discounted cumulative gain at ``k`` (binary relevance).
+
+    A relevant item at 0-based position ``p < k`` gains ``1 / log2(p + 2)``; a user's
+    sum is divided by the best possible one, ``min(k, n_relevant)`` items at the top.
+    {inputs}"""
     return _mean(_per_user("ndcg", y_true, y_score, _check_k(k), exclude))
 
 
+@_documented
 def recall_at_k(y_true, y_score, *, k=10, exclude=None):
-    """Mean share of each user's relevant items that are in their top ``k``."""
+    """Mean share of each user's relevant items that are in their top ``k``.
+    {inputs}"""
     return _mean(_per_user("recall", y_true, y_score, _check_k(k), exclude))
 
 
+@_documented
 def precision_at_k(y_true, y_score, *, k=10, exclude=None):
-    """Mean share of each user's top ``k`` that is relevant."""
+    """Mean share of each user's top ``k`` that is relevant.
+    {inputs}"""
     return _mean(_per_user("precision", y_true, y_score, _check_k(k), exclude))
 
 
+@_documented
 def map_at_k(y_true, y_score, *, k=10, exclude=None):
-    """Mean average precision at ``k``: the sum of precision at the position of every
-    relevant item in the top ``k``, divided by ``min(k, n_relevant)``."""
+    """Mean average precision at ``k``.
+
+    A user's average precision is the sum of the precision at the position of every
+    relevant item in the top ``k``, divided by ``min(k, n_relevant)``.
+    {inputs}"""
     return _mean(_per_user("map", y_true, y_score, _check_k(k), exclude))
 
 
+@_documented
 def mrr(y_true, y_score, *, exclude=None):
-    """Mean reciprocal rank of each user's best-placed relevant item (no cutoff)."""
+    """Mean reciprocal rank of each user's best-placed relevant item (no cutoff).
+    {inputs}"""
     return _mean(_per_user("mrr", y_true, y_score, None, exclude))
 
 
+@_documented
 def auc(y_true, y_score, *, exclude=None):
-    """Mean per-user AUC: the share of (relevant, non-relevant candidate) pairs in which
-    the relevant item scores strictly higher (ties count against it)."""
+    """Mean per-user AUC.
+
+    A user's AUC is the share of (relevant, non-relevant candidate) pairs in which the
+    relevant item scores strictly higher (ties count against it).
+    {inputs}"""
     return _mean(_per_user("auc", y_true, y_score, None, exclude))
 
 
