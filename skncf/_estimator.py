@@ -546,13 +546,18 @@ class NCFRecommender(BaseEstimator):
 
         Parameters
         ----------
-        X, y, sample_weight
-            As for :meth:`fit`. ``X`` has the same columns as in the first fit, and ids
-            of the same kind (numbers or strings).
+        X : array-like or DataFrame of shape (n_samples, 2)
+            New (user, item) pairs, as for :meth:`fit`: the same columns as in the first
+            fit, and ids of the same kind (numbers or strings).
+        y : array-like of shape (n_samples,), default=None
+            As for :meth:`fit`: implicit weights or counts, or the ratings.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As for :meth:`fit`.
 
         Returns
         -------
         self : NCFRecommender
+            The estimator, trained one more epoch.
 
         Examples
         --------
@@ -1446,6 +1451,7 @@ class NCFRecommender(BaseEstimator):
         Returns
         -------
         logits : ndarray of shape (n_pairs,), float32
+            One ranking score per pair.
         """
         check_is_fitted(self)
         user_codes = _check_codes(users, len(self.users_), "users")
@@ -1462,14 +1468,13 @@ class NCFRecommender(BaseEstimator):
         users : array-like of int of shape (n_users,)
             User codes (positions in ``users_``).
 
-        Yields
-        ------
-        start : int
-            Position in ``users`` of the block's first row.
-        logits : ndarray of shape (n_block, n_items), float32
-            The block's logits, one column per item of ``items_``; blocks bound memory
-            whatever the catalog's size. Seen items are not masked (``seen_`` says which
-            they are).
+        Returns
+        -------
+        blocks : iterator of (start, logits)
+            ``start`` (int) is the position in ``users`` of the block's first row,
+            ``logits`` (ndarray of shape (n_block, n_items), float32) the block's logits,
+            one column per item of ``items_``; blocks bound memory whatever the
+            catalog's size. Seen items are not masked (``seen_`` says which they are).
         """
         check_is_fitted(self)
         return self._scorer.rows(_check_codes(users, len(self.users_), "users"))
@@ -1887,6 +1892,7 @@ class NCFRecommender(BaseEstimator):
         Returns
         -------
         self : NCFRecommender
+            The estimator, its catalog grown by the new items.
 
         Raises
         ------

@@ -17,6 +17,17 @@ class FoldedUsers:
     estimator is fit again, these rows belong to the old graph: every method then
     raises, and the users must be folded in again.
 
+    Parameters
+    ----------
+    estimator : NCFRecommender
+        The fitted estimator whose graph serves the users.
+    users : ndarray of shape (n_users,)
+        The folded users' labels, sorted.
+    vectors : dict of str to ndarray
+        Their fitted embedding rows, by part of the graph.
+    seen : scipy.sparse.csr_array of shape (n_users, n_items)
+        Their interactions by code.
+
     Attributes
     ----------
     users_ : ndarray of shape (n_users,)
@@ -67,10 +78,28 @@ class FoldedUsers:
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each folded user, best first.
 
-        As :meth:`NCFRecommender.recommend` (without ``approximate``); ``users`` are
-        labels in ``users_``, and ``exclude_seen`` leaves out the items of the history
-        they were folded in from. Unknown users follow the estimator's
-        ``handle_unknown``.
+        As :meth:`NCFRecommender.recommend` (without ``approximate``).
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,) or a single user id
+            Labels in ``users_``. Unknown users follow the estimator's
+            ``handle_unknown``.
+        k : int, default=10
+            Items per user.
+        exclude_seen : bool, default=True
+            Leave out the items of the history they were folded in from.
+        return_scores : bool, default=False
+            Also return the scores (as ``predict`` gives them).
+        allow, deny : array-like of item ids, or a sequence of them, default=None
+            Candidate filters, as for :meth:`NCFRecommender.recommend`.
+
+        Returns
+        -------
+        items : ndarray of shape (n_queries, k)
+            Item labels, best first.
+        scores : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
         """
         estimator = self._check_current()
         labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
@@ -80,7 +109,18 @@ class FoldedUsers:
         )  # fmt: skip
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`."""
+        """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            (folded user, item) pairs, in the columns of the estimator's ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The pairs' scores (implicit) or predicted ratings (explicit).
+        """
         estimator = self._check_current()
         (u, i, user_known, item_known), users, items = estimator._encode_pairs(X, self.users_)
         estimator._raise_unknown(user_known, users, "X (user ids)", FOLDED)

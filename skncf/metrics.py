@@ -268,7 +268,21 @@ def auc(y_true, y_score, *, exclude=None):
 
 
 def catalog_coverage(recommended, n_items):
-    """Share of the catalog's ``n_items`` items that appear in any recommendation list."""
+    """Share of the catalog's ``n_items`` items that appear in any recommendation list.
+
+    Parameters
+    ----------
+    recommended : array-like of shape (n_users, k)
+        Recommendation lists, as :meth:`NCFRecommender.recommend` returns them (item
+        labels or codes, one kind).
+    n_items : int
+        The catalog's size.
+
+    Returns
+    -------
+    coverage : float
+        Distinct recommended items over ``n_items``.
+    """
     if isinstance(n_items, bool) or not isinstance(n_items, Integral) or n_items <= 0:
         raise ValueError(f"n_items must be a positive int; got {n_items!r}.")
     distinct = np.unique(np.asarray(recommended).ravel())
@@ -289,6 +303,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     Parameters
     ----------
     estimator : fitted NCFRecommender, or a Pipeline that ends in one
+        The model to score.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs, as the estimator's ``predict`` takes them.
     metrics : sequence of str, default=all
@@ -344,6 +359,7 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
     Parameters
     ----------
     estimator : fitted NCFRecommender, or a Pipeline that ends in one
+        The model to score.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs.
     negatives : array-like of shape (n_pairs, n_negatives), default=None
@@ -400,6 +416,7 @@ def sampled_scores(estimator, X_test, negatives):
     Parameters
     ----------
     estimator : fitted NCFRecommender, or a Pipeline that ends in one
+        The model to score.
     X_test : array-like of shape (n_users, 2)
         One held-out (user, item) pair per row.
     negatives : array-like of shape (n_users, n_negatives)

@@ -100,7 +100,20 @@ class LeaveLastOut:
         return 1
 
     def split(self, X, y=None, groups=None):
-        """Yield one ``(train_indices, test_indices)`` pair."""
+        """Yield one ``(train_indices, test_indices)`` pair.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Interactions; the users are read from ``user_column``.
+        y, groups : None
+            Unused, for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices of ``X``.
+        """
         if isinstance(self.n_test, bool) or not isinstance(self.n_test, Integral):
             raise TypeError(f"n_test must be an int; got {self.n_test!r}.")
         if self.n_test < 1:
@@ -144,7 +157,20 @@ class UserHoldout:
         return self.n_splits
 
     def split(self, X, y=None, groups=None):
-        """Yield ``n_splits`` pairs of ``(train_indices, test_indices)``."""
+        """Yield ``n_splits`` pairs of ``(train_indices, test_indices)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Interactions; the users are read from ``user_column``.
+        y, groups : None
+            Unused, for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices of ``X``.
+        """
         if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
             raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
         if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):

@@ -121,6 +121,7 @@ def plot_embeddings(
     Parameters
     ----------
     estimator : fitted NCFRecommender, or a Pipeline that ends in one
+        The model whose embeddings are drawn.
     kind : {"item", "user"}, default="item"
     ids : array-like, default=None
         Which items (users) to show, by label; all of them if None.
@@ -136,6 +137,7 @@ def plot_embeddings(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------
