@@ -194,7 +194,20 @@ def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     """The learned ``kind`` ("item" or "user") vectors, rows in code order.
 
     With side features, a vector is the id embedding plus the projected features, as the
-    model scores with it.
+    model scores with it. With both a GMF and an MLP embedding (NeuMF), each part is
+    scaled to unit length and the two stand side by side.
+
+    Parameters
+    ----------
+    estimator : fitted NCFRecommender
+        The model.
+    kind : {"item", "user"}
+        Which side's vectors.
+
+    Returns
+    -------
+    vectors : ndarray of shape (n_items, n_dims) or (n_users, n_dims)
+        One row per entry of ``items_`` (``users_``), in that order.
     """
     logits_of = Scorer(estimator.model_).logits_of
     tables = logits_of.layout.embeddings(kind)

@@ -183,7 +183,18 @@ def _split_prefix(path):
 
 
 def get_data_home(data_home=None):
-    """The cache folder: ``data_home``, else ``$SKNCF_DATA``, else ``~/skncf_data``."""
+    """The cache folder: ``data_home``, else ``$SKNCF_DATA``, else ``~/skncf_data``.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to use; ``~`` is expanded.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The folder, created if it did not exist.
+    """
     home = data_home or os.environ.get("SKNCF_DATA") or Path.home() / "skncf_data"
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
