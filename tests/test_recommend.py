@@ -1,6 +1,7 @@
 """recommend, similar_items, similar_users and the handle_unknown fallbacks."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skncf import NCFRecommender
@@ -100,3 +101,15 @@ def test_lists_of_mixed_tuples_keep_their_types():
     assert rec.recommend([1], k=1)[0, 0] == "Myst"
     with pytest.raises(TypeError, match="users mix id types"):
         rec.recommend([1, "x"])
+
+
+def test_pandas_series_as_query_ids_and_filters(fitted_gmf):
+    users = fitted_gmf.users_[:3]
+    items = fitted_gmf.items_[:12]
+    expected = fitted_gmf.recommend(users, k=2, allow=items)
+    for series in (pd.Series(users), pd.Series(users).astype("category")):
+        np.testing.assert_array_equal(
+            fitted_gmf.recommend(series, k=2, allow=pd.Series(items, dtype="Int64")), expected
+        )
+    neighbours = fitted_gmf.similar_items(pd.Series(items[:2]), k=3)
+    np.testing.assert_array_equal(neighbours, fitted_gmf.similar_items(items[:2], k=3))

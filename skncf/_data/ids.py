@@ -175,7 +175,7 @@ def keep_python_types(values):
         values = np.array(values, dtype=object)
     elif not hasattr(values, "__array__"):
         values = np.asarray(values)
-    elif hasattr(values, "dtypes") and hasattr(values, "iloc"):  # a pandas DataFrame
+    elif hasattr(values, "columns") and hasattr(values, "iloc"):  # a pandas DataFrame
         # numpy has no common type for datetimes and numbers, so a frame with a
         # timestamp column beside integer ids fails scikit-learn's check_array
         times = [name for name, dtype in values.dtypes.items() if dtype.kind in "mM"]
