@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skncf._data.ids import check_ids, encode, fit_codes
+from skncf._data.ids import check_id_lists, check_ids, check_query_ids, encode, fit_codes
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,15 @@ def test_encode_marks_unknown_and_other_kinds():
 def test_bad_ids(values, error, match):
     with pytest.raises(error, match=match):
         check_ids(values, "ids")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{3: "a", 1: "b"}.keys(), {3: 0, 1: 0}, (v for v in [3, 1]), map(int, "31"), iter([3, 1])],
+    ids=["dict keys", "dict", "generator", "map", "iterator"],
+)
+def test_iterables_of_ids_are_read_as_lists(values):
+    # numpy makes each of these one 0-d object, which read as a single bad id
+    ids, rows = check_id_lists(values, "allow", n_rows=2)
+    assert ids.tolist() == [3, 1] and rows is None
+    assert check_query_ids(iter([3, 1]), "users").tolist() == [3, 1]

@@ -6,6 +6,7 @@ codes index the rows of the embedding tables.
 """
 
 import numbers
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -192,8 +193,7 @@ def check_id_lists(values, name, n_rows):
     may be empty. Returns ``(ids, rows)``: the ids, of one label kind, and the row of
     each (None for a list shared by every row).
     """
-    if isinstance(values, (set, frozenset)):
-        values = list(values)
+    values = _listed(values)
     if _is_list_like(values) and len(values) and all(_is_list_like(v) for v in values):
         if len(values) != n_rows:
             raise ValueError(
@@ -217,11 +217,22 @@ def check_id_lists(values, name, n_rows):
 
 def _one_dimensional(values, name, what):
     """``values`` as a 1-d array (one id becomes an array of one), or raise naming ``what``."""
-    values = np.asarray(keep_python_types(values))
+    values = np.asarray(keep_python_types(_listed(values)))
     if values.ndim == 0:
         values = values.reshape(1)
     if values.ndim != 1:
         raise ValueError(f"{name} must be {what}; got shape {values.shape}.")
+    return values
+
+
+def _listed(values):
+    """Sets, dict views, generators as a list: numpy makes them one 0-d object."""
+    if (
+        isinstance(values, Iterable)
+        and not isinstance(values, (str, bytes, Sequence))
+        and not hasattr(values, "__array__")
+    ):
+        return list(values)
     return values
 
 
