@@ -22,6 +22,7 @@ Examples
 ['latent_dim']
 """
 
+from collections.abc import Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,7 +61,53 @@ def _rank_within_user(users, keys):
     return rank, np.bincount(users)[users]
 
 
-class LeaveLastOut:
+class _UserSplitter:
+    """What both splitters share: scikit-learn's splitter interface over users' rows.
+
+    A subclass sets ``n_splits`` and ``user_column`` and yields the splits of the rows'
+    user codes from ``_splits(users)``.
+    """
+
+    n_splits: int
+    user_column: int | str
+
+    def _splits(self, users: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of splits :meth:`split` yields.
+
+        Parameters
+        ----------
+        X, y, groups : None
+            Unused, for scikit-learn's splitter interface.
+
+        Returns
+        -------
+        n_splits : int
+            How many ``(train, test)`` pairs :meth:`split` yields.
+        """
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train_indices, test_indices)`` pairs, one per split.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Interactions; the users are read from ``user_column``.
+        y, groups : None
+            Unused, for scikit-learn's splitter interface.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices of ``X``.
+        """
+        yield from self._splits(_user_codes(X, self.user_column))
+
+
+class LeaveLastOut(_UserSplitter):
     """Hold out each user's last ``n_test`` interactions.
 
     "Last" is by ``timestamps`` when given (ties broken by row order: a later row is
@@ -90,35 +137,19 @@ class LeaveLastOut:
     [0]
     """
 
+    n_splits = 1  # one split: each user's last interactions
+
     def __init__(self, n_test=1, *, timestamps=None, user_column=0, random_state=None):
         self.n_test = n_test
         self.timestamps = timestamps
         self.user_column = user_column
         self.random_state = random_state
 
-    def get_n_splits(self, X=None, y=None, groups=None):
-        return 1
-
-    def split(self, X, y=None, groups=None):
-        """Yield one ``(train_indices, test_indices)`` pair.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-            Interactions; the users are read from ``user_column``.
-        y, groups : None
-            Unused, for scikit-learn's splitter interface.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Row indices of ``X``.
-        """
+    def _splits(self, users):
         if isinstance(self.n_test, bool) or not isinstance(self.n_test, Integral):
             raise TypeError(f"n_test must be an int; got {self.n_test!r}.")
         if self.n_test < 1:
             raise ValueError(f"n_test must be at least 1; got {self.n_test}.")
-        users = _user_codes(X, self.user_column)
         if self.timestamps is None:
             keys = check_random_state(self.random_state).permutation(len(users))
         else:
@@ -128,7 +159,7 @@ class LeaveLastOut:
         yield np.flatnonzero(~test), np.flatnonzero(test)
 
 
-class UserHoldout:
+class UserHoldout(_UserSplitter):
     """Hold out a random fraction of every user's interactions, ``n_splits`` times.
 
     Each user with at least 2 interactions gives ``round(test_size * n)`` of them, at
@@ -153,31 +184,13 @@ class UserHoldout:
         self.user_column = user_column
         self.random_state = random_state
 
-    def get_n_splits(self, X=None, y=None, groups=None):
-        return self.n_splits
-
-    def split(self, X, y=None, groups=None):
-        """Yield ``n_splits`` pairs of ``(train_indices, test_indices)``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-            Interactions; the users are read from ``user_column``.
-        y, groups : None
-            Unused, for scikit-learn's splitter interface.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Row indices of ``X``.
-        """
+    def _splits(self, users):
         if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
             raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
         if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
             raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")
         if self.n_splits < 1:
             raise ValueError(f"n_splits must be at least 1; got {self.n_splits}.")
-        users = _user_codes(X, self.user_column)
         rng = check_random_state(self.random_state)
         for _ in range(self.n_splits):
             rank, size = _rank_within_user(users, rng.permutation(len(users)))
