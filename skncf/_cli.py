@@ -1,4 +1,4 @@
-"""The ``skncf`` command line: ``fit``, ``evaluate``, ``recommend``, ``export`` and ``demo``.
+"""The ``skncf`` command line: fit, evaluate, recommend, similar, export and demo.
 
 Tables are read with pandas (CSV, TSV, Parquet; compressed files too), an optional extra:
 ``pip install "skncf[cli]"``. Training progress (one line per epoch) goes to stderr, so
@@ -91,6 +91,7 @@ def _parser():
     evaluate.set_defaults(run=_evaluate)
 
     _add_recommend(commands)
+    _add_similar(commands)
     export = commands.add_parser(
         "export",
         help="write a saved model as a TensorFlow SavedModel that serves raw ids",
@@ -288,16 +289,43 @@ def _add_recommend(commands):
         help="find the top k with faiss' approximate index (gmf and seed models; "
         'pip install "skncf[ann]"), probing N_PROBE lists (default: 64)',
     )
-    recommend.add_argument(
+    _output_options(recommend)
+    recommend.set_defaults(run=_recommend)
+
+
+def _add_similar(commands):
+    """The ``similar`` command: each item's (or user's) nearest ones, from a model file."""
+    similar = commands.add_parser(
+        "similar",
+        help="list the nearest items (or users) of items (users) by learned embedding",
+        description="For each given item (or user), the k others most similar to it by the "
+        "cosine of their learned vectors ('more like this'), from a model file written by "
+        "'skncf fit'. Output: CSV (item, rank, similar, score; user, ... for users) or JSON.",
+    )
+    similar.add_argument("model_file", help="a model file written by 'skncf fit'")
+    which = similar.add_mutually_exclusive_group(required=True)
+    for kind in ("item", "user"):
+        which.add_argument(f"--{kind}s", nargs="+", metavar="ID", help=f"{kind} ids")
+        which.add_argument(f"--{kind}s-file", help=f"a text file with one {kind} id per line")
+        which.add_argument(
+            f"--all-{kind}s", action="store_true", help=f"every {kind} the model knows"
+        )
+    similar.add_argument("--k", type=int, default=10, help="neighbours of each (default: 10)")
+    _output_options(similar)
+    similar.set_defaults(run=_similar)
+
+
+def _output_options(parser):
+    """-o and --format of the commands that write lists (recommend, similar)."""
+    parser.add_argument(
         "-o",
         "--output",
         default="-",
         help="file to write, .csv or .json (default: CSV on stdout)",
     )
-    recommend.add_argument(
+    parser.add_argument(
         "--format", choices=["csv", "json"], help="output format (default: from --output)"
     )
-    recommend.set_defaults(run=_recommend)
 
 
 def _auto(kind):
@@ -493,7 +521,22 @@ def _recommend(args):
         recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
         **filters, **options,
     )  # fmt: skip
-    _write_recommendations(args, users, items, scores)
+    _write_lists(args, ("user", "items", "item"), users, items, scores)
+
+
+def _similar(args):
+    from ._estimator import load
+
+    rec = load(args.model_file)
+    kind = "user" if args.users or args.users_file or args.all_users else "item"
+    queries = getattr(rec, f"{kind}s_")
+    if not getattr(args, f"all_{kind}s"):
+        path = getattr(args, f"{kind}s_file")
+        queries = _as_labels(getattr(args, f"{kind}s") if path is None else _lines(path),
+                             queries, kind)  # fmt: skip
+    similar = rec.similar_items if kind == "item" else rec.similar_users
+    found, scores = _in_cli_terms(similar, queries, k=args.k, return_scores=True)
+    _write_lists(args, (kind, "similar", "similar"), queries, found, scores)
 
 
 def _ranker(args, rec):
@@ -527,8 +570,13 @@ def _ranker(args, rec):
     return rec.recommend, users, {"approximate": approximate}
 
 
-def _write_recommendations(args, users, items, scores):
-    """CSV (user, rank, item, score) or JSON, to --output or stdout."""
+def _write_lists(args, names, queries, found, scores):
+    """Ranked lists as CSV (one row per entry) or JSON (one record per query).
+
+    ``names``: the query's key, the list's JSON key and its CSV column, e.g. ``("user",
+    "items", "item")``; written to --output or stdout, as --format says.
+    """
+    query, key, column = names
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:
         out = sys.stdout
@@ -536,17 +584,17 @@ def _write_recommendations(args, users, items, scores):
             out = files.enter_context(open(args.output, "w", encoding="utf-8"))
         if output_format == "json":
             records = [
-                {"user": user, "items": row.tolist(), "scores": [round(s, 6) for s in score]}
-                for user, row, score in zip(users.tolist(), items, scores.tolist())
+                {query: label, key: row.tolist(), "scores": [round(s, 6) for s in score]}
+                for label, row, score in zip(queries.tolist(), found, scores.tolist())
             ]
             json.dump(records, out, indent=1)
             out.write("\n")
         else:
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(["user", "rank", "item", "score"])
-            for user, row, score in zip(users.tolist(), items.tolist(), scores.tolist()):
-                for rank, (item, value) in enumerate(zip(row, score), start=1):
-                    writer.writerow([user, rank, item, f"{value:.6g}"])
+            writer.writerow([query, "rank", column, "score"])
+            for label, row, score in zip(queries.tolist(), found.tolist(), scores.tolist()):
+                for rank, (entry, value) in enumerate(zip(row, score), start=1):
+                    writer.writerow([label, rank, entry, f"{value:.6g}"])
 
 
 def _export(args):

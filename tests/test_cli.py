@@ -410,3 +410,36 @@ def test_files_without_a_header_and_with_other_separators(skncf, interactions_cs
     ]:
         result = skncf("fit", *args, "-o", "x.skncf", cwd=folder)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_similar_lists_the_nearest_items_and_users(skncf, interactions_csv):
+    folder, _ = interactions_csv
+    assert skncf("fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
+                 cwd=folder).returncode == 0  # fmt: skip
+    rec = skncf_load(folder / "s.skncf")
+
+    out = skncf("similar", "s.skncf", "--items", "3", "5", "--k", "4", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    rows = pd.read_csv(io.StringIO(out.stdout))
+    assert list(rows.columns) == ["item", "rank", "similar", "score"]
+    expected, cosines = rec.similar_items([3, 5], k=4, return_scores=True)
+    assert rows.similar.to_numpy().reshape(2, 4).tolist() == expected.tolist()
+    np.testing.assert_allclose(rows.score.to_numpy().reshape(2, 4), cosines, rtol=1e-5)
+
+    (folder / "players.txt").write_text("u1\nu2\n")
+    out = skncf("similar", "s.skncf", "--users-file", "players.txt", "--k", "3", "--format",
+                "json", cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    records = json.loads(out.stdout)
+    assert [r["user"] for r in records] == ["u1", "u2"]
+    assert [r["similar"] for r in records] == rec.similar_users(["u1", "u2"], k=3).tolist()
+
+    out = skncf("similar", "s.skncf", "--all-items", "--k", "2", "-o", "all.csv", cwd=folder)
+    assert out.returncode == 0 and len(pd.read_csv(folder / "all.csv")) == 2 * len(rec.items_)
+    for args, message in [
+        (["--items", "999"], "items contains 1 id(s) not seen in fit: 999"),
+        (["--users", "u1", "--k", "500"], "k=500 exceeds the"),
+        (["--items", "3", "--users", "u1"], "not allowed with argument"),
+    ]:
+        result = skncf("similar", "s.skncf", *args, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
