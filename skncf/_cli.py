@@ -156,7 +156,7 @@ def _data_options():
 
 
 def _table_format_options(parser):
-    """--sep and --no-header, for every text table a command reads."""
+    """--sep, --no-header and --encoding, for every text table a command reads."""
     parser.add_argument(
         "--sep",
         help="field separator of the text files, e.g. '::' (default: tab for .tsv, comma "
@@ -167,6 +167,11 @@ def _table_format_options(parser):
         action="store_true",
         help="the text files have no header row: their columns are named 0, 1, 2, ... "
         "(e.g. --user-col 0 --item-col 1)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="text encoding of the text files, e.g. latin-1 (default: utf-8)",
     )
 
 
@@ -339,7 +344,7 @@ def _auto(kind):
 
 
 def _read_table(path, args):
-    """A data file as a DataFrame, read as ``args.sep`` and ``args.no_header`` say."""
+    """A data file as a DataFrame, read as --sep, --no-header and --encoding say."""
     try:
         import pandas as pd
     except ImportError:
@@ -352,10 +357,13 @@ def _read_table(path, args):
         sep = args.sep or _separator(path.lower())
         # sep=None: pandas' python engine guesses it (csv.Sniffer), as a regex sep needs
         engine = "c" if sep is not None and len(sep) == 1 else "python"
-        frame = pd.read_csv(path, sep=sep, engine=engine, header=None if args.no_header else 0)
+        header = None if args.no_header else 0
+        frame = pd.read_csv(path, sep=sep, engine=engine, header=header, encoding=args.encoding)
     except ImportError as error:  # read_parquet without pyarrow
         raise UserError(f'cannot read {path}: {error} (pip install "skncf[cli]")') from None
-    except (ValueError, OSError, csv.Error) as error:
+    except UnicodeDecodeError as error:
+        raise UserError(f"cannot read {path}: {error} (give its --encoding)") from None
+    except (ValueError, OSError, csv.Error, LookupError) as error:  # LookupError: encoding
         raise UserError(f"cannot read {path}: {error}") from None
     if sep is None:  # a guessed ":" of "::" (MovieLens-1M) leaves empty columns between
         frame = frame.dropna(axis=1, how="all")

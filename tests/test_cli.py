@@ -403,7 +403,15 @@ def test_files_without_a_header_and_with_other_separators(skncf, interactions_cs
         assert fit.returncode == 0, fit.stderr
         np.testing.assert_allclose(scores("p.skncf"), expected, rtol=1e-6)
 
+    latin = columns.assign(player=columns.player.str.replace("u", "é"))  # a latin-1 byte
+    latin.to_csv(folder / "latin.csv", index=False, encoding="latin-1")
+    fit = skncf("fit", "latin.csv", *named, "--encoding", "latin-1", "-o", "l.skncf", "--quiet",
+                *QUICK, cwd=folder)  # fmt: skip
+    assert fit.returncode == 0 and "é1" in skncf_load(folder / "l.skncf").users_, fit.stderr
+
     for args, message in [
+        (["latin.csv", *named], "can't decode byte 0xe9 in position"),
+        (["latin.csv", *named, "--encoding", "nope"], "unknown encoding: nope"),
         (["u.data", *by_position], "(to name columns by position, pass --no-header)"),
         (["ratings.dat", "--no-header", "--sep", ";", *by_position], "(one column: give the"),
         (["plays.csv", "--sep", ";"], "(one column: give the separator, --sep)"),
