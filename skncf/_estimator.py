@@ -597,6 +597,8 @@ class NCFRecommender(BaseEstimator):
         and so no early stopping.
         """
         self._check_fit_settings(validation_data, hold_out)
+        if keep:
+            self._check_kept_settings()
         tables = self._feature_tables()
         frame, X = X, self._validated(X, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
@@ -739,6 +741,29 @@ class NCFRecommender(BaseEstimator):
             raise ValueError(
                 "n_iter_no_change needs a validation set: set validation_fraction too "
                 "(e.g. 0.1), or pass validation_data to fit."
+            )
+
+    def _check_kept_settings(self):
+        """Raise if a setting that shapes the graph changed since ``fit`` (a continued fit)."""
+        names = ["architecture", "latent_dim", "feedback", "id_embeddings"]
+        if self._fitted("architecture") in ("mlp", "neumf"):
+            names.append("mlp_layers")
+        if self._fitted("feedback") == "implicit":
+            names.append("loss")
+        now = {name: getattr(self, name) for name in names}
+        if "mlp_layers" in now:
+            now["mlp_layers"] = self._check_mlp_layers()
+        changed = [
+            f"{name} from {self._fitted(name)!r} to {value!r}"
+            for name, value in now.items()
+            if self._fitted(name) != value
+        ]
+        if changed:
+            raise ValueError(
+                "warm_start and partial_fit keep the fitted graph, whose architecture, "
+                "latent_dim, mlp_layers, loss, feedback and id_embeddings must stay as they "
+                f"were at fit; {', '.join(changed)}. Set them back, or fit with "
+                "warm_start=False."
             )
 
     def _fit_ids(self, frame, X, keep, tables):

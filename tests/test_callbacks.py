@@ -223,8 +223,16 @@ def test_validation_data_errors(groups):
 def test_warm_start_with_another_architecture_is_refused(groups):
     rec = NCFRecommender(architecture="gmf", warm_start=True, **FAST).fit(groups)
     before = rec.predict(groups[:5])
-    with pytest.raises(ValueError, match="must stay as they were at fit; layer 'user_embedding'"):
+    with pytest.raises(ValueError, match="must stay as they were at fit; latent_dim from 8 to 4"):
         rec.set_params(latent_dim=4).fit(groups)
-    with pytest.raises(ValueError, match="must stay as they were at fit"):
-        rec.set_params(latent_dim=8, architecture="mlp").partial_fit(groups)
-    np.testing.assert_array_equal(rec.predict(groups[:5]), before)
+    # graphs of the same weight shapes: gmf and neumf share the first layers; implicit and
+    # explicit GMF have the very same weights (this continued silently before)
+    for changed in [{"architecture": "neumf"}, {"feedback": "explicit"}, {"loss": "log"}]:
+        rec.set_params(latent_dim=8, **changed)
+        name, value = next(iter(changed.items()))
+        with pytest.raises(ValueError, match=f"at fit; {name} from '[a-z]+' to '{value}'"):
+            rec.partial_fit(groups, np.full(len(groups), 3.0))
+        rec.set_params(architecture="gmf", feedback="implicit", loss="softmax")
+    np.testing.assert_array_equal(rec.predict(groups[:5]), before)  # failed calls: no change
+    rec.set_params(mlp_layers=(4,)).fit(groups)  # GMF has no tower: mlp_layers do not matter
+    assert not np.array_equal(rec.predict(groups[:5]), before)  # trained on, not refused

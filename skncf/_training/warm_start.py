@@ -27,14 +27,16 @@ def copy_weights(source, target, old_users, old_items):
         if not weights:
             continue
         destination = target_layers.get(layer.name)
-        shapes = [w.shape[1:] for w in weights]
-        if destination is None or [w.shape[1:] for w in destination.get_weights()] != shapes:
+        rows = rows_of.get(layer.name)
+        # a table may grow by rows (new users and items); any other weight keeps its shape
+        grows = 1 if rows is not None else 0
+        shapes = [w.shape[grows:] for w in weights]
+        if destination is None or [w.shape[grows:] for w in destination.get_weights()] != shapes:
             raise ValueError(
                 "warm_start and partial_fit keep the fitted graph, so architecture, "
                 "latent_dim, mlp_layers, loss and feedback must stay as they were at fit; layer "
                 f"{layer.name!r} does not fit the new settings. Fit with warm_start=False."
             )
-        rows = rows_of.get(layer.name)
         if rows is not None:
             (table,) = destination.get_weights()
             table[rows] = weights[0]
