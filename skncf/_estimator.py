@@ -48,6 +48,7 @@ from ._data.ids import (
     fit_codes,
     id_column,
     keep_python_types,
+    times_as_numbers,
 )
 from ._data.interactions import (
     Interactions,
@@ -1314,9 +1315,8 @@ class NCFRecommender(BaseEstimator):
         message that names the column: the other columns of a frame are not read, so
         a gap in a rating or timestamp column beside ``columns=`` does no harm.
         """
-        return validate_data(
-            self, keep_python_types(X), dtype=None, reset=reset, ensure_all_finite=False
-        )
+        X = times_as_numbers(keep_python_types(X), self.columns)
+        return validate_data(self, X, dtype=None, reset=reset, ensure_all_finite=False)
 
     def _validate_later(self, X):
         """``X`` of a call after ``fit``, validated against fit's columns."""

@@ -160,8 +160,6 @@ def id_column(X, validated, position):
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings.
 
-    A DataFrame's datetime and timedelta columns become objects too (see below).
-
     A sparse matrix is refused with the recipe for pairs: it is most likely a users x
     items matrix (what ``implicit`` takes), whose ``toarray()``, which scikit-learn's own
     message advises, would be no better.
@@ -176,13 +174,25 @@ def keep_python_types(values):
         values = np.array(values, dtype=object)
     elif not hasattr(values, "__array__"):
         values = np.asarray(values)
-    elif hasattr(values, "columns") and hasattr(values, "iloc"):  # a pandas DataFrame
-        # numpy has no common type for datetimes and numbers, so a frame with a
-        # timestamp column beside integer ids fails scikit-learn's check_array
-        times = [name for name, dtype in values.dtypes.items() if dtype.kind in "mM"]
-        if times:
-            values = values.astype(dict.fromkeys(times, object))
     return values
+
+
+def times_as_numbers(frame, id_columns):
+    """A DataFrame's datetime and timedelta columns as int64, other values unchanged.
+
+    numpy has no common type for datetimes and numbers, so scikit-learn's check_array
+    fails on a frame with a timestamp column beside integer ids; the ids are all that is
+    read. Columns named or placed by ``id_columns`` (the ``columns`` parameter) become
+    objects instead, which :func:`check_ids` refuses by name: a datetime is no id.
+    """
+    if not (hasattr(frame, "columns") and hasattr(frame, "iloc")):
+        return frame
+    wanted = set() if id_columns is None else set(np.atleast_1d(id_columns).tolist())
+    kinds = {}
+    for position, (name, dtype) in enumerate(frame.dtypes.items()):
+        if dtype.kind in "mM":
+            kinds[name] = object if name in wanted or position in wanted else "int64"
+    return frame.astype(kinds) if kinds else frame
 
 
 def check_id_lists(values, name, n_rows):
