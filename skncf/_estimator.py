@@ -47,8 +47,8 @@ from ._data.ids import (
     extend_codes,
     fit_codes,
     id_column,
+    ids_only,
     keep_python_types,
-    times_as_numbers,
 )
 from ._data.interactions import (
     Interactions,
@@ -1311,11 +1311,13 @@ class NCFRecommender(BaseEstimator):
     def _validated(self, X, *, reset):
         """``X`` as one array, its columns checked against fit's (or recorded: ``reset``).
 
+        A DataFrame's columns other than the ids hold zeros in the array (:func:`ids_only`).
+
         Missing values are refused in the id columns only, by :func:`check_ids` with a
         message that names the column: the other columns of a frame are not read, so
         a gap in a rating or timestamp column beside ``columns=`` does no harm.
         """
-        X = times_as_numbers(keep_python_types(X), self.columns)
+        X = ids_only(keep_python_types(X), self.columns)
         return validate_data(self, X, dtype=None, reset=reset, ensure_all_finite=False)
 
     def _validate_later(self, X):

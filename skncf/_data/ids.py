@@ -177,22 +177,27 @@ def keep_python_types(values):
     return values
 
 
-def times_as_numbers(frame, id_columns):
-    """A DataFrame's datetime and timedelta columns as int64, other values unchanged.
+def ids_only(frame, id_columns):
+    """``frame`` with zeros in every column but the id columns, if it is a DataFrame.
 
-    numpy has no common type for datetimes and numbers, so scikit-learn's check_array
-    fails on a frame with a timestamp column beside integer ids; the ids are all that is
-    read. Columns named or placed by ``id_columns`` (the ``columns`` parameter) become
-    objects instead, which :func:`check_ids` refuses by name: a datetime is no id.
+    Only the ids are read, but scikit-learn's check_array makes one array of the whole
+    frame: a text column beside integer ids made it an array of Python objects (seconds
+    and gigabytes for millions of rows), and a datetime column made it fail (numpy has
+    no common type for datetimes and numbers). The other columns keep their names and
+    places for validate_data's checks of fit's columns. ``id_columns`` is the
+    ``columns`` parameter (None: the frame is the two id columns); datetime id columns
+    become objects, which :func:`check_ids` refuses by name.
     """
-    if not (hasattr(frame, "columns") and hasattr(frame, "iloc")):
+    if id_columns is None or not (hasattr(frame, "columns") and hasattr(frame, "iloc")):
         return frame
-    wanted = set() if id_columns is None else set(np.atleast_1d(id_columns).tolist())
-    kinds = {}
+    wanted = set(np.atleast_1d(id_columns).tolist())
+    out = frame.copy(deep=False)
     for position, (name, dtype) in enumerate(frame.dtypes.items()):
-        if dtype.kind in "mM":
-            kinds[name] = object if name in wanted or position in wanted else "int64"
-    return frame.astype(kinds) if kinds else frame
+        if name not in wanted and position not in wanted:
+            out[name] = np.zeros(len(frame), np.int8)
+        elif dtype.kind in "mM":
+            out[name] = frame[name].astype(object)
+    return out
 
 
 def check_id_lists(values, name, n_rows):
