@@ -362,3 +362,18 @@ def test_a_timestamp_column_beside_the_ids_is_no_error(interactions):
     np.testing.assert_array_equal(rec.predict(frame), plain.predict(interactions))
     with pytest.raises(TypeError, match=r"user ids \(column 2 of X\) are Timestamp values"):
         NCFRecommender(columns=("when", "item"), epochs=1).fit(frame)
+
+
+@pytest.mark.parametrize(
+    "columns", [("user", "item"), (0, 1), (-4, -3), ("user", 1), (np.int64(0), -3)]
+)
+def test_id_columns_by_name_or_any_position_beside_other_columns(interactions, columns):
+    # the frame's other columns are zeroed before validation: the id columns, however
+    # named, must keep their values
+    frame = pd.DataFrame(interactions, columns=["user", "item"]).astype(str)
+    frame["title"] = "a film"
+    frame["when"] = pd.to_datetime(np.arange(len(frame)), unit="s")
+    rec = NCFRecommender(columns=columns, epochs=1, random_state=0).fit(frame)
+    np.testing.assert_array_equal(rec.users_, np.unique(frame.user))
+    np.testing.assert_array_equal(rec.items_, np.unique(frame.item))
+    assert rec.predict(frame.iloc[:3]).shape == (3,)

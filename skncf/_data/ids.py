@@ -190,13 +190,19 @@ def ids_only(frame, id_columns):
     """
     if id_columns is None or not (hasattr(frame, "columns") and hasattr(frame, "iloc")):
         return frame
-    wanted = set(np.atleast_1d(id_columns).tolist())
+    n_columns = frame.shape[1]
+    names, positions = set(), set()
+    for column in [id_columns] if isinstance(id_columns, str) else list(id_columns):
+        if isinstance(column, str):  # a name; ints are positions, as the estimator reads them
+            names.add(column)
+        elif isinstance(column, numbers.Integral) and not isinstance(column, bool):
+            positions.add(int(column) % n_columns if n_columns else int(column))
     out = frame.copy(deep=False)
     for position, (name, dtype) in enumerate(frame.dtypes.items()):
-        if name not in wanted and position not in wanted:
-            out[name] = np.zeros(len(frame), np.int8)
+        if name not in names and position not in positions:
+            out.isetitem(position, np.zeros(len(frame), np.int8))
         elif dtype.kind in "mM":
-            out[name] = frame[name].astype(object)
+            out.isetitem(position, frame.iloc[:, position].astype(object))
     return out
 
 
