@@ -181,9 +181,9 @@ def ids_only(frame, id_columns):
     """``frame`` with zeros in every column but the id columns, if it is a DataFrame.
 
     Only the ids are read, but scikit-learn's check_array makes one array of the whole
-    frame: a text column beside integer ids made it an array of Python objects (seconds
-    and gigabytes for millions of rows), and a datetime column made it fail (numpy has
-    no common type for datetimes and numbers). The other columns keep their names and
+    frame: a text column beside integer ids made it an array of Python objects (about a
+    second and a gigabyte per ten million rows), and a datetime column made it fail
+    (numpy has no common type for datetimes and numbers). The other columns keep their names and
     places for validate_data's checks of fit's columns. ``id_columns`` is the
     ``columns`` parameter (None: the frame is the two id columns); datetime id columns
     become objects, which :func:`check_ids` refuses by name.
@@ -192,7 +192,7 @@ def ids_only(frame, id_columns):
         return frame
     n_columns = frame.shape[1]
     names, positions = set(), set()
-    for column in [id_columns] if isinstance(id_columns, str) else list(id_columns):
+    for column in id_columns:  # a sequence: the parameter's constraint
         if isinstance(column, str):  # a name; ints are positions, as the estimator reads them
             names.add(column)
         elif isinstance(column, numbers.Integral) and not isinstance(column, bool):
