@@ -123,6 +123,7 @@ def plot_embeddings(
     estimator : fitted NCFRecommender, or a Pipeline that ends in one
         The model whose embeddings are drawn.
     kind : {"item", "user"}, default="item"
+        Which side's embeddings to draw.
     ids : array-like, default=None
         Which items (users) to show, by label; all of them if None.
     labels : dict or array-like, default=None
