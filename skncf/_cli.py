@@ -98,8 +98,8 @@ def _parser():
         description="Write a model file as a TensorFlow SavedModel (for TensorFlow Serving "
         "or any TensorFlow runtime, no skncf needed) with the signatures serving_default "
         "(user, item -> score), recommend (user, k -> items, scores), recommend_among and "
-        "recommend_excluding (within or outside a list of items) and similar_items (item, k "
-        "-> items, cosines); with user features "
+        "recommend_excluding (within or outside a list of items), similar_items (item, k "
+        "-> items, cosines) and similar_users (user, k -> users, cosines); with user features "
         "also recommend_new (encoded features, k) and, for the default encoder, "
         "recommend_from_attributes (k, one input per column).",
     )

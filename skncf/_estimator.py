@@ -1110,7 +1110,9 @@ class NCFRecommender(BaseEstimator):
           -> ``{"items", "scores"}``: the same within a list of item ids for the whole
           call, or outside it, as ``recommend(..., allow=items)`` and ``deny=items``.
         - ``similar_items(item, k)`` -> ``{"items", "scores"}``: each item's ``k``
-          nearest items and their cosines, as :meth:`similar_items` gives them.
+          nearest items and their cosines, as :meth:`similar_items` gives them;
+          ``similar_users(user, k)`` -> ``{"users", "scores"}`` the same for users, as
+          :meth:`similar_users`.
 
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
@@ -1175,8 +1177,9 @@ class NCFRecommender(BaseEstimator):
         encoder = self.feature_encoders_["user"] if default else None
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
-            self._popularity, output, self._fallback, strict=self.handle_unknown == "error",
-            prior=prior, feature_width=width, attributes=attribute_encoder(encoder),
+            self._popularity, self._activity(), output, self._fallback,
+            strict=self.handle_unknown == "error", prior=prior, feature_width=width,
+            attributes=attribute_encoder(encoder),
         )  # fmt: skip
         write_saved_model(path, module)
         return path
@@ -1764,12 +1767,15 @@ class NCFRecommender(BaseEstimator):
         k = _check_k(k, len(self.users_) - 1, "other users")
         rows = np.flatnonzero(known)
         itself = interaction_matrix(rows, codes[rows], len(labels), len(self.users_))
-        activity = np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
         candidates = Candidates(len(self.users_), seen=itself)
-        top, scores = self._nearest("user", codes, known, k, candidates, activity)
+        top, scores = self._nearest("user", codes, known, k, candidates, self._activity())
         if return_scores:
             return self.users_[top], scores
         return self.users_[top]
+
+    def _activity(self):
+        """Each user's number of training interactions: ``similar_users``' fallback."""
+        return np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
 
     def _nearest(self, kind, codes, known, k, candidates, fallback):
         """Top ``k`` codes and cosines of the ``kind`` vectors nearest to those of ``codes``.

@@ -92,6 +92,13 @@ def check_served(rec, X, path):
     np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, items)
     np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
 
+    # user to user, an unknown user among them (the most active users)
+    near = served.signatures["similar_users"](user=tensor(users, rec.users_), k=tf.constant(K))
+    neighbours, scores = rec.similar_users(users, k=K, return_scores=True)
+    got = near["users"].numpy()
+    np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, neighbours)
+    np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
+
 
 def queries_unknown_item(rec):
     return "nothing" if rec.items_.dtype.kind == "U" else 10**6
@@ -152,6 +159,10 @@ def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
         served["similar_items"](item=tf.constant(["nothing"]), k=tf.constant(1))
     with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the other items"):
         served["similar_items"](item=tf.constant([X[0, 1]]), k=tf.constant(80))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="user ids not seen in fit"):
+        served["similar_users"](user=tf.constant(["nobody"]), k=tf.constant(1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the other users"):
+        served["similar_users"](user=tf.constant([X[0, 0]]), k=tf.constant(10**4))
     among = served["recommend_among"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="within the filters"):
         among(user=tf.constant([X[0, 0]]), k=tf.constant(2), items=tf.constant([X[0, 1]]))
@@ -252,9 +263,8 @@ def test_export_from_the_command_line(tmp_path, capsys):
     status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
-    assert "serving_default, recommend, recommend_among, recommend_excluding, similar_items;" in (
-        capsys.readouterr().out
-    )
+    written = "recommend_among, recommend_excluding, similar_items, similar_users;"
+    assert f"serving_default, recommend, {written}" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
     assert top.shape == (2, 2)  # the unknown user gets the fallback: --handle-unknown took

@@ -12,8 +12,9 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
 - ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``: the
   same within a list of item ids for the whole call, or outside it, as ``recommend``'s
   ``allow`` and ``deny`` give them;
-- ``similar_items(item, k)``: each item's ``k`` nearest items by the cosine of their
-  embeddings, as ``similar_items`` gives them;
+- ``similar_items(item, k)`` and ``similar_users(user, k)``: each item's (user's) ``k``
+  nearest items (users) by the cosine of their embeddings, as ``similar_items`` and
+  ``similar_users`` give them;
 - with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
@@ -67,6 +68,8 @@ class ServingModule(tf.Module):
     seen : CSR array of shape (n_users, n_items)
     popularity : ndarray of float32 of shape (n_items,)
         The fallback ranking's scores (minus each item's popularity rank).
+    activity : ndarray of float32 of shape (n_users,)
+        Each user's number of interactions: ``similar_users``' fallback ranking.
     output : (offset, scale)
         Scores are ``offset + scale * sigmoid(logit)`` (``(0, 1)`` for implicit feedback).
     fallback : float
@@ -83,8 +86,8 @@ class ServingModule(tf.Module):
     """
 
     def __init__(
-        self, logits_of, variables, users, items, seen, popularity, output, fallback, strict,
-        prior=None, feature_width=None, attributes=None,
+        self, logits_of, variables, users, items, seen, popularity, activity, output,
+        fallback, strict, prior=None, feature_width=None, attributes=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -93,11 +96,13 @@ class ServingModule(tf.Module):
         self.user_table = _lookup_table(users, self.user_dtype)
         self.item_table = _lookup_table(items, self.item_dtype)
         self.item_labels = tf.Variable(items, dtype=self.item_dtype, trainable=False)
+        self.user_labels = tf.Variable(users, dtype=self.user_dtype, trainable=False)
         codes = tf.int32 if len(items) < 2**31 else tf.int64  # item codes; offsets int64
         self.seen_indptr = tf.Variable(seen.indptr.astype(np.int64), trainable=False)
         self.seen_items = tf.Variable(seen.indices, dtype=codes, trainable=False)
         self.popularity = tf.Variable(popularity, trainable=False)
-        self.n_items = len(items)
+        self.activity = tf.Variable(activity, trainable=False)
+        self.n_items, self.n_users = len(items), len(users)
         self.output, self.fallback, self.strict = output, float(fallback), strict
         self.score = tf.function(
             self._score,
@@ -110,8 +115,13 @@ class ServingModule(tf.Module):
         self.recommend = tf.function(self._recommend, input_signature=user_k, autograph=False)
         item_list = tf.TensorSpec([None], self.item_dtype, name="items")
         self.similar_items = tf.function(
-            self._similar_items,
+            functools.partial(self._similar, "item"),
             input_signature=[tf.TensorSpec([None], self.item_dtype, name="item"), user_k[1]],
+            autograph=False,
+        )
+        self.similar_users = tf.function(
+            functools.partial(self._similar, "user"),
+            input_signature=user_k,
             autograph=False,
         )
         self.recommend_among = tf.function(
@@ -187,23 +197,30 @@ class ServingModule(tf.Module):
         logits = tf.where(admitted[None, :], logits, tf.constant(-np.inf, logits.dtype))
         return self._top(logits, k, known)
 
-    def _similar_items(self, item, k):
-        """Each item's ``k`` nearest items by cosine, itself left out (popular if unknown)."""
-        i = self._codes(self.item_table, item, "item")
-        known = i >= 0
-        code = tf.maximum(i, 0)
-        vectors = unit_vectors(self.logits_of, "item")
+    def _similar(self, kind, ids, k):
+        """Each id's ``k`` nearest ``kind``s by cosine, itself left out (fallback if unknown).
+
+        The fallback ranks items by popularity, users by their number of interactions.
+        """
+        table, labels, n, fallback = {
+            "item": (self.item_table, self.item_labels, self.n_items, self.popularity),
+            "user": (self.user_table, self.user_labels, self.n_users, self.activity),
+        }[kind]
+        codes = self._codes(table, ids, kind)
+        known = codes >= 0
+        code = tf.maximum(codes, 0)
+        vectors = unit_vectors(self.logits_of, kind)
         cosines = tf.matmul(tf.gather(vectors, code), vectors, transpose_b=True)
-        cosines = tf.where(known[:, None], cosines, self.popularity[None, :])
-        itself = tf.one_hot(code, self.n_items, on_value=True, off_value=False) & known[:, None]
+        cosines = tf.where(known[:, None], cosines, fallback[None, :])
+        itself = tf.one_hot(code, n, on_value=True, off_value=False) & known[:, None]
         cosines = tf.where(itself, tf.constant(-np.inf, cosines.dtype), cosines)
         with tf.control_dependencies(
             [tf.debugging.assert_positive(k, message="k must be positive"),
-             tf.debugging.assert_less(k, self.n_items, message="k exceeds the other items")]
+             tf.debugging.assert_less(k, n, message=f"k exceeds the other {kind}s")]
         ):  # fmt: skip
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
-        return {"items": tf.gather(self.item_labels, top), "scores": scores}
+        return {f"{kind}s": tf.gather(labels, top), "scores": scores}
 
     def _unseen_logits(self, user):
         """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
@@ -280,6 +297,7 @@ def write_saved_model(path, module):
         "recommend_among": module.recommend_among.get_concrete_function(),
         "recommend_excluding": module.recommend_excluding.get_concrete_function(),
         "similar_items": module.similar_items.get_concrete_function(),
+        "similar_users": module.similar_users.get_concrete_function(),
     }
     if module.recommend_new is not None:
         signatures["recommend_new"] = module.recommend_new.get_concrete_function()
