@@ -218,3 +218,18 @@ def test_target_tags_follow_feedback():
 
 def test_n_iter_is_the_epochs_a_fit_ran(fitted_gmf):
     assert fitted_gmf.n_iter_ == fitted_gmf.epochs_ == len(fitted_gmf.history_["loss"])
+
+
+def test_polars_frames_fit_score_and_search_as_pandas_ones(interactions):
+    pl = pytest.importorskip("polars")
+    log = pd.DataFrame(interactions, columns=["user", "item"]).assign(
+        title="a film", when=pd.to_datetime(np.arange(len(interactions)), unit="s")
+    )
+    params = dict(columns=("user", "item"), architecture="gmf", **FAST)
+    expected = NCFRecommender(**params).fit(log)
+    rec = NCFRecommender(**params).fit(pl.from_pandas(log))
+    np.testing.assert_array_equal(rec.users_, expected.users_)
+    np.testing.assert_allclose(rec.predict(pl.from_pandas(log[:20])), expected.predict(log[:20]))
+    assert rec.score(pl.from_pandas(log)) == pytest.approx(expected.score(log))
+    users = pl.Series(expected.users_[:3])
+    np.testing.assert_array_equal(rec.recommend(users, k=4), expected.recommend(users, k=4))

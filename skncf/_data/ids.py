@@ -183,27 +183,46 @@ def ids_only(frame, id_columns):
     Only the ids are read, but scikit-learn's check_array makes one array of the whole
     frame: a text column beside integer ids made it an array of Python objects (about a
     second and a gigabyte per ten million rows), and a datetime column made it fail
-    (numpy has no common type for datetimes and numbers). The other columns keep their names and
-    places for validate_data's checks of fit's columns. ``id_columns`` is the
+    (numpy has no common type for datetimes and numbers). The other columns keep their
+    names and places for validate_data's checks of fit's columns. ``id_columns`` is the
     ``columns`` parameter (None: the frame is the two id columns); datetime id columns
-    become objects, which :func:`check_ids` refuses by name.
+    become objects, which :func:`check_ids` refuses by name. Another library's frame
+    (polars) becomes a pandas one, where pandas is installed.
     """
-    if id_columns is None or not (hasattr(frame, "columns") and hasattr(frame, "iloc")):
+    if id_columns is None or not hasattr(frame, "columns"):
         return frame
-    n_columns = frame.shape[1]
-    names, positions = set(), set()
-    for column in id_columns:  # a sequence: the parameter's constraint
-        if isinstance(column, str):  # a name; ints are positions, as the estimator reads them
-            names.add(column)
-        elif isinstance(column, numbers.Integral) and not isinstance(column, bool):
-            positions.add(int(column) % n_columns if n_columns else int(column))
-    out = frame.copy(deep=False)
-    for position, (name, dtype) in enumerate(frame.dtypes.items()):
-        if name not in names and position not in positions:
+    names = list(frame.columns)
+    ids = _positions(names, id_columns)
+    is_pandas = hasattr(frame, "iloc")
+    if is_pandas:
+        out = frame.copy(deep=False)
+    else:
+        try:
+            import pandas as pd
+        except ImportError:  # validated as it is
+            return frame
+        out = pd.DataFrame({name: np.zeros(len(frame), np.int8) for name in names})
+    for position, name in enumerate(names):
+        if position not in ids:
             out.isetitem(position, np.zeros(len(frame), np.int8))
-        elif dtype.kind in "mM":
-            out.isetitem(position, frame.iloc[:, position].astype(object))
+            continue
+        values = frame.iloc[:, position] if is_pandas else frame[name].to_numpy()
+        if values.dtype.kind in "mM":
+            out.isetitem(position, values.astype(object))
+        elif not is_pandas:
+            out.isetitem(position, values)
     return out
+
+
+def _positions(names, id_columns):
+    """The positions in ``names`` that ``id_columns`` picks: names, or positions (ints)."""
+    positions: set[int] = set()
+    for column in id_columns:  # a sequence: the parameter's constraint
+        if isinstance(column, str):
+            positions.update(p for p, name in enumerate(names) if name == column)
+        elif isinstance(column, numbers.Integral) and not isinstance(column, bool):
+            positions.add(int(column) % len(names) if names else int(column))
+    return positions
 
 
 def check_id_lists(values, name, n_rows):
