@@ -193,24 +193,23 @@ def ids_only(frame, id_columns):
         return frame
     names = list(frame.columns)
     ids = _positions(names, id_columns)
-    is_pandas = hasattr(frame, "iloc")
-    if is_pandas:
+    zeros = np.zeros(len(frame), np.int8)
+    if hasattr(frame, "iloc"):
         out = frame.copy(deep=False)
+        for position in set(range(len(names))) - ids:
+            out.isetitem(position, zeros)
     else:
         try:
             import pandas as pd
         except ImportError:  # validated as it is
             return frame
-        out = pd.DataFrame({name: np.zeros(len(frame), np.int8) for name in names})
-    for position, name in enumerate(names):
-        if position not in ids:
-            out.isetitem(position, np.zeros(len(frame), np.int8))
-            continue
-        values = frame.iloc[:, position] if is_pandas else frame[name].to_numpy()
+        out = pd.DataFrame(
+            {name: frame[name].to_numpy() if p in ids else zeros for p, name in enumerate(names)}
+        )
+    for position in ids:
+        values = out.iloc[:, position]
         if values.dtype.kind in "mM":
             out.isetitem(position, values.astype(object))
-        elif not is_pandas:
-            out.isetitem(position, values)
     return out
 
 
