@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 
 from ._data.ids import check_ids, keep_python_types
@@ -61,11 +62,12 @@ def _rank_within_user(users, keys):
     return rank, np.bincount(users)[users]
 
 
-class _UserSplitter:
+class _UserSplitter(BaseCrossValidator):
     """What both splitters share: scikit-learn's splitter interface over users' rows.
 
     A subclass sets ``n_splits`` and ``user_column`` and yields the splits of the rows'
-    user codes from ``_splits(users)``.
+    user codes from ``_splits(users)``. scikit-learn's base class gives the repr that
+    its own splitters print (``LeaveLastOut(n_test=1, random_state=0, ...)``).
     """
 
     n_splits: int

@@ -50,6 +50,16 @@ def test_splitters_read_user_column_by_name(interactions):
     np.testing.assert_array_equal(by_name, by_position)
 
 
+def test_splitters_print_their_parameters():
+    # As scikit-learn's splitters do, so that a search's repr says how it was split.
+    assert repr(LeaveLastOut(random_state=0)) == (
+        "LeaveLastOut(n_test=1, random_state=0, timestamps=None, user_column=0)"
+    )
+    assert repr(UserHoldout(0.1, n_splits=3)) == (
+        "UserHoldout(n_splits=3, random_state=None, test_size=0.1, user_column=0)"
+    )
+
+
 @pytest.mark.parametrize(
     "splitter,match",
     [
