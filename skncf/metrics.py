@@ -96,7 +96,15 @@ def relevant_positions(y_true, y_score, *, exclude=None):
 
 
 def _check_inputs(y_true, y_score, exclude):
-    y_score = np.asarray(y_score, dtype=np.float64)
+    if sp.issparse(y_score):
+        raise TypeError(
+            "y_score must be dense (a score for every candidate); got a sparse matrix. "
+            "Pass y_score.toarray() if its missing entries are meant as zeros."
+        )
+    try:
+        y_score = np.asarray(y_score, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"y_score must hold numbers; {error}") from None
     if y_score.ndim != 2:
         raise ValueError(f"y_score must be 2-d (users x candidates); got shape {y_score.shape}.")
     if np.isnan(y_score).any():

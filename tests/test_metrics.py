@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from skncf import NCFRecommender
 from skncf import metrics as M
@@ -93,6 +94,10 @@ def test_catalog_coverage_and_bad_inputs():
         M.hit_rate_at_k(np.ones((1, 3)), np.ones((1, 3)), k=0)
     with pytest.raises(ValueError, match="y_score contains NaN"):
         M.auc(np.ones((1, 2)), np.array([[np.nan, 1.0]]))
+    with pytest.raises(TypeError, match="y_score must be dense"):
+        M.ndcg_at_k(np.eye(2), sp.csr_array(np.eye(2)))
+    with pytest.raises(TypeError, match="y_score must hold numbers"):
+        M.ndcg_at_k(np.eye(2), [["a", "b"], ["c", "d"]])
 
 
 def test_full_ranking_of_3000_users_by_3600_items_is_vectorized():
