@@ -471,13 +471,14 @@ def _fit(args):
 
 
 def _times(column, name):
-    """A timestamp column as numbers or datetimes: dates written as text are parsed."""
+    """A timestamp column as numbers or datetimes: dates written as text are parsed, those
+    with UTC offsets ("2020-01-01T10:00+02:00") as the instants they are."""
     import pandas as pd
 
     if column.dtype.kind not in "OSU" and not isinstance(column.dtype, pd.StringDtype):
         return column.to_numpy()
     try:
-        return pd.to_datetime(column).to_numpy()
+        return pd.to_datetime(column, utc=True).to_numpy("datetime64[ns]")
     except (ValueError, TypeError) as error:
         raise UserError(f"--time-col {name!r} holds neither numbers nor dates: {error}") from None
 

@@ -121,9 +121,10 @@ class LeaveLastOut(_UserSplitter):
     n_test : int, default=1
         Interactions held out per user.
     timestamps : array-like of shape (n_samples,), default=None
-        Time of each row of the ``X`` that will be split: numbers or datetime64 values
-        (dates held as text raise a TypeError: their alphabetical order is not time's;
-        parse them with ``pandas.to_datetime``); NaN and NaT raise a ValueError.
+        Time of each row of the ``X`` that will be split: numbers, datetime64 values or
+        datetimes (timezone-aware ones order as instants). Dates held as text raise a
+        TypeError, as their alphabetical order is not time's: parse them with
+        ``pandas.to_datetime``. NaN and NaT raise a ValueError.
     user_column : int or str, default=0
         Where the user ids are in ``X``: a position or a DataFrame column name.
     random_state : int, RandomState instance or None, default=None

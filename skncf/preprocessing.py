@@ -11,6 +11,7 @@ Examples
 >>> rec = NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X, sample_weight=weights)
 """
 
+import datetime
 from numbers import Real
 
 import numpy as np
@@ -37,8 +38,9 @@ def recency_weights(users, timestamps, *, boost=3.0, half_life=14.0):
     users : array-like of shape (n_samples,)
         User id of each interaction (integers, floats or strings).
     timestamps : array-like of shape (n_samples,)
-        Time of each interaction: numbers or ``datetime64`` values. Only their order
-        within a user matters.
+        Time of each interaction: numbers, ``datetime64`` values or datetimes (Python's
+        or pandas'; timezone-aware ones order as instants). Only their order within a
+        user matters.
     boost : float, default=3.0
         Extra weight of a user's latest interactions; 0 gives every interaction weight 1.
     half_life : float, default=14.0
@@ -78,11 +80,16 @@ def recency_weights(users, timestamps, *, boost=3.0, half_life=14.0):
 def check_timestamps(timestamps, n, per):
     """``timestamps`` as numbers that order in time, one per ``per`` (``n`` of them).
 
-    Numbers and datetime64 values (as int64 nanoseconds) pass; NaN, NaT and inf raise,
-    as an interaction without a time has no place in an order; so do strings, whose
-    order is the alphabet's ("03/01/2020" before "12/31/2019"), not time's.
+    Numbers and datetime64 values (as int64 nanoseconds) pass, and so do Python and
+    pandas datetimes, timezone-aware ones as the instants they are (UTC); NaN, NaT and
+    inf raise, as an interaction without a time has no place in an order; so do strings,
+    whose order is the alphabet's ("03/01/2020" before "12/31/2019"), not time's.
     """
+    if getattr(getattr(timestamps, "dtype", None), "tz", None) is not None:
+        timestamps = timestamps.to_numpy("datetime64[ns]")  # pandas, timezone-aware
     times = np.asarray(timestamps)
+    if times.dtype == object:
+        times = _python_datetimes(times)
     if times.shape != (n,):
         raise ValueError(
             f"timestamps must have one entry per {per} ({n}); got shape {times.shape}."
@@ -99,6 +106,30 @@ def check_timestamps(timestamps, n, per):
     if not np.isfinite(times).all():
         raise ValueError("timestamps contain NaN or inf; every interaction needs a time.")
     return times
+
+
+def _python_datetimes(times):
+    """An object array of Python datetimes (or dates) as datetime64, aware ones in UTC.
+
+    None and NaT become NaT, for the caller's ValueError; an array holding anything else
+    comes back as it was, for the caller's TypeError.
+    """
+    values = times.tolist()
+    missing = [value is None or value != value for value in values]  # NaT != NaT
+    present = [value for value, gap in zip(values, missing) if not gap]
+    if not all(isinstance(value, datetime.date) for value in present):
+        return times
+    aware = [getattr(value, "tzinfo", None) is not None for value in present]
+    if any(aware) and not all(aware):
+        raise TypeError(
+            "timestamps mix timezone-aware and naive datetimes, which have no common "
+            "order; localize the naive ones first."
+        )
+    if any(aware):
+        present = [value.astimezone(datetime.UTC).replace(tzinfo=None) for value in present]
+    converted = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    converted[~np.array(missing, dtype=bool)] = np.array(present, dtype="datetime64[ns]")
+    return converted
 
 
 def _later_in_same_user(codes, times):

@@ -146,6 +146,10 @@ def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
     dates = pd.Timestamp("2019-12-31") + pd.to_timedelta(frame["time"], unit="h")
     frame.assign(when=dates.dt.strftime("%m/%d/%Y %H:%M")).to_csv(folder / "d.csv", index=False)
     frame.assign(when="someday").to_csv(folder / "bad.csv", index=False)
+    # the same instants written with UTC offsets that differ from row to row
+    zones = np.where(np.arange(len(frame)) % 2, "Asia/Tokyo", "America/Denver")
+    local = [d.tz_localize("UTC").tz_convert(z).isoformat() for d, z in zip(dates, zones)]
+    frame.assign(when=local).to_csv(folder / "z.csv", index=False)
 
     def evaluate(data, column):
         return skncf("evaluate", data, *COLUMNS, "--time-col", column, "--json", "--quiet",
@@ -154,6 +158,9 @@ def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
     by_date, by_number = evaluate("d.csv", "when"), evaluate("plays.csv", "time")
     assert by_date.returncode == 0, by_date.stderr
     assert json.loads(by_date.stdout) == json.loads(by_number.stdout)
+    by_instant = evaluate("z.csv", "when")
+    assert by_instant.returncode == 0, by_instant.stderr
+    assert json.loads(by_instant.stdout) == json.loads(by_number.stdout)
     bad = evaluate("bad.csv", "when")
     assert bad.returncode == 2 and "--time-col 'when' holds neither numbers nor dates" in bad.stderr
 

@@ -1,4 +1,7 @@
+import datetime
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from skncf import NCFRecommender
@@ -42,6 +45,26 @@ def test_datetimes_give_the_same_weights_as_their_order():
     np.testing.assert_allclose(
         recency_weights([1, 1, 1], days), recency_weights([1, 1, 1], [3, 1, 32])
     )
+
+
+def test_python_and_timezone_aware_datetimes_order_as_instants():
+    utc, tokyo = datetime.UTC, datetime.timezone(datetime.timedelta(hours=9))
+    # 08:00 in Tokyo is 23:00 UTC the day before: the earliest of the three instants
+    aware = [
+        datetime.datetime(2024, 1, 1, 8, tzinfo=tokyo),
+        datetime.datetime(2024, 1, 1, tzinfo=utc),
+        datetime.datetime(2024, 1, 1, 1, tzinfo=utc),
+    ]
+    expected = recency_weights([1, 1, 1], [0, 1, 2])
+    np.testing.assert_allclose(recency_weights([1, 1, 1], aware), expected)
+    as_pandas = pd.Series(pd.to_datetime(aware, utc=True)).dt.tz_convert("Asia/Tokyo")
+    np.testing.assert_allclose(recency_weights([1, 1, 1], as_pandas), expected)
+    naive = [datetime.date(2024, 1, 1), datetime.date(2024, 1, 2), datetime.date(2024, 1, 3)]
+    np.testing.assert_allclose(recency_weights([1, 1, 1], naive), expected)
+    with pytest.raises(TypeError, match="mix timezone-aware and naive"):
+        recency_weights([1, 1, 1], [aware[0], datetime.datetime(2024, 1, 2), aware[2]])
+    with pytest.raises(ValueError, match="NaT"):
+        recency_weights([1, 1, 1], [aware[0], None, aware[2]])
 
 
 def test_zero_boost_gives_ones():
