@@ -10,6 +10,7 @@ figure if none is given) and return it, so they compose with the rest of a figur
 """
 
 from collections.abc import Sequence
+from numbers import Integral
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -129,7 +130,8 @@ def plot_embeddings(
     labels : dict or array-like, default=None
         Text for points: a dict from id to text, or one entry per shown id.
     color : array-like, default=None
-        One value per shown id (e.g. a genre code), mapped to colours.
+        One value per shown id, mapped to colours: numbers (e.g. a genre code) or
+        categories (e.g. genre names, then listed in a legend).
     n_labels : int, default=20
         Label at most this many points, those farthest from the centre.
     ax : matplotlib Axes, default=None
@@ -154,10 +156,10 @@ def plot_embeddings(
     50
     """
     estimator = _fitted(estimator)
-    if kind not in ("item", "user"):
-        raise ValueError(f"kind must be 'item' or 'user'; got {kind!r}.")
-    known = estimator.items_ if kind == "item" else estimator.users_
+    if isinstance(n_labels, bool) or not isinstance(n_labels, Integral) or n_labels < 0:
+        raise ValueError(f"n_labels must be an int >= 0; got {n_labels!r}.")
     vectors = embedding_vectors(estimator, kind)
+    known = estimator.items_ if kind == "item" else estimator.users_
     if ids is None:
         shown, codes = known, np.arange(len(known))
     else:
@@ -170,13 +172,7 @@ def plot_embeddings(
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5), layout="constrained")
-    if color is not None:
-        color = np.asarray(color)
-        if len(color) != len(codes):
-            raise ValueError(f"color has {len(color)} entries for {len(codes)} shown {kind}s.")
-    ax.scatter(
-        points[:, 0], points[:, 1], c=color, s=14, cmap="tab10" if color is not None else None
-    )
+    _scatter(ax, points, color, kind)
     texts = _point_labels(labels, shown)
     if texts is not None:
         has_text = np.flatnonzero([t is not None for t in texts])
@@ -200,7 +196,7 @@ def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one
         The model.
     kind : {"item", "user"}
         Which side's vectors.
@@ -210,6 +206,9 @@ def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     vectors : ndarray of shape (n_items, n_dims) or (n_users, n_dims)
         One row per entry of ``items_`` (``users_``), in that order.
     """
+    estimator = _fitted(estimator)
+    if kind not in ("item", "user"):
+        raise ValueError(f"kind must be 'item' or 'user'; got {kind!r}.")
     logits_of = Scorer(estimator.model_).logits_of
     tables = logits_of.layout.embeddings(kind)
     parts = [logits_of.embedded(t, tf.range(t.input_dim)).numpy() for t in tables]
@@ -218,6 +217,24 @@ def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
     return np.hstack(
         [p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) for p in parts]
     )
+
+
+def _scatter(ax, points, color, kind):
+    """Draw ``points``, coloured by numbers or by categories (with a legend)."""
+    if color is None:
+        ax.scatter(points[:, 0], points[:, 1], s=14)
+        return
+    color = np.asarray(color)
+    if color.shape != (len(points),):
+        raise ValueError(f"color has shape {color.shape} for {len(points)} shown {kind}s.")
+    categories = None
+    if color.dtype.kind not in "iufb":
+        categories, color = np.unique(color.astype(str), return_inverse=True)
+    cmap = "tab10" if categories is None or len(categories) <= 10 else "tab20"
+    drawn = ax.scatter(points[:, 0], points[:, 1], c=color, s=14, cmap=cmap)
+    if categories is not None:
+        handles, _ = drawn.legend_elements(num=None)
+        ax.legend(handles, categories.tolist(), fontsize=8)
 
 
 def _point_labels(labels, shown):

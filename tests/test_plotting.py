@@ -68,6 +68,19 @@ def test_embedding_map_has_one_point_per_item_and_labels(validated, tmp_path):
     plt.close("all")
 
 
+def test_colour_by_category_names_with_a_legend(validated):
+    rec, item_groups = validated
+    genres = np.array(["drama", "comedy", "horror"])[item_groups[rec.items_] % 3]
+    ax = plot_embeddings(rec, color=genres)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["comedy", "drama", "horror"]
+    ax.figure.canvas.draw()  # colours are mapped when drawn
+    colours = ax.collections[0].get_facecolors()
+    # one colour per genre, the same for every item of the genre
+    assert len(np.unique(colours, axis=0)) == 3
+    assert len(np.unique(colours[genres == "drama"], axis=0)) == 1
+    plt.close("all")
+
+
 def test_user_map_and_a_subset_of_ids(validated):
     rec, _ = validated
     ax = plot_embeddings(rec, kind="user", ids=rec.users_[:30], labels=list(range(30)))
@@ -92,12 +105,18 @@ def test_plotting_errors_name_the_argument(validated, fitted_gmf):
     rec, _ = validated
     with pytest.raises(ValueError, match="kind must be"):
         plot_embeddings(rec, kind="movie")
-    with pytest.raises(ValueError, match="color has 3 entries"):
+    with pytest.raises(ValueError, match=r"color has shape \(3,\)"):
         plot_embeddings(rec, color=[1, 2, 3])
     with pytest.raises(ValueError, match="labels has 2 entries"):
         plot_embeddings(rec, labels=["a", "b"])
+    with pytest.raises(ValueError, match="n_labels must be an int >= 0; got -1"):
+        plot_embeddings(rec, n_labels=-1)
+    with pytest.raises(ValueError, match="kind must be"):
+        embedding_vectors(rec, "items")
     with pytest.raises(NotFittedError):
         plot_history(NCFRecommender())
+    with pytest.raises(NotFittedError):
+        embedding_vectors(NCFRecommender(), "item")
     plt.close("all")
 
 
