@@ -1,6 +1,7 @@
 """NCFRecommender used the way a scikit-learn user uses an estimator."""
 
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -207,6 +208,8 @@ def test_verbose_prints_one_line_per_epoch(interactions, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == FAST["epochs"] == len(rec.history_["loss"])
     assert lines[0].startswith("epoch 1/2 - loss ")
+    # a fast epoch's time still shows (it read 0.0s with one decimal)
+    assert all(re.search(r" - \d+\.\d\ds$", line) for line in lines)
 
 
 def test_target_tags_follow_feedback():

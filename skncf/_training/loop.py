@@ -433,7 +433,5 @@ def record_epoch(history, logs, epoch, epochs, what, started, verbose):
         history.setdefault(key, []).append(float(value))
     if verbose:
         scores = "".join(f" - {key} {value:.4f}" for key, value in logs.items())
-        print(
-            f"epoch {epoch + 1}/{epochs}{scores} - {what} - {time.perf_counter() - started:.1f}s",
-            flush=True,
-        )
+        seconds = time.perf_counter() - started  # epochs by users often take 0.01-0.1 s
+        print(f"epoch {epoch + 1}/{epochs}{scores} - {what} - {seconds:.2f}s", flush=True)
