@@ -1734,7 +1734,8 @@ class NCFRecommender(BaseEstimator):
         items' (with ``user_features``, a vector includes the projected features, so
         that users known only by their features have neighbours too). A user is never
         its own neighbour. Users folded in after ``fit`` are not among the neighbours
-        (:meth:`partial_fit` adds users to the model).
+        (:meth:`partial_fit` adds users to the model); their own neighbours among the
+        fitted users come from :meth:`FoldedUsers.similar_users`.
 
         Parameters
         ----------
@@ -1764,11 +1765,19 @@ class NCFRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
+        return self._similar_users(labels, codes, known, k, return_scores)
+
+    def _similar_users(self, labels, codes, known, k, return_scores, queries=None):
+        """:meth:`similar_users` by code, of rows of ``queries`` (unit vectors) if given.
+
+        A fitted user with a query's label is never its neighbour.
+        """
         k = _check_k(k, len(self.users_) - 1, "other users")
-        rows = np.flatnonzero(known)
-        itself = interaction_matrix(rows, codes[rows], len(labels), len(self.users_))
+        own, found = encode(self.users_, labels)
+        rows = np.flatnonzero(found)
+        itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
         candidates = Candidates(len(self.users_), seen=itself)
-        top, scores = self._nearest("user", codes, known, k, candidates, self._activity())
+        top, scores = self._nearest("user", codes, known, k, candidates, self._activity(), queries)
         if return_scores:
             return self.users_[top], scores
         return self.users_[top]
@@ -1777,16 +1786,19 @@ class NCFRecommender(BaseEstimator):
         """Each user's number of training interactions: ``similar_users``' fallback."""
         return np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
 
-    def _nearest(self, kind, codes, known, k, candidates, fallback):
+    def _nearest(self, kind, codes, known, k, candidates, fallback, queries=None):
         """Top ``k`` codes and cosines of the ``kind`` vectors nearest to those of ``codes``.
 
-        Rows not ``known`` are ranked by ``fallback`` (one score per code) instead.
+        ``codes`` index ``queries`` (unit vectors; default: the ``kind`` vectors
+        themselves). Rows not ``known`` are ranked by ``fallback`` (one score per code)
+        instead.
         """
         vectors = self._scorer.unit_vectors(kind)
+        queries = vectors if queries is None else queries
         rows = np.flatnonzero(known)
         step = max(1, CHUNK_FLOATS // len(vectors))
         blocks = (
-            (start, vectors[codes[rows[start : start + step]]] @ vectors.T)
+            (start, queries[codes[rows[start : start + step]]] @ vectors.T)
             for start in range(0, len(rows), step)
         )
         top = np.empty((len(codes), k), dtype=np.int64)

@@ -108,6 +108,37 @@ class FoldedUsers:
             vectors=self._vectors,
         )  # fmt: skip
 
+    def similar_users(
+        self, users: ArrayLike, k: int = 10, *, return_scores: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The ``k`` fitted users most similar to each folded user ("people like you").
+
+        As :meth:`NCFRecommender.similar_users`: the cosine of the user vectors, here
+        the folded rows (history, features or both) against the fitted users' rows. A
+        fitted user with the folded user's label is not its neighbour.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,) or a single user id
+            Labels in ``users_``. Unknown users follow the estimator's
+            ``handle_unknown`` (with ``"ignore"``: the users with the most interactions).
+        k : int, default=10
+            Neighbours per user; at most the number of fitted users minus one.
+        return_scores : bool, default=False
+            Also return the cosine similarities.
+
+        Returns
+        -------
+        neighbours : ndarray of shape (n_queries, k)
+            Labels of fitted users, most similar first.
+        similarities : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
+        """
+        estimator = self._check_current()
+        labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
+        queries = self._scorer.unit_user_rows(self._vectors)
+        return estimator._similar_users(labels, codes, known, k, return_scores, queries)
+
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`.
 

@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from skncf import FoldedUsers, NCFRecommender
 from skncf.datasets import make_interactions
+from skncf.plotting import embedding_vectors
 
 from .conftest import in_threads
 
@@ -95,6 +96,31 @@ def test_fold_in_recommends_for_new_users_leaving_their_history_out(data):
     assert "new-a" not in rec.users_  # the estimator did not gain the users
     with pytest.raises(ValueError, match="not seen in fit"):
         rec.recommend(["new-a"])
+
+
+@pytest.mark.parametrize("architecture", ["gmf", "neumf"])
+def test_folded_users_neighbours_are_the_nearest_fitted_users(data, architecture):
+    rec, X, _ = fit(data, architecture, "softmax")
+    fitted_user = rec.users_[0]  # folded again under its own label: not its own neighbour
+    history = np.vstack([rows_of(X, None, [fitted_user])[0], [[999, rec.items_[1]]]])
+    folded = rec.fold_in(history)
+    neighbours, sims = folded.similar_users([fitted_user, 999], k=5, return_scores=True)
+
+    def unit(rows):
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    fitted = unit(embedding_vectors(rec, "user"))  # GMF and tower parts, each of unit length
+    parts = [name for name in ("gmf", "tower") if name in folded._vectors]
+    queries = unit(np.hstack([unit(np.asarray(folded._vectors[name])) for name in parts]))
+    cosines = queries @ fitted.T
+    cosines[0, 0] = -np.inf  # user 0 is the first query's own label
+    np.testing.assert_array_equal(neighbours, rec.users_[np.argsort(-cosines)[:, :5]])
+    np.testing.assert_allclose(sims, -np.sort(-cosines)[:, :5], rtol=1e-5, atol=1e-6)
+    assert fitted_user not in neighbours[0]
+    with pytest.raises(ValueError, match="not among the folded-in users: 1"):
+        folded.similar_users([rec.users_[1]])
+    with pytest.raises(ValueError, match="k="):
+        folded.similar_users([999], k=len(rec.users_))
 
 
 def test_fold_in_is_deterministic_and_thread_safe(data):

@@ -116,6 +116,12 @@ class Scorer:
         """Unit-norm ``kind`` embeddings for similarity (:func:`unit_vectors`), an array."""
         return unit_vectors(self.logits_of, kind).numpy()
 
+    @staticmethod
+    def unit_user_rows(rows):
+        """:meth:`unit_vectors` of users given by their rows (:meth:`user_rows`)."""
+        parts = [rows[name] for name in ("gmf", "tower") if name in rows]
+        return _unit_parts(parts).numpy()
+
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).
 
@@ -161,8 +167,12 @@ def unit_vectors(logits_of, kind):
     """
     tables = logits_of.layout.embeddings(kind)
     ids = tf.range(tables[0].input_dim)
-    parts = [_unit_rows(logits_of.embedded(table, ids)) for table in tables]
-    return _unit_rows(tf.concat(parts, axis=1))
+    return _unit_parts([logits_of.embedded(table, ids) for table in tables])
+
+
+def _unit_parts(parts):
+    """The GMF and MLP parts (in that order), each normalised, side by side, normalised."""
+    return _unit_rows(tf.concat([_unit_rows(part) for part in parts], axis=1))
 
 
 def _unit_rows(matrix):
