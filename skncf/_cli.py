@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _start_tensorflow_quietly()
     try:
         return args.run(args) or 0
-    except (UserError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
+    except (UserError, ValueError, TypeError, OSError, ImportError) as error:
         print(f"skncf: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
 
@@ -461,6 +461,9 @@ def _fit_with_progress_on_stderr(estimator, X, y):
 
 
 def _fit(args):
+    from ._saving import check_path
+
+    check_path(args.output, for_writing=True)  # before training, not after
     _, X, y, feedback = _training_data(args)
     rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y)
     rec.save(args.output)

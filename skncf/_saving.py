@@ -84,6 +84,12 @@ def check_path(path, *, for_writing=False):
         folder = os.path.dirname(os.fspath(path)) or "."
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"path: the folder {folder!r} does not exist.")
+        if os.path.isdir(path):
+            example = os.path.join(os.fspath(path), "model.skncf")
+            raise IsADirectoryError(
+                f"path: {os.fspath(path)!r} is a folder; give the model file's name, e.g. "
+                f"{example!r}."
+            )
     elif not os.path.isfile(path):
         raise FileNotFoundError(f"path: no model file at {os.fspath(path)!r}.")
     return path

@@ -1,6 +1,8 @@
 """Bad input gets a clear ValueError/TypeError naming the argument, raised by skncf,
 and a failed call leaves a fitted estimator as it was."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -218,6 +220,12 @@ BAD_CALLS = [
         "path: the folder '/no/such/folder' does not exist",
     ),
     ("save to a number", lambda r: r.save(42), TypeError, "path must be a str or os.PathLike"),
+    (
+        "save onto a folder",
+        lambda r: r.save(os.path.dirname(os.path.abspath(__file__))),
+        IsADirectoryError,
+        "is a folder; give the model file's name",
+    ),
     (
         "fit validation_data with 3 columns",
         lambda r: r.fit(PAIRS, validation_data=np.zeros((2, 3), dtype=int)),

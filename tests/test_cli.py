@@ -171,6 +171,7 @@ def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
         (["fit", "missing.csv", "-o", "x.skncf"], "no such file: missing.csv"),
         (["fit", "plays.csv", "-o", "x.skncf"], "no column 'user' (--user-col)"),
         (["recommend", "plays.csv", "--users", "1"], "not a readable skncf model file"),
+        (["fit", "plays.csv", *COLUMNS, "-o", "."], "'.' is a folder; give the model file's"),
         (
             [
                 "fit",
