@@ -158,6 +158,13 @@ def test_refitting_the_estimator_invalidates_folded_users(data):
         folded.recommend(rec.users_[:1])
 
 
+def test_fold_in_from_a_model_of_two_users():
+    # two users' rows give a singular covariance: the prior must still be defined
+    rec = NCFRecommender(latent_dim=4, epochs=1, random_state=0).fit([[0, 1], [1, 2], [1, 1]])
+    top = rec.fold_in([[9, 1]]).recommend([9], k=1)
+    assert top.tolist() == [[2]]
+
+
 def test_fold_in_bad_input(data):
     rec, X, _ = fit(data, "gmf", "softmax")
     before = rec.recommend(rec.users_[:3], k=4)

@@ -107,6 +107,10 @@ def user_prior(scorer, users, rng):
     widths = tuple(c.shape[1] for c in columns)
     theta = np.hstack(columns).astype(np.float64)
     covariance, _ = ledoit_wolf(theta)
+    # a handful of users (or identical rows) can leave it singular: a ridge far below
+    # the rows' own variance keeps the factor defined and changes nothing else
+    scale = np.trace(covariance) / len(covariance)
+    covariance += 1e-6 * (scale if scale > 0 else 1.0) * np.eye(len(covariance))
     prior = UserPrior(names, widths, theta.mean(axis=0), np.linalg.cholesky(covariance))
     features = scorer.logits_of.user_features(users)
     if features is None:
