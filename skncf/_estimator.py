@@ -74,11 +74,11 @@ from ._serving.approximate import N_PROBE, ItemIndex, check_options
 from ._serving.attributes import attribute_encoder
 from ._serving.candidates import Candidates
 from ._serving.ranking import full_ranks, ndcg_gains
-from ._serving.saved_model import ServingModule, write_saved_model
+from ._serving.saved_model import ServingModule, id_dtype, write_saved_model
 from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
 from ._training.callbacks import Validation
-from ._training.fold_in import FoldIn, user_prior
+from ._training.fold_in import FoldIn, HistoryFoldIn, negative_weights, user_prior
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
 from ._training.svd_start import start_gmf_from_svd
@@ -1114,6 +1114,16 @@ class NCFRecommender(BaseEstimator):
           ``similar_users(user, k)`` -> ``{"users", "scores"}`` the same for users, as
           :meth:`similar_users`.
 
+        - ``recommend_from_history(user, item, k)`` -> ``{"users", "items",
+          "scores"}``: the ``k`` best items of new users from their (user id, item id)
+          pairs, each user's history left out, as :meth:`fold_in` then ``recommend``
+          give them; ``users`` lists the distinct users in order of first appearance,
+          a repeated pair counts once per row, and a user whose items are all unknown
+          (``handle_unknown="ignore"``) gets the prior mean's ranking. For implicit
+          feedback without a tower (``"gmf"``, ``"seed"``), whose users' problems are
+          convex: the graph solves them by Newton's method (a dozen steps, each a
+          ``(width, width)`` system per user; Python's ``fold_in`` runs L-BFGS to the
+          same rows within about 1e-5).
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
           (cold start), as ``fold_in(user_features=...)`` then ``recommend`` give them.
@@ -1131,7 +1141,8 @@ class NCFRecommender(BaseEstimator):
         Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
         ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the
         most popular items (unknown item ids in a filter: an error, or left out).
-        Per-user filters, fold-in from a history and approximate search stay in Python.
+        Per-user filters, fold-in for towers and ratings, and approximate search stay
+        in Python.
 
         Parameters
         ----------
@@ -1166,6 +1177,7 @@ class NCFRecommender(BaseEstimator):
         check_is_fitted(self)
         if os.path.isfile(path):
             raise ValueError(f"path must be a directory for the SavedModel; {path!r} is a file.")
+        id_dtype(self.users_, "user"), id_dtype(self.items_, "item")  # servable ids first
         output = (0.0, 1.0)
         if self._fitted("feedback") == "explicit":
             output = (self._rating_offset, self._rating_scale)
@@ -1179,10 +1191,21 @@ class NCFRecommender(BaseEstimator):
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
             self._popularity, self._activity(), output, self._fallback,
             strict=self.handle_unknown == "error", prior=prior, feature_width=width,
-            attributes=attribute_encoder(encoder),
+            attributes=attribute_encoder(encoder), history=self._history_fold_in(),
         )  # fmt: skip
         write_saved_model(path, module)
         return path
+
+    def _history_fold_in(self):
+        """The export's fold-in from a history, for objectives convex in a user's rows:
+        implicit feedback, no tower (:meth:`FoldIn.newton_rows`); else None."""
+        if self._fitted("feedback") == "explicit" or self._scorer.logits_of.tower is not None:
+            return None
+        solver = self._fold_in_solver()
+        return HistoryFoldIn(
+            solver.prior, solver.objective, interacted_items(self.seen_), self.n_negatives_,
+            float(self._fitted("negative_weight")),
+        )  # fmt: skip
 
     def _check_mlp_layers(self):
         layers = self.mlp_layers
@@ -2015,12 +2038,11 @@ class NCFRecommender(BaseEstimator):
         weights = (weights / _mean_by(weights, u, n_users)[u]).astype(np.float32)
         if self._fitted("loss") == "softmax":
             return u, i, weights, np.zeros(len(u), np.float32)
-        n_positives = np.bincount(u, minlength=n_users)
-        if self.n_negatives_ == "all":
-            negative = np.full(n_users, float(self._fitted("negative_weight")))
-        else:  # the sampled negatives' expected weight on each other item
-            negative = self.n_negatives_ * n_positives / np.maximum(n_items - n_positives, 1)
-        return u, i, weights, negative.astype(np.float32)
+        negative = negative_weights(
+            self.n_negatives_, self._fitted("negative_weight"),
+            np.bincount(u, minlength=n_users), float(n_items),
+        )  # fmt: skip
+        return u, i, weights, negative.numpy()
 
     def _fold_in_solver(self):
         """The fitted graph's :class:`~skncf._training.fold_in.FoldIn`, built once."""

@@ -123,6 +123,60 @@ def test_integer_ids_of_a_frame_with_a_float_column_export(tmp_path):
     np.testing.assert_array_equal(top["items"].numpy(), rec.recommend(users, k=K))
 
 
+@pytest.mark.parametrize(
+    ("architecture", "ids", "params"),
+    [("gmf", "str", {}), ("seed", "int", {}), ("gmf", "int", {"loss": "log"}),
+     ("gmf", "str", {"loss": "log", "n_negatives": "all"})],
+)  # fmt: skip
+def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture, ids, params):
+    rec, X = fitted(architecture, "implicit", ids, **params)
+    new = ["new-b", "new-a"] if ids == "str" else [10**6 + 2, 10**6 + 1]
+    items = rec.items_
+    # users in order of first appearance, a repeated pair, an unknown item (left out)
+    history = np.array(
+        [[new[0], items[0]], [new[1], items[1]], [new[1], items[2]], [new[0], items[3]],
+         [new[0], items[3]], [new[1], queries_unknown_item(rec)]], dtype=object,
+    )  # fmt: skip
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    out = served["recommend_from_history"](
+        user=tensor(history[:, 0], rec.users_),
+        item=tensor(history[:, 1], rec.items_),
+        k=tf.constant(K),
+    )
+    users, got = out["users"].numpy(), out["items"].numpy()
+    if got.dtype.kind == "O":
+        users, got = users.astype(str), got.astype(str)
+    np.testing.assert_array_equal(users, new)
+    folded = rec.fold_in(history)
+    expected, scores = folded.recommend(new, k=K, return_scores=True)
+    # Newton's method in the graph, L-BFGS in Python: the same optimum to about 1e-5
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+    served_pairs = np.column_stack([np.repeat(new, K), got.ravel()]).astype(object)
+    np.testing.assert_allclose(folded.predict(served_pairs), scores.ravel(), atol=1e-4)
+    np.testing.assert_array_equal(got, expected)  # no near ties here
+    assert not set(got[0]) & {items[0], items[3]} and not set(got[1]) & {items[1], items[2]}
+
+
+@pytest.mark.parametrize(("architecture", "feedback"), [("neumf", "implicit"), ("gmf", "explicit")])
+def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, architecture, feedback):
+    # a tower's rows, or the squared error of ratings, are not a convex problem
+    rec, _ = fitted(architecture, feedback, "str")
+    assert "recommend_from_history" not in tf.saved_model.load(str(rec.export(tmp_path))).signatures
+
+
+def test_recommend_from_history_checks_items_when_told_to(tmp_path):
+    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
+        served(
+            user=tf.constant(["new", "new"]),
+            item=tf.constant([X[0, 1], "nothing"]),
+            k=tf.constant(2),
+        )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the items"):
+        served(user=tf.constant(["new"]), item=tf.constant([X[0, 1]]), k=tf.constant(80))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["seed", "gmf", "mlp", "neumf"])
 @pytest.mark.parametrize("feedback", ["implicit", "explicit"])
@@ -192,7 +246,7 @@ FRESH = textwrap.dedent(
     asked = json.load(open(queries))
     for kind, question in asked.items():
         served = tf.saved_model.load(question["path"]).signatures
-        dtype = tf.string if kind == "str" else tf.int64
+        dtype = tf.string if kind.startswith("str") else tf.int64
         score = served["serving_default"](
             user=tf.constant(question["pairs_users"], dtype),
             item=tf.constant(question["pairs_items"], dtype),
@@ -205,6 +259,11 @@ FRESH = textwrap.dedent(
             new = served["recommend_new"](
                 user_features=tf.constant(question["features"], tf.float32), k=tf.constant(3))
             question["new_items"] = new["items"].numpy().tolist()
+        if "history" in question:  # new users from their history, solved in the graph
+            users, items = zip(*question["history"])
+            new = served["recommend_from_history"](
+                user=tf.constant(users, dtype), item=tf.constant(items, dtype), k=tf.constant(3))
+            question["history_items"] = new["items"].numpy().astype(str).tolist()
     assert not [m for m in sys.modules if m.split(".")[0] == "skncf"], "skncf was imported"
     json.dump(asked, open(answers, "w"))
     """
@@ -213,12 +272,13 @@ FRESH = textwrap.dedent(
 
 @pytest.mark.slow  # a new TensorFlow process, and saved_model_cli's
 def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
-    asked, expected = {}, {}
+    asked, expected, models = {}, {}, {}
     # the int-id model has numeric user features, served for new users without Python
     features = np.random.default_rng(0).random((45, 3)).astype(np.float32)
-    for ids in ("str", "int"):
+    for ids in ("str", "int", "str-gmf"):
         params = {"user_features": (np.arange(40), features[:40])} if ids == "int" else {}
-        rec, X = fitted("neumf", "implicit", ids, **params)
+        architecture = "gmf" if ids == "str-gmf" else "neumf"
+        rec, X = models[ids] = fitted(architecture, "implicit", ids[:3], **params)
         pairs, users = queries(rec, X)
         asked[ids] = {
             "path": str(rec.export(tmp_path / ids)),
@@ -227,8 +287,12 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
             "users": users.tolist(),
         }
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
+    gmf, with_features = models["str-gmf"][0], models["int"][0]
+    history = [["new", gmf.items_[0]], ["new", gmf.items_[5]]]
+    asked["str-gmf"]["history"] = history
+    expected_history = gmf.fold_in(history).recommend(["new"], k=3).tolist()
     asked["int"]["features"] = features[40:].tolist()
-    new = rec.fold_in(user_features=(np.arange(40, 45), features[40:]))  # rec: the int model
+    new = with_features.fold_in(user_features=(np.arange(40, 45), features[40:]))
     expected_new = new.recommend(np.arange(40, 45), k=3).tolist()
     (tmp_path / "queries.json").write_text(json.dumps(asked))
     (tmp_path / "serve.py").write_text(FRESH)
@@ -243,6 +307,7 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
         np.testing.assert_allclose(answers[ids]["score"], scores, rtol=RTOL)
         assert answers[ids]["items"] == items
     assert answers["int"]["new_items"] == expected_new
+    assert answers["str-gmf"]["history_items"] == expected_history
 
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli is not None, "saved_model_cli comes with tensorflow"
@@ -263,7 +328,8 @@ def test_export_from_the_command_line(tmp_path, capsys):
     status = main(["export", str(tmp_path / "m.skncf"), str(tmp_path / "out"),
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
-    written = "recommend_among, recommend_excluding, similar_items, similar_users;"
+    written = "recommend_among, recommend_excluding, similar_items, similar_users, "
+    written += "recommend_from_history;"
     assert f"serving_default, recommend, {written}" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()

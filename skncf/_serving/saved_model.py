@@ -19,6 +19,10 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
   moved by the features' part of a row);
+- for implicit feedback without a tower (GMF, seed), ``recommend_from_history(user,
+  item, k)``: the ``k`` best items of new users folded in from their (user, item)
+  pairs, as ``fold_in(X)`` then ``recommend`` give them (Newton's method in the graph,
+  :meth:`~skncf._training.fold_in.FoldIn.newton_rows`, where Python runs L-BFGS);
 - with user features encoded by the default encoder,
   ``recommend_from_attributes(k, <one input per column>)``: the same from the raw
   attributes, encoded in the graph (:mod:`skncf._serving.attributes`).
@@ -83,11 +87,13 @@ class ServingModule(tf.Module):
     attributes : AttributeEncoder or None, default=None
         The user features' default encoder as TensorFlow ops (with ``prior``): adds
         ``recommend_from_attributes``.
+    history : HistoryFoldIn or None, default=None
+        Fold-in from a history in the graph: adds ``recommend_from_history``.
     """
 
     def __init__(
         self, logits_of, variables, users, items, seen, popularity, activity, output,
-        fallback, strict, prior=None, feature_width=None, attributes=None,
+        fallback, strict, prior=None, feature_width=None, attributes=None, history=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -147,6 +153,17 @@ class ServingModule(tf.Module):
                 ],
                 autograph=False,
             )
+        self.recommend_from_history = None
+        if history is not None:
+            # a function, not the NamedTuple, as for the prior above
+            self.history_rows = functools.partial(history.rows, logits_of, self.n_items)
+            self.recommend_from_history = tf.function(
+                self._recommend_from_history,
+                input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
+                                 tf.TensorSpec([None], self.item_dtype, name="item"),
+                                 tf.TensorSpec([], tf.int32, name="k")],
+                autograph=False,
+            )  # fmt: skip
         self.recommend_from_attributes = None
         if prior is not None and attributes is not None:
             self.attributes = attributes
@@ -245,6 +262,30 @@ class ServingModule(tf.Module):
         """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them."""
         return self._recommend_new(self.attributes(columns), k)
 
+    def _recommend_from_history(self, user, item, k):
+        """Top ``k`` of new users folded in from (user, item) pairs, their items left out.
+
+        Each distinct user in order of first appearance; repeated pairs count as one
+        interaction each, and each user's weights are scaled to mean 1, as ``fold_in``
+        does. Unknown items raise or are left out, as ``handle_unknown`` says.
+        """
+        codes = self._codes(self.item_table, item, "item")
+        labels, user_code = tf.unique(user)
+        n_users = tf.size(labels)
+        pairs = tf.cast(user_code, tf.int64) * self.n_items + codes
+        merged, index = tf.unique(tf.boolean_mask(pairs, codes >= 0))
+        counts = tf.math.unsorted_segment_sum(
+            tf.ones_like(index, tf.float32), index, tf.size(merged)
+        )
+        users = tf.cast(merged // self.n_items, tf.int32)
+        items = tf.cast(merged % self.n_items, tf.int32)
+        weights = counts / tf.gather(tf.math.unsorted_segment_mean(counts, users, n_users), users)
+        logits = self._catalog_logits(self.history_rows(n_users, users, items, weights))
+        history = tf.stack([users, items], 1)
+        minus_inf = tf.fill(tf.shape(users), tf.constant(-np.inf, logits.dtype))
+        logits = tf.tensor_scatter_nd_update(logits, history, minus_inf)
+        return {"users": labels, **self._top(logits, k, tf.ones([n_users], tf.bool))}
+
     def _catalog_logits(self, rows):
         side = self.logits_of.side_of_rows(rows, False)
         all_items = self.logits_of.item_side(tf.range(self.n_items), False)
@@ -301,6 +342,8 @@ def write_saved_model(path, module):
     }
     if module.recommend_new is not None:
         signatures["recommend_new"] = module.recommend_new.get_concrete_function()
+    if module.recommend_from_history is not None:
+        signatures["recommend_from_history"] = module.recommend_from_history.get_concrete_function()
     if module.recommend_from_attributes is not None:
         function = module.recommend_from_attributes
         signatures["recommend_from_attributes"] = function.get_concrete_function()

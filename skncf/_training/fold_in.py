@@ -40,6 +40,10 @@ from .by_user import BLOCK_FLOATS
 MAX_ITER = 50
 # Users whose rows the prior is fitted on (a sample of larger user bases).
 PRIOR_USERS = 20_000
+# Newton steps of FoldIn.newton_rows, and the step halvings its line search tries: from
+# the prior mean, users' convex problems converge in 4-6 steps (ml1m-half, GMF).
+NEWTON_STEPS = 12
+HALVINGS = 8
 
 
 class UserPrior(NamedTuple):
@@ -91,6 +95,51 @@ class UserPrior(NamedTuple):
             [parts[name] if name in parts else tf.zeros((n, width), tf.float32)
              for name, width in zip(self.names, self.widths)], 1
         )  # fmt: skip
+
+
+def negative_weights(n_negatives, negative_weight, n_positives, n_items):
+    """Each user's ``a_u`` of the log loss (module docstring), from its positives' count.
+
+    ``negative_weight`` with every item a negative (``n_negatives="all"``), else the
+    sampled negatives' expected weight on each other item. TensorFlow operations, so
+    that the export computes it as :meth:`NCFRecommender.fold_in` does.
+    """
+    n_positives = tf.cast(n_positives, tf.float32)
+    if n_negatives == "all":
+        return tf.fill(tf.shape(n_positives), float(negative_weight))
+    return n_negatives * n_positives / tf.maximum(n_items - n_positives, 1.0)
+
+
+class HistoryFoldIn(NamedTuple):
+    """What the export needs to fold in users from their history, in its graph.
+
+    ``prior``, ``objective`` and ``candidates`` as :class:`FoldIn` takes them;
+    ``n_negatives`` and ``negative_weight`` as :func:`negative_weights` does.
+    """
+
+    prior: UserPrior
+    objective: str
+    candidates: np.ndarray | None
+    n_negatives: object
+    negative_weight: float
+
+    def rows(self, logits_of, n_items, n_users, users, items, weights):
+        """:meth:`FoldIn.newton_rows` of ``n_users`` users from their merged positives.
+
+        ``users`` (0..n_users-1), ``items`` (codes) and ``weights`` (each user's mean 1)
+        are int32, int32 and float32 tensors; a user without positives gets its prior
+        mean. Builds the solver in the caller's graph, so that it reads the variables.
+        """
+        solver = FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
+        extra = tf.zeros_like(weights)
+        if self.objective == "log":
+            n_positives = tf.math.bincount(users, minlength=n_users, maxlength=n_users)
+            extra = negative_weights(
+                self.n_negatives, self.negative_weight, n_positives, float(n_items)
+            )
+        means = tf.tile(tf.constant(self.prior.mean[None, :], tf.float32), [n_users, 1])
+        theta = solver.newton_rows(means, (users, items, weights, extra))
+        return self.prior.split(theta)
 
 
 def user_prior(scorer, users, rng):
@@ -193,6 +242,43 @@ class FoldIn:
             options={"maxiter": MAX_ITER},
         )  # fmt: skip
         return means + result.x.reshape(n, width) @ self.prior.root.T
+
+    def newton_rows(self, means, batch):
+        """:meth:`rows` of one block of users, in TensorFlow operations only.
+
+        For the export, whose graph cannot call scipy: Newton's method in the whitened
+        coordinates of :meth:`_solve`, each step's length halved until the objective
+        falls enough (Armijo), from the prior ``means`` (a float32 tensor). Only for
+        objectives convex in a user's rows, which a Newton step cannot climb: the
+        softmax and the log loss of graphs without a tower, whose logits are linear in
+        the rows. ``batch`` as :meth:`rows` takes it, as tensors; returns ``theta``.
+        """
+
+        def objective(z):  # per user, shape (n,)
+            theta = means + tf.matmul(z, self.root, transpose_b=True)
+            return self._data_term(theta, *batch) + 0.5 * tf.reduce_sum(tf.square(z), 1)
+
+        def step(count, z):
+            with tf.GradientTape() as outer:
+                outer.watch(z)
+                with tf.GradientTape() as inner:
+                    inner.watch(z)
+                    value = tf.reduce_sum(objective(z))
+                gradient = inner.gradient(value, z)
+            # users' problems are independent: the Hessian is one (width, width) block each
+            hessian = outer.batch_jacobian(gradient, z)
+            direction = tf.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+            now, slope = objective(z), tf.reduce_sum(gradient * direction, 1)
+            size = tf.zeros_like(now)
+            for halving in reversed(range(HALVINGS)):  # the longest step that passes wins
+                length = 0.5**halving
+                passes = objective(z - length * direction) <= now - 1e-4 * length * slope
+                size = tf.where(passes, length, size)
+            return count + 1, z - size[:, None] * direction
+
+        z = tf.zeros_like(means)
+        _, z = tf.while_loop(lambda count, _: count < NEWTON_STEPS, step, (0, z))
+        return means + tf.matmul(z, self.root, transpose_b=True)
 
     def _loss_and_gradient(self, z, mean, batch):
         with tf.GradientTape() as tape:
