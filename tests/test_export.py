@@ -164,6 +164,18 @@ def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, archite
     assert "recommend_from_history" not in tf.saved_model.load(str(rec.export(tmp_path))).signatures
 
 
+def test_recommend_from_history_of_no_one_and_of_unknown_items(tmp_path):
+    rec, _ = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]
+    empty = served(
+        user=tf.constant([], tf.string), item=tf.constant([], tf.string), k=tf.constant(3)
+    )
+    assert empty["users"].shape == (0,) and empty["items"].shape == (0, 3)
+    # items all unknown: nothing to learn from, the prior mean's ranking
+    out = served(user=tf.constant(["new"]), item=tf.constant(["nothing"]), k=tf.constant(3))
+    assert out["items"].shape == (1, 3) and np.all(np.diff(out["scores"].numpy()) <= 0)
+
+
 def test_recommend_from_history_checks_items_when_told_to(tmp_path):
     rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
     served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]

@@ -138,7 +138,10 @@ class HistoryFoldIn(NamedTuple):
                 self.n_negatives, self.negative_weight, n_positives, float(n_items)
             )
         means = tf.tile(tf.constant(self.prior.mean[None, :], tf.float32), [n_users, 1])
-        theta = solver.newton_rows(means, (users, items, weights, extra))
+        theta = tf.cond(  # no users: nothing to solve (the Hessians' batch would be empty)
+            n_users > 0, lambda: solver.newton_rows(means, (users, items, weights, extra)),
+            lambda: means,
+        )  # fmt: skip
         return self.prior.split(theta)
 
 
