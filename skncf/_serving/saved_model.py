@@ -340,11 +340,9 @@ def write_saved_model(path, module):
         "similar_items": module.similar_items.get_concrete_function(),
         "similar_users": module.similar_users.get_concrete_function(),
     }
-    if module.recommend_new is not None:
-        signatures["recommend_new"] = module.recommend_new.get_concrete_function()
-    if module.recommend_from_history is not None:
-        signatures["recommend_from_history"] = module.recommend_from_history.get_concrete_function()
-    if module.recommend_from_attributes is not None:
-        function = module.recommend_from_attributes
-        signatures["recommend_from_attributes"] = function.get_concrete_function()
+    optional = ("recommend_from_history", "recommend_new", "recommend_from_attributes")
+    for name in optional:
+        function = getattr(module, name)
+        if function is not None:
+            signatures[name] = function.get_concrete_function()
     tf.saved_model.save(module, str(path), signatures=signatures)
