@@ -1121,9 +1121,10 @@ class NCFRecommender(BaseEstimator):
           a repeated pair counts once per row, and a user whose items are all unknown
           (``handle_unknown="ignore"``) gets the prior mean's ranking. For implicit
           feedback without a tower (``"gmf"``, ``"seed"``), whose users' problems are
-          convex: the graph solves them by Newton's method (a dozen steps, each a
-          ``(width, width)`` system per user; Python's ``fold_in`` runs L-BFGS to the
-          same rows within about 1e-5).
+          convex: the graph solves them by Newton's method (at most 12 steps, each a
+          ``(width, width)`` system per user: for a few users per call), where
+          Python's ``fold_in`` runs L-BFGS, to scores within about 1e-5 for a user
+          alone (a batch's joint solve stops a little short of the optimum).
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
           (cold start), as ``fold_in(user_features=...)`` then ``recommend`` give them.

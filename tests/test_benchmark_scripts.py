@@ -317,6 +317,7 @@ def test_explicit_passes_settings_and_scores_both_methods_on_the_same_folds(
         ("serving", ["--models", "gmf", "--repeats", "1"], "| gmf | "),
         ("fold_in", ["--folds", "2", "--no-baselines"], "| skncf gmf, folded in | "),
         ("export", ["--architectures", "gmf", "--repeats", "1"], "| gmf | 1 | "),
+        ("served_fold_in", ["--repeats", "1"], "| 1 | "),
         ("ncf_protocol", ["--methods", "gmf", "--epochs", "1"], "| gmf | "),
     ],
 )
