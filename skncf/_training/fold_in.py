@@ -23,6 +23,9 @@ ml1m-half's validation split among 0.5, 1 and 3 times it (fold-in's HR@10 0.093,
 are the fitted graph's and stay fixed; each block of users is solved at once by scipy's
 L-BFGS with TensorFlow's gradients (the users' problems are independent, so their sum is
 minimised by minimising each). No randomness: the same history gives the same rows.
+The export's graph cannot call scipy: where a user's problem is convex (the softmax and
+the log loss without a tower), it solves it by Newton's method instead
+(:meth:`FoldIn.newton_rows`, :class:`HistoryFoldIn`), from the same objective and prior.
 """
 
 from typing import NamedTuple
