@@ -61,8 +61,8 @@ class FoldedUsers:
     def _check_current(self):
         if getattr(self._estimator, "_scorer", None) is not self._scorer:
             raise ValueError(
-                "the estimator was fit again after fold_in: these users' rows belong to "
-                "the old model; call fold_in again."
+                "the estimator changed after fold_in (fit, partial_fit or add_items): "
+                "these users' rows belong to the old model; call fold_in again."
             )
         return self._estimator
 

@@ -153,9 +153,13 @@ def test_refitting_the_estimator_invalidates_folded_users(data):
     pickle.loads(pickle.dumps(rec)).fold_in(X[:3])  # the cache is not pickled, rebuilt
     copy = pickle.loads(pickle.dumps(folded))  # with its estimator
     np.testing.assert_array_equal(copy.recommend(rec.users_[:2]), folded.recommend(rec.users_[:2]))
-    rec.set_params(epochs=1).fit(X)
-    with pytest.raises(ValueError, match="fit again after fold_in"):
+    rec.partial_fit(X[:20])  # continued training moves the items the rows were fit to
+    with pytest.raises(ValueError, match="changed after fold_in"):
         folded.recommend(rec.users_[:1])
+    folded = rec.fold_in(rows_of(X, None, rec.users_[:2])[0])
+    rec.set_params(epochs=1).fit(X)
+    with pytest.raises(ValueError, match="changed after fold_in"):
+        folded.similar_users(rec.users_[:1])
 
 
 def test_fold_in_from_a_model_of_two_users():
