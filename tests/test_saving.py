@@ -166,7 +166,7 @@ def test_a_tampered_file_cannot_run_code(model_file, tmp_path):
         archive.writestr("arrays.npz", buffer.getvalue())
     # The payload works: unpickling it the way pickle-based formats load creates the file.
     with np.load(io.BytesIO(buffer.getvalue()), allow_pickle=True) as npz:
-        npz["user_embedding/0"]
+        npz["user_embedding/0"][0].close()  # the payload returns the file it opened
     assert marker.exists()
     os.remove(marker)
     with pytest.raises(ValueError, match="refused to load"):
