@@ -157,6 +157,24 @@ def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture
     assert not set(got[0]) & {items[0], items[3]} and not set(got[1]) & {items[1], items[2]}
 
 
+def test_recommend_from_history_leaves_cold_items_out_of_the_softmax(tmp_path):
+    # items known by their features alone are not among fit's softmax candidates, nor
+    # fold-in's: the graph must mask them as Python does
+    import pandas as pd
+
+    X, _ = data("int", "implicit")
+    kinds = pd.DataFrame({"kind": np.array(["a", "b", "c"])[np.arange(90) % 3]})
+    # items 80-89: features only; trained enough that masking them moves the scores (by
+    # about 2e-3 here, were the graph not to mask them)
+    rec = NCFRecommender(item_features=kinds, latent_dim=8, epochs=10, random_state=0).fit(X)
+    history = np.array([[10**6, 1], [10**6, 2], [10**6 + 1, 3]])
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]
+    out = served(user=tf.constant(history[:, 0]), item=tf.constant(history[:, 1]), k=tf.constant(K))
+    items, scores = rec.fold_in(history).recommend([10**6, 10**6 + 1], k=K, return_scores=True)
+    np.testing.assert_array_equal(out["items"].numpy(), items)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+
+
 @pytest.mark.parametrize(("architecture", "feedback"), [("neumf", "implicit"), ("gmf", "explicit")])
 def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, architecture, feedback):
     # a tower's rows, or the squared error of ratings, are not a convex problem
