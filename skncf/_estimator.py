@@ -1116,8 +1116,9 @@ class NCFRecommender(BaseEstimator):
 
         - ``recommend_from_history(user, item, k)`` -> ``{"users", "items",
           "scores"}``: the ``k`` best items of new users from their (user id, item id)
-          pairs (new ids of the type of the model's own), each user's history left out, as :meth:`fold_in` then ``recommend``
-          give them; ``users`` lists the distinct users in order of first appearance,
+          pairs (new ids of the type of the model's own), each user's history left
+          out, as :meth:`fold_in` then ``recommend`` give them; ``users`` lists the
+          distinct users in order of first appearance,
           a repeated pair counts once per row, and a user whose items are all unknown
           (``handle_unknown="ignore"``) gets the prior mean's ranking. For implicit
           feedback without a tower (``"gmf"``, ``"seed"``), whose users' problems are
