@@ -236,21 +236,30 @@ class FoldIn:
 
         ``theta = mean + z L'`` makes the prior ``|z|^2 / 2``: the problem is then about
         as well conditioned as the data allow, and L-BFGS converges in a few dozen steps.
+        The block's users are one problem to L-BFGS, though their curvatures differ: a
+        user's data term grows with its total weight ``W_u``. For the implicit objectives
+        without a tower, L-BFGS works on ``z / s_u`` with ``s_u = 1 / sqrt(1 + W_u)``,
+        which brings the users' curvatures closer: on ml1m-half a user's scores then move
+        about 3x less with the batch it is folded in with (``benchmarks/``).
         """
         n, width = means.shape
+        scale = np.ones((n, 1), np.float32)
+        if self.objective != "squared" and self.logits_of.tower is None:
+            total = np.bincount(batch[0], weights=batch[2], minlength=n)
+            scale = (1.0 / np.sqrt(1.0 + total))[:, None].astype(np.float32)
         batch = tuple(tf.constant(x) for x in batch)
         mean = tf.constant(means)
 
         def value_and_gradient(x):
-            z = tf.constant(x.reshape(n, width), tf.float32)
+            z = tf.constant(x.reshape(n, width) * scale, tf.float32)
             value, gradient = self._gradient(z, mean, batch)
-            return float(value), gradient.numpy().ravel().astype(np.float64)
+            return float(value), (gradient.numpy() * scale).ravel().astype(np.float64)
 
         result = scipy.optimize.minimize(
             value_and_gradient, np.zeros(n * width), jac=True, method="L-BFGS-B",
             options={"maxiter": MAX_ITER},
         )  # fmt: skip
-        return means + result.x.reshape(n, width) @ self.prior.root.T
+        return means + (result.x.reshape(n, width) * scale) @ self.prior.root.T
 
     def newton_rows(self, means, batch):
         """:meth:`rows` of one block of users, in TensorFlow operations only.
