@@ -99,18 +99,14 @@ def _parser():
         "or any TensorFlow runtime, no skncf needed) with the signatures serving_default "
         "(user, item -> score), recommend (user, k -> items, scores), recommend_among and "
         "recommend_excluding (within or outside a list of items), similar_items (item, k "
-        "-> items, cosines) and similar_users (user, k -> users, cosines); with user features "
-        "also recommend_new (encoded features, k) and, for the default encoder, "
-        "recommend_from_attributes (k, one input per column).",
+        "-> items, cosines) and similar_users (user, k -> users, cosines); for GMF and seed "
+        "with implicit feedback recommend_from_history (new users' user, item pairs, k); "
+        "with user features also recommend_new (encoded features, k) and, for the default "
+        "encoder, recommend_from_attributes (k, one input per column).",
     )
     export.add_argument("model_file", help="a model file written by 'skncf fit'")
     export.add_argument("output_dir", help="the SavedModel directory, e.g. models/ncf/1")
-    export.add_argument(
-        "--handle-unknown",
-        choices=["error", "ignore"],
-        help="unknown ids: fail the call, or score them with the fallback (default: the "
-        "model's own setting)",
-    )
+    _handle_unknown_option(export, "fail the call")
     export.set_defaults(run=_export)
     demo = commands.add_parser(
         "demo",
@@ -295,6 +291,7 @@ def _add_recommend(commands):
         'pip install "skncf[ann]"), probing N_PROBE lists (default: 64)',
     )
     _output_options(recommend)
+    _handle_unknown_option(recommend, "stop with an error")
     recommend.set_defaults(run=_recommend)
 
 
@@ -317,7 +314,29 @@ def _add_similar(commands):
         )
     similar.add_argument("--k", type=int, default=10, help="neighbours of each (default: 10)")
     _output_options(similar)
+    _handle_unknown_option(similar, "stop with an error")
     similar.set_defaults(run=_similar)
+
+
+def _handle_unknown_option(parser, error):
+    """--handle-unknown: the model's ``handle_unknown``, for this command only."""
+    parser.add_argument(
+        "--handle-unknown",
+        choices=["error", "ignore"],
+        help=f"unknown ids: {error}, or give them the fallback (the most popular items or "
+        "users; unknown ids in a filter file are left out) (default: the model's own "
+        "setting)",
+    )
+
+
+def _load(args):
+    """The model of ``args.model_file``, with --handle-unknown applied."""
+    from ._estimator import load
+
+    rec = load(args.model_file)
+    if args.handle_unknown is not None:
+        rec.handle_unknown = args.handle_unknown
+    return rec
 
 
 def _output_options(parser):
@@ -510,18 +529,19 @@ def _evaluate(args):
 
 
 def _in_cli_terms(recommend, *args, **options):
-    """``recommend(*args, **options)``; its advice on ``k`` given as this command's options."""
+    """``recommend(*args, **options)``; its advice given as this command's options."""
     try:
         return recommend(*args, **options)
     except ValueError as error:
         advice = str(error).replace("lower k", "lower --k")
-        raise UserError(advice.replace("pass exclude_seen=False", "pass --include-seen")) from None
+        advice = advice.replace("pass exclude_seen=False", "pass --include-seen")
+        raise UserError(
+            advice.replace("Pass handle_unknown='ignore'", "Pass --handle-unknown ignore")
+        ) from None
 
 
 def _recommend(args):
-    from ._estimator import load
-
-    rec = load(args.model_file)
+    rec = _load(args)
     if args.item_features is not None:
         rec.add_items(_features(args, "item"))
     filters = {
@@ -537,9 +557,7 @@ def _recommend(args):
 
 
 def _similar(args):
-    from ._estimator import load
-
-    rec = load(args.model_file)
+    rec = _load(args)
     kind = "user" if args.users or args.users_file or args.all_users else "item"
     queries = getattr(rec, f"{kind}s_")
     if not getattr(args, f"all_{kind}s"):
@@ -610,11 +628,7 @@ def _write_lists(args, names, queries, found, scores):
 
 
 def _export(args):
-    from ._estimator import load
-
-    rec = load(args.model_file)
-    if args.handle_unknown is not None:
-        rec.handle_unknown = args.handle_unknown
+    rec = _load(args)
     rec.export(args.output_dir)
     import tensorflow as tf
 

@@ -211,6 +211,15 @@ def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
     )
     result = skncf("recommend", "u.skncf", "--users", "nobody", cwd=folder)
     assert result.returncode == 2 and "not seen in fit" in result.stderr
+    # the advice is this command's option, which gives unknown users the popular items
+    assert "Pass --handle-unknown ignore" in result.stderr
+    fallback = skncf("recommend", "u.skncf", "--users", "nobody", "--k", "2",
+                     "--handle-unknown", "ignore", cwd=folder)  # fmt: skip
+    assert fallback.returncode == 0, fallback.stderr
+    assert fallback.stdout.splitlines()[1].startswith("nobody,1,")
+    similar = skncf("similar", "u.skncf", "--items", "999999", "--k", "1",
+                    "--handle-unknown", "ignore", cwd=folder)  # fmt: skip
+    assert similar.returncode == 0 and similar.stdout.splitlines()[1].startswith("999999,1,")
 
 
 def test_a_k_beyond_a_users_unseen_items_is_advised_in_option_names(skncf, interactions_csv):
