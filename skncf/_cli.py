@@ -588,7 +588,7 @@ def _ranker(args, rec):
             raise UserError("--approximate ranks the model's own users, not new ones.")
         X, y = (None, None) if args.history is None else _history(args, rec)
         features = _features(args, "user")
-        folded = rec.fold_in(X, y, user_features=features)
+        folded = _in_cli_terms(rec.fold_in, X, y, user_features=features)
         return folded.recommend, folded.users_, {}
     users = rec.users_
     if not args.all_users:

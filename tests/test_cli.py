@@ -198,7 +198,7 @@ def test_user_mistakes_give_one_line_and_exit_status_2(skncf, interactions_csv, 
 
 
 def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
-    folder, _ = interactions_csv
+    folder, frame = interactions_csv
     skncf(
         "fit",
         "plays.csv",
@@ -217,6 +217,11 @@ def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
                      "--handle-unknown", "ignore", cwd=folder)  # fmt: skip
     assert fallback.returncode == 0, fallback.stderr
     assert fallback.stdout.splitlines()[1].startswith("nobody,1,")
+    pd.DataFrame({"player": ["new", "new"], "game": [frame.game[0], 999999]}).to_csv(
+        folder / "h.csv", index=False
+    )
+    history = skncf("recommend", "u.skncf", "--history", "h.csv", *COLUMNS, cwd=folder)
+    assert history.returncode == 2 and "Pass --handle-unknown ignore" in history.stderr
     similar = skncf("similar", "u.skncf", "--items", "999999", "--k", "1",
                     "--handle-unknown", "ignore", cwd=folder)  # fmt: skip
     assert similar.returncode == 0 and similar.stdout.splitlines()[1].startswith("999999,1,")
