@@ -81,7 +81,8 @@ def _parser():
         help="hold out each user's last interaction, train, report ranking metrics",
         description="Leave-last-out evaluation: each user's last interaction (by --time-col, "
         "else a seeded random one) is held out, the model trains on the rest and every held-"
-        "out item is ranked among all items its user has not seen (full ranking).",
+        "out item is ranked among all items its user has not seen (full ranking); with "
+        "--rating-col, the held-out ratings are predicted (RMSE, MAE, R^2).",
     )
     evaluate.add_argument(
         "--time-col", help="column of timestamps (numbers, or dates as text) that defines 'last'"
@@ -506,6 +507,8 @@ def _times(column, name):
 
 
 def _evaluate(args):
+    import numpy as np
+
     from .metrics import evaluate
     from .model_selection import LeaveLastOut
 
@@ -517,7 +520,12 @@ def _evaluate(args):
     rec = _estimator(args, feedback)
     _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train])
     if feedback == "explicit":
-        report = {"r2": rec.score(X.iloc[test], y[test])}
+        error = rec.predict(X.iloc[test]) - y[test]
+        report = {
+            "rmse": float(np.sqrt(np.mean(error**2))),
+            "mae": float(np.mean(np.abs(error))),
+            "r2": rec.score(X.iloc[test], y[test]),
+        }
     else:
         report = evaluate(rec, X.iloc[test], k=args.k)["full"]
     if args.json:

@@ -140,6 +140,19 @@ def test_fit_parquet_ratings_and_evaluate(skncf, interactions_csv):
     assert 0 <= report["ndcg@10"] <= report["hit_rate@10"] <= 1
 
 
+def test_evaluate_ratings_reports_rmse_mae_and_r2(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    evaluation = skncf("evaluate", "plays.csv", *COLUMNS, "--rating-col", "stars",
+                       "--time-col", "time", "--json", "--quiet", *QUICK, cwd=folder)  # fmt: skip
+    assert evaluation.returncode == 0, evaluation.stderr
+    report = json.loads(evaluation.stdout)
+    # the held-out ratings: each user's latest (users with 2 or more)
+    latest = frame[frame.groupby("player").player.transform("size") > 1]
+    held = latest.loc[latest.groupby("player").time.idxmax(), "stars"].to_numpy()
+    assert 0 < report["mae"] <= report["rmse"]
+    assert report["r2"] == pytest.approx(1 - report["rmse"] ** 2 / held.var(), rel=1e-6)
+
+
 def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
     # month first: the alphabet would put 01/01/2020 before 12/31/2019
     folder, frame = interactions_csv
