@@ -508,6 +508,7 @@ def _times(column, name):
 
 def _evaluate(args):
     import numpy as np
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     from .metrics import evaluate
     from .model_selection import LeaveLastOut
@@ -520,11 +521,11 @@ def _evaluate(args):
     rec = _estimator(args, feedback)
     _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train])
     if feedback == "explicit":
-        error = rec.predict(X.iloc[test]) - y[test]
+        predicted = rec.predict(X.iloc[test])  # once, for all three figures
         report = {
-            "rmse": float(np.sqrt(np.mean(error**2))),
-            "mae": float(np.mean(np.abs(error))),
-            "r2": rec.score(X.iloc[test], y[test]),
+            "rmse": float(np.sqrt(mean_squared_error(y[test], predicted))),
+            "mae": float(mean_absolute_error(y[test], predicted)),
+            "r2": float(r2_score(y[test], predicted)),
         }
     else:
         report = evaluate(rec, X.iloc[test], k=args.k)["full"]

@@ -78,7 +78,13 @@ from ._serving.saved_model import ServingModule, id_dtype, write_saved_model
 from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
 from ._training.callbacks import Validation
-from ._training.fold_in import FoldIn, HistoryFoldIn, negative_weights, user_prior
+from ._training.fold_in import (
+    FoldIn,
+    HistoryFoldIn,
+    is_convex,
+    negative_weights,
+    user_prior,
+)
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
 from ._training.svd_start import start_gmf_from_svd
@@ -1201,11 +1207,11 @@ class NCFRecommender(BaseEstimator):
     def _history_fold_in(self):
         """The export's fold-in from a history, for objectives convex in a user's rows:
         implicit feedback, no tower (:meth:`FoldIn.newton_rows`); else None."""
-        if self._fitted("feedback") == "explicit" or self._scorer.logits_of.tower is not None:
+        if not is_convex(self._fold_in_objective(), self._scorer.logits_of):
             return None
         solver = self._fold_in_solver()
         return HistoryFoldIn(
-            solver.prior, solver.objective, interacted_items(self.seen_), self.n_negatives_,
+            solver.prior, solver.objective, solver.candidates, self.n_negatives_,
             float(self._fitted("negative_weight")),
         )  # fmt: skip
 
@@ -2046,17 +2052,18 @@ class NCFRecommender(BaseEstimator):
         )  # fmt: skip
         return u, i, weights, negative.numpy()
 
+    def _fold_in_objective(self):
+        """Fold-in's objective: ``"squared"`` for ratings, else the fit's loss."""
+        return "squared" if self._fitted("feedback") == "explicit" else self._fitted("loss")
+
     def _fold_in_solver(self):
         """The fitted graph's :class:`~skncf._training.fold_in.FoldIn`, built once."""
         solver = self._fold_in
         if solver is None:
             trained = np.flatnonzero(np.diff(self.seen_.indptr))
             prior = user_prior(self._scorer, trained, np.random.default_rng(0))
-            objective = (
-                "squared" if self._fitted("feedback") == "explicit" else self._fitted("loss")
-            )
             solver = self._fold_in = FoldIn(
-                self._scorer.logits_of, prior, objective, len(self.items_),
+                self._scorer.logits_of, prior, self._fold_in_objective(), len(self.items_),
                 self._scorer.tower_width, interacted_items(self.seen_),
             )  # fmt: skip
         return solver

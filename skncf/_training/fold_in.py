@@ -103,6 +103,12 @@ class UserPrior(NamedTuple):
         )  # fmt: skip
 
 
+def is_convex(objective, logits_of):
+    """Whether each user's fold-in problem is convex: the softmax or the log loss of a
+    graph without a tower, whose logits are linear in a user's rows."""
+    return objective != "squared" and logits_of.tower is None
+
+
 def negative_weights(n_negatives, negative_weight, n_positives, n_items):
     """Each user's ``a_u`` of the log loss (module docstring), from its positives' count.
 
@@ -195,7 +201,7 @@ class FoldIn:
 
     def __init__(self, logits_of, prior, objective, n_items, tower_width=1, candidates=None):
         self.logits_of, self.prior, self.objective = logits_of, prior, objective
-        self.n_items = n_items
+        self.n_items, self.candidates = n_items, candidates
         self.outside = None  # 0 on the candidates, -inf elsewhere
         if candidates is not None:
             outside = np.full(n_items, -np.inf, np.float32)
@@ -244,7 +250,7 @@ class FoldIn:
         """
         n, width = means.shape
         scale = np.ones((n, 1), np.float32)
-        if self.objective != "squared" and self.logits_of.tower is None:
+        if is_convex(self.objective, self.logits_of):
             total = np.bincount(batch[0], weights=batch[2], minlength=n)
             scale = (1.0 / np.sqrt(1.0 + total))[:, None].astype(np.float32)
         batch = tuple(tf.constant(x) for x in batch)
@@ -282,12 +288,13 @@ class FoldIn:
                 outer.watch(z)
                 with tf.GradientTape() as inner:
                     inner.watch(z)
-                    value = tf.reduce_sum(objective(z))
+                    now = objective(z)
+                    value = tf.reduce_sum(now)
                 gradient = inner.gradient(value, z)
             # users' problems are independent: the Hessian is one (width, width) block each
             hessian = outer.batch_jacobian(gradient, z)
             direction = tf.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
-            now, slope = objective(z), tf.reduce_sum(gradient * direction, 1)
+            slope = tf.reduce_sum(gradient * direction, 1)
             size = tf.zeros_like(now)
             for halving in reversed(range(HALVINGS)):  # the longest step that passes wins
                 length = 0.5**halving
