@@ -195,7 +195,7 @@ BAD_CALLS = [
         "recommend k > unseen",
         lambda r: r.recommend([0], k=2),
         ValueError,
-        "k=2 exceeds the 1 items that user 0",
+        "k=2 exceeds the 1 item that user 0",
     ),
     ("recommend empty", lambda r: r.recommend([]), ValueError, "users is empty"),
     (

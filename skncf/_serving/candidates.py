@@ -93,8 +93,10 @@ class Candidates:
         if len(left) and left.min() < k:
             worst = labels[rows[np.argmin(left)]]
             worst = worst.item() if isinstance(worst, np.generic) else worst  # big ints
+            n = int(left.min())
             raise ValueError(
-                f"k={k} exceeds the {left.min()} items that {what} {worst!r} {because}."
+                f"k={k} exceeds the {n} item{'' if n == 1 else 's'} that {what} {worst!r} "
+                f"{because}."
             )
 
     def top(self, blocks, rows, k):
