@@ -1637,7 +1637,9 @@ class NCFRecommender(BaseEstimator):
         logits = np.empty((len(labels), k), dtype=np.float32)
         rows = np.flatnonzero(known)
         if approximate is not False:
-            rows = self._approximate_top(approximate, codes, rows, k, candidates, top, logits)
+            rows = self._approximate_top(
+                approximate, codes, rows, k, candidates, (top, logits), vectors
+            )
         blocks = self._scorer.rows(codes[rows], vectors)
         top[rows], logits[rows] = candidates.top(blocks, rows, k)
         unknown = np.flatnonzero(~known)
@@ -1666,11 +1668,13 @@ class NCFRecommender(BaseEstimator):
             )
         return Candidates(len(self.items_), seen=seen, **lists)
 
-    def _approximate_top(self, approximate, codes, rows, k, candidates, top, logits):
-        """Fill ``top`` and ``logits`` of ``rows`` from the item index; return rows left.
+    def _approximate_top(self, approximate, codes, rows, k, candidates, out, vectors):
+        """Fill ``out``, (top, logits), at ``rows`` from the item index; return rows left.
 
-        The rows left (too few candidates found) are for the exact ranking.
+        The rows left (too few candidates found) are for the exact ranking. ``vectors``
+        as for :meth:`_recommend`.
         """
+        top, logits = out
         options = check_options(approximate)
         n_lists = options.get("n_lists")
         index = self._item_index
@@ -1689,7 +1693,7 @@ class NCFRecommender(BaseEstimator):
         for start in range(0, len(rows), step):
             block = rows[start : start + step]
             users = codes[block]
-            found = index.search(users, width, n_probe)
+            found = index.search(users, width, n_probe, vectors)
             keep = found >= 0
             allowed = candidates.contains(np.repeat(block, width), np.maximum(found, 0).ravel())
             keep &= allowed.reshape(found.shape)
@@ -1697,7 +1701,7 @@ class NCFRecommender(BaseEstimator):
             left.append(block[~enough])
             first = np.argsort(~keep[enough], axis=1, kind="stable")[:, :k]
             chosen = np.take_along_axis(found[enough], first, axis=1)
-            scores = self._scorer.pairs(np.repeat(users[enough], k), chosen.ravel())
+            scores = self._scorer.pairs(np.repeat(users[enough], k), chosen.ravel(), vectors)
             scores = scores.reshape(chosen.shape)
             order = np.argsort(-scores, axis=1, kind="stable")
             top[block[enough]] = np.take_along_axis(chosen, order, axis=1)

@@ -73,12 +73,13 @@ class FoldedUsers:
         *,
         exclude_seen: bool = True,
         return_scores: bool = False,
+        approximate: bool | dict[str, int] = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each folded user, best first.
 
-        As :meth:`NCFRecommender.recommend` (without ``approximate``).
+        As :meth:`NCFRecommender.recommend`.
 
         Parameters
         ----------
@@ -91,6 +92,10 @@ class FoldedUsers:
             Leave out the items of the history they were folded in from.
         return_scores : bool, default=False
             Also return the scores (as ``predict`` gives them).
+        approximate : bool or dict, default=False
+            Search the estimator's approximate item index (faiss) instead of scoring
+            every item, as :meth:`NCFRecommender.recommend` does; the same index serves
+            both, built by the first such call of either.
         allow, deny : array-like of item ids, or a sequence of them, default=None
             Candidate filters, as for :meth:`NCFRecommender.recommend`.
 
@@ -105,7 +110,7 @@ class FoldedUsers:
         labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
         return estimator._recommend(
             labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
-            vectors=self._vectors,
+            approximate=approximate, vectors=self._vectors,
         )  # fmt: skip
 
     def similar_users(

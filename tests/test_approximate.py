@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from skncf import NCFRecommender
+from skncf._serving.approximate import ItemIndex
 from skncf.datasets import make_interactions
 
 from .conftest import FAST, in_threads, seen_items
@@ -147,3 +148,25 @@ def test_users_are_searched_in_blocks_sized_by_the_widest_history(catalog, monke
     widest = int(np.diff(rec.seen_.indptr).max()) + 10
     monkeypatch.setattr("skncf._estimator.CHUNK_FLOATS", 4 * widest * 7)  # 7 users a block
     np.testing.assert_array_equal(rec.recommend(users, k=10, approximate={"n_probe": 4}), whole)
+
+
+def test_folded_users_search_the_same_index_with_their_own_rows(catalog):
+    X, rec = catalog
+    # fitted users 100-119's histories under new ids: their folded rows are rows 0-19 of
+    # the folded table, so a search by the fitted users' codes 0-19 would answer wrongly
+    old = rec.users_[100:120]
+    history = X[np.isin(X[:, 0], old)]
+    history[:, 0] += 10_000
+    new = rec.fold_in(history)
+    users = new.users_
+    exact, exact_scores = new.recommend(users, k=10, return_scores=True)
+    n_lists = ItemIndex(rec._scorer).n_lists
+    every = new.recommend(users, k=10, approximate={"n_probe": n_lists})
+    np.testing.assert_array_equal(every, exact)  # every list probed: every item scored
+    items, scores = new.recommend(users, k=10, approximate={"n_probe": 2}, return_scores=True)
+    pairs = np.column_stack([np.repeat(users, 10), items.ravel()])
+    np.testing.assert_allclose(scores.ravel(), new.predict(pairs), rtol=1e-6)
+    for user, row in zip(users, items):
+        assert not set(row.tolist()) & seen_items(history, user)
+    assert _recall(new.recommend(users, k=10, approximate={"n_probe": 16}), exact) >= 0.9
+    assert rec._item_index is not None  # one index for the estimator and its folded users

@@ -84,9 +84,13 @@ class ItemIndex:
         self.index.train(items)
         self.index.add(items)
 
-    def search(self, users, n, n_probe):
-        """The ``n`` best-scoring items found for each user, best first; -1 pads."""
+    def search(self, users, n, n_probe, vectors=None):
+        """The ``n`` best-scoring items found for each user, best first; -1 pads.
+
+        ``users`` are codes of the graph's users, or rows of ``vectors`` (folded-in
+        users' embedding rows, as :meth:`~skncf._serving.scoring.Scorer.pairs` takes them).
+        """
         # per call, not on the index: threads may search with different n_probe at once
         probes = _faiss().SearchParametersIVF(nprobe=min(n_probe, self.n_lists))
-        _, found = self.index.search(self.user_queries(users), n, params=probes)
+        _, found = self.index.search(self.user_queries(users, vectors), n, params=probes)
         return found

@@ -125,6 +125,9 @@ class Scorer:
     def dot_product(self):
         """``(user_queries, items)`` with logit = ``user_queries(u) @ items[i]`` + c(u).
 
+        ``user_queries(users, vectors=None)`` takes codes, of the graph's users or, with
+        ``vectors``, of those rows (as for :meth:`pairs`).
+
         For graphs without an MLP tower (GMF, seed): the product's weights go into the
         user's query, an item's bias into a last column (against a 1 in the query); the
         global and the user's bias, the same for all of a user's items, are left out.
@@ -145,8 +148,9 @@ class Scorer:
         if has_biases:
             items.append(item["bias"].numpy()[:, None])
 
-        def user_queries(users):
-            queries = [self.logits_of.user_side(users, False)["gmf"].numpy()]
+        def user_queries(users, vectors=None):
+            rows = self.logits_of.user_rows(users) if vectors is None else _gathered(vectors, users)
+            queries = [self.logits_of.side_of_rows(rows, False)["gmf"].numpy()]
             if has_biases:
                 queries.append(np.ones((len(users), 1), np.float32))
             return np.ascontiguousarray(np.hstack(queries), dtype=np.float32)
