@@ -592,20 +592,18 @@ def _ranker(args, rec):
             "--history and --user-features recommend for their own users; leave out "
             "--users, --users-file and --all-users."
         )
+    approximate: bool | dict[str, int] = False
+    if args.approximate is not None:
+        approximate = {"n_probe": args.approximate} if args.approximate else True
     if new_users:
-        if args.approximate is not None:
-            raise UserError("--approximate ranks the model's own users, not new ones.")
         X, y = (None, None) if args.history is None else _history(args, rec)
         features = _features(args, "user")
         folded = _in_cli_terms(rec.fold_in, X, y, user_features=features)
-        return folded.recommend, folded.users_, {}
+        return folded.recommend, folded.users_, {"approximate": approximate}
     users = rec.users_
     if not args.all_users:
         raw = args.users if args.users_file is None else _lines(args.users_file)
         users = _as_labels(raw, rec.users_)
-    approximate: bool | dict[str, int] = False
-    if args.approximate is not None:
-        approximate = {"n_probe": args.approximate} if args.approximate else True
     return rec.recommend, users, {"approximate": approximate}
 
 
