@@ -350,23 +350,16 @@ def test_recommend_for_new_users_from_their_history_with_filters(skncf, interact
     assert not {int(r[2]) for r in rows[:4]} & set(games[:2])  # new1's history left out
     missing = skncf("recommend", "h.skncf", "--history", "history.csv", cwd=folder)
     assert missing.returncode == 2 and "no column 'user' (--user-col)" in missing.stderr
-    exact, approximate = (
-        skncf(
-            "recommend", "h.skncf", "--history", "history.csv", "--user-col", "who",
-            "--item-col", "what", *options, cwd=folder,
-        )  # fmt: skip
-        for options in ([], ["--approximate", "1"])
-    )
+    history = ["--history", "history.csv", "--user-col", "who", "--item-col", "what"]
+    exact = skncf("recommend", "h.skncf", *history, cwd=folder)
+    approximate = skncf("recommend", "h.skncf", *history, "--approximate", "1", cwd=folder)
     assert approximate.returncode == 0, approximate.stderr
     # under 80 games: one k-means list, so probing it ranks every game, as exactly
     assert len(games) < 80 and approximate.stdout == exact.stdout
     NCFRecommender("neumf", epochs=1, latent_dim=4, mlp_layers=(4,)).fit(X).save(
         folder / "tower.skncf"
     )
-    tower = skncf(
-        "recommend", "tower.skncf", "--history", "history.csv", "--user-col", "who",
-        "--item-col", "what", "--approximate", cwd=folder,
-    )  # fmt: skip
+    tower = skncf("recommend", "tower.skncf", *history, "--approximate", cwd=folder)
     assert tower.returncode == 2 and "dot product" in tower.stderr  # the option got through
 
 
