@@ -101,7 +101,8 @@ def _parser():
         "(user, item -> score), recommend (user, k -> items, scores), recommend_among and "
         "recommend_excluding (within or outside a list of items), similar_items (item, k "
         "-> items, cosines) and similar_users (user, k -> users, cosines); for GMF and seed "
-        "with implicit feedback recommend_from_history (new users' user, item pairs, k); "
+        "with implicit feedback recommend_from_history (new users' user, item pairs, k) "
+        "and recommend_from_weighted_history (with a weight per pair); "
         "with user features also recommend_new (encoded features, k) and, for the default "
         "encoder, recommend_from_attributes (k, one input per column).",
     )

@@ -163,6 +163,57 @@ def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture
         assert not set(top) & set(history[history[:, 0] == user, 1])
 
 
+def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(tmp_path):
+    rec, X = fitted("gmf", "implicit", "str", latent_dim=8, epochs=10)
+    items = rec.items_
+    heavy, light = X[X[:, 0] == X[0, 0], 1][:10], X[X[:, 0] == X[-1, 0], 1][:10]
+    history = np.array(
+        [["new-a", item] for item in heavy] + [["new-b", item] for item in light]
+        + [["new-a", items[0]], ["new-a", items[0]], ["new-b", items[1]]]
+    )  # fmt: skip
+    # counts of 1 to 10, a repeated pair whose weights add up, and a pair of weight 0:
+    # neither learned from nor left out of the user's recommendations
+    weights = np.r_[np.arange(1, 11), np.arange(10, 0, -1), 2.0, 3.0, 0.0].astype(np.float32)
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    out = served["recommend_from_weighted_history"](
+        user=tf.constant(history[:, 0]),
+        item=tf.constant(history[:, 1]),
+        weight=tf.constant(weights),
+        k=tf.constant(K),
+    )
+    folded = rec.fold_in(history, y=weights)
+    expected, scores = folded.recommend(["new-a", "new-b"], k=K, return_scores=True)
+    np.testing.assert_array_equal(out["users"].numpy().astype(str), ["new-a", "new-b"])
+    np.testing.assert_array_equal(out["items"].numpy().astype(str), expected)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+    # the weights moved the rows: unweighted, the same pairs score otherwise
+    plain = served["recommend_from_history"](
+        user=tf.constant(history[:, 0]), item=tf.constant(history[:, 1]), k=tf.constant(K)
+    )
+    assert np.abs(plain["scores"].numpy() - scores).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        ([1.0, -1.0], "non-negative"),
+        ([1.0, np.nan], "finite"),
+        ([np.inf, 1.0], "finite"),
+        ([1.0], "one value per pair"),
+    ],
+)
+def test_recommend_from_weighted_history_checks_the_weights(tmp_path, weight, message):
+    rec, X = fitted("gmf", "implicit", "str")
+    served = tf.saved_model.load(str(rec.export(tmp_path)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        served.signatures["recommend_from_weighted_history"](
+            user=tf.constant(["new", "new"]),
+            item=tf.constant(X[:2, 1]),
+            weight=tf.constant(weight, tf.float32),
+            k=tf.constant(2),
+        )
+
+
 def test_recommend_from_history_leaves_cold_items_out_of_the_softmax(tmp_path):
     # items known by their features alone are not among fit's softmax candidates, nor
     # fold-in's: the graph must mask them as Python does
@@ -185,7 +236,8 @@ def test_recommend_from_history_leaves_cold_items_out_of_the_softmax(tmp_path):
 def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, architecture, feedback):
     # a tower's rows, or the squared error of ratings, are not a convex problem
     rec, _ = fitted(architecture, feedback, "str")
-    assert "recommend_from_history" not in tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    signatures = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    assert not {"recommend_from_history", "recommend_from_weighted_history"} & set(signatures)
 
 
 def test_recommend_from_history_of_no_one_and_of_unknown_items(tmp_path):
@@ -300,6 +352,10 @@ FRESH = textwrap.dedent(
             new = served["recommend_from_history"](
                 user=tf.constant(users, dtype), item=tf.constant(items, dtype), k=tf.constant(3))
             question["history_items"] = new["items"].numpy().astype(str).tolist()
+            weighted = served["recommend_from_weighted_history"](
+                user=tf.constant(users, dtype), item=tf.constant(items, dtype),
+                weight=tf.constant(question["weights"], tf.float32), k=tf.constant(3))
+            question["weighted_items"] = weighted["items"].numpy().astype(str).tolist()
     assert not [m for m in sys.modules if m.split(".")[0] == "skncf"], "skncf was imported"
     json.dump(asked, open(answers, "w"))
     """
@@ -325,8 +381,9 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
     gmf, with_features = models["str-gmf"][0], models["int"][0]
     history = [["new", gmf.items_[0]], ["new", gmf.items_[5]]]
-    asked["str-gmf"]["history"] = history
+    asked["str-gmf"].update(history=history, weights=[1.0, 5.0])
     expected_history = gmf.fold_in(history).recommend(["new"], k=3).tolist()
+    expected_weighted = gmf.fold_in(history, y=[1.0, 5.0]).recommend(["new"], k=3).tolist()
     asked["int"]["features"] = features[40:].tolist()
     new = with_features.fold_in(user_features=(np.arange(40, 45), features[40:]))
     expected_new = new.recommend(np.arange(40, 45), k=3).tolist()
@@ -344,6 +401,7 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
         assert answers[ids]["items"] == items
     assert answers["int"]["new_items"] == expected_new
     assert answers["str-gmf"]["history_items"] == expected_history
+    assert answers["str-gmf"]["weighted_items"] == expected_weighted
 
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli is not None, "saved_model_cli comes with tensorflow"
@@ -365,7 +423,7 @@ def test_export_from_the_command_line(tmp_path, capsys):
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
     written = "recommend_among, recommend_excluding, similar_items, similar_users, "
-    written += "recommend_from_history;"
+    written += "recommend_from_history, recommend_from_weighted_history;"
     assert f"serving_default, recommend, {written}" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()

@@ -22,7 +22,9 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
 - for implicit feedback without a tower (GMF, seed), ``recommend_from_history(user,
   item, k)``: the ``k`` best items of new users folded in from their (user, item)
   pairs, as ``fold_in(X)`` then ``recommend`` give them (Newton's method in the graph,
-  :meth:`~skncf._training.fold_in.FoldIn.newton_rows`, where Python runs L-BFGS);
+  :meth:`~skncf._training.fold_in.FoldIn.newton_rows`, where Python runs L-BFGS), and
+  ``recommend_from_weighted_history(user, item, weight, k)`` the same with a weight per
+  pair, as ``fold_in(X, y=weight)``;
 - with user features encoded by the default encoder,
   ``recommend_from_attributes(k, <one input per column>)``: the same from the raw
   attributes, encoded in the graph (:mod:`skncf._serving.attributes`).
@@ -42,6 +44,8 @@ import tensorflow as tf
 from .._compat import backing_variable
 from .._data.features import ROW_NORM
 from .scoring import unit_vectors
+
+WEIGHT_MESSAGE = "weight must be finite and non-negative (0: no interaction)"
 
 
 def id_dtype(labels, what):
@@ -88,7 +92,8 @@ class ServingModule(tf.Module):
         The user features' default encoder as TensorFlow ops (with ``prior``): adds
         ``recommend_from_attributes``.
     history : HistoryFoldIn or None, default=None
-        Fold-in from a history in the graph: adds ``recommend_from_history``.
+        Fold-in from a history in the graph: adds ``recommend_from_history`` and
+        ``recommend_from_weighted_history``.
     """
 
     def __init__(
@@ -153,14 +158,20 @@ class ServingModule(tf.Module):
                 ],
                 autograph=False,
             )
-        self.recommend_from_history = None
+        self.recommend_from_history = self.recommend_from_weighted_history = None
         if history is not None:
             # a function, not the NamedTuple, as for the prior above
             self.history_rows = functools.partial(history.rows, logits_of, self.n_items)
+            pairs = [tf.TensorSpec([None], self.user_dtype, name="user"),
+                     tf.TensorSpec([None], self.item_dtype, name="item")]  # fmt: skip
             self.recommend_from_history = tf.function(
                 self._recommend_from_history,
-                input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
-                                 tf.TensorSpec([None], self.item_dtype, name="item"),
+                input_signature=[*pairs, tf.TensorSpec([], tf.int32, name="k")],
+                autograph=False,
+            )
+            self.recommend_from_weighted_history = tf.function(
+                self._recommend_from_weighted_history,
+                input_signature=[*pairs, tf.TensorSpec([None], tf.float32, name="weight"),
                                  tf.TensorSpec([], tf.int32, name="k")],
                 autograph=False,
             )  # fmt: skip
@@ -269,17 +280,38 @@ class ServingModule(tf.Module):
         interaction each, and each user's weights are scaled to mean 1, as ``fold_in``
         does. Unknown items raise or are left out, as ``handle_unknown`` says.
         """
+        return self._from_history(user, item, tf.ones(tf.shape(item), tf.float32), k)
+
+    def _recommend_from_weighted_history(self, user, item, weight, k):
+        """:meth:`_recommend_from_history` with a weight per pair, as ``fold_in(X, y)``.
+
+        Weights are finite and non-negative; a pair of weight 0 is no interaction
+        (neither learned from nor left out), repeated pairs' weights add up.
+        """
+        checks = [
+            tf.debugging.assert_equal(
+                tf.size(weight), tf.size(item), message="weight needs one value per pair"
+            ),
+            tf.debugging.assert_non_negative(weight, message=WEIGHT_MESSAGE),  # NaN too
+            tf.debugging.assert_all_finite(weight, WEIGHT_MESSAGE),  # inf
+        ]
+        with tf.control_dependencies(checks):
+            return self._from_history(user, item, tf.identity(weight), k)
+
+    def _from_history(self, user, item, weight, k):
+        """The two history signatures' work: pairs of weight 0 or of unknown items dropped."""
         codes = self._codes(self.item_table, item, "item")
         labels, user_code = tf.unique(user)
         n_users = tf.size(labels)
         pairs = tf.cast(user_code, tf.int64) * self.n_items + codes
-        merged, index = tf.unique(tf.boolean_mask(pairs, codes >= 0))
-        counts = tf.math.unsorted_segment_sum(
-            tf.ones_like(index, tf.float32), index, tf.size(merged)
+        positive = (codes >= 0) & (weight > 0)
+        merged, index = tf.unique(tf.boolean_mask(pairs, positive))
+        summed = tf.math.unsorted_segment_sum(
+            tf.boolean_mask(weight, positive), index, tf.size(merged)
         )
         users = tf.cast(merged // self.n_items, tf.int32)
         items = tf.cast(merged % self.n_items, tf.int32)
-        weights = counts / tf.gather(tf.math.unsorted_segment_mean(counts, users, n_users), users)
+        weights = summed / tf.gather(tf.math.unsorted_segment_mean(summed, users, n_users), users)
         logits = self._catalog_logits(self.history_rows(n_users, users, items, weights))
         history = tf.stack([users, items], 1)
         minus_inf = tf.fill(tf.shape(users), tf.constant(-np.inf, logits.dtype))
@@ -340,7 +372,10 @@ def write_saved_model(path, module):
         "similar_items": module.similar_items.get_concrete_function(),
         "similar_users": module.similar_users.get_concrete_function(),
     }
-    optional = ("recommend_from_history", "recommend_new", "recommend_from_attributes")
+    optional = (
+        "recommend_from_history", "recommend_from_weighted_history", "recommend_new",
+        "recommend_from_attributes",
+    )  # fmt: skip
     for name in optional:
         function = getattr(module, name)
         if function is not None:
