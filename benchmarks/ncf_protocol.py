@@ -17,6 +17,7 @@ best epoch by full HR@10 (an optimistic choice, made on the test set, in its fav
 """
 
 import argparse
+import inspect
 import time
 
 import numpy as np
@@ -48,7 +49,11 @@ def add_weighting_and_validation(parser):
         help="weight positives with skncf.preprocessing.recency_weights(boost=BOOST) "
         "(here: every skncf method but `default`, and ALS); 0: unweighted",
     )
-    parser.add_argument("--recency-half-life", type=float, default=14.0)
+    parser.add_argument(
+        "--recency-half-life",
+        type=float,
+        default=inspect.signature(recency_weights).parameters["half_life"].default,
+    )
     parser.add_argument(
         "--validation",
         action="store_true",
