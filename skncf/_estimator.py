@@ -1134,8 +1134,9 @@ class NCFRecommender(BaseEstimator):
           alone (a batch's joint solve stops a little short of the optimum).
           ``recommend_from_weighted_history(user, item, weight, k)`` the same with a
           float32 weight per pair (play counts, hours), as ``fold_in(X, y=weight)``:
-          weights non-negative and finite, 0 for no interaction, repeated pairs' weights
-          summed.
+          weights non-negative and finite, 0 for no interaction (a user left with none
+          gets the prior mean's ranking, where ``fold_in`` raises), repeated pairs'
+          weights summed.
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
           (cold start), as ``fold_in(user_features=...)`` then ``recommend`` give them.

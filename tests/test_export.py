@@ -214,6 +214,21 @@ def test_recommend_from_weighted_history_checks_the_weights(tmp_path, weight, me
         )
 
 
+def test_a_user_with_weights_all_0_gets_the_prior_means_ranking(tmp_path):
+    rec, X = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    nothing = served["recommend_from_history"](
+        user=tf.constant(["new"]), item=tf.constant(["nothing"]), k=tf.constant(3)
+    )
+    first = nothing["items"].numpy()[0, 0]  # the prior mean's best item
+    zero = served["recommend_from_weighted_history"](
+        user=tf.constant(["new"]), item=tf.constant([first]), weight=tf.constant([0.0]),
+        k=tf.constant(3),
+    )  # fmt: skip
+    # no interaction: the item is neither learned from nor left out
+    np.testing.assert_array_equal(zero["items"].numpy(), nothing["items"].numpy())
+
+
 def test_recommend_from_history_leaves_cold_items_out_of_the_softmax(tmp_path):
     # items known by their features alone are not among fit's softmax candidates, nor
     # fold-in's: the graph must mask them as Python does
