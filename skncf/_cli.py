@@ -9,6 +9,7 @@ print one line, ``skncf: error: ...``, and exit with status 2; success exits 0.
 import argparse
 import contextlib
 import csv
+import inspect
 import json
 import os
 import sys
@@ -83,9 +84,6 @@ def _parser():
         "else a seeded random one) is held out, the model trains on the rest and every held-"
         "out item is ranked among all items its user has not seen (full ranking); with "
         "--rating-col, the held-out ratings are predicted (RMSE, MAE, R^2).",
-    )
-    evaluate.add_argument(
-        "--time-col", help="column of timestamps (numbers, or dates as text) that defines 'last'"
     )
     evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -230,6 +228,36 @@ def _model_options(basics):
     )
     model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
+    )
+    from .preprocessing import recency_weights  # numpy only: --help stays quick
+
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(recency_weights).parameters.items()
+    }
+    recency = model.add_argument_group("timestamps")
+    recency.add_argument(
+        "--time-col",
+        help="column of timestamps (numbers, or dates as text): for evaluate, what defines "
+        "each user's last interaction; for --recency, how recent each one is",
+    )
+    recency.add_argument(
+        "--recency",
+        action="store_true",
+        help="weight each interaction by how recent it is among its user's (skncf."
+        "preprocessing.recency_weights: 1 + boost * 0.5 ** (age / half-life), age counting "
+        "the user's later interactions); needs --time-col",
+    )
+    recency.add_argument(
+        "--recency-boost",
+        type=float,
+        help=f"extra weight of the latest (default: {defaults['boost']:g}; implies --recency)",
+    )
+    recency.add_argument(
+        "--recency-half-life",
+        type=float,
+        help="age, in interactions, at which the extra weight halves (default: "
+        f"{defaults['half_life']:g}; implies --recency)",
     )
     return model
 
@@ -476,17 +504,39 @@ def _estimator(args, feedback):
     )
 
 
-def _fit_with_progress_on_stderr(estimator, X, y):
+def _fit_with_progress_on_stderr(estimator, X, y, sample_weight=None):
     with contextlib.redirect_stdout(sys.stderr):
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+def _recency_weights(args, users, times):
+    """``recency_weights`` of the rows (``--recency``), or None without the option."""
+    from .preprocessing import recency_weights
+
+    options = {
+        name: value
+        for name, value in (("boost", args.recency_boost), ("half_life", args.recency_half_life))
+        if value is not None
+    }
+    if not (args.recency or options):
+        return None
+    if times is None:
+        raise UserError("--recency needs --time-col, the column of timestamps.")
+    try:
+        return recency_weights(users, times, **options)
+    except ValueError as error:
+        message = str(error).replace("boost", "--recency-boost")
+        raise UserError(message.replace("half_life", "--recency-half-life")) from None
 
 
 def _fit(args):
     from ._saving import check_path
 
     check_path(args.output, for_writing=True)  # before training, not after
-    _, X, y, feedback = _training_data(args)
-    rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y)
+    frame, X, y, feedback = _training_data(args)
+    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
+    weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
+    rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y, weights)
     rec.save(args.output)
     print(
         f"saved {args.output}: architecture={args.architecture}, {len(rec.users_)} users, "
@@ -520,7 +570,9 @@ def _evaluate(args):
     if len(test) == 0:
         raise UserError("no user has 2 or more interactions: nothing to hold out.")
     rec = _estimator(args, feedback)
-    _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train])
+    users = X[args.user_col].to_numpy()[train]  # the training rows alone age each other
+    weights = _recency_weights(args, users, None if times is None else times[train])
+    _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train], weights)
     if feedback == "explicit":
         predicted = rec.predict(X.iloc[test])  # once, for all three figures
         report = {

@@ -23,6 +23,9 @@ from skncf import NCFRecommender
 from skncf import load as skncf_load
 from skncf._cli import main
 from skncf.datasets import make_interactions
+from skncf.metrics import evaluate as evaluate_ranking
+from skncf.model_selection import LeaveLastOut
+from skncf.preprocessing import recency_weights
 
 SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
 QUICK = ["--epochs", "2", "--latent-dim", "8", "--seed", "0"]
@@ -290,8 +293,64 @@ def test_help_explains_every_option(skncf, tmp_path):
         "--seed",
         "--quiet",
         "--output",
+        "--time-col",
+        "--recency",
+        "--recency-boost",
+        "--recency-half-life",
     ]:
         assert option in result.stdout
+
+
+def test_help_does_not_start_tensorflow(tmp_path):
+    # the parser reads recency_weights' defaults: that import must stay numpy-only
+    code = (
+        "import sys, contextlib, io; from skncf._cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: main(['fit', '--help'])\n"
+        "    except SystemExit: pass\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_fit_and_evaluate_weight_by_recency(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    recency = ["--time-col", "time", "--recency", "--recency-half-life", "2"]
+    fit = skncf(
+        "fit", "plays.csv", *COLUMNS, *recency, "-o", "w.skncf", "--quiet", *QUICK, cwd=folder
+    )
+    assert fit.returncode == 0, fit.stderr
+    weights = recency_weights(frame.player, frame.time, half_life=2)
+    X = frame[["player", "game"]]
+    settings = dict(epochs=2, latent_dim=8, random_state=0)
+    expected = NCFRecommender(**settings).fit(X, sample_weight=weights)
+    plain = NCFRecommender(**settings).fit(X)
+    served = skncf_load(folder / "w.skncf").predict(X[:20])
+    np.testing.assert_allclose(served, expected.predict(X[:20]), rtol=1e-6)
+    assert np.abs(served - plain.predict(X[:20])).max() > 1e-4  # the weights took
+
+    def evaluate(*options):
+        out = skncf("evaluate", "plays.csv", *COLUMNS, "--time-col", "time", *options,
+                    "--json", "--quiet", *QUICK, cwd=folder)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    # weights of the training rows alone: each user's latest row is held out, not aged
+    train, test = next(LeaveLastOut(timestamps=frame.time.to_numpy()).split(X))
+    rows = frame.iloc[train]
+    model = NCFRecommender(**settings).fit(
+        X.iloc[train], sample_weight=recency_weights(rows.player, rows.time)
+    )
+    assert evaluate("--recency") == pytest.approx(evaluate_ranking(model, X.iloc[test])["full"])
+    assert evaluate("--recency-boost", "3") == evaluate("--recency")  # the default boost
+
+    missing = skncf("fit", "plays.csv", *COLUMNS, "--recency", "-o", "x.skncf", cwd=folder)
+    assert missing.returncode == 2 and "--recency needs --time-col" in missing.stderr
+    bad = skncf("fit", "plays.csv", *COLUMNS, "--time-col", "time", "--recency-boost", "-1",
+                "-o", "x.skncf", cwd=folder)  # fmt: skip
+    assert bad.returncode == 2 and "--recency-boost must be a finite number" in bad.stderr
 
 
 @pytest.mark.slow
