@@ -229,37 +229,41 @@ def _model_options(basics):
     model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
     )
+    _recency_options(
+        model.add_argument_group("timestamps"),
+        "column of timestamps (numbers, or dates as text): for evaluate, what defines "
+        "each user's last interaction; for --recency, how recent each one is",
+    )
+    return model
+
+
+def _recency_options(group, time_help):
+    """--time-col and the --recency options, on ``group``."""
     from .preprocessing import recency_weights  # numpy only: --help stays quick
 
     defaults = {
         name: parameter.default
         for name, parameter in inspect.signature(recency_weights).parameters.items()
     }
-    recency = model.add_argument_group("timestamps")
-    recency.add_argument(
-        "--time-col",
-        help="column of timestamps (numbers, or dates as text): for evaluate, what defines "
-        "each user's last interaction; for --recency, how recent each one is",
-    )
-    recency.add_argument(
+    group.add_argument("--time-col", help=time_help)
+    group.add_argument(
         "--recency",
         action="store_true",
         help="weight each interaction by how recent it is among its user's (skncf."
         "preprocessing.recency_weights: 1 + boost * 0.5 ** (age / half-life), age counting "
         "the user's later interactions); needs --time-col",
     )
-    recency.add_argument(
+    group.add_argument(
         "--recency-boost",
         type=float,
         help=f"extra weight of the latest (default: {defaults['boost']:g}; implies --recency)",
     )
-    recency.add_argument(
+    group.add_argument(
         "--recency-half-life",
         type=float,
         help="age, in interactions, at which the extra weight halves (default: "
         f"{defaults['half_life']:g}; implies --recency)",
     )
-    return model
 
 
 def _add_recommend(commands):
@@ -309,6 +313,11 @@ def _add_recommend(commands):
     history.add_argument("--item-col", default="item", help="item ids (default: item)")
     history.add_argument(
         "--weight-col", help="implicit weights or counts, or ratings for an explicit model"
+    )
+    _recency_options(
+        history,
+        "timestamps of --history (numbers, or dates as text), for --recency: to weight new "
+        "users' histories as the model's were weighted in fit",
     )
     _table_format_options(history)
     recommend.add_argument(
@@ -635,6 +644,9 @@ def _ranker(args, rec):
     """``(recommend, users, options)``: whom to rank, by which ``recommend``, how."""
     new_users = args.history is not None or args.user_features is not None
     known_users = args.users is not None or args.users_file is not None or args.all_users
+    timed = (args.time_col, args.recency_boost, args.recency_half_life)
+    if args.history is None and (args.recency or any(v is not None for v in timed)):
+        raise UserError("--time-col and --recency weight the rows of a --history file; give one.")
     if new_users == known_users:
         if not new_users:
             raise UserError(
@@ -649,9 +661,9 @@ def _ranker(args, rec):
     if args.approximate is not None:
         approximate = {"n_probe": args.approximate} if args.approximate else True
     if new_users:
-        X, y = (None, None) if args.history is None else _history(args, rec)
+        X, y, weights = (None,) * 3 if args.history is None else _history(args, rec)
         features = _features(args, "user")
-        folded = _in_cli_terms(rec.fold_in, X, y, user_features=features)
+        folded = _in_cli_terms(rec.fold_in, X, y, weights, user_features=features)
         return folded.recommend, folded.users_, {"approximate": approximate}
     users = rec.users_
     if not args.all_users:
@@ -708,16 +720,18 @@ def _lines(path):
 
 
 def _history(args, rec):
-    """``(X, y)`` of --history, its columns named as the model's were in fit."""
+    """``(X, y, sample_weight)`` of --history, its columns named as the model's were in fit."""
     frame = _read_table(args.history, args)
-    options = ["--user-col", "--item-col", "--weight-col"]
-    wanted = [args.user_col, args.item_col, args.weight_col]
+    options = ["--user-col", "--item-col", "--weight-col", "--time-col"]
+    wanted = [args.user_col, args.item_col, args.weight_col, args.time_col]
     _check_columns(frame, args.history, zip(options, wanted), args)
     X = frame[[args.user_col, args.item_col]]
+    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
+    weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
     names = getattr(rec, "feature_names_in_", None)
     X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
     y = None if args.weight_col is None else frame[args.weight_col].to_numpy()
-    return X, y
+    return X, y, weights
 
 
 def _as_labels(raw, known, what="user"):

@@ -422,6 +422,33 @@ def test_recommend_for_new_users_from_their_history_with_filters(skncf, interact
     assert tower.returncode == 2 and "dot product" in tower.stderr  # the option got through
 
 
+def test_recommend_weights_a_history_by_recency(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    X = frame[["player", "game"]]
+    # trained enough that a history's weights move its row off the prior mean
+    rec = NCFRecommender(epochs=10, latent_dim=8, random_state=0).fit(X)
+    rec.save(folder / "t.skncf")
+    games = sorted(frame.game.unique().tolist())
+    history = pd.DataFrame({"who": ["new"] * 6, "what": games[:6], "when": [5, 1, 4, 2, 6, 3]})
+    history.to_csv(folder / "timed.csv", index=False)
+    columns = ["--history", "timed.csv", "--user-col", "who", "--item-col", "what"]
+    out = skncf("recommend", "t.skncf", *columns, "--time-col", "when", "--recency",
+                "--recency-half-life", "1", "--k", "5", cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    got = pd.read_csv(io.StringIO(out.stdout))
+    weights = recency_weights(history.who, history.when, half_life=1)
+    new = history[["who", "what"]].set_axis(["player", "game"], axis=1)
+    items, scores = rec.fold_in(new, sample_weight=weights).recommend(
+        ["new"], k=5, return_scores=True
+    )
+    assert got["item"].tolist() == items[0].tolist()
+    np.testing.assert_allclose(got["score"], scores[0], rtol=1e-5)
+    plain = rec.fold_in(new).recommend(["new"], k=5, return_scores=True)[1]
+    assert np.abs(plain[0] - scores[0]).max() > 1e-4  # the weights took
+    known = skncf("recommend", "t.skncf", "--users", "u1", "--recency", cwd=folder)
+    assert known.returncode == 2 and "weight the rows of a --history file" in known.stderr
+
+
 def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interactions_csv):
     folder, frame = interactions_csv
     players = sorted(frame.player.unique())
