@@ -543,7 +543,7 @@ def _fit(args):
 
     check_path(args.output, for_writing=True)  # before training, not after
     frame, X, y, feedback = _training_data(args)
-    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
+    times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
     rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y, weights)
     rec.save(args.output)
@@ -551,6 +551,11 @@ def _fit(args):
         f"saved {args.output}: architecture={args.architecture}, {len(rec.users_)} users, "
         f"{len(rec.items_)} items, {len(X)} rows, final loss {rec.history_['loss'][-1]:.4f}"
     )
+
+
+def _timestamps(args, frame):
+    """``frame``'s --time-col column as :func:`_times` reads it, or None without one."""
+    return None if args.time_col is None else _times(frame[args.time_col], args.time_col)
 
 
 def _times(column, name):
@@ -574,7 +579,7 @@ def _evaluate(args):
     from .model_selection import LeaveLastOut
 
     frame, X, y, feedback = _training_data(args)
-    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
+    times = _timestamps(args, frame)
     train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
     if len(test) == 0:
         raise UserError("no user has 2 or more interactions: nothing to hold out.")
@@ -726,7 +731,7 @@ def _history(args, rec):
     wanted = [args.user_col, args.item_col, args.weight_col, args.time_col]
     _check_columns(frame, args.history, zip(options, wanted), args)
     X = frame[[args.user_col, args.item_col]]
-    times = None if args.time_col is None else _times(frame[args.time_col], args.time_col)
+    times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
     names = getattr(rec, "feature_names_in_", None)
     X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
