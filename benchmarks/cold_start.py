@@ -12,8 +12,9 @@ alone, scored twice: on all their ratings (HR@10 nearly saturates, as a cold use
 - skncf, ``NCFRecommender(item_features=...)`` with the cold items in the table (so in
   the catalog), or fit without them and given them after by ``add_items``; or
   ``NCFRecommender(user_features=...)`` on the warm users and the cold ones folded in
-  from their features (``fold_in(user_features=...)``); ``id_embeddings``,
-  ``latent_dim`` and epochs chosen on validation;
+  from their features (``fold_in(user_features=...)``); the loss (the softmax or the
+  full-matrix log loss, both by users), ``id_embeddings``, ``latent_dim`` and epochs
+  chosen on validation;
 - LightFM (``pip install lightfm-next``), WARP, with the same features, identity
   features on or off, ``no_components`` and epochs chosen on validation;
 - popularity baselines: items by their genres' popularity (global, and the user's own
@@ -40,8 +41,10 @@ from skncf.metrics import hit_rate_at_k, ndcg_at_k
 
 K = 10
 SKNCF_GRID = [
-    dict(id_embeddings=e, latent_dim=d, epochs=n)
-    for e, d, n in itertools.product((True, False), (32, 128), ("auto", 40))
+    dict(loss=loss, n_negatives="all", id_embeddings=e, latent_dim=d, epochs=n)
+    for loss, e, d, n in itertools.product(
+        ("softmax", "log"), (True, False), (32, 128), ("auto", 40)
+    )
 ]
 LIGHTFM_GRID = [
     dict(no_components=c, epochs=e, identity=i)
