@@ -46,8 +46,8 @@ def default_encoder():
     which were missing), then standardised; a column of more than ``N_BINS`` distinct
     values is also cut into ``N_BINS`` quantile bins, one-hot, so that the graph's
     linear projection can learn effects that are not linear in the value (a film's
-    year: MovieLens-100K's raters favoured the newest ones, cold-start NDCG@10 0.26
-    with the year as one standardised column, 0.31 with its bins too; see
+    year: MovieLens-100K's raters favoured the newest ones, cold-start NDCG@10 0.27
+    with the year as one standardised column, 0.33 with its bins too; see
     ``benchmarks/cold_start.py``). Every other column (strings, categories, booleans):
     one-hot, missing values (None, NaN, pd.NA) their own category, categories seen
     fewer than twice pooled into one column (so that a unique title or zip code adds
