@@ -145,44 +145,53 @@ class ServingModule(tf.Module):
             input_signature=[*user_k, item_list],
             autograph=False,
         )
-        self.recommend_new = None
-        if prior is not None:
-            # a function, not the NamedTuple, so that tf.Module does not wrap the prior
-            self.prior_means = functools.partial(prior.means_of_features, logits_of)
-            self.prior_split = prior.split
-            self.recommend_new = tf.function(
-                self._recommend_new,
-                input_signature=[
-                    tf.TensorSpec([None, feature_width], tf.float32, name="user_features"),
-                    tf.TensorSpec([], tf.int32, name="k"),
-                ],
-                autograph=False,
-            )
-        self.recommend_from_history = self.recommend_from_weighted_history = None
-        if history is not None:
-            # a function, not the NamedTuple, as for the prior above
-            self.history_rows = functools.partial(history.rows, logits_of, self.n_items)
-            pairs = [tf.TensorSpec([None], self.user_dtype, name="user"),
-                     tf.TensorSpec([None], self.item_dtype, name="item")]  # fmt: skip
-            self.recommend_from_history = tf.function(
-                self._recommend_from_history,
-                input_signature=[*pairs, tf.TensorSpec([], tf.int32, name="k")],
-                autograph=False,
-            )
-            self.recommend_from_weighted_history = tf.function(
-                self._recommend_from_weighted_history,
-                input_signature=[*pairs, tf.TensorSpec([None], tf.float32, name="weight"),
-                                 tf.TensorSpec([], tf.int32, name="k")],
-                autograph=False,
-            )  # fmt: skip
-        self.recommend_from_attributes = None
-        if prior is not None and attributes is not None:
+        self._add_new_user_signatures(prior, feature_width, attributes)
+        self._add_history_signatures(history)
+
+    def _add_new_user_signatures(self, prior, feature_width, attributes):
+        """``recommend_new`` (with ``prior``) and ``recommend_from_attributes`` (and
+        ``attributes``), or None for each."""
+        self.recommend_new = self.recommend_from_attributes = None
+        if prior is None:
+            return
+        # a function, not the NamedTuple, so that tf.Module does not wrap the prior
+        self.prior_means = functools.partial(prior.means_of_features, self.logits_of)
+        self.prior_split = prior.split
+        self.recommend_new = tf.function(
+            self._recommend_new,
+            input_signature=[
+                tf.TensorSpec([None, feature_width], tf.float32, name="user_features"),
+                tf.TensorSpec([], tf.int32, name="k"),
+            ],
+            autograph=False,
+        )
+        if attributes is not None:
             self.attributes = attributes
             self.recommend_from_attributes = tf.function(
                 self._recommend_from_attributes,
                 input_signature=[tf.TensorSpec([], tf.int32, name="k"), *attributes.specs],
                 autograph=False,
             )
+
+    def _add_history_signatures(self, history):
+        """``recommend_from_history`` and ``recommend_from_weighted_history`` (with
+        ``history``), or None for each."""
+        self.recommend_from_history = self.recommend_from_weighted_history = None
+        if history is None:
+            return
+        # a function, not the NamedTuple, as for the prior
+        self.history_rows = functools.partial(history.rows, self.logits_of, self.n_items)
+        pairs = [tf.TensorSpec([None], self.user_dtype, name="user"),
+                 tf.TensorSpec([None], self.item_dtype, name="item")]  # fmt: skip
+        k = tf.TensorSpec([], tf.int32, name="k")
+        self.recommend_from_history = tf.function(
+            self._recommend_from_history, input_signature=[*pairs, k], autograph=False
+        )
+        self.recommend_from_weighted_history = tf.function(
+            self._recommend_from_weighted_history,
+            input_signature=[*pairs, tf.TensorSpec([None], tf.float32, name="weight"), k],
+            autograph=False,
+        )
 
     def _codes(self, table, ids, what):
         codes = table.lookup(ids)
