@@ -12,6 +12,11 @@ median fit time of ``--repeats`` fits and its ratio to ALS's median, timed in th
     python benchmarks/baselines.py --data ../shared/data/ml1m-half/ml1m-half
     python benchmarks/baselines.py --data ../shared/data/ml-100k-loo/ml-100k --repeats 3
 
+``--seeds N`` also scores the two seeded methods, ALS and skncf, over seeds ``seed`` to
+``seed + N - 1`` and prints each metric's mean and standard deviation: one seed's figures
+move by about a standard error of the test users between seeds, as much as the gaps the
+table is read for.
+
 ``--als-factors 1024`` validates ALS at that many factors instead (the defaults' ALS, the
 time reference, keeps 64): wide, strongly regularised factors are how iALS matches EASE
 on large benchmarks (Rendle et al. 2021), a check that the gap is not the width.
@@ -21,6 +26,7 @@ are forgotten first.
 """
 
 import argparse
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,6 +93,15 @@ def fit_skncf(split, seed=0, **params):
     return NCFRecommender(random_state=seed, handle_unknown="ignore", **params).fit(split.train)
 
 
+def seed_spread(fit, metrics, seeds):
+    """Mean and standard deviation over ``seeds`` of ``metrics(fit(seed))``."""
+    found = [metrics(fit(seed)) for seed in seeds]
+    return {
+        key: (np.mean([f[key] for f in found]), np.std([f[key] for f in found], ddof=1))
+        for key in found[0]
+    }
+
+
 def choose(name, grid, fit, metrics, validation):
     """The setting of ``grid`` with the best validation NDCG@10 (full ranking)."""
     best = None
@@ -105,11 +120,25 @@ def _row(m):
     )
 
 
-def main():
+def _spread_row(m):
+    hr, ndcg, s_hr, s_ndcg = (
+        f"{m[key][0]:.4f} ± {m[key][1]:.4f}"
+        for key in ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
+    )
+    return f"full HR@10 {hr} NDCG@10 {ndcg} | sampled HR@10 {s_hr} NDCG@10 {s_ndcg}"
+
+
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     data_option(parser)
     parser.add_argument("--repeats", type=int, default=3, help="fits timed per method")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="also score ALS (validated) and skncf over this many seeds: mean ± s.d.",
+    )
     parser.add_argument(
         "--als-factors",
         type=int,
@@ -124,6 +153,11 @@ def main():
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
+    return args
+
+
+def main():
+    args = parse_args()
     split = load_ncf_split(args.data)
     validation = validation_split(split, seed=args.seed)
 
@@ -137,7 +171,8 @@ def main():
         validation,
     )
 
-    rows = []
+    rows, spreads = [], []
+    seeds = range(args.seed, args.seed + args.seeds)
     als, als_seconds = median_seconds(lambda: fit_als(split, seed=args.seed), args.repeats)
     rows.append(
         ("implicit ALS, defaults (reg 0.01, alpha 1)", als_metrics(split, als), als_seconds)
@@ -154,6 +189,13 @@ def main():
             seconds,
         )
     )
+    if args.seeds > 1:
+        spread = seed_spread(
+            lambda seed: fit_als(split, reg, alpha, seed, args.als_factors),
+            partial(als_metrics, split),
+            seeds,
+        )
+        spreads.append((rows[-1][0], spread))
     fitted, seconds = median_seconds(lambda: fit_ease(split, lam), args.repeats)
     rows.append((f"EASE, validated (lambda {lam:g})", ease_metrics(split, fitted), seconds))
     for method in args.skncf.split(","):
@@ -167,10 +209,19 @@ def main():
             else f"NCFRecommender(architecture={method!r})"
         )
         rows.append((name, skncf_metrics(rec, split), seconds))
+        if args.seeds > 1:
+            spread = seed_spread(
+                partial(fit_skncf, split, **params), lambda rec: skncf_metrics(rec, split), seeds
+            )
+            spreads.append((name, spread))
 
     print(f"\ntest set, {args.data}; fit: median of {args.repeats}, ratio to ALS (defaults)")
     for name, found, seconds in rows:
         print(f"{name:48s} {_row(found)} | fit {seconds:6.1f} s {seconds / als_seconds:5.1f}x ALS")
+    if spreads:
+        print(f"\ntest set over seeds {seeds.start}-{seeds.stop - 1}: mean ± standard deviation")
+    for name, spread in spreads:
+        print(f"{name:48s} {_spread_row(spread)}")
 
 
 if __name__ == "__main__":

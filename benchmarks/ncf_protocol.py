@@ -61,7 +61,22 @@ def add_weighting_and_validation(parser):
     )
 
 
-def run_skncf(method, split, args, sample_weight):
+def run_skncf_seeds(method, split, args, sample_weight):
+    """:func:`run_skncf` over ``--seeds`` seeds from ``--seed``: metrics as (mean, s.e.)."""
+    runs = [
+        run_skncf(method, split, args, sample_weight, seed)
+        for seed in range(args.seed, args.seed + args.seeds)
+    ]
+    if len(runs) == 1:
+        return runs[0]
+    metrics = {}
+    for key in runs[0][0]:
+        values = [float(found[key]) for found, _, _ in runs]
+        metrics[key] = (np.mean(values), np.std(values, ddof=1) / np.sqrt(len(values)))
+    return metrics, float(np.median([seconds for _, seconds, _ in runs])), runs[0][2]
+
+
+def run_skncf(method, split, args, sample_weight, seed):
     """Fit with skncf and score with skncf's own evaluate().
 
     ``default`` is ``NCFRecommender()`` with every default, fitted without weights; the
@@ -69,7 +84,7 @@ def run_skncf(method, split, args, sample_weight):
     """
     model, pretrain = ("neumf", True) if method == "neumf-pretrain" else (method, False)
     rec = (
-        NCFRecommender(random_state=args.seed)
+        NCFRecommender(random_state=seed)
         if method == "default"
         else NCFRecommender(
             architecture=model,
@@ -83,7 +98,7 @@ def run_skncf(method, split, args, sample_weight):
             l2=args.l2,
             init=args.init if model in ("gmf", "neumf") else "random",
             handle_unknown="ignore",
-            random_state=args.seed,
+            random_state=seed,
         )
     )
     tic = time.perf_counter()
@@ -162,6 +177,12 @@ def main():
     parser.add_argument("--keras-epochs", type=int, default=10)
     add_weighting_and_validation(parser)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="fit each skncf method with this many seeds from --seed: mean ± s.e., median time",
+    )
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
@@ -190,17 +211,25 @@ def main():
         elif method == "als":
             metrics, seconds, epochs = run_als(split, train_csr, args, sample_weight)
         else:
-            metrics, seconds, epochs = run_skncf(method, split, args, sample_weight)
+            metrics, seconds, epochs = run_skncf_seeds(method, split, args, sample_weight)
         rows.append((method, metrics, seconds, epochs))
-        print(f"  {method}: {metrics} {seconds:.0f} s", flush=True)
+        found = ", ".join(f"{key} {_cell(value)}" for key, value in metrics.items())
+        print(f"  {method}: {found}, {seconds:.1f} s", flush=True)
     header = "method | full HR@10 | full NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | epochs"
     print(f"\n| {header} |")
     print("|---|---|---|---|---|---|---|")
     for method, m, seconds, epochs in rows:
-        print(
-            f"| {method} | {m['full_hr']:.3f} | {m['full_ndcg']:.3f} | {m['sampled_hr']:.3f} | "
-            f"{m['sampled_ndcg']:.3f} | {seconds:.0f} | {epochs} |"
+        cells = " | ".join(
+            _cell(m[key]) for key in ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
         )
+        print(f"| {method} | {cells} | {seconds:.1f} | {epochs} |")
+
+
+def _cell(value):
+    """A metric, or a (mean, standard error) pair over seeds."""
+    if isinstance(value, tuple):
+        return f"{value[0]:.4f} ± {value[1]:.4f}"
+    return f"{value:.4f}"
 
 
 if __name__ == "__main__":

@@ -333,6 +333,61 @@ def test_split_scripts_run_end_to_end_on_a_toy_split(
     assert any(line.startswith(row) for line in capsys.readouterr().out.splitlines())
 
 
+def test_ncf_protocol_seeds_report_the_mean_of_single_seed_runs(tmp_path, monkeypatch, capsys):
+    import ncf_protocol
+
+    write_split(tmp_path / "toy", np.random.default_rng(4))
+    base = ["ncf_protocol.py", "--data", str(tmp_path / "toy"), "--methods", "gmf"]
+    base += ["--epochs", "2", "--latent-dim", "4"]
+
+    def gmf_cells(options):
+        monkeypatch.setattr(sys, "argv", base + options)
+        ncf_protocol.main()
+        (row,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| gmf | ")]
+        return row.split(" | ")[1:5]
+
+    single = [[float(c) for c in gmf_cells(["--seed", str(seed)])] for seed in (1, 2)]
+    assert single[0] != single[1]  # the seeds differ, so the mean below means something
+    pooled = gmf_cells(["--seed", "1", "--seeds", "2"])
+    means = [float(cell.split(" ± ")[0]) for cell in pooled]
+    np.testing.assert_allclose(means, np.mean(single, axis=0), atol=1e-4)
+    errors = [float(cell.split(" ± ")[1]) for cell in pooled]
+    expected = np.abs(np.subtract(*single)) / 2  # the s.e. of two values: |a - b| / 2
+    np.testing.assert_allclose(errors, expected, atol=1e-4)
+
+
+def test_baselines_seed_spread_is_the_mean_and_sample_deviation():
+    import baselines
+
+    found = baselines.seed_spread(lambda seed: seed, lambda x: {"full_hr": 2.0 * x}, range(3))
+    assert found == {"full_hr": (2.0, 2.0)}  # values 0, 2, 4
+
+
+def test_baselines_seeds_report_both_seeded_methods(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import baselines
+
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0, factors=64):  # no implicit
+        counts = np.asarray(common.train_matrix(split).sum(axis=0)).ravel()
+        noise = np.random.default_rng(seed).random(len(counts))  # seeds differ
+        n_users = common.train_matrix(split).shape[0]
+        return SimpleNamespace(
+            user_factors=np.ones((n_users, 1)), item_factors=(counts + noise)[:, None]
+        )
+
+    write_split(tmp_path / "toy", np.random.default_rng(6))
+    monkeypatch.setattr(baselines, "fit_als", popularity)
+    argv = ["baselines.py", "--data", str(tmp_path / "toy"), "--repeats", "1", "--seeds", "2"]
+    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default"])
+    baselines.main()
+    out = capsys.readouterr().out.split("test set over seeds 0-1: mean ± standard deviation")[1]
+    rows = [line for line in out.splitlines() if " ± " in line]
+    assert len(rows) == 2
+    assert rows[0].startswith("implicit ALS, validated") and rows[1].startswith("NCFRecommender()")
+    assert all(line.count(" ± ") == 4 for line in rows)  # every metric with its deviation
+
+
 def test_grid_search_runs_its_grid_and_scores_the_best_on_test(tmp_path, monkeypatch, capsys):
     import grid_search
 
