@@ -352,6 +352,13 @@ def _add_similar(commands):
             f"--all-{kind}s", action="store_true", help=f"every {kind} the model knows"
         )
     similar.add_argument("--k", type=int, default=10, help="neighbours of each (default: 10)")
+    similar.add_argument(
+        "--allow-file",
+        help="a text file of ids, one per line, of the kind listed: only these as neighbours",
+    )
+    similar.add_argument(
+        "--deny-file", help="a text file of ids, one per line, of the kind listed: never these"
+    )
     _output_options(similar)
     _handle_unknown_option(similar, "stop with an error")
     similar.set_defaults(run=_similar)
@@ -620,16 +627,22 @@ def _recommend(args):
     rec = _load(args)
     if args.item_features is not None:
         rec.add_items(_features(args, "item"))
-    filters = {
-        name: None if path is None else _as_labels(_lines(path), rec.items_, "item")
-        for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
-    }
+    filters = _filters(args, rec, "item")
     recommend, users, options = _ranker(args, rec)
     items, scores = _in_cli_terms(
         recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
         **filters, **options,
     )  # fmt: skip
     _write_lists(args, ("user", "items", "item"), users, items, scores)
+
+
+def _filters(args, rec, kind):
+    """``allow`` and ``deny`` from --allow-file and --deny-file: ids of ``kind``."""
+    known = getattr(rec, f"{kind}s_")
+    return {
+        name: None if path is None else _as_labels(_lines(path), known, kind)
+        for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
+    }
 
 
 def _similar(args):
@@ -641,7 +654,9 @@ def _similar(args):
         queries = _as_labels(getattr(args, f"{kind}s") if path is None else _lines(path),
                              queries, kind)  # fmt: skip
     similar = rec.similar_items if kind == "item" else rec.similar_users
-    found, scores = _in_cli_terms(similar, queries, k=args.k, return_scores=True)
+    found, scores = _in_cli_terms(
+        similar, queries, k=args.k, return_scores=True, **_filters(args, rec, kind)
+    )
     _write_lists(args, (kind, "similar", "similar"), queries, found, scores)
 
 

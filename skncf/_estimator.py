@@ -1655,23 +1655,28 @@ class NCFRecommender(BaseEstimator):
             return self.items_[top], scores
         return self.items_[top]
 
-    def _candidates(self, n_rows, allow, deny, seen):
-        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by item code."""
+    def _candidates(self, n_rows, allow, deny, seen, kind="item"):
+        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by code.
+
+        ``kind`` says what the filters hold: ``"item"`` ids, or ``"user"`` ids (the
+        neighbours of :meth:`similar_users`).
+        """
+        labels = self.items_ if kind == "item" else self.users_
         lists: dict[str, np.ndarray | sp.csr_array | None] = {}
         for name, value in (("allow", allow), ("deny", deny)):
             if value is None:
                 lists[name] = None
                 continue
             ids, rows = check_id_lists(value, name, n_rows)
-            codes, known = encode(self.items_, ids)
-            self._raise_unknown(known, ids, f"{name} (item ids)")
+            codes, known = encode(labels, ids)
+            self._raise_unknown(known, ids, f"{name} ({kind} ids)")
             codes = codes[known]
             lists[name] = (
                 codes
                 if rows is None
-                else interaction_matrix(rows[known], codes, n_rows, len(self.items_))
+                else interaction_matrix(rows[known], codes, n_rows, len(labels))
             )
-        return Candidates(len(self.items_), seen=seen, **lists)
+        return Candidates(len(labels), seen=seen, **lists)
 
     def _approximate_top(self, approximate, codes, rows, k, candidates, out, vectors):
         """Fill ``out``, (top, logits), at ``rows`` from the item index; return rows left.
@@ -1766,7 +1771,13 @@ class NCFRecommender(BaseEstimator):
         return self.items_[top]
 
     def similar_users(
-        self, users: ArrayLike, k: int = 10, *, return_scores: bool = False
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        *,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` users most similar to each user, by learned embedding.
 
@@ -1782,15 +1793,21 @@ class NCFRecommender(BaseEstimator):
         users : array-like of shape (n_queries,) or a single user id
             User ids.
         k : int, default=10
-            Neighbours per user; at most the number of users minus one.
+            Neighbours per user; at most the number of users minus one, and at most
+            what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
+        allow, deny : array-like of user ids, or a sequence of them, default=None
+            Filters on the neighbours, as :meth:`recommend`'s on items: only the users
+            in ``allow`` (say, those who opted in to be shown), never those in ``deny``;
+            one list for every queried user, or one list per queried user.
 
         Returns
         -------
         neighbours : ndarray of shape (n_queries, k)
             User labels, most similar first. Unknown queried users
-            (``handle_unknown="ignore"``) get the users with the most interactions.
+            (``handle_unknown="ignore"``) get the users with the most interactions that
+            the filters admit.
         similarities : ndarray of shape (n_queries, k)
             Only if ``return_scores``.
 
@@ -1802,12 +1819,16 @@ class NCFRecommender(BaseEstimator):
         >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
         >>> rec.similar_users([0, 1], k=3).shape
         (2, 3)
+        >>> rec.similar_users(0, k=3, deny=[1, 2, 3]).shape
+        (1, 3)
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
-        return self._similar_users(labels, codes, known, k, return_scores)
+        return self._similar_users(labels, codes, known, k, return_scores, allow, deny)
 
-    def _similar_users(self, labels, codes, known, k, return_scores, queries=None):
+    def _similar_users(
+        self, labels, codes, known, k, return_scores, allow=None, deny=None, queries=None
+    ):
         """:meth:`similar_users` by code, of rows of ``queries`` (unit vectors) if given.
 
         A fitted user with a query's label is never its neighbour.
@@ -1816,7 +1837,11 @@ class NCFRecommender(BaseEstimator):
         own, found = encode(self.users_, labels)
         rows = np.flatnonzero(found)
         itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
-        candidates = Candidates(len(self.users_), seen=itself)
+        candidates = self._candidates(len(labels), allow, deny, itself, kind="user")
+        if allow is not None or deny is not None:
+            candidates.check_k(
+                k, np.arange(len(labels)), labels, "user", "may return once allow and deny apply"
+            )
         top, scores = self._nearest("user", codes, known, k, candidates, self._activity(), queries)
         if return_scores:
             return self.users_[top], scores

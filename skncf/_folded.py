@@ -114,7 +114,13 @@ class FoldedUsers:
         )  # fmt: skip
 
     def similar_users(
-        self, users: ArrayLike, k: int = 10, *, return_scores: bool = False
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        *,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """The ``k`` fitted users most similar to each folded user ("people like you").
 
@@ -128,9 +134,12 @@ class FoldedUsers:
             Labels in ``users_``. Unknown users follow the estimator's
             ``handle_unknown`` (with ``"ignore"``: the users with the most interactions).
         k : int, default=10
-            Neighbours per user; at most the number of fitted users minus one.
+            Neighbours per user; at most the number of fitted users minus one, and at
+            most what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
+        allow, deny : array-like of fitted user ids, or a sequence of them, default=None
+            Filters on the neighbours, as for :meth:`NCFRecommender.similar_users`.
 
         Returns
         -------
@@ -142,7 +151,9 @@ class FoldedUsers:
         estimator = self._check_current()
         labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
         queries = self._scorer.unit_user_rows(self._vectors)
-        return estimator._similar_users(labels, codes, known, k, return_scores, queries)
+        return estimator._similar_users(
+            labels, codes, known, k, return_scores, allow, deny, queries
+        )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`.

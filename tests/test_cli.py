@@ -571,7 +571,23 @@ def test_similar_lists_the_nearest_items_and_users(skncf, interactions_csv):
 
     out = skncf("similar", "s.skncf", "--all-items", "--k", "2", "-o", "all.csv", cwd=folder)
     assert out.returncode == 0 and len(pd.read_csv(folder / "all.csv")) == 2 * len(rec.items_)
+
+    # filters of the kind listed: users for --users, items for --items
+    first = rec.similar_users(["u1"], k=2)[0].tolist()
+    (folder / "deny.txt").write_text("\n".join(first) + "\n")
+    out = skncf("similar", "s.skncf", "--users", "u1", "--k", "2", "--deny-file", "deny.txt",
+                "--format", "json", cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    expected = rec.similar_users(["u1"], k=2, deny=first)[0].tolist()
+    assert json.loads(out.stdout)[0]["similar"] == expected and not set(expected) & set(first)
+    (folder / "allow.txt").write_text("3\n5\n7\n")
+    out = skncf("similar", "s.skncf", "--items", "1", "--k", "2", "--allow-file", "allow.txt",
+                cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    listed = pd.read_csv(io.StringIO(out.stdout)).similar.tolist()
+    assert listed == rec.similar_items([1], k=2, allow=[3, 5, 7])[0].tolist()
     for args, message in [
+        (["--users", "u1", "--allow-file", "allow.txt"], "not seen in fit"),  # item ids
         (["--items", "999"], "items contains 1 id(s) not seen in fit: 999"),
         (["--users", "u1", "--k", "500"], "k=500 exceeds the"),
         (["--items", "3", "--users", "u1"], "not allowed with argument"),

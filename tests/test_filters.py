@@ -1,4 +1,4 @@
-"""Candidate filters of recommend and similar_items: allow- and deny-lists, per call or per row.
+"""Candidate filters of recommend, similar_items and similar_users: allow- and deny-lists.
 
 Property tests (hypothesis) draw users, k and filters against one small fitted model and
 check every promise against an independent computation with Python sets: nothing denied,
@@ -127,6 +127,51 @@ def test_similar_items_returns_only_candidates(model, data):
         assert set(top[row].tolist()) <= candidates[row]
         assert len(set(top[row].tolist())) == k
         assert np.all(np.diff(scores[row]) <= 0)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_similar_users_returns_only_allowed_neighbours_best_first(model, data):
+    rec, X = model
+    users = rec.users_.tolist()
+    queries = data.draw(st.lists(st.sampled_from(users + [-1]), min_size=1, max_size=3))
+    k = data.draw(st.integers(1, 5))
+    allow = data.draw(filters(rec.users_, len(queries)))
+    deny = data.draw(filters(rec.users_, len(queries)))
+    candidates = []
+    for row, user in enumerate(queries):
+        allowed = row_list(allow, row)
+        left = set(users) if allowed is None else set(users) & allowed
+        candidates.append(left - (row_list(deny, row) or set()) - {user})
+    if min(map(len, candidates)) < k:
+        with pytest.raises(ValueError, match="exceeds the"):
+            rec.similar_users(queries, k=k, allow=allow, deny=deny)
+        return
+    top, scores = rec.similar_users(queries, k=k, allow=allow, deny=deny, return_scores=True)
+    vectors = rec.model_.get_layer("user_embedding").get_weights()[0]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    activity = dict(zip(*np.unique(X[:, 0], return_counts=True)))
+    for row, user in enumerate(queries):
+        found = top[row].tolist()
+        assert set(found) <= candidates[row] and len(set(found)) == k
+        if user == -1:  # unknown: the most active users the filters admit
+            counts = sorted((activity[u] for u in candidates[row]), reverse=True)
+            assert [activity[u] for u in found] == counts[:k]
+            continue
+        cosine = {v: float(unit[np.searchsorted(rec.users_, user)] @ unit[code])
+                  for code, v in enumerate(users)}  # fmt: skip
+        np.testing.assert_allclose(scores[row], [cosine[v] for v in found], atol=1e-5)
+        best = sorted((cosine[v] for v in candidates[row]), reverse=True)[:k]
+        np.testing.assert_allclose(scores[row], best, atol=1e-5)  # the k nearest allowed
+
+
+def test_similar_users_filters_name_unknown_user_ids(model):
+    rec, X = model
+    strict = NCFRecommender(**{**rec.get_params(), "handle_unknown": "error"}).fit(X)
+    with pytest.raises(ValueError, match=r"deny \(user ids\) contains 1 id\(s\) not seen"):
+        strict.similar_users(strict.users_[:1], k=1, deny=[10**9])
+    with pytest.raises(ValueError, match="may return once allow and deny apply"):
+        strict.similar_users(strict.users_[:1], k=2, allow=strict.users_[:2])
 
 
 def test_filters_per_row_must_match_the_query(model):

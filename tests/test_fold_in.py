@@ -117,6 +117,14 @@ def test_folded_users_neighbours_are_the_nearest_fitted_users(data, architecture
     np.testing.assert_array_equal(neighbours, rec.users_[np.argsort(-cosines)[:, :5]])
     np.testing.assert_allclose(sims, -np.sort(-cosines)[:, :5], rtol=1e-5, atol=1e-6)
     assert fitted_user not in neighbours[0]
+    # filters as the estimator's: per queried user, and the k best of what they leave
+    deny = [neighbours[0, :2].tolist(), []]
+    filtered = folded.similar_users([fitted_user, 999], k=3, deny=deny)
+    np.testing.assert_array_equal(filtered, [neighbours[0, 2:5], neighbours[1, :3]])
+    allowed = folded.similar_users([999], k=2, allow=neighbours[1, [4, 1, 3]])
+    np.testing.assert_array_equal(allowed, [neighbours[1, [1, 3]]])
+    with pytest.raises(ValueError, match="may return once allow and deny apply"):
+        folded.similar_users([999], k=2, allow=[fitted_user])
     with pytest.raises(ValueError, match="not among the folded-in users: 1"):
         folded.similar_users([rec.users_[1]])
     with pytest.raises(ValueError, match="k="):
