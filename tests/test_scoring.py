@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
 from skncf import NCFRecommender
@@ -102,6 +103,19 @@ def test_top_k_is_sorted_and_exact():
     logits = np.random.default_rng(0).normal(size=(30, 50)).astype(np.float32)
     for k in (1, 5, 50):
         np.testing.assert_array_equal(top_k(logits, k), np.argsort(-logits, axis=1)[:, :k])
+
+
+def test_top_k_breaks_ties_by_the_lower_index_at_the_cut_too():
+    # few distinct values: most cuts fall inside a run of equal entries, where a
+    # partition may pick any of them; the lowest indices are TensorFlow's top_k's choice
+    rng = np.random.default_rng(1)
+    logits = rng.integers(0, 4, size=(200, 30)).astype(np.float32)
+    logits[:20, 25:] = -np.inf  # masked entries tie too
+    stable = np.argsort(-logits, axis=1, kind="stable")
+    for k in (1, 3, 7, 26, 30):
+        np.testing.assert_array_equal(top_k(logits, k), stable[:, :k])
+        np.testing.assert_array_equal(top_k(logits, k), tf.math.top_k(logits, k).indices)
+    assert top_k(np.array([[1.0, 2.0, 2.0, 2.0, 0.0]]), 2).tolist() == [[1, 2]]
 
 
 def test_implicit_score_is_ndcg_at_10(interactions):

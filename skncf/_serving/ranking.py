@@ -16,10 +16,18 @@ def mask_seen(logits, seen, users):
 
 
 def top_k(logits, k):
-    """Column indices of the ``k`` largest entries of each row, best first (ties: lower
-    index first among those chosen)."""
-    # ties: the lower item code first (as TensorFlow's top_k, so the export agrees)
-    candidates = np.sort(np.argpartition(-logits, k - 1, axis=1)[:, :k], axis=1)
+    """Column indices of the ``k`` largest entries of each row, best first; of equal
+    entries, the lower index first, at the cut too (as TensorFlow's ``top_k``, so that
+    the export agrees, and as a stable sort of the whole row would choose)."""
+    candidates = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(logits, candidates, axis=1).min(axis=1)
+    # argpartition picks any of the entries equal to the k-th largest: where more of
+    # them tie than fit, take the lowest indices
+    for row in np.flatnonzero((logits >= kth[:, None]).sum(axis=1) > k):
+        above = np.flatnonzero(logits[row] > kth[row])
+        tied = np.flatnonzero(logits[row] == kth[row])[: k - len(above)]
+        candidates[row] = np.concatenate([above, tied])
+    candidates.sort(axis=1)
     order = np.argsort(-np.take_along_axis(logits, candidates, axis=1), axis=1, kind="stable")
     return np.take_along_axis(candidates, order, axis=1)
 
