@@ -1118,7 +1118,10 @@ class NCFRecommender(BaseEstimator):
         - ``similar_items(item, k)`` -> ``{"items", "scores"}``: each item's ``k``
           nearest items and their cosines, as :meth:`similar_items` gives them;
           ``similar_users(user, k)`` -> ``{"users", "scores"}`` the same for users, as
-          :meth:`similar_users`.
+          :meth:`similar_users`. ``similar_items_among(item, k, items)``,
+          ``similar_items_excluding(item, k, items)``, ``similar_users_among(user, k,
+          users)`` and ``similar_users_excluding(user, k, users)``: the same within a
+          list of ids for the whole call, or outside it, as ``allow`` and ``deny``.
 
         - ``recommend_from_history(user, item, k)`` -> ``{"users", "items",
           "scores"}``: the ``k`` best items of new users from their (user id, item id)

@@ -98,6 +98,27 @@ def check_served(rec, X, path):
     got = near["users"].numpy()
     np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, neighbours)
     np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
+    check_filtered_neighbours(rec, served, asked, users)
+
+
+def check_filtered_neighbours(rec, served, items, users):
+    """similar_*_among and _excluding as similar_*(allow=...) and (deny=...)."""
+    unknown_user = users[-1]  # queries() ends with an unknown user
+    for kind, asked in (("item", items), ("user", users)):
+        labels = getattr(rec, f"{kind}s_")
+        listed = np.append(labels[::2].astype(object), unknown_user if kind == "user" else
+                           queries_unknown_item(rec))  # fmt: skip
+        for suffix, option in (("among", "allow"), ("excluding", "deny")):
+            near = served.signatures[f"similar_{kind}s_{suffix}"](
+                **{kind: tensor(asked, labels), f"{kind}s": tensor(listed, labels)},
+                k=tf.constant(K),
+            )
+            similar = getattr(rec, f"similar_{kind}s")
+            expected, scores = similar(asked, k=K, return_scores=True, **{option: listed})
+            got = near[f"{kind}s"].numpy()
+            np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got,
+                                          expected)  # fmt: skip
+            np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
 
 
 def queries_unknown_item(rec):
@@ -323,6 +344,14 @@ def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
     among = served["recommend_among"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="within the filters"):
         among(user=tf.constant([X[0, 0]]), k=tf.constant(2), items=tf.constant([X[0, 1]]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="user ids not seen in fit"):
+        served["similar_users_excluding"](
+            user=tf.constant([X[0, 0]]), k=tf.constant(1), users=tf.constant(["nobody"])
+        )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the other items"):
+        served["similar_items_among"](
+            item=tf.constant([X[0, 1]]), k=tf.constant(2), items=tf.constant(X[:2, 1])
+        )  # the queried item and one other: one neighbour at most
 
 
 def test_export_refuses_what_it_cannot_serve(tmp_path):
@@ -438,6 +467,8 @@ def test_export_from_the_command_line(tmp_path, capsys):
                    "--handle-unknown", "ignore"])  # fmt: skip
     assert status == 0
     written = "recommend_among, recommend_excluding, similar_items, similar_users, "
+    written += "similar_items_among, similar_items_excluding, similar_users_among, "
+    written += "similar_users_excluding, "
     written += "recommend_from_history, recommend_from_weighted_history;"
     assert f"serving_default, recommend, {written}" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]

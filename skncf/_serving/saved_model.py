@@ -14,7 +14,9 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   ``allow`` and ``deny`` give them;
 - ``similar_items(item, k)`` and ``similar_users(user, k)``: each item's (user's) ``k``
   nearest items (users) by the cosine of their embeddings, as ``similar_items`` and
-  ``similar_users`` give them;
+  ``similar_users`` give them, and each ``_among`` or ``_excluding`` a list of ids of
+  its kind (``similar_items_among(item, k, items)``, ...), as their ``allow`` and
+  ``deny``;
 - with user features, ``recommend_new(user_features, k)``: the ``k`` best items of new
   users known by their encoded features alone, as ``fold_in(user_features=...)`` then
   ``recommend`` give them (the prior mean of :class:`~skncf._training.fold_in.UserPrior`
@@ -145,8 +147,23 @@ class ServingModule(tf.Module):
             input_signature=[*user_k, item_list],
             autograph=False,
         )
+        self._add_filtered_similar_signatures(user_k, item_list)
         self._add_new_user_signatures(prior, feature_width, attributes)
         self._add_history_signatures(history)
+
+    def _add_filtered_similar_signatures(self, user_k, item_list):
+        """``similar_items_among``, ``similar_items_excluding`` and the same for users:
+        the neighbours within, or outside, a list of ids of their kind for the call."""
+        user_list = tf.TensorSpec([None], self.user_dtype, name="users")
+        item_k = [tf.TensorSpec([None], self.item_dtype, name="item"), user_k[1]]
+        for kind, query, others in (("item", item_k, item_list), ("user", user_k, user_list)):
+            for suffix, allow in (("among", True), ("excluding", False)):
+                function = tf.function(
+                    functools.partial(self._similar_filtered, kind, allow=allow),
+                    input_signature=[*query, others],
+                    autograph=False,
+                )
+                setattr(self, f"similar_{kind}s_{suffix}", function)
 
     def _add_new_user_signatures(self, prior, feature_width, attributes):
         """``recommend_new`` (with ``prior``) and ``recommend_from_attributes`` (and
@@ -227,22 +244,18 @@ class ServingModule(tf.Module):
     def _recommend_filtered(self, user, k, items, *, allow):
         """:meth:`_recommend` among ``items`` only (``allow``), or without them."""
         logits, known = self._unseen_logits(user)
-        codes = self._codes(self.item_table, items, "item")
-        found = tf.boolean_mask(codes, codes >= 0)  # unknown ones dropped ("ignore")
-        hits = tf.scatter_nd(found[:, None], tf.ones_like(found, tf.int32), [self.n_items])
-        admitted = tf.equal(hits > 0, allow)
-        logits = tf.where(admitted[None, :], logits, tf.constant(-np.inf, logits.dtype))
+        excluded = self._excluded("item", items, allow)
+        logits = tf.where(excluded, tf.constant(-np.inf, logits.dtype), logits)
         return self._top(logits, k, known)
 
-    def _similar(self, kind, ids, k):
+    def _similar(self, kind, ids, k, others=None, *, allow=False):
         """Each id's ``k`` nearest ``kind``s by cosine, itself left out (fallback if unknown).
 
         The fallback ranks items by popularity, users by their number of interactions.
+        With ``others`` (ids of ``kind``), the neighbours are among them only
+        (``allow``) or never them.
         """
-        table, labels, n, fallback = {
-            "item": (self.item_table, self.item_labels, self.n_items, self.popularity),
-            "user": (self.user_table, self.user_labels, self.n_users, self.activity),
-        }[kind]
+        table, labels, n, fallback = self._kind(kind)
         codes = self._codes(table, ids, kind)
         known = codes >= 0
         code = tf.maximum(codes, 0)
@@ -250,14 +263,36 @@ class ServingModule(tf.Module):
         cosines = tf.matmul(tf.gather(vectors, code), vectors, transpose_b=True)
         cosines = tf.where(known[:, None], cosines, fallback[None, :])
         itself = tf.one_hot(code, n, on_value=True, off_value=False) & known[:, None]
-        cosines = tf.where(itself, tf.constant(-np.inf, cosines.dtype), cosines)
+        excluded = itself if others is None else itself | self._excluded(kind, others, allow)
+        cosines = tf.where(excluded, tf.constant(-np.inf, cosines.dtype), cosines)
+        left = tf.reduce_sum(tf.cast(cosines > -np.inf, tf.int32), axis=1)
+        fewest = tf.reduce_min(tf.concat([left, [n - 1]], 0))
         with tf.control_dependencies(
             [tf.debugging.assert_positive(k, message="k must be positive"),
-             tf.debugging.assert_less(k, n, message=f"k exceeds the other {kind}s")]
+             tf.debugging.assert_less_equal(
+                 k, fewest, message=f"k exceeds the other {kind}s (within the filter)"
+             )]
         ):  # fmt: skip
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
         return {f"{kind}s": tf.gather(labels, top), "scores": scores}
+
+    def _similar_filtered(self, kind, ids, k, others, *, allow):
+        return self._similar(kind, ids, k, others, allow=allow)
+
+    def _kind(self, kind):
+        """``(lookup table, labels, count, fallback scores)`` of ``"item"`` or ``"user"``."""
+        if kind == "item":
+            return self.item_table, self.item_labels, self.n_items, self.popularity
+        return self.user_table, self.user_labels, self.n_users, self.activity
+
+    def _excluded(self, kind, others, allow):
+        """A row mask over all ``kind``s: True where a filter of ``others`` excludes it."""
+        table, _, n, _ = self._kind(kind)
+        codes = self._codes(table, others, kind)
+        found = tf.boolean_mask(codes, codes >= 0)  # unknown ones dropped ("ignore")
+        hits = tf.scatter_nd(found[:, None], tf.ones_like(found, tf.int32), [n])
+        return tf.not_equal(hits > 0, allow)[None, :]
 
     def _unseen_logits(self, user):
         """Catalog logits of each user (popularity if unknown), ``-inf`` at seen items."""
@@ -381,6 +416,10 @@ def write_saved_model(path, module):
         "similar_items": module.similar_items.get_concrete_function(),
         "similar_users": module.similar_users.get_concrete_function(),
     }
+    for kind in ("items", "users"):
+        for suffix in ("among", "excluding"):
+            name = f"similar_{kind}_{suffix}"
+            signatures[name] = getattr(module, name).get_concrete_function()
     optional = (
         "recommend_from_history", "recommend_from_weighted_history", "recommend_new",
         "recommend_from_attributes",
