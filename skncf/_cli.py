@@ -103,7 +103,8 @@ def _parser():
         "with implicit feedback recommend_from_history (new users' user, item pairs, k) "
         "and recommend_from_weighted_history (with a weight per pair); "
         "with user features also recommend_new (encoded features, k) and, for the default "
-        "encoder, recommend_from_attributes (k, one input per column).",
+        "encoder, recommend_from_attributes (k, one input per column), and with both "
+        "recommend_from_history_and_features and recommend_from_history_and_attributes.",
     )
     export.add_argument("model_file", help="a model file written by 'skncf fit'")
     export.add_argument("output_dir", help="the SavedModel directory, e.g. models/ncf/1")

@@ -1153,6 +1153,17 @@ class NCFRecommender(BaseEstimator):
           "scores"}``: the same from raw attributes, encoded in the graph as the fitted
           encoder encodes them; numbers as float64 (NaN: missing), text as strings
           (``""``: missing), booleans as bool, each input named after its column.
+        - with ``user_features`` and ``recommend_from_history``,
+          ``recommend_from_history_and_features(user, item, weight, feature_user,
+          user_features, k)`` -> ``{"users", "items", "scores"}``: users with a history
+          and features, as ``fold_in(X, y=weight, user_features=(feature_user,
+          user_features))`` then ``recommend``; ``feature_user`` names each row's user,
+          every user of the pairs among them (users with a row and no pairs get their
+          features' ranking); ``users`` lists the pairs' users, then the others, in
+          order of first appearance. With the default encoder,
+          ``recommend_from_history_and_attributes(user, item, weight, feature_user, k,
+          <one input per column>)`` the same from raw attributes (unless a column is
+          named as one of the other inputs).
 
         Unknown ids follow ``handle_unknown``: ``"error"`` makes a call raise
         ``InvalidArgumentError``; ``"ignore"`` gives the fallback score and, for users, the

@@ -494,7 +494,8 @@ def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interac
 
     # the file keeps the encoder's table, so the export encodes raw attributes too
     exported = skncf("export", "f.skncf", "served", cwd=folder)
-    assert "recommend_new, recommend_from_attributes;" in exported.stdout, exported.stderr
+    written = "recommend_new, recommend_from_attributes, recommend_from_history_and_features, "
+    assert written + "recommend_from_history_and_attributes;" in exported.stdout, exported.stderr
 
     for args, message in [
         (["--user-features", "games.csv"], "games.csv (--user-features) has no column 'player'"),

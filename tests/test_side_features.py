@@ -373,6 +373,55 @@ def test_export_recommends_for_new_users_from_their_features(planted, tmp_path, 
     assert "recommend_new" not in plain.signatures
 
 
+def test_export_folds_in_new_users_from_history_and_features(planted, tmp_path):
+    X, user_groups, _, users, _ = planted
+    cold = np.arange(150, 200)
+    rec = NCFRecommender(user_features=users.drop(index=cold), **SMALL)
+    rec.fit(X[~np.isin(X[:, 0], cold)])
+    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+    # two users with a short history and features that point elsewhere, one with
+    # features alone; the pairs' users first, then the other feature rows
+    short = X[np.isin(X[:, 0], cold[:2])]
+    short = np.vstack([short[short[:, 0] == u][:3] for u in cold[:2]])
+    weights = np.arange(1.0, 7.0, dtype=np.float32)
+    shifted = (user_groups[cold[:3]] + 1) % 4
+    table = pd.DataFrame({"group": [f"g{g}" for g in shifted], "age": 20.0 + shifted},
+                         index=cold[:3]).iloc[[2, 0, 1]]  # not in the users' order  # fmt: skip
+    folded = rec.fold_in(short, y=weights, user_features=table)
+    expected, scores = folded.recommend(cold[:3], k=5, return_scores=True)
+    pairs = dict(user=tf.constant(short[:, 0]), item=tf.constant(short[:, 1]),
+                 weight=tf.constant(weights), feature_user=tf.constant(table.index))  # fmt: skip
+    encoded = rec.feature_encoders_["user"].transform(table)
+    encoded = sp.csr_matrix(encoded).toarray().astype(np.float32)
+    attributes = {"group": tf.constant(table.group.to_numpy(str)), "age": tf.constant(table.age)}
+    for out in (
+        served["recommend_from_history_and_features"](
+            **pairs, user_features=tf.constant(encoded), k=tf.constant(5)
+        ),
+        served["recommend_from_history_and_attributes"](**pairs, k=tf.constant(5), **attributes),
+    ):
+        np.testing.assert_array_equal(out["users"].numpy(), cold[:3])
+        np.testing.assert_array_equal(out["items"].numpy(), expected)
+        np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+    # the features moved the rows: the history alone scores otherwise
+    alone = served["recommend_from_weighted_history"](
+        user=pairs["user"], item=pairs["item"], weight=pairs["weight"], k=tf.constant(5)
+    )
+    assert np.abs(alone["scores"].numpy() - scores[:2]).max() > 1e-3
+    function = served["recommend_from_history_and_features"]
+    for change, message in [
+        ({"feature_user": tf.constant(table.index[1:])}, "one row per feature_user"),
+        ({"feature_user": tf.constant(table.index[[0, 0, 1]])}, "holds a user twice"),
+        ({"feature_user": tf.constant(np.array([cold[0], cold[2], 999]))}, "needs a row"),
+        ({"weight": -pairs["weight"]}, "non-negative"),
+    ]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            function(**{**pairs, **change}, user_features=tf.constant(encoded), k=tf.constant(5))
+    # a model without user features, or with a tower, has no such signature
+    plain = tf.saved_model.load(str(NCFRecommender(**SMALL).fit(X).export(tmp_path / "plain")))
+    assert "recommend_from_history_and_features" not in plain.signatures
+
+
 def test_export_encodes_raw_attributes_as_the_default_encoder_does(planted, tmp_path):
     X, _, _, users, _ = planted
     rng = np.random.default_rng(1)

@@ -29,7 +29,12 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   pair, as ``fold_in(X, y=weight)``;
 - with user features encoded by the default encoder,
   ``recommend_from_attributes(k, <one input per column>)``: the same from the raw
-  attributes, encoded in the graph (:mod:`skncf._serving.attributes`).
+  attributes, encoded in the graph (:mod:`skncf._serving.attributes`);
+- with both user features and the history signatures,
+  ``recommend_from_history_and_features(user, item, weight, feature_user,
+  user_features, k)``: users with a history and features, as ``fold_in(X, y=weight,
+  user_features=...)`` (the features move each user's prior mean), and with the default
+  encoder ``recommend_from_history_and_attributes`` the same from raw attributes.
 
 Ids are the model's labels (``tf.string`` or ``tf.int64``), looked up in hash tables in
 the graph; the users' seen items are kept as CSR arrays (row offsets and item codes,
@@ -150,6 +155,7 @@ class ServingModule(tf.Module):
         self._add_filtered_similar_signatures(user_k, item_list)
         self._add_new_user_signatures(prior, feature_width, attributes)
         self._add_history_signatures(history)
+        self._add_history_and_feature_signatures(feature_width, attributes)
 
     def _add_filtered_similar_signatures(self, user_k, item_list):
         """``similar_items_among``, ``similar_items_excluding`` and the same for users:
@@ -209,6 +215,36 @@ class ServingModule(tf.Module):
             input_signature=[*pairs, tf.TensorSpec([None], tf.float32, name="weight"), k],
             autograph=False,
         )
+
+    def _add_history_and_feature_signatures(self, feature_width, attributes):
+        """``recommend_from_history_and_features`` (with both a prior of features and a
+        history fold-in) and ``recommend_from_history_and_attributes`` (and the default
+        encoder, unless a column is named as another input), or None for each."""
+        self.recommend_from_history_and_features = None
+        self.recommend_from_history_and_attributes = None
+        if self.recommend_new is None or self.recommend_from_history is None:
+            return
+        history = [tf.TensorSpec([None], self.user_dtype, name="user"),
+                   tf.TensorSpec([None], self.item_dtype, name="item"),
+                   tf.TensorSpec([None], tf.float32, name="weight"),
+                   tf.TensorSpec([None], self.user_dtype, name="feature_user")]  # fmt: skip
+        k = tf.TensorSpec([], tf.int32, name="k")
+        self.recommend_from_history_and_features = tf.function(
+            self._recommend_from_history_and_features,
+            input_signature=[
+                *history,
+                tf.TensorSpec([None, feature_width], tf.float32, name="user_features"),
+                k,
+            ],
+            autograph=False,
+        )
+        names = {spec.name for spec in history} | {"k"}
+        if attributes is not None and not names & {spec.name for spec in attributes.specs}:
+            self.recommend_from_history_and_attributes = tf.function(
+                self._recommend_from_history_and_attributes,
+                input_signature=[*history, k, *attributes.specs],
+                autograph=False,
+            )
 
     def _codes(self, table, ids, what):
         codes = table.lookup(ids)
@@ -305,13 +341,16 @@ class ServingModule(tf.Module):
 
     def _recommend_new(self, features, k):
         """Top ``k`` of users from their encoded features, scaled as fit scaled them."""
+        rows = self.prior_split(self._feature_means(features))
+        logits = self._catalog_logits(rows)
+        return self._top(logits, k, tf.ones(tf.shape(logits)[:1], tf.bool))
+
+    def _feature_means(self, features):
+        """The prior means of users with encoded ``features``, scaled as fit scaled them."""
         tf.debugging.assert_all_finite(features, "user_features hold NaN or infinite values")
         # to length ROW_NORM, as skncf._data.features scales fit's rows (tested to agree)
         norms = tf.norm(features, axis=1, keepdims=True)
-        scaled = ROW_NORM * features / tf.where(norms > 0, norms, 1.0)
-        rows = self.prior_split(self.prior_means(scaled))
-        logits = self._catalog_logits(rows)
-        return self._top(logits, k, tf.ones(tf.shape(logits)[:1], tf.bool))
+        return self.prior_means(ROW_NORM * features / tf.where(norms > 0, norms, 1.0))
 
     def _recommend_from_attributes(self, k, *columns):
         """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them."""
@@ -324,7 +363,8 @@ class ServingModule(tf.Module):
         interaction each, and each user's weights are scaled to mean 1, as ``fold_in``
         does. Unknown items raise or are left out, as ``handle_unknown`` says.
         """
-        return self._from_history(user, item, tf.ones(tf.shape(item), tf.float32), k)
+        labels, user_code = tf.unique(user)
+        return self._from_history(labels, user_code, item, tf.ones(tf.shape(item), tf.float32), k)
 
     def _recommend_from_weighted_history(self, user, item, weight, k):
         """:meth:`_recommend_from_history` with a weight per pair, as ``fold_in(X, y)``.
@@ -332,20 +372,59 @@ class ServingModule(tf.Module):
         Weights are finite and non-negative; a pair of weight 0 is no interaction
         (neither learned from nor left out), repeated pairs' weights add up.
         """
-        checks = [
-            tf.debugging.assert_equal(
-                tf.size(weight), tf.size(item), message="weight needs one value per pair"
-            ),
-            tf.debugging.assert_non_negative(weight, message=WEIGHT_MESSAGE),  # NaN too
-            tf.debugging.assert_all_finite(weight, WEIGHT_MESSAGE),  # inf
-        ]
-        with tf.control_dependencies(checks):
-            return self._from_history(user, item, tf.identity(weight), k)
+        with tf.control_dependencies(_weight_checks(item, weight)):
+            labels, user_code = tf.unique(user)
+            return self._from_history(labels, user_code, item, tf.identity(weight), k)
 
-    def _from_history(self, user, item, weight, k):
-        """The two history signatures' work: pairs of weight 0 or of unknown items dropped."""
+    def _recommend_from_history_and_features(self, user, item, weight, feature_user,
+                                             features, k):  # fmt: skip
+        """:meth:`_recommend_from_weighted_history` of users who also have features.
+
+        ``feature_user`` names the user of each row of ``features``: every user of the
+        pairs, and users without pairs (who get their features' prior mean, as
+        :meth:`_recommend_new`). The prior mean of each user moves by its features, as
+        ``fold_in(X, y=weight, user_features=...)`` does; ``users`` lists the distinct
+        users of ``user`` then of ``feature_user``, in order of first appearance.
+        """
+        labels, codes = tf.unique(tf.concat([user, feature_user], 0))
+        user_code, feature_code = codes[: tf.size(user)], codes[tf.size(user) :]
+        n_users = tf.size(labels)
+        covered = tf.scatter_nd(feature_code[:, None], tf.ones_like(feature_code), [n_users])
+        checks = [
+            *_weight_checks(item, weight),
+            tf.debugging.assert_equal(
+                tf.shape(features)[0], tf.size(feature_user),
+                message="user_features needs one row per feature_user",
+            ),
+            tf.debugging.assert_equal(
+                tf.size(tf.unique(feature_user)[0]), tf.size(feature_user),
+                message="feature_user holds a user twice",
+            ),
+            tf.debugging.assert_equal(
+                tf.reduce_min(tf.concat([tf.gather(covered, user_code), [1]], 0)), 1,
+                message="every user of the pairs needs a row of user_features",
+            ),
+        ]  # fmt: skip
+        with tf.control_dependencies(checks):
+            rows = tf.scatter_nd(feature_code[:, None], features, [n_users, tf.shape(features)[1]])
+            means = self._feature_means(rows)
+            return self._from_history(labels, user_code, item, tf.identity(weight), k, means)
+
+    def _recommend_from_history_and_attributes(self, user, item, weight, feature_user, k,
+                                               *columns):  # fmt: skip
+        """:meth:`_recommend_from_history_and_features` of raw attributes, encoded as
+        fit encoded them."""
+        return self._recommend_from_history_and_features(
+            user, item, weight, feature_user, self.attributes(columns), k
+        )
+
+    def _from_history(self, labels, user_code, item, weight, k, means=None):
+        """The history signatures' work: pairs of weight 0 or of unknown items dropped.
+
+        ``labels`` are the distinct users, ``user_code`` each pair's position among them;
+        ``means`` the users' prior means (default: the prior's mean for all).
+        """
         codes = self._codes(self.item_table, item, "item")
-        labels, user_code = tf.unique(user)
         n_users = tf.size(labels)
         pairs = tf.cast(user_code, tf.int64) * self.n_items + codes
         positive = (codes >= 0) & (weight > 0)
@@ -356,7 +435,7 @@ class ServingModule(tf.Module):
         users = tf.cast(merged // self.n_items, tf.int32)
         items = tf.cast(merged % self.n_items, tf.int32)
         weights = summed / tf.gather(tf.math.unsorted_segment_mean(summed, users, n_users), users)
-        logits = self._catalog_logits(self.history_rows(n_users, users, items, weights))
+        logits = self._catalog_logits(self.history_rows(n_users, users, items, weights, means))
         history = tf.stack([users, items], 1)
         minus_inf = tf.fill(tf.shape(users), tf.constant(-np.inf, logits.dtype))
         logits = tf.tensor_scatter_nd_update(logits, history, minus_inf)
@@ -400,6 +479,17 @@ class ServingModule(tf.Module):
         return tf.tensor_scatter_nd_update(logits, at, minus_inf)
 
 
+def _weight_checks(item, weight):
+    """The checks of a weight per pair: as many as pairs, finite and non-negative."""
+    return [
+        tf.debugging.assert_equal(
+            tf.size(weight), tf.size(item), message="weight needs one value per pair"
+        ),
+        tf.debugging.assert_non_negative(weight, message=WEIGHT_MESSAGE),  # NaN too
+        tf.debugging.assert_all_finite(weight, WEIGHT_MESSAGE),  # inf
+    ]
+
+
 def _lookup_table(labels, dtype):
     keys = tf.constant(labels, dtype=dtype)
     codes = tf.range(len(labels), dtype=tf.int64)
@@ -422,7 +512,8 @@ def write_saved_model(path, module):
             signatures[name] = getattr(module, name).get_concrete_function()
     optional = (
         "recommend_from_history", "recommend_from_weighted_history", "recommend_new",
-        "recommend_from_attributes",
+        "recommend_from_attributes", "recommend_from_history_and_features",
+        "recommend_from_history_and_attributes",
     )  # fmt: skip
     for name in optional:
         function = getattr(module, name)

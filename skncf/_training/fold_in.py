@@ -137,12 +137,13 @@ class HistoryFoldIn(NamedTuple):
     n_negatives: object
     negative_weight: float
 
-    def rows(self, logits_of, n_items, n_users, users, items, weights):
+    def rows(self, logits_of, n_items, n_users, users, items, weights, means=None):
         """:meth:`FoldIn.newton_rows` of ``n_users`` users from their merged positives.
 
         ``users`` (0..n_users-1), ``items`` (codes) and ``weights`` (each user's mean 1)
         are int32, int32 and float32 tensors; a user without positives gets its prior
-        mean. Builds the solver in the caller's graph, so that it reads the variables.
+        mean: ``means`` (n_users, width), e.g. moved by features, or the prior's mean.
+        Builds the solver in the caller's graph, so that it reads the variables.
         """
         solver = FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
         extra = tf.zeros_like(weights)
@@ -151,7 +152,8 @@ class HistoryFoldIn(NamedTuple):
             extra = negative_weights(
                 self.n_negatives, self.negative_weight, n_positives, float(n_items)
             )
-        means = tf.tile(tf.constant(self.prior.mean[None, :], tf.float32), [n_users, 1])
+        if means is None:
+            means = tf.tile(tf.constant(self.prior.mean[None, :], tf.float32), [n_users, 1])
         theta = tf.cond(  # no users: nothing to solve (the Hessians' batch would be empty)
             n_users > 0, lambda: solver.newton_rows(means, (users, items, weights, extra)),
             lambda: means,
