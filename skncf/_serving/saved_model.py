@@ -353,8 +353,12 @@ class ServingModule(tf.Module):
         return self.prior_means(ROW_NORM * features / tf.where(norms > 0, norms, 1.0))
 
     def _recommend_from_attributes(self, k, *columns):
-        """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them."""
-        return self._recommend_new(self.attributes(columns), k)
+        """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them.
+
+        Calls the traced ``recommend_new``, as the other signatures that wrap one do:
+        the SavedModel holds its graph once, and the export traces it once.
+        """
+        return self.recommend_new(self.attributes(columns), k)
 
     def _recommend_from_history(self, user, item, k):
         """Top ``k`` of new users folded in from (user, item) pairs, their items left out.
@@ -363,8 +367,9 @@ class ServingModule(tf.Module):
         interaction each, and each user's weights are scaled to mean 1, as ``fold_in``
         does. Unknown items raise or are left out, as ``handle_unknown`` says.
         """
-        labels, user_code = tf.unique(user)
-        return self._from_history(labels, user_code, item, tf.ones(tf.shape(item), tf.float32), k)
+        return self.recommend_from_weighted_history(
+            user, item, tf.ones(tf.shape(item), tf.float32), k
+        )
 
     def _recommend_from_weighted_history(self, user, item, weight, k):
         """:meth:`_recommend_from_history` with a weight per pair, as ``fold_in(X, y)``.
@@ -414,7 +419,7 @@ class ServingModule(tf.Module):
                                                *columns):  # fmt: skip
         """:meth:`_recommend_from_history_and_features` of raw attributes, encoded as
         fit encoded them."""
-        return self._recommend_from_history_and_features(
+        return self.recommend_from_history_and_features(
             user, item, weight, feature_user, self.attributes(columns), k
         )
 
