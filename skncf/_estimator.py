@@ -21,11 +21,12 @@ import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.metrics import r2_score
-from sklearn.utils import check_random_state
+from sklearn.utils import RegressorTags, check_random_state
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
     check_is_fitted,
+    column_or_1d,
     validate_data,
 )
 
@@ -470,6 +471,11 @@ class NCFRecommender(BaseEstimator):
         # ratings are required and may be any number; implicit y is optional weights
         tags.target_tags.required = self.feedback == "explicit"
         tags.target_tags.positive_only = self.feedback == "implicit"
+        if self.feedback == "explicit":  # ratings: is_regressor, R^2 as score
+            tags.estimator_type = "regressor"
+            # scikit-learn's checks fit ids drawn at random, which a few epochs cannot
+            # learn to an R^2 above 0.5
+            tags.regressor_tags = RegressorTags(poor_score=True)
         return tags
 
     def __getstate__(self):
@@ -2255,6 +2261,8 @@ def _check_target(y, X):
     if dtype.kind in "US":  # scikit-learn's own message does not name y
         raise ValueError(f"y must hold numbers; got strings (dtype {dtype}).")
     y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+    if y.ndim == 2 and y.shape[1] == 1:  # a column: taken, with scikit-learn's warning
+        y = column_or_1d(y, warn=True)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional; got shape {y.shape}.")
     if len(y) != len(X):

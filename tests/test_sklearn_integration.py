@@ -236,3 +236,27 @@ def test_polars_frames_fit_score_and_search_as_pandas_ones(interactions):
     assert rec.score(pl.from_pandas(log)) == pytest.approx(expected.score(log))
     users = pl.Series(expected.users_[:3])
     np.testing.assert_array_equal(rec.recommend(users, k=4), expected.recommend(users, k=4))
+
+
+def test_explicit_models_are_regressors_and_take_a_column_of_ratings():
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.ensemble import StackingRegressor
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.linear_model import LinearRegression
+
+    from skncf.datasets import make_interactions
+
+    X, ratings = make_interactions(n_users=40, n_items=30, ratings=True, random_state=0)
+    rec = NCFRecommender(feedback="explicit", handle_unknown="ignore", **FAST)
+    assert is_regressor(rec) and not is_classifier(rec)
+    assert not is_regressor(NCFRecommender()) and not is_classifier(NCFRecommender())
+    # a column of ratings, as scikit-learn's regressors take it: warned, then the same fit
+    flat = clone(rec).fit(X, ratings).predict(X[:20])
+    with pytest.warns(DataConversionWarning):
+        column = clone(rec).fit(X, ratings[:, None]).predict(X[:20])
+    np.testing.assert_array_equal(column, flat)
+    with pytest.raises(ValueError, match="y must be 1-dimensional"):
+        clone(rec).fit(X, np.column_stack([ratings, ratings]))
+    # so it stacks with other regressors
+    stack = StackingRegressor([("ncf", rec)], final_estimator=LinearRegression(), cv=2)
+    assert stack.fit(X, ratings).predict(X[:5]).shape == (5,)
