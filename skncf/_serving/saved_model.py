@@ -44,6 +44,7 @@ most popular items).
 """
 
 import functools
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -174,7 +175,9 @@ class ServingModule(tf.Module):
     def _add_new_user_signatures(self, prior, feature_width, attributes):
         """``recommend_new`` (with ``prior``) and ``recommend_from_attributes`` (and
         ``attributes``), or None for each."""
-        self.recommend_new = self.recommend_from_attributes = None
+        # each a tf.function, or None where the model cannot serve it
+        self.recommend_new: Any = None
+        self.recommend_from_attributes: Any = None
         if prior is None:
             return
         # a function, not the NamedTuple, so that tf.Module does not wrap the prior
@@ -199,7 +202,8 @@ class ServingModule(tf.Module):
     def _add_history_signatures(self, history):
         """``recommend_from_history`` and ``recommend_from_weighted_history`` (with
         ``history``), or None for each."""
-        self.recommend_from_history = self.recommend_from_weighted_history = None
+        self.recommend_from_history: Any = None
+        self.recommend_from_weighted_history: Any = None
         if history is None:
             return
         # a function, not the NamedTuple, as for the prior
@@ -220,8 +224,8 @@ class ServingModule(tf.Module):
         """``recommend_from_history_and_features`` (with both a prior of features and a
         history fold-in) and ``recommend_from_history_and_attributes`` (and the default
         encoder, unless a column is named as another input), or None for each."""
-        self.recommend_from_history_and_features = None
-        self.recommend_from_history_and_attributes = None
+        self.recommend_from_history_and_features: Any = None
+        self.recommend_from_history_and_attributes: Any = None
         if self.recommend_new is None or self.recommend_from_history is None:
             return
         history = [tf.TensorSpec([None], self.user_dtype, name="user"),
