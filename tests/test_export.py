@@ -44,6 +44,22 @@ def fitted(architecture, feedback, ids, handle_unknown="ignore", **params):
     return rec.fit(X, y), X
 
 
+@pytest.fixture(scope="module")
+def gmf_export(tmp_path_factory):
+    """``(rec, X, signatures)`` of the GMF model with string ids most tests export."""
+    rec, X = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
+    path = rec.export(tmp_path_factory.mktemp("gmf") / "ncf" / "1")
+    return rec, X, tf.saved_model.load(str(path)).signatures
+
+
+@pytest.fixture(scope="module")
+def strict_gmf_export(tmp_path_factory):
+    """The same with ``handle_unknown="error"``."""
+    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
+    path = rec.export(tmp_path_factory.mktemp("strict"))
+    return rec, X, tf.saved_model.load(str(path)).signatures
+
+
 def queries(rec, X):
     """Pairs and users to ask, with an unknown user and an unknown item among them."""
     unknown_user = "nobody" if rec.users_.dtype.kind == "U" else 10**6
@@ -223,11 +239,10 @@ def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(
         ([1.0], "one value per pair"),
     ],
 )
-def test_recommend_from_weighted_history_checks_the_weights(tmp_path, weight, message):
-    rec, X = fitted("gmf", "implicit", "str")
-    served = tf.saved_model.load(str(rec.export(tmp_path)))
+def test_recommend_from_weighted_history_checks_the_weights(gmf_export, weight, message):
+    _, X, served = gmf_export
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        served.signatures["recommend_from_weighted_history"](
+        served["recommend_from_weighted_history"](
             user=tf.constant(["new", "new"]),
             item=tf.constant(X[:2, 1]),
             weight=tf.constant(weight, tf.float32),
@@ -235,9 +250,8 @@ def test_recommend_from_weighted_history_checks_the_weights(tmp_path, weight, me
         )
 
 
-def test_a_user_with_weights_all_0_gets_the_prior_means_ranking(tmp_path):
-    rec, X = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+def test_a_user_with_weights_all_0_gets_the_prior_means_ranking(gmf_export):
+    _, _, served = gmf_export  # handle_unknown="ignore"
     nothing = served["recommend_from_history"](
         user=tf.constant(["new"]), item=tf.constant(["nothing"]), k=tf.constant(3)
     )
@@ -276,9 +290,8 @@ def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, archite
     assert not {"recommend_from_history", "recommend_from_weighted_history"} & set(signatures)
 
 
-def test_recommend_from_history_of_no_one_and_of_unknown_items(tmp_path):
-    rec, _ = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]
+def test_recommend_from_history_of_no_one_and_of_unknown_items(gmf_export):
+    served = gmf_export[2]["recommend_from_history"]  # handle_unknown="ignore"
     empty = served(
         user=tf.constant([], tf.string), item=tf.constant([], tf.string), k=tf.constant(3)
     )
@@ -288,9 +301,9 @@ def test_recommend_from_history_of_no_one_and_of_unknown_items(tmp_path):
     assert out["items"].shape == (1, 3) and np.all(np.diff(out["scores"].numpy()) <= 0)
 
 
-def test_recommend_from_history_checks_items_when_told_to(tmp_path):
-    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend_from_history"]
+def test_recommend_from_history_checks_items_when_told_to(strict_gmf_export):
+    _, X, signatures = strict_gmf_export
+    served = signatures["recommend_from_history"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
         served(
             user=tf.constant(["new", "new"]),
@@ -309,9 +322,9 @@ def test_export_serves_every_architecture_and_feedback(tmp_path, architecture, f
     check_served(rec, X, rec.export(tmp_path))
 
 
-def test_k_is_chosen_per_call_and_checked(tmp_path):
-    rec, _ = fitted("gmf", "implicit", "str")
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["recommend"]
+def test_k_is_chosen_per_call_and_checked(gmf_export):
+    rec, _, signatures = gmf_export
+    served = signatures["recommend"]
     users = tf.constant(rec.users_[:3])
     for k in (1, 7):
         assert served(user=users, k=tf.constant(k))["items"].shape == (3, k)
@@ -322,9 +335,8 @@ def test_k_is_chosen_per_call_and_checked(tmp_path):
         served(user=users, k=tf.constant(0))
 
 
-def test_unknown_ids_raise_when_exported_with_handle_unknown_error(tmp_path):
-    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+def test_unknown_ids_raise_when_exported_with_handle_unknown_error(strict_gmf_export):
+    _, X, served = strict_gmf_export
     with pytest.raises(tf.errors.InvalidArgumentError, match="user ids not seen in fit"):
         served["recommend"](user=tf.constant(["nobody"]), k=tf.constant(1))
     with pytest.raises(tf.errors.InvalidArgumentError, match="item ids not seen in fit"):
