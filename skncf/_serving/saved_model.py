@@ -166,7 +166,7 @@ class ServingModule(tf.Module):
         for kind, query, others in (("item", item_k, item_list), ("user", user_k, user_list)):
             for suffix, allow in (("among", True), ("excluding", False)):
                 function = tf.function(
-                    functools.partial(self._similar_filtered, kind, allow=allow),
+                    functools.partial(self._similar, kind, allow=allow),
                     input_signature=[*query, others],
                     autograph=False,
                 )
@@ -316,9 +316,6 @@ class ServingModule(tf.Module):
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
         return {f"{kind}s": tf.gather(labels, top), "scores": scores}
-
-    def _similar_filtered(self, kind, ids, k, others, *, allow):
-        return self._similar(kind, ids, k, others, allow=allow)
 
     def _kind(self, kind):
         """``(lookup table, labels, count, fallback scores)`` of ``"item"`` or ``"user"``."""
