@@ -16,7 +16,6 @@ from typing import Any, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
-import scipy.sparse as sp
 import tensorflow as tf
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
@@ -40,14 +39,12 @@ from ._data.features import (
     in_code_order,
 )
 from ._data.ids import (
-    check_id_lists,
-    check_ids,
     check_known,
     check_query_ids,
+    checked_pair_ids,
     encode,
     extend_codes,
     fit_codes,
-    id_column,
     ids_only,
     keep_python_types,
 )
@@ -55,36 +52,29 @@ from ._data.interactions import (
     Interactions,
     explicit_interactions,
     implicit_interactions,
-    interacted_items,
     interaction_matrix,
-    merge_positives,
 )
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
-from ._folded import FoldedUsers
 from ._graph.graphs import (
     ARCHITECTURES,
     GraphLayout,
     build_graph,
     init_neumf_from,
     set_feature_tables,
-    set_untrained_rows,
     start_gmf_as_dot_product,
 )
+from ._new_ids import NewIdsMethods, _average_untrained
+from ._recommending import RankingMethods
 from ._saving import check_path, graph_weights, read_model, set_graph_weights, write_model
-from ._serving.approximate import N_PROBE, ItemIndex, check_options
 from ._serving.attributes import attribute_encoder
-from ._serving.candidates import Candidates
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.saved_model import ServingModule, id_dtype, write_saved_model
-from ._serving.scoring import CHUNK_FLOATS, Scorer, sigmoid
+from ._serving.scoring import Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
 from ._training.callbacks import Validation
 from ._training.fold_in import (
-    FoldIn,
     HistoryFoldIn,
     is_convex,
-    negative_weights,
-    user_prior,
 )
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
@@ -124,7 +114,7 @@ MODEL_SETTINGS = (
 )  # fmt: skip
 
 
-class NCFRecommender(BaseEstimator):
+class NCFRecommender(RankingMethods, NewIdsMethods, BaseEstimator):
     """Neural Collaborative Filtering recommender (He et al., WWW 2017).
 
     Learns user and item embeddings from (user, item) pairs with a Keras graph and
@@ -787,7 +777,7 @@ class NCFRecommender(BaseEstimator):
         side's table.
         """
         id_columns = self._id_columns_ if keep else self._id_columns(X)
-        users, items = _checked_ids(frame, X, id_columns)
+        users, items = checked_pair_ids(frame, X, id_columns)
         catalogs = {"user": users, "item": items}
         for side, (feature_ids, _) in tables.items():
             wanted = catalogs[side]
@@ -957,7 +947,7 @@ class NCFRecommender(BaseEstimator):
             X_val = self._validated(X_val, reset=False)
         except ValueError as error:
             raise ValueError(f"validation_data does not match X: {error}") from None
-        users, items = _checked_ids(frame, X_val, self._id_columns(X_val), "validation ")
+        users, items = checked_pair_ids(frame, X_val, self._id_columns(X_val), "validation ")
         u, user_known = encode(users_, users)
         i, item_known = encode(items_, items)
         keep = user_known & item_known
@@ -1362,7 +1352,7 @@ class NCFRecommender(BaseEstimator):
         ``users_``: the user labels to encode against (folded-in users), not ``users_``.
         """
         validated = self._validate_later(X)
-        users, items = _checked_ids(X, validated, self._id_columns_)
+        users, items = checked_pair_ids(X, validated, self._id_columns_)
         u, user_known = encode(self.users_ if users_ is None else users_, users)
         i, item_known = encode(self.items_, items)
         return PairCodes(u, i, user_known, item_known), users, items
@@ -1565,576 +1555,6 @@ class NCFRecommender(BaseEstimator):
         check_is_fitted(self)
         return self._scorer.rows(_check_codes(users, len(self.users_), "users"))
 
-    # ----------------------------------------------------------- recommend
-
-    def recommend(
-        self,
-        users: ArrayLike,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        return_scores: bool = False,
-        approximate: bool | dict[str, int] = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Recommend the ``k`` best items for each user, best first.
-
-        Parameters
-        ----------
-        users : array-like of shape (n_users,) or a single user id
-            User ids.
-        k : int, default=10
-            Items per user. It may not exceed the number of items a requested user may
-            get: all items, less its seen ones (``exclude_seen``), within ``allow`` and
-            outside ``deny``; a ValueError names the first user with fewer.
-        exclude_seen : bool, default=True
-            Leave out the items each user interacted with in training.
-        return_scores : bool, default=False
-            Also return the scores (probabilities or ratings, as :meth:`predict` would
-            give for the same pairs).
-        approximate : bool or dict, default=False
-            For catalogs of millions of items: find the top ``k`` with an approximate
-            nearest-neighbour index (faiss' inverted file, inner product; ``pip install
-            'skncf[ann]'``) instead of scoring every item. Only for ``architecture="gmf"`` or
-            ``"seed"``, whose scores are dot products. The index is built on the first
-            such call and kept until the next fit. A dict sets ``n_lists`` (k-means
-            lists; default ``sqrt(n_items)``) and ``n_probe`` (lists scored per user;
-            default 64): more probes, more recall, less speed. Returned scores are
-            exact; a good item can be missed (on a 1,000,000-item catalog: recall@10
-            against the exact top 10 and speed-up in ``benchmarks/approximate.py``). A
-            user for whom the probed lists hold fewer than ``k`` unseen items is
-            ranked exactly (so are all users when the filters leave fewer than half
-            the catalog).
-        allow : array-like of item ids, or a sequence of them, default=None
-            Only these items may be recommended: one list for every user (items in
-            stock), or one list per user in ``users`` (a sequence of as many array-likes,
-            possibly empty). None: every item.
-        deny : array-like of item ids, or a sequence of them, default=None
-            These items are never recommended: one list for every user, or one per user.
-            Item ids unknown to the model in ``allow`` or ``deny`` raise a ValueError
-            with ``handle_unknown="error"`` and are dropped with ``"ignore"``. Users
-            unknown to the model (``handle_unknown="ignore"``) get the most popular
-            items the filters admit.
-
-        Returns
-        -------
-        items : ndarray of shape (n_users, k)
-            Item labels, best first, without duplicates.
-        scores : ndarray of shape (n_users, k)
-            Only if ``return_scores``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skncf import NCFRecommender
-        >>> from skncf.datasets import make_interactions
-        >>> X, _ = make_interactions(n_users=100, n_items=2000, random_state=0)
-        >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0).fit(X)
-        >>> rec.recommend([0, 1], k=5, approximate={"n_probe": 8}).shape
-        (2, 5)
-
-        Candidate filters, for all users or per user:
-
-        >>> in_stock = rec.items_[:100]
-        >>> top = rec.recommend([0, 1], k=3, allow=in_stock, deny=[in_stock[:5], []])
-        >>> bool(np.isin(top, in_stock).all() and not np.isin(top[0], in_stock[:5]).any())
-        True
-        """
-        check_is_fitted(self)
-        labels, codes, known = self._encode_query(users, self.users_, "users")
-        return self._recommend(
-            labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
-            approximate=approximate,
-        )  # fmt: skip
-
-    def _recommend(
-        self, labels, codes, known, seen, k, exclude_seen, return_scores, allow, deny, *,
-        approximate=False, vectors=None,
-    ):  # fmt: skip
-        """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
-        k = _check_k(k, len(self.items_), "items")
-        seen = _rows_of(seen, codes, known) if exclude_seen else None
-        candidates = self._candidates(len(labels), allow, deny, seen)
-        everyone = np.arange(len(labels))
-        candidates.check_k(k, everyone, labels, "user", _left_because(exclude_seen, allow, deny))
-        top = np.empty((len(labels), k), dtype=np.int64)
-        logits = np.empty((len(labels), k), dtype=np.float32)
-        rows = np.flatnonzero(known)
-        if approximate is not False:
-            rows = self._approximate_top(
-                approximate, codes, rows, k, candidates, (top, logits), vectors
-            )
-        blocks = self._scorer.rows(codes[rows], vectors)
-        top[rows], logits[rows] = candidates.top(blocks, rows, k)
-        unknown = np.flatnonzero(~known)
-        top[unknown] = candidates.top(_tiled(self._popularity, len(unknown)), unknown, k)[0]
-        scores = np.full(top.shape, self._fallback)
-        scores[known] = self._output(logits[known])
-        if return_scores:
-            return self.items_[top], scores
-        return self.items_[top]
-
-    def _candidates(self, n_rows, allow, deny, seen, kind="item"):
-        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by code.
-
-        ``kind`` says what the filters hold: ``"item"`` ids, or ``"user"`` ids (the
-        neighbours of :meth:`similar_users`).
-        """
-        labels = self.items_ if kind == "item" else self.users_
-        lists: dict[str, np.ndarray | sp.csr_array | None] = {}
-        for name, value in (("allow", allow), ("deny", deny)):
-            if value is None:
-                lists[name] = None
-                continue
-            ids, rows = check_id_lists(value, name, n_rows)
-            codes, known = encode(labels, ids)
-            self._raise_unknown(known, ids, f"{name} ({kind} ids)")
-            codes = codes[known]
-            lists[name] = (
-                codes
-                if rows is None
-                else interaction_matrix(rows[known], codes, n_rows, len(labels))
-            )
-        return Candidates(len(labels), seen=seen, **lists)
-
-    def _approximate_top(self, approximate, codes, rows, k, candidates, out, vectors):
-        """Fill ``out``, (top, logits), at ``rows`` from the item index; return rows left.
-
-        The rows left (too few candidates found) are for the exact ranking. ``vectors``
-        as for :meth:`_recommend`.
-        """
-        top, logits = out
-        options = check_options(approximate)
-        n_lists = options.get("n_lists")
-        index = self._item_index
-        if index is None or (n_lists is not None and n_lists != index.n_lists):
-            index = self._item_index = ItemIndex(self._scorer, n_lists)
-        n_probe = options.get("n_probe", N_PROBE)
-        # found per user: k, plus as many as the items a user may not return; where that
-        # is most of the catalog (a narrow allow-list), exact ranking is as cheap
-        n_items = len(self.items_)
-        excluded = n_items - candidates.left(rows)
-        width = min(n_items, k + int(np.max(excluded, initial=0)))
-        if width > n_items // 2:
-            return rows
-        left = []
-        step = max(1, CHUNK_FLOATS // (4 * width))  # a few (users, width) arrays at once
-        for start in range(0, len(rows), step):
-            block = rows[start : start + step]
-            users = codes[block]
-            found = index.search(users, width, n_probe, vectors)
-            keep = found >= 0
-            allowed = candidates.contains(np.repeat(block, width), np.maximum(found, 0).ravel())
-            keep &= allowed.reshape(found.shape)
-            enough = keep.sum(axis=1) >= k
-            left.append(block[~enough])
-            first = np.argsort(~keep[enough], axis=1, kind="stable")[:, :k]
-            chosen = np.take_along_axis(found[enough], first, axis=1)
-            scores = self._scorer.pairs(np.repeat(users[enough], k), chosen.ravel(), vectors)
-            scores = scores.reshape(chosen.shape)
-            order = np.argsort(-scores, axis=1, kind="stable")
-            top[block[enough]] = np.take_along_axis(chosen, order, axis=1)
-            logits[block[enough]] = np.take_along_axis(scores, order, axis=1)
-        return np.concatenate(left) if left else rows
-
-    def similar_items(
-        self,
-        items: ArrayLike,
-        k: int = 10,
-        *,
-        return_scores: bool = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Return the ``k`` items most similar to each item, by learned embedding.
-
-        Similarity is the cosine of the item embeddings (for ``"neumf"``, of the GMF
-        and MLP embeddings, each normalised, side by side). An item is never its own
-        neighbour.
-
-        Parameters
-        ----------
-        items : array-like of shape (n_queries,) or a single item id
-            Item ids.
-        k : int, default=10
-            Neighbours per item; at most the number of items minus one, and at most
-            what ``allow`` and ``deny`` leave.
-        return_scores : bool, default=False
-            Also return the cosine similarities.
-        allow, deny : array-like of item ids, or a sequence of them, default=None
-            Candidate filters, as for :meth:`recommend`: for every queried item, or one
-            list per queried item. Unknown queried items (``handle_unknown="ignore"``)
-            get the most popular items the filters admit.
-
-        Returns
-        -------
-        neighbours : ndarray of shape (n_queries, k)
-            Item labels, most similar first.
-        similarities : ndarray of shape (n_queries, k)
-            Only if ``return_scores``.
-        """
-        check_is_fitted(self)
-        labels, codes, known = self._encode_query(items, self.items_, "items")
-        n_items = len(self.items_)
-        k = _check_k(k, n_items - 1, "other items")
-        rows = np.flatnonzero(known)
-        itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
-        candidates = self._candidates(len(labels), allow, deny, itself)
-        if allow is not None or deny is not None:
-            candidates.check_k(
-                k, np.arange(len(labels)), labels, "item", "may return once allow and deny apply"
-            )
-        top, scores = self._nearest("item", codes, known, k, candidates, self._popularity)
-        if return_scores:
-            return self.items_[top], scores
-        return self.items_[top]
-
-    def similar_users(
-        self,
-        users: ArrayLike,
-        k: int = 10,
-        *,
-        return_scores: bool = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Return the ``k`` users most similar to each user, by learned embedding.
-
-        Similarity is the cosine of the user vectors, as :meth:`similar_items` measures
-        items' (with ``user_features``, a vector includes the projected features, so
-        that users known only by their features have neighbours too). A user is never
-        its own neighbour. Users folded in after ``fit`` are not among the neighbours
-        (:meth:`partial_fit` adds users to the model); their own neighbours among the
-        fitted users come from :meth:`FoldedUsers.similar_users`.
-
-        Parameters
-        ----------
-        users : array-like of shape (n_queries,) or a single user id
-            User ids.
-        k : int, default=10
-            Neighbours per user; at most the number of users minus one, and at most
-            what ``allow`` and ``deny`` leave.
-        return_scores : bool, default=False
-            Also return the cosine similarities.
-        allow, deny : array-like of user ids, or a sequence of them, default=None
-            Filters on the neighbours, as :meth:`recommend`'s on items: only the users
-            in ``allow`` (say, those who opted in to be shown), never those in ``deny``;
-            one list for every queried user, or one list per queried user.
-
-        Returns
-        -------
-        neighbours : ndarray of shape (n_queries, k)
-            User labels, most similar first. Unknown queried users
-            (``handle_unknown="ignore"``) get the users with the most interactions that
-            the filters admit.
-        similarities : ndarray of shape (n_queries, k)
-            Only if ``return_scores``.
-
-        Examples
-        --------
-        >>> from skncf import NCFRecommender
-        >>> from skncf.datasets import make_interactions
-        >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
-        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
-        >>> rec.similar_users([0, 1], k=3).shape
-        (2, 3)
-        >>> rec.similar_users(0, k=3, deny=[1, 2, 3]).shape
-        (1, 3)
-        """
-        check_is_fitted(self)
-        labels, codes, known = self._encode_query(users, self.users_, "users")
-        return self._similar_users(labels, codes, known, k, return_scores, allow, deny)
-
-    def _similar_users(
-        self, labels, codes, known, k, return_scores, allow=None, deny=None, queries=None
-    ):
-        """:meth:`similar_users` by code, of rows of ``queries`` (unit vectors) if given.
-
-        A fitted user with a query's label is never its neighbour.
-        """
-        k = _check_k(k, len(self.users_) - 1, "other users")
-        own, found = encode(self.users_, labels)
-        rows = np.flatnonzero(found)
-        itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
-        candidates = self._candidates(len(labels), allow, deny, itself, kind="user")
-        if allow is not None or deny is not None:
-            candidates.check_k(
-                k, np.arange(len(labels)), labels, "user", "may return once allow and deny apply"
-            )
-        top, scores = self._nearest("user", codes, known, k, candidates, self._activity(), queries)
-        if return_scores:
-            return self.users_[top], scores
-        return self.users_[top]
-
-    def _activity(self):
-        """Each user's number of training interactions: ``similar_users``' fallback."""
-        return np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
-
-    def _nearest(self, kind, codes, known, k, candidates, fallback, queries=None):
-        """Top ``k`` codes and cosines of the ``kind`` vectors nearest to those of ``codes``.
-
-        ``codes`` index ``queries`` (unit vectors; default: the ``kind`` vectors
-        themselves). Rows not ``known`` are ranked by ``fallback`` (one score per code)
-        instead.
-        """
-        vectors = self._scorer.unit_vectors(kind)
-        queries = vectors if queries is None else queries
-        rows = np.flatnonzero(known)
-        step = max(1, CHUNK_FLOATS // len(vectors))
-        blocks = (
-            (start, queries[codes[rows[start : start + step]]] @ vectors.T)
-            for start in range(0, len(rows), step)
-        )
-        top = np.empty((len(codes), k), dtype=np.int64)
-        scores = np.zeros((len(codes), k))
-        top[rows], scores[rows] = candidates.top(blocks, rows, k)
-        unknown = np.flatnonzero(~known)
-        top[unknown] = candidates.top(_tiled(fallback, len(unknown)), unknown, k)[0]
-        return top, scores
-
-    # ------------------------------------------------------------- fold-in
-
-    def fold_in(
-        self,
-        X: ArrayLike | None = None,
-        y: ArrayLike | None = None,
-        sample_weight: ArrayLike | None = None,
-        *,
-        user_features: Any = None,
-    ) -> "FoldedUsers":
-        """Fit embedding rows for users from their interactions or features, the model unchanged.
-
-        For users who arrived after ``fit`` (or a known user, from a fresh history): each
-        user's rows are fitted against the frozen item side of the fitted graph, under the
-        fit's own objective (the softmax, the log loss with its negatives' weight, or the
-        squared error of ratings) and a Gaussian prior fitted to the fitted users' rows,
-        which keeps a short history from an extreme row (user guide, "New users:
-        fold-in"). Every architecture, loss and feedback. No randomness: the same history
-        gives the same rows. A model fit with ``user_features`` also takes new users'
-        features: each user's prior mean moves by what its features add to a row, so
-        that a user with features and no history (cold start) is scored from them, and
-        one with both from both. The estimator itself is not modified (it stays safe to
-        serve from other threads); the returned object recommends for the folded users.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, 2), default=None
-            (user id, item id) pairs, as for :meth:`fit`. Items not seen in ``fit`` raise
-            a ValueError with ``handle_unknown="error"``; with ``"ignore"`` their rows
-            are left out. None: the users of ``user_features``, from features alone.
-        y : array-like of shape (n_samples,), default=None
-            As for :meth:`fit`: implicit weights or counts (0: no interaction), or the
-            ratings (required with ``feedback="explicit"``). Each user's positive weights
-            are scaled to mean 1 (``fit`` scales them over all users).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row.
-        user_features : DataFrame or (ids, table), default=None
-            Features of the users to fold in, as the ``user_features`` parameter takes
-            them, with the columns given to ``fit`` (encoded by the fitted
-            ``feature_encoders_["user"]``). Every user of ``X`` needs a row; users with
-            a row and no interaction are folded in from their features alone. Only for a
-            model fit with ``user_features``.
-
-        Returns
-        -------
-        folded : FoldedUsers
-            ``recommend`` and ``predict`` for the users of ``X``.
-
-        Raises
-        ------
-        ValueError
-            If a user has no interaction left to learn from (all weights 0, or only
-            unknown items) and no features; the message names the users. If
-            ``user_features`` do not match the features of ``fit``, or the model has
-            none.
-
-        Examples
-        --------
-        >>> from skncf import NCFRecommender
-        >>> from skncf.datasets import make_interactions
-        >>> X, _ = make_interactions(n_users=60, n_items=40, random_state=0)
-        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
-        >>> new = rec.fold_in([["anna", 3], ["anna", 7], ["ben", 3]])
-        >>> new.users_
-        array(['anna', 'ben'], dtype='<U4')
-        >>> new.recommend(["anna", "ben"], k=3).shape
-        (2, 3)
-        """
-        check_is_fitted(self)
-        features = None
-        if user_features is not None:
-            features = self._features_later("user", user_features)
-        elif X is None:
-            raise ValueError("fold_in needs X (interactions), user_features, or both.")
-        return self._fold_in_rows(X, y, sample_weight, features)
-
-    def _fold_in_rows(self, X, y, sample_weight, features):
-        """:meth:`fold_in` after its checks; ``features`` as ``_features_later`` returns."""
-        users, items = np.empty(0, self.users_.dtype), np.empty(0, self.items_.dtype)
-        weights = np.empty(0)
-        if X is None:
-            y = None
-        else:
-            validated = self._validate_later(X)
-            feedback = self._fitted("feedback")
-            y, sample_weight = self._check_fit_targets(validated, y, sample_weight, feedback)
-            users, items = _checked_ids(X, validated, self._id_columns_)
-            weights = sample_weight
-            if y is not None and feedback == "implicit":
-                weights = sample_weight * y
-        i, item_known = encode(self.items_, items)
-        self._raise_unknown(item_known, items, "X (item ids)")
-        if features is None:
-            labels, u = fit_codes(users)
-        else:
-            check_covered(features[0], users, "user_features", "user")
-            labels, u = fit_codes(np.concatenate([users, features[0]]))
-            u = u[: len(users)]
-        keep = item_known & (weights > 0)
-        if features is None:
-            _check_histories(labels, u[keep])
-        history = self._fold_in_history(u[keep], i[keep], weights[keep], y, keep, len(labels))
-        rows = None if features is None else features[1][encode(features[0], labels)[0]]
-        vectors = self._fold_in_solver().rows(len(labels), *history, features=rows)
-        seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
-        return FoldedUsers(self, labels, vectors, seen)
-
-    def add_items(self, item_features: Any) -> Self:
-        """Add items known by their features alone to the catalog, without training.
-
-        For a new item on its first day, before anyone has interacted with it: each
-        item of ``item_features`` joins ``items_`` with the trained items' mean id rows
-        and bias plus the projection of its own features, the rows an item of the
-        table without interactions gets at ``fit`` (user guide, "Side features and
-        cold start"). Nothing else changes: the scores of the other items stay as they
-        were, and :meth:`recommend`, :meth:`predict`, ``save`` and the export include
-        the new items. Their interactions, once there are some, train them by
-        :meth:`partial_fit`. Only for a model fit with ``item_features``.
-
-        Parameters
-        ----------
-        item_features : DataFrame or (ids, table)
-            The new items' features, as the ``item_features`` parameter takes them,
-            with the columns given to ``fit`` (encoded by the fitted
-            ``feature_encoders_["item"]``).
-
-        Returns
-        -------
-        self : NCFRecommender
-            The estimator, its catalog grown by the new items.
-
-        Raises
-        ------
-        ValueError
-            If the model was fit without item features, an id is already in the
-            catalog, or the table does not match the features of ``fit``.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd
-        >>> from skncf import NCFRecommender
-        >>> X = np.array([[u, i] for u in range(6) for i in range(4) if (u + i) % 2])
-        >>> kinds = pd.DataFrame({"kind": ["odd", "even", "odd", "even"]})
-        >>> rec = NCFRecommender(item_features=kinds, latent_dim=4, epochs=2,
-        ...                      random_state=0).fit(X)
-        >>> rec = rec.add_items(pd.DataFrame({"kind": ["even"]}, index=[4]))
-        >>> rec.items_
-        array([0, 1, 2, 3, 4])
-        >>> rec.predict([[0, 4]]).shape
-        (1,)
-        """
-        check_is_fitted(self)
-        ids, rows = self._features_later("item", item_features)
-        _, known = encode(self.items_, ids)
-        if known.any():
-            shown = ", ".join(repr(v) for v in ids[known][:5].tolist())
-            raise ValueError(
-                f"item_features: {int(known.sum())} id(s) are in the catalog already: "
-                f"{shown}; add_items adds new items (partial_fit trains known ones)."
-            )
-        items_, new, old = extend_codes(self.items_, ids, "item")
-        graph = self._build_graph(
-            self._trained_architecture(fitted=True), len(self.users_), len(items_),
-            itertools.repeat(0), fitted=True,
-        )  # fmt: skip
-        copy_weights(self.model_, graph, np.arange(len(self.users_)), old)
-        table = GraphLayout.of(graph).feature_tables()["item"]
-        (features,) = table.get_weights()
-        features[new] = rows
-        table.set_weights([features])
-        seen = self.seen_
-        seen = sp.csr_array(
-            (seen.data, old[seen.indices], seen.indptr), (len(self.users_), len(items_))
-        )
-        _average_untrained(graph, seen)
-        scalars = (self._rating_offset, self._rating_scale, self._fallback)
-        self._set_fitted(
-            graph, self.history_, self.users_, items_, self._id_columns_, seen, scalars
-        )
-        return self
-
-    def _features_later(self, side, value):
-        """``(sorted ids, encoded rows)`` of a side's features given after ``fit``."""
-        name = f"{side}_features"
-        width = getattr(self, "_feature_width", {}).get(side)
-        if width is None:
-            raise ValueError(f"{name}: the model was fit without {side} features.")
-        ids, table = check_features(value, name)
-        encoder = getattr(self, "feature_encoders_", {}).get(side)
-        rows = encoded_later(encoder, table, width, name)
-        order = np.argsort(ids, kind="stable")
-        return ids[order], rows[order]
-
-    def _fold_in_history(self, u, i, weights, y, keep, n_users):
-        """What :class:`~skncf._training.fold_in.FoldIn` takes: rows by user, weights, extra."""
-        n_items = len(self.items_)
-        if self._fitted("feedback") == "explicit":
-            order = np.argsort(u, kind="stable")
-            u, i, weights = u[order], i[order], weights[order]
-            ratings = np.empty(0) if y is None else y[keep][order]
-            targets = (ratings - self._rating_offset) / (self._rating_scale or 1.0)
-            weights = weights / _mean_by(weights, u, n_users)[u] / (2 * self._rating_noise)
-            return u, i, weights.astype(np.float32), targets.astype(np.float32)
-        u, i, weights = merge_positives(u, i, weights, n_items)  # sorted by user
-        weights = (weights / _mean_by(weights, u, n_users)[u]).astype(np.float32)
-        if self._fitted("loss") == "softmax":
-            return u, i, weights, np.zeros(len(u), np.float32)
-        negative = negative_weights(
-            self.n_negatives_, self._fitted("negative_weight"),
-            np.bincount(u, minlength=n_users), float(n_items),
-        )  # fmt: skip
-        return u, i, weights, negative.numpy()
-
-    def _fold_in_objective(self):
-        """Fold-in's objective: ``"squared"`` for ratings, else the fit's loss."""
-        return "squared" if self._fitted("feedback") == "explicit" else self._fitted("loss")
-
-    def _fold_in_solver(self):
-        """The fitted graph's :class:`~skncf._training.fold_in.FoldIn`, built once."""
-        solver = self._fold_in
-        if solver is None:
-            trained = np.flatnonzero(np.diff(self.seen_.indptr))
-            prior = user_prior(self._scorer, trained, np.random.default_rng(0))
-            solver = self._fold_in = FoldIn(
-                self._scorer.logits_of, prior, self._fold_in_objective(), len(self.items_),
-                self._scorer.tower_width, interacted_items(self.seen_),
-            )  # fmt: skip
-        return solver
-
-
-def _average_untrained(graph, seen):
-    """Ids without a seen pair (known by their features alone) get the trained ids' mean rows.
-
-    See :func:`~skncf._graph.graphs.set_untrained_rows`.
-    """
-    counts = {
-        "user": np.diff(seen.indptr),
-        "item": np.bincount(seen.indices, minlength=seen.shape[1]),
-    }
-    for side, count in counts.items():
-        set_untrained_rows(graph, side, np.flatnonzero(count == 0), np.flatnonzero(count))
-
 
 def load(path: str | os.PathLike[str]) -> NCFRecommender:
     """Load an estimator written by :meth:`NCFRecommender.save`.
@@ -2244,18 +1664,6 @@ def _sides(features):
     return " and ".join(f"{side}_features" for side in sorted(features)) or "none"
 
 
-def _column_name(what, position):
-    return f"{what} ids (column {position} of X)"
-
-
-def _checked_ids(frame, X, id_columns, prefix=""):
-    """The user and item ids of validated ``X`` (``frame`` before validation), checked."""
-    return tuple(
-        check_ids(id_column(frame, X, position), prefix + _column_name(side, position))
-        for side, position in zip(("user", "item"), id_columns)
-    )
-
-
 def _check_target(y, X):
     dtype = np.asarray(y).dtype
     if dtype.kind in "US":  # scikit-learn's own message does not name y
@@ -2280,52 +1688,3 @@ def _check_codes(codes, n, name):
     if codes.size and (codes.min() < 0 or codes.max() >= n):
         raise ValueError(f"{name} codes must lie in [0, {n}); got {codes.min()}..{codes.max()}.")
     return codes.astype(np.int64, copy=False)
-
-
-def _check_histories(labels, users_with_rows):
-    """Raise unless every user (0..len(labels)-1) has a row left to learn from."""
-    has_rows = np.bincount(users_with_rows, minlength=len(labels)) > 0
-    if not has_rows.all():
-        empty = labels[~has_rows]
-        shown = ", ".join(repr(v) for v in empty[:5].tolist())
-        raise ValueError(
-            f"X leaves {len(empty)} user(s) with no interaction to learn from: {shown}"
-            f"{', ...' if len(empty) > 5 else ''} (every weight 0, or only unknown items); "
-            "fold_in needs at least one per user."
-        )
-
-
-def _mean_by(values, groups, n_groups):
-    """Mean of ``values`` in each of ``n_groups`` groups (0 for an empty group)."""
-    counts = np.bincount(groups, minlength=n_groups)
-    return np.bincount(groups, weights=values, minlength=n_groups) / np.maximum(counts, 1)
-
-
-def _rows_of(matrix, codes, known):
-    """Rows ``codes`` of a CSR ``matrix``, empty where not ``known``."""
-    return sp.csr_array(sp.diags_array(known.astype(np.float32)) @ matrix[codes])
-
-
-def _left_because(exclude_seen, allow, deny):
-    """How a ``k`` too large for a user's candidates is explained."""
-    if allow is None and deny is None:
-        return "has not seen; lower k or pass exclude_seen=False"
-    seen = "its seen items, " if exclude_seen else ""
-    return f"may get once {seen}allow and deny apply; lower k or widen the filters"
-
-
-def _check_k(k, limit, what):
-    if isinstance(k, bool) or not isinstance(k, Integral):
-        raise TypeError(f"k must be an int; got {type(k).__name__}.")
-    if k <= 0:
-        raise ValueError(f"k must be positive; got {k}.")
-    if k > limit:
-        raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
-    return int(k)
-
-
-def _tiled(scores, n_rows):
-    """``(start, block)`` blocks of ``n_rows`` rows that all hold ``scores`` (a fallback)."""
-    step = max(1, CHUNK_FLOATS // len(scores))
-    for start in range(0, n_rows, step):
-        yield start, np.tile(scores, (min(step, n_rows - start), 1))

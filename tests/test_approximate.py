@@ -146,7 +146,7 @@ def test_users_are_searched_in_blocks_sized_by_the_widest_history(catalog, monke
     users = rec.users_[:50]
     whole = rec.recommend(users, k=10, approximate={"n_probe": 4})
     widest = int(np.diff(rec.seen_.indptr).max()) + 10
-    monkeypatch.setattr("skncf._estimator.CHUNK_FLOATS", 4 * widest * 7)  # 7 users a block
+    monkeypatch.setattr("skncf._recommending.CHUNK_FLOATS", 4 * widest * 7)  # 7 users a block
     np.testing.assert_array_equal(rec.recommend(users, k=10, approximate={"n_probe": 4}), whole)
 
 

@@ -17,7 +17,10 @@ LAYERS = [
     ("graph", {"_graph"}),
     ("serving", {"_serving"}),
     ("training", {"_training"}),
-    ("estimator", {"_estimator", "_saving", "_saving_tables", "_folded"}),
+    (
+        "estimator",
+        {"_estimator", "_recommending", "_new_ids", "_saving", "_saving_tables", "_folded"},
+    ),
     ("public", {"__init__", "__main__", "metrics", "model_selection", "plotting", "_cli", "_demo"}),
 ]
 LEVEL = {module: level for level, (_, modules) in enumerate(LAYERS) for module in modules}

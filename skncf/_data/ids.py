@@ -157,6 +157,15 @@ def id_column(X, validated, position):
     return validated[:, position]
 
 
+def checked_pair_ids(frame, X, id_columns, prefix=""):
+    """The user and item ids of validated ``X`` (``frame`` before validation), checked:
+    columns ``id_columns`` (two positions), named in errors with ``prefix``."""
+    return tuple(
+        check_ids(id_column(frame, X, position), f"{prefix}{side} ids (column {position} of X)")
+        for side, position in zip(("user", "item"), id_columns)
+    )
+
+
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings.
 

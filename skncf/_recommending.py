@@ -1,0 +1,399 @@
+"""NCFRecommender's ranking methods: ``recommend``, ``similar_items``, ``similar_users``.
+
+A mixin of :class:`~skncf._estimator.NCFRecommender`, in a module of its own so that the
+estimator's module holds parameters, fitting and scoring, and this one what turns a fitted
+model's scores into lists: candidate filters, exact or approximate top-k, neighbours by
+cosine, and the fallbacks for unknown ids.
+"""
+
+from collections.abc import Sequence
+from numbers import Integral
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
+from sklearn.utils.validation import check_is_fitted
+
+from ._data.ids import check_id_lists, encode
+from ._data.interactions import interaction_matrix
+from ._serving.approximate import N_PROBE, ItemIndex, check_options
+from ._serving.candidates import Candidates
+from ._serving.scoring import CHUNK_FLOATS, Scorer
+
+
+class RankingMethods:
+    """``recommend``, ``similar_items`` and ``similar_users`` of a fitted estimator."""
+
+    # what these methods read of the fitted estimator (NCFRecommender sets them)
+    users_: np.ndarray
+    items_: np.ndarray
+    seen_: sp.csr_array
+    _scorer: Scorer
+    _popularity: np.ndarray
+    _fallback: float
+    _item_index: Any
+
+    if TYPE_CHECKING:
+
+        def _encode_query(self, values, known_labels, name, among=...): ...
+
+        def _raise_unknown(self, known, labels, what, among=...): ...
+
+        def _output(self, logits): ...
+
+    def recommend(
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        return_scores: bool = False,
+        approximate: bool | dict[str, int] = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Recommend the ``k`` best items for each user, best first.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,) or a single user id
+            User ids.
+        k : int, default=10
+            Items per user. It may not exceed the number of items a requested user may
+            get: all items, less its seen ones (``exclude_seen``), within ``allow`` and
+            outside ``deny``; a ValueError names the first user with fewer.
+        exclude_seen : bool, default=True
+            Leave out the items each user interacted with in training.
+        return_scores : bool, default=False
+            Also return the scores (probabilities or ratings, as :meth:`predict` would
+            give for the same pairs).
+        approximate : bool or dict, default=False
+            For catalogs of millions of items: find the top ``k`` with an approximate
+            nearest-neighbour index (faiss' inverted file, inner product; ``pip install
+            'skncf[ann]'``) instead of scoring every item. Only for ``architecture="gmf"`` or
+            ``"seed"``, whose scores are dot products. The index is built on the first
+            such call and kept until the next fit. A dict sets ``n_lists`` (k-means
+            lists; default ``sqrt(n_items)``) and ``n_probe`` (lists scored per user;
+            default 64): more probes, more recall, less speed. Returned scores are
+            exact; a good item can be missed (on a 1,000,000-item catalog: recall@10
+            against the exact top 10 and speed-up in ``benchmarks/approximate.py``). A
+            user for whom the probed lists hold fewer than ``k`` unseen items is
+            ranked exactly (so are all users when the filters leave fewer than half
+            the catalog).
+        allow : array-like of item ids, or a sequence of them, default=None
+            Only these items may be recommended: one list for every user (items in
+            stock), or one list per user in ``users`` (a sequence of as many array-likes,
+            possibly empty). None: every item.
+        deny : array-like of item ids, or a sequence of them, default=None
+            These items are never recommended: one list for every user, or one per user.
+            Item ids unknown to the model in ``allow`` or ``deny`` raise a ValueError
+            with ``handle_unknown="error"`` and are dropped with ``"ignore"``. Users
+            unknown to the model (``handle_unknown="ignore"``) get the most popular
+            items the filters admit.
+
+        Returns
+        -------
+        items : ndarray of shape (n_users, k)
+            Item labels, best first, without duplicates.
+        scores : ndarray of shape (n_users, k)
+            Only if ``return_scores``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skncf import NCFRecommender
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=100, n_items=2000, random_state=0)
+        >>> rec = NCFRecommender(architecture="gmf", epochs=2, random_state=0).fit(X)
+        >>> rec.recommend([0, 1], k=5, approximate={"n_probe": 8}).shape
+        (2, 5)
+
+        Candidate filters, for all users or per user:
+
+        >>> in_stock = rec.items_[:100]
+        >>> top = rec.recommend([0, 1], k=3, allow=in_stock, deny=[in_stock[:5], []])
+        >>> bool(np.isin(top, in_stock).all() and not np.isin(top[0], in_stock[:5]).any())
+        True
+        """
+        check_is_fitted(self)
+        labels, codes, known = self._encode_query(users, self.users_, "users")
+        return self._recommend(
+            labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
+            approximate=approximate,
+        )  # fmt: skip
+
+    def _recommend(
+        self, labels, codes, known, seen, k, exclude_seen, return_scores, allow, deny, *,
+        approximate=False, vectors=None,
+    ):  # fmt: skip
+        """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
+        k = _check_k(k, len(self.items_), "items")
+        seen = _rows_of(seen, codes, known) if exclude_seen else None
+        candidates = self._candidates(len(labels), allow, deny, seen)
+        everyone = np.arange(len(labels))
+        candidates.check_k(k, everyone, labels, "user", _left_because(exclude_seen, allow, deny))
+        top = np.empty((len(labels), k), dtype=np.int64)
+        logits = np.empty((len(labels), k), dtype=np.float32)
+        rows = np.flatnonzero(known)
+        if approximate is not False:
+            rows = self._approximate_top(
+                approximate, codes, rows, k, candidates, (top, logits), vectors
+            )
+        blocks = self._scorer.rows(codes[rows], vectors)
+        top[rows], logits[rows] = candidates.top(blocks, rows, k)
+        unknown = np.flatnonzero(~known)
+        top[unknown] = candidates.top(_tiled(self._popularity, len(unknown)), unknown, k)[0]
+        scores = np.full(top.shape, self._fallback)
+        scores[known] = self._output(logits[known])
+        if return_scores:
+            return self.items_[top], scores
+        return self.items_[top]
+
+    def _candidates(self, n_rows, allow, deny, seen, kind="item"):
+        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by code.
+
+        ``kind`` says what the filters hold: ``"item"`` ids, or ``"user"`` ids (the
+        neighbours of :meth:`similar_users`).
+        """
+        labels = self.items_ if kind == "item" else self.users_
+        lists: dict[str, np.ndarray | sp.csr_array | None] = {}
+        for name, value in (("allow", allow), ("deny", deny)):
+            if value is None:
+                lists[name] = None
+                continue
+            ids, rows = check_id_lists(value, name, n_rows)
+            codes, known = encode(labels, ids)
+            self._raise_unknown(known, ids, f"{name} ({kind} ids)")
+            codes = codes[known]
+            lists[name] = (
+                codes
+                if rows is None
+                else interaction_matrix(rows[known], codes, n_rows, len(labels))
+            )
+        return Candidates(len(labels), seen=seen, **lists)
+
+    def _approximate_top(self, approximate, codes, rows, k, candidates, out, vectors):
+        """Fill ``out``, (top, logits), at ``rows`` from the item index; return rows left.
+
+        The rows left (too few candidates found) are for the exact ranking. ``vectors``
+        as for :meth:`_recommend`.
+        """
+        top, logits = out
+        options = check_options(approximate)
+        n_lists = options.get("n_lists")
+        index = self._item_index
+        if index is None or (n_lists is not None and n_lists != index.n_lists):
+            index = self._item_index = ItemIndex(self._scorer, n_lists)
+        n_probe = options.get("n_probe", N_PROBE)
+        # found per user: k, plus as many as the items a user may not return; where that
+        # is most of the catalog (a narrow allow-list), exact ranking is as cheap
+        n_items = len(self.items_)
+        excluded = n_items - candidates.left(rows)
+        width = min(n_items, k + int(np.max(excluded, initial=0)))
+        if width > n_items // 2:
+            return rows
+        left = []
+        step = max(1, CHUNK_FLOATS // (4 * width))  # a few (users, width) arrays at once
+        for start in range(0, len(rows), step):
+            block = rows[start : start + step]
+            users = codes[block]
+            found = index.search(users, width, n_probe, vectors)
+            keep = found >= 0
+            allowed = candidates.contains(np.repeat(block, width), np.maximum(found, 0).ravel())
+            keep &= allowed.reshape(found.shape)
+            enough = keep.sum(axis=1) >= k
+            left.append(block[~enough])
+            first = np.argsort(~keep[enough], axis=1, kind="stable")[:, :k]
+            chosen = np.take_along_axis(found[enough], first, axis=1)
+            scores = self._scorer.pairs(np.repeat(users[enough], k), chosen.ravel(), vectors)
+            scores = scores.reshape(chosen.shape)
+            order = np.argsort(-scores, axis=1, kind="stable")
+            top[block[enough]] = np.take_along_axis(chosen, order, axis=1)
+            logits[block[enough]] = np.take_along_axis(scores, order, axis=1)
+        return np.concatenate(left) if left else rows
+
+    def similar_items(
+        self,
+        items: ArrayLike,
+        k: int = 10,
+        *,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` items most similar to each item, by learned embedding.
+
+        Similarity is the cosine of the item embeddings (for ``"neumf"``, of the GMF
+        and MLP embeddings, each normalised, side by side). An item is never its own
+        neighbour.
+
+        Parameters
+        ----------
+        items : array-like of shape (n_queries,) or a single item id
+            Item ids.
+        k : int, default=10
+            Neighbours per item; at most the number of items minus one, and at most
+            what ``allow`` and ``deny`` leave.
+        return_scores : bool, default=False
+            Also return the cosine similarities.
+        allow, deny : array-like of item ids, or a sequence of them, default=None
+            Candidate filters, as for :meth:`recommend`: for every queried item, or one
+            list per queried item. Unknown queried items (``handle_unknown="ignore"``)
+            get the most popular items the filters admit.
+
+        Returns
+        -------
+        neighbours : ndarray of shape (n_queries, k)
+            Item labels, most similar first.
+        similarities : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
+        """
+        check_is_fitted(self)
+        labels, codes, known = self._encode_query(items, self.items_, "items")
+        n_items = len(self.items_)
+        k = _check_k(k, n_items - 1, "other items")
+        rows = np.flatnonzero(known)
+        itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
+        candidates = self._candidates(len(labels), allow, deny, itself)
+        if allow is not None or deny is not None:
+            candidates.check_k(
+                k, np.arange(len(labels)), labels, "item", "may return once allow and deny apply"
+            )
+        top, scores = self._nearest("item", codes, known, k, candidates, self._popularity)
+        if return_scores:
+            return self.items_[top], scores
+        return self.items_[top]
+
+    def similar_users(
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        *,
+        return_scores: bool = False,
+        allow: ArrayLike | Sequence[ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` users most similar to each user, by learned embedding.
+
+        Similarity is the cosine of the user vectors, as :meth:`similar_items` measures
+        items' (with ``user_features``, a vector includes the projected features, so
+        that users known only by their features have neighbours too). A user is never
+        its own neighbour. Users folded in after ``fit`` are not among the neighbours
+        (:meth:`partial_fit` adds users to the model); their own neighbours among the
+        fitted users come from :meth:`FoldedUsers.similar_users`.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,) or a single user id
+            User ids.
+        k : int, default=10
+            Neighbours per user; at most the number of users minus one, and at most
+            what ``allow`` and ``deny`` leave.
+        return_scores : bool, default=False
+            Also return the cosine similarities.
+        allow, deny : array-like of user ids, or a sequence of them, default=None
+            Filters on the neighbours, as :meth:`recommend`'s on items: only the users
+            in ``allow`` (say, those who opted in to be shown), never those in ``deny``;
+            one list for every queried user, or one list per queried user.
+
+        Returns
+        -------
+        neighbours : ndarray of shape (n_queries, k)
+            User labels, most similar first. Unknown queried users
+            (``handle_unknown="ignore"``) get the users with the most interactions that
+            the filters admit.
+        similarities : ndarray of shape (n_queries, k)
+            Only if ``return_scores``.
+
+        Examples
+        --------
+        >>> from skncf import NCFRecommender
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
+        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
+        >>> rec.similar_users([0, 1], k=3).shape
+        (2, 3)
+        >>> rec.similar_users(0, k=3, deny=[1, 2, 3]).shape
+        (1, 3)
+        """
+        check_is_fitted(self)
+        labels, codes, known = self._encode_query(users, self.users_, "users")
+        return self._similar_users(labels, codes, known, k, return_scores, allow, deny)
+
+    def _similar_users(
+        self, labels, codes, known, k, return_scores, allow=None, deny=None, queries=None
+    ):
+        """:meth:`similar_users` by code, of rows of ``queries`` (unit vectors) if given.
+
+        A fitted user with a query's label is never its neighbour.
+        """
+        k = _check_k(k, len(self.users_) - 1, "other users")
+        own, found = encode(self.users_, labels)
+        rows = np.flatnonzero(found)
+        itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
+        candidates = self._candidates(len(labels), allow, deny, itself, kind="user")
+        if allow is not None or deny is not None:
+            candidates.check_k(
+                k, np.arange(len(labels)), labels, "user", "may return once allow and deny apply"
+            )
+        top, scores = self._nearest("user", codes, known, k, candidates, self._activity(), queries)
+        if return_scores:
+            return self.users_[top], scores
+        return self.users_[top]
+
+    def _activity(self):
+        """Each user's number of training interactions: ``similar_users``' fallback."""
+        return np.asarray(self.seen_.sum(axis=1), dtype=np.float32).ravel()
+
+    def _nearest(self, kind, codes, known, k, candidates, fallback, queries=None):
+        """Top ``k`` codes and cosines of the ``kind`` vectors nearest to those of ``codes``.
+
+        ``codes`` index ``queries`` (unit vectors; default: the ``kind`` vectors
+        themselves). Rows not ``known`` are ranked by ``fallback`` (one score per code)
+        instead.
+        """
+        vectors = self._scorer.unit_vectors(kind)
+        queries = vectors if queries is None else queries
+        rows = np.flatnonzero(known)
+        step = max(1, CHUNK_FLOATS // len(vectors))
+        blocks = (
+            (start, queries[codes[rows[start : start + step]]] @ vectors.T)
+            for start in range(0, len(rows), step)
+        )
+        top = np.empty((len(codes), k), dtype=np.int64)
+        scores = np.zeros((len(codes), k))
+        top[rows], scores[rows] = candidates.top(blocks, rows, k)
+        unknown = np.flatnonzero(~known)
+        top[unknown] = candidates.top(_tiled(fallback, len(unknown)), unknown, k)[0]
+        return top, scores
+
+
+def _rows_of(matrix, codes, known):
+    """Rows ``codes`` of a CSR ``matrix``, empty where not ``known``."""
+    return sp.csr_array(sp.diags_array(known.astype(np.float32)) @ matrix[codes])
+
+
+def _left_because(exclude_seen, allow, deny):
+    """How a ``k`` too large for a user's candidates is explained."""
+    if allow is None and deny is None:
+        return "has not seen; lower k or pass exclude_seen=False"
+    seen = "its seen items, " if exclude_seen else ""
+    return f"may get once {seen}allow and deny apply; lower k or widen the filters"
+
+
+def _check_k(k, limit, what):
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise TypeError(f"k must be an int; got {type(k).__name__}.")
+    if k <= 0:
+        raise ValueError(f"k must be positive; got {k}.")
+    if k > limit:
+        raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
+    return int(k)
+
+
+def _tiled(scores, n_rows):
+    """``(start, block)`` blocks of ``n_rows`` rows that all hold ``scores`` (a fallback)."""
+    step = max(1, CHUNK_FLOATS // len(scores))
+    for start in range(0, n_rows, step):
+        yield start, np.tile(scores, (min(step, n_rows - start), 1))
