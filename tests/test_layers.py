@@ -19,7 +19,15 @@ LAYERS = [
     ("training", {"_training"}),
     (
         "estimator",
-        {"_estimator", "_recommending", "_new_ids", "_saving", "_saving_tables", "_folded"},
+        {
+            "_estimator",
+            "_recommending",
+            "_new_ids",
+            "_files",
+            "_saving",
+            "_saving_tables",
+            "_folded",
+        },
     ),
     ("public", {"__init__", "__main__", "metrics", "model_selection", "plotting", "_cli", "_demo"}),
 ]
