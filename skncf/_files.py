@@ -6,52 +6,19 @@ A mixin of :class:`~skncf._estimator.NCFRecommender`. The file format itself is
 """
 
 import os
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from ._fitted_state import FittedState
 from ._saving import check_path, graph_weights, write_model
 from ._serving.attributes import attribute_encoder
 from ._serving.saved_model import ServingModule, id_dtype, write_saved_model
-from ._serving.scoring import Scorer
 from ._training.fold_in import HistoryFoldIn, is_convex
 from ._version import __version__
 
 
-class FileMethods:
+class FileMethods(FittedState):
     """``save`` and ``export`` of a fitted estimator."""
-
-    # what these methods read of the fitted estimator (NCFRecommender sets them)
-    users_: np.ndarray
-    items_: np.ndarray
-    seen_: sp.csr_array
-    model_: Any
-    history_: dict
-    n_negatives_: Any
-    n_features_in_: int
-    feature_encoders_: dict
-    handle_unknown: str
-    _scorer: Scorer
-    _popularity: np.ndarray
-    _fallback: float
-    _rating_offset: float
-    _rating_scale: float
-    _rating_noise: float
-    _id_columns_: tuple
-
-    if TYPE_CHECKING:
-
-        def get_params(self, deep=True): ...
-
-        def _fitted(self, name): ...
-
-        def _activity(self): ...
-
-        def _fold_in_objective(self): ...
-
-        def _fold_in_solver(self): ...
 
     def save(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write the fitted model to one file that :func:`skncf.load` reads back.

@@ -6,7 +6,7 @@ history and features under the fit's prior, without training the model
 """
 
 import itertools
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,46 +16,15 @@ from sklearn.utils.validation import check_is_fitted
 from ._data.features import check_covered, check_features, encoded_later
 from ._data.ids import checked_pair_ids, encode, extend_codes, fit_codes
 from ._data.interactions import interacted_items, interaction_matrix, merge_positives
+from ._fitted_state import FittedState
 from ._folded import FoldedUsers
 from ._graph.graphs import GraphLayout, set_untrained_rows
-from ._serving.scoring import Scorer
 from ._training.fold_in import FoldIn, negative_weights, user_prior
 from ._training.warm_start import copy_weights
 
 
-class NewIdsMethods:
+class NewIdsMethods(FittedState):
     """``fold_in`` and ``add_items`` of a fitted estimator."""
-
-    # what these methods read of the fitted estimator (NCFRecommender sets them)
-    users_: np.ndarray
-    items_: np.ndarray
-    seen_: sp.csr_array
-    model_: Any
-    history_: dict
-    n_negatives_: Any
-    _scorer: Scorer
-    _fold_in: Any
-    _fallback: float
-    _rating_offset: float
-    _rating_scale: float
-    _rating_noise: float
-    _id_columns_: tuple
-
-    if TYPE_CHECKING:
-
-        def _fitted(self, name): ...
-
-        def _raise_unknown(self, known, labels, what, among=...): ...
-
-        def _validate_later(self, X): ...
-
-        def _check_fit_targets(self, X, y, sample_weight, feedback=None): ...
-
-        def _set_fitted(self, graph, history, users_, items_, id_columns, seen, scalars): ...
-
-        def _build_graph(self, architecture, n_users, n_items, seeds, *, fitted=False): ...
-
-        def _trained_architecture(self, *, fitted=False): ...
 
     def fold_in(
         self,

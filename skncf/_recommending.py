@@ -8,7 +8,6 @@ cosine, and the fallbacks for unknown ids.
 
 from collections.abc import Sequence
 from numbers import Integral
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,30 +16,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data.ids import check_id_lists, encode
 from ._data.interactions import interaction_matrix
+from ._fitted_state import FittedState
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
 from ._serving.candidates import Candidates
-from ._serving.scoring import CHUNK_FLOATS, Scorer
+from ._serving.scoring import CHUNK_FLOATS
 
 
-class RankingMethods:
+class RankingMethods(FittedState):
     """``recommend``, ``similar_items`` and ``similar_users`` of a fitted estimator."""
-
-    # what these methods read of the fitted estimator (NCFRecommender sets them)
-    users_: np.ndarray
-    items_: np.ndarray
-    seen_: sp.csr_array
-    _scorer: Scorer
-    _popularity: np.ndarray
-    _fallback: float
-    _item_index: Any
-
-    if TYPE_CHECKING:
-
-        def _encode_query(self, values, known_labels, name, among=...): ...
-
-        def _raise_unknown(self, known, labels, what, among=...): ...
-
-        def _output(self, logits): ...
 
     def recommend(
         self,

@@ -24,6 +24,7 @@ LAYERS = [
             "_recommending",
             "_new_ids",
             "_files",
+            "_fitted_state",
             "_saving",
             "_saving_tables",
             "_folded",
