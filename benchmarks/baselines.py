@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from common import (
     ProtocolArrays,
     data_option,
+    mean_and_sd,
     median_seconds,
     skncf_metrics,
     train_matrix,
@@ -95,11 +96,7 @@ def fit_skncf(split, seed=0, **params):
 
 def seed_spread(fit, metrics, seeds):
     """Mean and standard deviation over ``seeds`` of ``metrics(fit(seed))``."""
-    found = [metrics(fit(seed)) for seed in seeds]
-    return {
-        key: (np.mean([f[key] for f in found]), np.std([f[key] for f in found], ddof=1))
-        for key in found[0]
-    }
+    return mean_and_sd([metrics(fit(seed)) for seed in seeds])
 
 
 def choose(name, grid, fit, metrics, validation):

@@ -46,6 +46,15 @@ def median_seconds(call, repeats):
     return result, statistics.median(seconds)
 
 
+def mean_and_sd(runs):
+    """``{metric: (mean, sample standard deviation)}`` over ``runs``, dicts of metrics."""
+    spread = {}
+    for key in runs[0]:
+        values = [float(run[key]) for run in runs]
+        spread[key] = (float(np.mean(values)), float(np.std(values, ddof=1)))
+    return spread
+
+
 def print_table(header, rows):
     """Print a Markdown table: ``header`` a sequence of names, ``rows`` of cells."""
     print("| " + " | ".join(header) + " |")

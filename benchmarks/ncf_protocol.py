@@ -26,6 +26,7 @@ from common import (
     ProtocolArrays,
     auto_or,
     data_option,
+    mean_and_sd,
     plain_keras_curve,
     skncf_metrics,
     train_matrix,
@@ -69,10 +70,8 @@ def run_skncf_seeds(method, split, args, sample_weight):
     ]
     if len(runs) == 1:
         return runs[0]
-    metrics = {}
-    for key in runs[0][0]:
-        values = [float(found[key]) for found, _, _ in runs]
-        metrics[key] = (np.mean(values), np.std(values, ddof=1) / np.sqrt(len(values)))
+    spread = mean_and_sd([found for found, _, _ in runs])
+    metrics = {key: (mean, sd / np.sqrt(len(runs))) for key, (mean, sd) in spread.items()}
     return metrics, float(np.median([seconds for _, seconds, _ in runs])), runs[0][2]
 
 

@@ -238,15 +238,8 @@ class RankingMethods(FittedState):
         k = _check_k(k, n_items - 1, "other items")
         rows = np.flatnonzero(known)
         itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
-        candidates = self._candidates(len(labels), allow, deny, itself)
-        if allow is not None or deny is not None:
-            candidates.check_k(
-                k, np.arange(len(labels)), labels, "item", "may return once allow and deny apply"
-            )
-        top, scores = self._nearest("item", codes, known, k, candidates, self._popularity)
-        if return_scores:
-            return self.items_[top], scores
-        return self.items_[top]
+        found = self._neighbours("item", labels, codes, known, k, itself, allow, deny)
+        return found if return_scores else found[0]
 
     def similar_users(
         self,
@@ -315,15 +308,20 @@ class RankingMethods(FittedState):
         own, found = encode(self.users_, labels)
         rows = np.flatnonzero(found)
         itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
-        candidates = self._candidates(len(labels), allow, deny, itself, kind="user")
+        found = self._neighbours("user", labels, codes, known, k, itself, allow, deny, queries)
+        return found if return_scores else found[0]
+
+    def _neighbours(self, kind, labels, codes, known, k, itself, allow, deny, queries=None):
+        """``(labels, cosines)`` of each query's ``k`` nearest ``kind``s that ``allow`` and
+        ``deny`` admit, ``itself`` (a query's own code) left out."""
+        candidates = self._candidates(len(labels), allow, deny, itself, kind=kind)
         if allow is not None or deny is not None:
             candidates.check_k(
-                k, np.arange(len(labels)), labels, "user", "may return once allow and deny apply"
+                k, np.arange(len(labels)), labels, kind, "may return once allow and deny apply"
             )
-        top, scores = self._nearest("user", codes, known, k, candidates, self._activity(), queries)
-        if return_scores:
-            return self.users_[top], scores
-        return self.users_[top]
+        fallback = self._popularity if kind == "item" else self._activity()
+        top, scores = self._nearest(kind, codes, known, k, candidates, fallback, queries)
+        return (self.items_ if kind == "item" else self.users_)[top], scores
 
     def _activity(self):
         """Each user's number of training interactions: ``similar_users``' fallback."""

@@ -305,8 +305,10 @@ class ServingModule(tf.Module):
         itself = tf.one_hot(code, n, on_value=True, off_value=False) & known[:, None]
         excluded = itself if others is None else itself | self._excluded(kind, others, allow)
         cosines = tf.where(excluded, tf.constant(-np.inf, cosines.dtype), cosines)
-        left = tf.reduce_sum(tf.cast(cosines > -np.inf, tf.int32), axis=1)
-        fewest = tf.reduce_min(tf.concat([left, [n - 1]], 0))
+        fewest = n - 1  # without a filter: every other id
+        if others is not None:
+            left = tf.reduce_sum(tf.cast(cosines > -np.inf, tf.int32), axis=1)
+            fewest = tf.reduce_min(tf.concat([left, [fewest]], 0))
         with tf.control_dependencies(
             [tf.debugging.assert_positive(k, message="k must be positive"),
              tf.debugging.assert_less_equal(
