@@ -618,11 +618,8 @@ def _in_cli_terms(recommend, *args, **options):
     try:
         return recommend(*args, **options)
     except ValueError as error:
-        advice = str(error).replace("lower k", "lower --k")
-        advice = advice.replace("pass exclude_seen=False", "pass --include-seen")
-        raise UserError(
-            advice.replace("Pass handle_unknown='ignore'", "Pass --handle-unknown ignore")
-        ) from None
+        advice = str(error).replace("Pass handle_unknown='ignore'", "Pass --handle-unknown ignore")
+        raise UserError(advice) from None
 
 
 def _recommend(args):
@@ -633,7 +630,7 @@ def _recommend(args):
     recommend, users, options = _ranker(args, rec)
     items, scores = _in_cli_terms(
         recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
-        **filters, **options,
+        fill_value=_absent(rec.items_), **filters, **options,
     )  # fmt: skip
     _write_lists(args, ("user", "items", "item"), users, items, scores)
 
@@ -657,8 +654,10 @@ def _similar(args):
                              queries, kind)  # fmt: skip
     similar = rec.similar_items if kind == "item" else rec.similar_users
     found, scores = _in_cli_terms(
-        similar, queries, k=args.k, return_scores=True, **_filters(args, rec, kind)
-    )
+        similar, queries, k=args.k, return_scores=True,
+        fill_value=_absent(getattr(rec, f"{kind}s_")),
+        **_filters(args, rec, kind),
+    )  # fmt: skip
     _write_lists(args, (kind, "similar", "similar"), queries, found, scores)
 
 
@@ -694,13 +693,37 @@ def _ranker(args, rec):
     return rec.recommend, users, {"approximate": approximate}
 
 
+def _absent(labels):
+    """A label of the kind of sorted ``labels`` that is none of them: pads short lists."""
+    if labels.dtype.kind == "U":
+        return str(labels[-1]) + "~"
+    lowest = labels[0]  # a Python int already where ids exceed int64
+    return (lowest.item() if hasattr(lowest, "item") else lowest) - 1
+
+
 def _write_lists(args, names, queries, found, scores):
     """Ranked lists as CSV (one row per entry) or JSON (one record per query).
 
     ``names``: the query's key, the list's JSON key and its CSV column, e.g. ``("user",
-    "items", "item")``; written to --output or stdout, as --format says.
+    "items", "item")``; written to --output or stdout, as --format says. Lists padded
+    past their candidates (NaN scores) are cut there, and a note on stderr says so.
     """
     query, key, column = names
+    labels = queries.tolist()
+    lengths = [int((score == score).sum()) for score in scores]  # NaN: a padded slot
+    short = [n for n in lengths if n < args.k]
+    if short:
+        first = lengths.index(short[0])
+        print(
+            f"skncf: note: {len(short)} list(s) hold fewer than --k {args.k} entries, as "
+            f"the filters and seen items leave no more (first: {query} "
+            f"{labels[first]!r}, {short[0]}).",
+            file=sys.stderr,
+        )
+    lists = [
+        (label, row[:n].tolist(), score[:n].tolist())
+        for label, row, score, n in zip(labels, found, scores, lengths)
+    ]
     output_format = args.format or ("json" if args.output.lower().endswith(".json") else "csv")
     with contextlib.ExitStack() as files:
         out = sys.stdout
@@ -708,15 +731,15 @@ def _write_lists(args, names, queries, found, scores):
             out = files.enter_context(open(args.output, "w", encoding="utf-8"))
         if output_format == "json":
             records = [
-                {query: label, key: row.tolist(), "scores": [round(s, 6) for s in score]}
-                for label, row, score in zip(queries.tolist(), found, scores.tolist())
+                {query: label, key: row, "scores": [round(s, 6) for s in score]}
+                for label, row, score in lists
             ]
             json.dump(records, out, indent=1)
             out.write("\n")
         else:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow([query, "rank", column, "score"])
-            for label, row, score in zip(queries.tolist(), found.tolist(), scores.tolist()):
+            for label, row, score in lists:
                 for rank, (entry, value) in enumerate(zip(row, score), start=1):
                     writer.writerow([label, rank, entry, f"{value:.6g}"])
 

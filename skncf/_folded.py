@@ -76,6 +76,7 @@ class FoldedUsers:
         approximate: bool | dict[str, int] = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each folded user, best first.
 
@@ -98,6 +99,9 @@ class FoldedUsers:
             both, built by the first such call of either.
         allow, deny : array-like of item ids, or a sequence of them, default=None
             Candidate filters, as for :meth:`NCFRecommender.recommend`.
+        fill_value : int, float or str, default=None
+            Completes the list of a user with fewer than ``k`` candidates, as for
+            :meth:`NCFRecommender.recommend`. None: raise.
 
         Returns
         -------
@@ -110,7 +114,7 @@ class FoldedUsers:
         labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
         return estimator._recommend(
             labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
-            approximate=approximate, vectors=self._vectors,
+            approximate=approximate, vectors=self._vectors, fill_value=fill_value,
         )  # fmt: skip
 
     def similar_users(
@@ -121,6 +125,7 @@ class FoldedUsers:
         return_scores: bool = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """The ``k`` fitted users most similar to each folded user ("people like you").
 
@@ -140,6 +145,9 @@ class FoldedUsers:
             Also return the cosine similarities.
         allow, deny : array-like of fitted user ids, or a sequence of them, default=None
             Filters on the neighbours, as for :meth:`NCFRecommender.similar_users`.
+        fill_value : int, float or str, default=None
+            Completes the list of a user for whom the filters leave fewer than ``k``
+            neighbours, as for :meth:`NCFRecommender.similar_users`. None: raise.
 
         Returns
         -------
@@ -151,9 +159,8 @@ class FoldedUsers:
         estimator = self._check_current()
         labels, codes, known = estimator._encode_query(users, self.users_, "users", FOLDED)
         queries = self._scorer.unit_user_rows(self._vectors)
-        return estimator._similar_users(
-            labels, codes, known, k, return_scores, allow, deny, queries
-        )
+        filters = (allow, deny, fill_value)
+        return estimator._similar_users(labels, codes, known, k, return_scores, filters, queries)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`.

@@ -7,7 +7,7 @@ cosine, and the fallbacks for unknown ids.
 """
 
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +35,7 @@ class RankingMethods(FittedState):
         approximate: bool | dict[str, int] = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each user, best first.
 
@@ -43,9 +44,9 @@ class RankingMethods(FittedState):
         users : array-like of shape (n_users,) or a single user id
             User ids.
         k : int, default=10
-            Items per user. It may not exceed the number of items a requested user may
-            get: all items, less its seen ones (``exclude_seen``), within ``allow`` and
-            outside ``deny``; a ValueError names the first user with fewer.
+            Items per user, at most the number of items. A user may get fewer: all
+            items, less its seen ones (``exclude_seen``), within ``allow`` and outside
+            ``deny``; see ``fill_value``.
         exclude_seen : bool, default=True
             Leave out the items each user interacted with in training.
         return_scores : bool, default=False
@@ -74,11 +75,16 @@ class RankingMethods(FittedState):
             with ``handle_unknown="error"`` and are dropped with ``"ignore"``. Users
             unknown to the model (``handle_unknown="ignore"``) get the most popular
             items the filters admit.
+        fill_value : int, float or str, default=None
+            Completes the list of a user who may get fewer than ``k`` items (one who has
+            seen most of a small catalog): its last slots hold ``fill_value``, with NaN
+            scores. It must be of the item ids' type and no item's id, e.g. ``-1`` or
+            ``""``. None: such a user raises a ValueError that names it.
 
         Returns
         -------
         items : ndarray of shape (n_users, k)
-            Item labels, best first, without duplicates.
+            Item labels, best first, without duplicates (but for ``fill_value``).
         scores : ndarray of shape (n_users, k)
             Only if ``return_scores``.
 
@@ -98,24 +104,31 @@ class RankingMethods(FittedState):
         >>> top = rec.recommend([0, 1], k=3, allow=in_stock, deny=[in_stock[:5], []])
         >>> bool(np.isin(top, in_stock).all() and not np.isin(top[0], in_stock[:5]).any())
         True
+
+        Lists of users with fewer candidates than ``k``, completed:
+
+        >>> rec.recommend([0, 1], k=3, allow=[in_stock[:2], in_stock], fill_value=-1)[0, 2]
+        np.int64(-1)
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
         return self._recommend(
             labels, codes, known, self.seen_, k, exclude_seen, return_scores, allow, deny,
-            approximate=approximate,
+            approximate=approximate, fill_value=fill_value,
         )  # fmt: skip
 
     def _recommend(
         self, labels, codes, known, seen, k, exclude_seen, return_scores, allow, deny, *,
-        approximate=False, vectors=None,
+        approximate=False, vectors=None, fill_value=None,
     ):  # fmt: skip
         """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
         k = _check_k(k, len(self.items_), "items")
+        _check_fill(fill_value, self.items_, "item")
         seen = _rows_of(seen, codes, known) if exclude_seen else None
         candidates = self._candidates(len(labels), allow, deny, seen)
-        everyone = np.arange(len(labels))
-        candidates.check_k(k, everyone, labels, "user", _left_because(exclude_seen, allow, deny))
+        because = _left_because(exclude_seen, allow, deny)
+        padded = fill_value is not None
+        left = candidates.check_k(k, np.arange(len(labels)), labels, "user", because, padded=padded)
         top = np.empty((len(labels), k), dtype=np.int64)
         logits = np.empty((len(labels), k), dtype=np.float32)
         rows = np.flatnonzero(known)
@@ -129,9 +142,8 @@ class RankingMethods(FittedState):
         top[unknown] = candidates.top(_tiled(self._popularity, len(unknown)), unknown, k)[0]
         scores = np.full(top.shape, self._fallback)
         scores[known] = self._output(logits[known])
-        if return_scores:
-            return self.items_[top], scores
-        return self.items_[top]
+        items, scores = _filled(self.items_[top], scores, left, fill_value)
+        return (items, scores) if return_scores else items
 
     def _candidates(self, n_rows, allow, deny, seen, kind="item"):
         """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by code.
@@ -204,6 +216,7 @@ class RankingMethods(FittedState):
         return_scores: bool = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` items most similar to each item, by learned embedding.
 
@@ -224,6 +237,9 @@ class RankingMethods(FittedState):
             Candidate filters, as for :meth:`recommend`: for every queried item, or one
             list per queried item. Unknown queried items (``handle_unknown="ignore"``)
             get the most popular items the filters admit.
+        fill_value : int, float or str, default=None
+            Completes the list of an item for which the filters leave fewer than ``k``
+            neighbours, as for :meth:`recommend` (NaN similarities). None: raise.
 
         Returns
         -------
@@ -238,7 +254,7 @@ class RankingMethods(FittedState):
         k = _check_k(k, n_items - 1, "other items")
         rows = np.flatnonzero(known)
         itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
-        found = self._neighbours("item", labels, codes, known, k, itself, allow, deny)
+        found = self._neighbours("item", labels, codes, known, k, itself, (allow, deny, fill_value))
         return found if return_scores else found[0]
 
     def similar_users(
@@ -249,6 +265,7 @@ class RankingMethods(FittedState):
         return_scores: bool = False,
         allow: ArrayLike | Sequence[ArrayLike] | None = None,
         deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` users most similar to each user, by learned embedding.
 
@@ -272,6 +289,10 @@ class RankingMethods(FittedState):
             Filters on the neighbours, as :meth:`recommend`'s on items: only the users
             in ``allow`` (say, those who opted in to be shown), never those in ``deny``;
             one list for every queried user, or one list per queried user.
+        fill_value : int, float or str, default=None
+            Completes the list of a user for whom the filters leave fewer than ``k``
+            neighbours, as :meth:`recommend` does (NaN similarities); of the user ids'
+            type and no user's id. None: raise.
 
         Returns
         -------
@@ -295,11 +316,10 @@ class RankingMethods(FittedState):
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
-        return self._similar_users(labels, codes, known, k, return_scores, allow, deny)
+        filters = (allow, deny, fill_value)
+        return self._similar_users(labels, codes, known, k, return_scores, filters)
 
-    def _similar_users(
-        self, labels, codes, known, k, return_scores, allow=None, deny=None, queries=None
-    ):
+    def _similar_users(self, labels, codes, known, k, return_scores, filters, queries=None):
         """:meth:`similar_users` by code, of rows of ``queries`` (unit vectors) if given.
 
         A fitted user with a query's label is never its neighbour.
@@ -308,20 +328,26 @@ class RankingMethods(FittedState):
         own, found = encode(self.users_, labels)
         rows = np.flatnonzero(found)
         itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
-        found = self._neighbours("user", labels, codes, known, k, itself, allow, deny, queries)
+        found = self._neighbours("user", labels, codes, known, k, itself, filters, queries)
         return found if return_scores else found[0]
 
-    def _neighbours(self, kind, labels, codes, known, k, itself, allow, deny, queries=None):
-        """``(labels, cosines)`` of each query's ``k`` nearest ``kind``s that ``allow`` and
-        ``deny`` admit, ``itself`` (a query's own code) left out."""
+    def _neighbours(self, kind, labels, codes, known, k, itself, filters, queries=None):
+        """``(labels, cosines)`` of each query's ``k`` nearest ``kind``s, ``itself`` (a
+        query's own code) left out; ``filters``: ``(allow, deny, fill_value)``."""
+        allow, deny, fill_value = filters
+        known_labels = self.items_ if kind == "item" else self.users_
+        _check_fill(fill_value, known_labels, kind)
         candidates = self._candidates(len(labels), allow, deny, itself, kind=kind)
+        left = None
         if allow is not None or deny is not None:
-            candidates.check_k(
-                k, np.arange(len(labels)), labels, kind, "may return once allow and deny apply"
+            because = "may return once allow and deny apply"
+            padded = fill_value is not None
+            left = candidates.check_k(
+                k, np.arange(len(labels)), labels, kind, because, padded=padded
             )
         fallback = self._popularity if kind == "item" else self._activity()
         top, scores = self._nearest(kind, codes, known, k, candidates, fallback, queries)
-        return (self.items_ if kind == "item" else self.users_)[top], scores
+        return _filled(known_labels[top], scores, left, fill_value)
 
     def _activity(self):
         """Each user's number of training interactions: ``similar_users``' fallback."""
@@ -358,9 +384,46 @@ def _rows_of(matrix, codes, known):
 def _left_because(exclude_seen, allow, deny):
     """How a ``k`` too large for a user's candidates is explained."""
     if allow is None and deny is None:
-        return "has not seen; lower k or pass exclude_seen=False"
+        return (
+            "has not seen; lower k, pass exclude_seen=False, or pass fill_value to complete "
+            "short lists"
+        )
     seen = "its seen items, " if exclude_seen else ""
-    return f"may get once {seen}allow and deny apply; lower k or widen the filters"
+    return (
+        f"may get once {seen}allow and deny apply; lower k, widen the filters, or pass "
+        "fill_value to complete short lists"
+    )
+
+
+def _check_fill(fill_value, labels, kind):
+    """Raise unless ``fill_value`` is None, or one value of the ``labels``' type that is
+    none of them (a ``kind`` id)."""
+    if fill_value is None:
+        return
+    textual, floats = labels.dtype.kind == "U", labels.dtype.kind == "f"
+    expected = str if textual else Real if floats else Integral
+    if isinstance(fill_value, bool | np.bool_) or not isinstance(fill_value, expected):
+        wanted = "a string" if textual else "a number" if floats else "an integer"
+        raise TypeError(f"fill_value must be {wanted}, as the {kind} ids are; got {fill_value!r}.")
+    if encode(labels, np.asarray([fill_value]))[1][0]:
+        example = '""' if textual else "-1"
+        raise ValueError(
+            f"fill_value={fill_value!r} is one of the model's {kind} ids; pick a value "
+            f"that no {kind} has (e.g. {example})."
+        )
+
+
+def _filled(found, scores, left, fill_value):
+    """``(found, scores)`` with each row's slots past its ``left`` candidates set to
+    ``fill_value`` and NaN; as they are where ``fill_value`` is None."""
+    if fill_value is None:
+        return found, scores
+    found = found.astype(np.result_type(found, np.asarray(fill_value)))
+    if left is not None:
+        short = np.arange(found.shape[1]) >= left[:, None]
+        found[short] = fill_value
+        scores[short] = np.nan
+    return found, scores
 
 
 def _check_k(k, limit, what):

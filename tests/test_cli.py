@@ -243,16 +243,28 @@ def test_unknown_user_is_a_user_mistake(skncf, interactions_csv):
     assert similar.returncode == 0 and similar.stdout.splitlines()[1].startswith("999999,1,")
 
 
-def test_a_k_beyond_a_users_unseen_items_is_advised_in_option_names(skncf, interactions_csv):
+def test_a_k_beyond_a_users_unseen_items_gives_a_shorter_list_and_a_note(skncf, interactions_csv):
     folder, frame = interactions_csv
     skncf("fit", "plays.csv", *COLUMNS, "-o", "k.skncf", "--quiet", *QUICK, cwd=folder)
     n_unseen = 30 - frame.loc[frame["player"] == "u0", "game"].nunique()
-    result = skncf("recommend", "k.skncf", "--users", "u0", "--k", n_unseen + 1, cwd=folder)
-    assert result.returncode == 2
-    assert "lower --k or pass --include-seen" in result.stderr
+    result = skncf("recommend", "k.skncf", "--users", "u0", "u1", "--k", n_unseen + 1,
+                   cwd=folder)  # fmt: skip
+    assert result.returncode == 0
+    assert f"1 list(s) hold fewer than --k {n_unseen + 1} entries" in result.stderr
+    assert f"(first: user 'u0', {n_unseen})" in result.stderr
+    rows = pd.read_csv(io.StringIO(result.stdout))
+    assert rows.groupby("user").size().to_dict() == {"u0": n_unseen, "u1": n_unseen + 1}
+    assert rows["score"].notna().all()
     seen_too = skncf("recommend", "k.skncf", "--users", "u0", "--k", n_unseen + 1,
                      "--include-seen", cwd=folder)  # fmt: skip
     assert seen_too.returncode == 0 and len(seen_too.stdout.splitlines()) == n_unseen + 2
+    assert "fewer than" not in seen_too.stderr
+    games = sorted(set(frame["game"]))
+    (folder / "two.txt").write_text(f"{games[0]}\n{games[1]}\n")
+    listed = skncf("similar", "k.skncf", "--items", games[2], "--k", 3, "--allow-file",
+                   "two.txt", "--format", "json", cwd=folder)  # fmt: skip
+    assert listed.returncode == 0 and "1 list(s) hold fewer than --k 3" in listed.stderr
+    assert sorted(json.loads(listed.stdout)[0]["similar"]) == games[:2]
 
 
 def test_fit_passes_init_loss_and_l2_on(skncf, interactions_csv):

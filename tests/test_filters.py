@@ -4,7 +4,7 @@ Property tests (hypothesis) draw users, k and filters against one small fitted m
 check every promise against an independent computation with Python sets: nothing denied,
 seen or outside the allow-list is returned, no duplicates, scores sorted and exact, the k
 returned are the k best candidates (exact search; approximate search may miss some), and
-a k larger than a user's candidates raises.
+a k larger than a user's candidates raises, or with ``fill_value`` completes its list.
 """
 
 import numpy as np
@@ -16,6 +16,7 @@ from skncf import NCFRecommender
 from skncf.datasets import make_interactions
 
 N_USERS, N_ITEMS = 30, 25
+FILL = -5  # no user's or item's id
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -81,29 +82,32 @@ def test_recommend_returns_only_candidates_best_first(model, data):
         candidates_of(rec, X, user, row, exclude_seen and user != -1, allow, deny)
         for row, user in enumerate(users)
     ]
+    fill_value = data.draw(st.sampled_from([None, FILL]))
     call = dict(
         exclude_seen=exclude_seen, allow=allow, deny=deny, approximate=approximate,
-        return_scores=True,
+        return_scores=True, fill_value=fill_value,
     )  # fmt: skip
-    if min(map(len, candidates)) < k:
+    if min(map(len, candidates)) < k and fill_value is None:
         with pytest.raises(ValueError, match=f"k={k} exceeds the {min(map(len, candidates))}"):
             rec.recommend(users, k=k, **call)
         return
     top, scores = rec.recommend(users, k=k, **call)
     assert top.shape == scores.shape == (len(users), k)
     for row, user in enumerate(users):
-        listed = top[row].tolist()
-        assert len(set(listed)) == k
+        n = min(k, len(candidates[row]))  # the rest is filled
+        assert top[row, n:].tolist() == [FILL] * (k - n) and np.isnan(scores[row, n:]).all()
+        listed = top[row, :n].tolist()
+        assert len(set(listed)) == n
         assert set(listed) <= candidates[row]
-        assert np.all(np.diff(scores[row]) <= 0)
-        if user == -1:
+        assert np.all(np.diff(scores[row, :n]) <= 0)
+        if user == -1 or n == 0:
             continue
         exact = rec.predict([[user, item] for item in listed])
-        np.testing.assert_allclose(scores[row], exact, rtol=1e-6)
+        np.testing.assert_allclose(scores[row, :n], exact, rtol=1e-6)
         others = sorted(candidates[row] - set(listed))
         if others and not approximate:  # the k best: no other candidate scores higher
             rest = rec.predict([[user, item] for item in others])
-            assert rest.max() <= scores[row, -1] + 1e-6
+            assert rest.max() <= scores[row, n - 1] + 1e-6
 
 
 @SETTINGS
@@ -118,15 +122,19 @@ def test_similar_items_returns_only_candidates(model, data):
         candidates_of(rec, None, None, row, False, allow, deny) - {item}
         for row, item in enumerate(queries)
     ]
-    if min(map(len, candidates)) < k:
+    fill_value = data.draw(st.sampled_from([None, FILL]))
+    call = dict(allow=allow, deny=deny, fill_value=fill_value, return_scores=True)
+    if min(map(len, candidates)) < k and fill_value is None:
         with pytest.raises(ValueError, match="exceeds the"):
-            rec.similar_items(queries, k=k, allow=allow, deny=deny)
+            rec.similar_items(queries, k=k, **call)
         return
-    top, scores = rec.similar_items(queries, k=k, allow=allow, deny=deny, return_scores=True)
+    top, scores = rec.similar_items(queries, k=k, **call)
     for row in range(len(queries)):
-        assert set(top[row].tolist()) <= candidates[row]
-        assert len(set(top[row].tolist())) == k
-        assert np.all(np.diff(scores[row]) <= 0)
+        n = min(k, len(candidates[row]))
+        assert top[row, n:].tolist() == [FILL] * (k - n) and np.isnan(scores[row, n:]).all()
+        assert set(top[row, :n].tolist()) <= candidates[row]
+        assert len(set(top[row, :n].tolist())) == n
+        assert np.all(np.diff(scores[row, :n]) <= 0)
 
 
 @SETTINGS
@@ -143,26 +151,30 @@ def test_similar_users_returns_only_allowed_neighbours_best_first(model, data):
         allowed = row_list(allow, row)
         left = set(users) if allowed is None else set(users) & allowed
         candidates.append(left - (row_list(deny, row) or set()) - {user})
-    if min(map(len, candidates)) < k:
+    fill_value = data.draw(st.sampled_from([None, FILL]))
+    call = dict(allow=allow, deny=deny, fill_value=fill_value, return_scores=True)
+    if min(map(len, candidates)) < k and fill_value is None:
         with pytest.raises(ValueError, match="exceeds the"):
-            rec.similar_users(queries, k=k, allow=allow, deny=deny)
+            rec.similar_users(queries, k=k, **call)
         return
-    top, scores = rec.similar_users(queries, k=k, allow=allow, deny=deny, return_scores=True)
+    top, scores = rec.similar_users(queries, k=k, **call)
     vectors = rec.model_.get_layer("user_embedding").get_weights()[0]
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     activity = dict(zip(*np.unique(X[:, 0], return_counts=True)))
     for row, user in enumerate(queries):
-        found = top[row].tolist()
-        assert set(found) <= candidates[row] and len(set(found)) == k
+        n = min(k, len(candidates[row]))
+        assert top[row, n:].tolist() == [FILL] * (k - n) and np.isnan(scores[row, n:]).all()
+        found = top[row, :n].tolist()
+        assert set(found) <= candidates[row] and len(set(found)) == n
         if user == -1:  # unknown: the most active users the filters admit
             counts = sorted((activity[u] for u in candidates[row]), reverse=True)
-            assert [activity[u] for u in found] == counts[:k]
+            assert [activity[u] for u in found] == counts[:n]
             continue
         cosine = {v: float(unit[np.searchsorted(rec.users_, user)] @ unit[code])
                   for code, v in enumerate(users)}  # fmt: skip
-        np.testing.assert_allclose(scores[row], [cosine[v] for v in found], atol=1e-5)
-        best = sorted((cosine[v] for v in candidates[row]), reverse=True)[:k]
-        np.testing.assert_allclose(scores[row], best, atol=1e-5)  # the k nearest allowed
+        np.testing.assert_allclose(scores[row, :n], [cosine[v] for v in found], atol=1e-5)
+        best = sorted((cosine[v] for v in candidates[row]), reverse=True)[:n]
+        np.testing.assert_allclose(scores[row, :n], best, atol=1e-5)  # the n nearest allowed
 
 
 def test_similar_users_filters_name_unknown_user_ids(model):
@@ -211,3 +223,32 @@ def test_a_failed_filtered_call_leaves_the_estimator_as_it_was(model):
     with pytest.raises(ValueError):
         rec.recommend(rec.users_[:2], k=3, allow=[[rec.items_[0]], []])
     np.testing.assert_array_equal(rec.recommend(rec.users_[:2], k=3), before)
+
+
+def test_fill_value_must_be_an_unknown_id_of_the_ids_type(model):
+    rec, _ = model
+    user = rec.users_[:1]
+    with pytest.raises(ValueError, match="fill_value=10 is one of the model's item ids"):
+        rec.recommend(user, k=2, fill_value=10)  # checked whether or not a list is short
+    with pytest.raises(ValueError, match="fill_value=0 is one of the model's user ids"):
+        rec.similar_users(user, k=2, fill_value=0)
+    for wrong in ("none", 1.5, True, [-1]):
+        with pytest.raises(TypeError, match="fill_value must be an integer, as the item ids"):
+            rec.recommend(user, k=2, fill_value=wrong)
+    rec.recommend(user, k=2, fill_value=np.int32(-1))  # any integer type
+
+
+def test_fill_value_completes_lists_of_string_ids_and_folded_users():
+    X = np.array([[u, i] for u in ("ann", "bob") for i in ("a", "b", "c", "dd")])
+    X = X[~((X[:, 0] == "ann") & (X[:, 1] != "a"))]  # ann saw a; bob saw everything
+    rec = NCFRecommender(latent_dim=4, epochs=1, random_state=0).fit(X)
+    top = rec.recommend(["ann", "bob"], k=3, fill_value="")
+    assert top.tolist()[1] == ["", "", ""] and "" not in top[0]
+    assert rec.recommend("bob", k=1, fill_value="(none)").tolist() == [["(none)"]]
+    with pytest.raises(TypeError, match="must be a string, as the item ids are"):
+        rec.recommend("bob", k=1, fill_value=-1)
+    folded = rec.fold_in(np.array([["cy", "a"], ["cy", "b"], ["cy", "c"]]))
+    top, scores = folded.recommend("cy", k=2, fill_value="", return_scores=True)
+    assert top.tolist() == [["dd", ""]] and np.isnan(scores[0, 1]) and scores[0, 0] > 0
+    near = folded.similar_users("cy", k=1, deny=["ann", "bob"], fill_value="")
+    assert near.tolist() == [[""]]

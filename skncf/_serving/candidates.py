@@ -84,13 +84,14 @@ class Candidates:
             self._indexes[name] = SeenPairs(getattr(self, name))
         return self._indexes[name]
 
-    def check_k(self, k, rows, labels, what, because):
-        """Raise if a row has fewer than ``k`` candidates, naming the first such row.
+    def check_k(self, k, rows, labels, what, because, *, padded=False):
+        """How many items each of ``rows`` may return; raise if one has fewer than ``k``.
 
-        The message reads "k exceeds the n items that ``what`` ``label`` ``because``".
+        Unless ``padded`` (its list is to be completed), the first such row is named:
+        "k exceeds the n items that ``what`` ``label`` ``because``".
         """
         left = self.left(rows)
-        if len(left) and left.min() < k:
+        if not padded and len(left) and left.min() < k:
             worst = labels[rows[np.argmin(left)]]
             worst = worst.item() if isinstance(worst, np.generic) else worst  # big ints
             n = int(left.min())
@@ -98,6 +99,7 @@ class Candidates:
                 f"k={k} exceeds the {n} item{'' if n == 1 else 's'} that {what} {worst!r} "
                 f"{because}."
             )
+        return left
 
     def top(self, blocks, rows, k):
         """Top ``k`` codes and scores of ``rows`` from ``(start, scores)`` blocks of them."""
