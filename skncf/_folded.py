@@ -162,6 +162,27 @@ class FoldedUsers:
         filters = (allow, deny, fill_value)
         return estimator._similar_users(labels, codes, known, k, return_scores, filters, queries)
 
+    def retrieval_vectors(self, users: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """User and item vectors whose inner products order items as :meth:`recommend` does.
+
+        As :meth:`NCFRecommender.retrieval_vectors`, for the folded users: query a vector
+        database of the item vectors with these users' vectors. GMF and seed only.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,), a single user id, or None
+            Labels in ``users_``; None: all of them, in that order.
+
+        Returns
+        -------
+        user_vectors : ndarray of shape (n_queries, n_dims), float32
+            The folded users' vectors, in the order of ``users``; the last column is 1.
+        item_vectors : ndarray of shape (n_items, n_dims), float32
+            One row per item of the estimator's ``items_``.
+        """
+        estimator = self._check_current()
+        return estimator._retrieval_vectors(users, self.users_, self._vectors, FOLDED)
+
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Scores (or ratings) of (folded user, item) pairs, as :meth:`NCFRecommender.predict`.
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
-from ._data.ids import check_id_lists, encode
+from ._data.ids import check_id_lists, check_known, check_query_ids, encode
 from ._data.interactions import interaction_matrix
 from ._fitted_state import FittedState
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
@@ -207,6 +207,67 @@ class RankingMethods(FittedState):
             top[block[enough]] = np.take_along_axis(chosen, order, axis=1)
             logits[block[enough]] = np.take_along_axis(scores, order, axis=1)
         return np.concatenate(left) if left else rows
+
+    def retrieval_vectors(self, users: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """User and item vectors whose inner products order items as :meth:`recommend` does.
+
+        For serving from a vector database or a nearest-neighbour index of one's own
+        (pgvector, Milvus, Vespa, ScaNN, faiss): store the item vectors, query with a
+        user's vector, and the inner products rank the catalog as the model does. Only
+        for ``architecture="gmf"`` or ``"seed"``, whose logit is a dot product: the
+        product's weights go into the user's vector and each item's bias into a last
+        column (against a 1 in the user's); a user's own and the global bias, the same
+        for all its items, are left out, so an inner product is the logit up to a
+        per-user constant. Seen items are not excluded (:attr:`seen_` holds them).
+
+        Parameters
+        ----------
+        users : array-like of shape (n_queries,), a single user id, or None
+            Users seen in fit (users who arrived after fit: :meth:`fold_in` and its
+            ``retrieval_vectors``). None: all of ``users_``, in that order.
+
+        Returns
+        -------
+        user_vectors : ndarray of shape (n_queries, n_dims), float32
+            The users' vectors, in the order of ``users``; the last column is 1.
+        item_vectors : ndarray of shape (n_items, n_dims), float32
+            One row per item of ``items_``, in that order.
+
+        Raises
+        ------
+        ValueError
+            For an MLP tower (``"neumf"``, ``"mlp"``), and for users not seen in fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skncf import NCFRecommender
+        >>> from skncf.datasets import make_interactions
+        >>> X, _ = make_interactions(n_users=100, n_items=50, random_state=0)
+        >>> rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X)
+        >>> users, items = rec.retrieval_vectors([0, 1])
+        >>> users.shape, items.shape  # 8 dimensions and the item bias
+        ((2, 9), (50, 9))
+        >>> scores = users @ items.T
+        >>> scores[rec.seen_[[0, 1]].toarray() > 0] = -np.inf  # recommend leaves them out
+        >>> top = rec.items_[np.argsort(-scores, axis=1, kind="stable")[:, :5]]
+        >>> bool((top == rec.recommend([0, 1], k=5)).all())
+        True
+        """
+        check_is_fitted(self)
+        return self._retrieval_vectors(users, self.users_)
+
+    def _retrieval_vectors(self, users, known_labels, vectors=None, among="seen in fit"):
+        """:meth:`retrieval_vectors` of ``users`` among ``known_labels`` (None: all of
+        them): rows of the graph's users, or of ``vectors`` if given."""
+        user_queries, items = self._scorer.dot_product()
+        codes = np.arange(len(known_labels))
+        if users is not None:
+            labels = check_query_ids(users, "users")
+            codes, known = encode(known_labels, labels)
+            hint = "" if vectors is not None else "Fold new users in first (fold_in)."
+            check_known(known, labels, "users", hint=hint, among=among)
+        return user_queries(codes, vectors), items
 
     def similar_items(
         self,

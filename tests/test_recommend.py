@@ -113,3 +113,48 @@ def test_pandas_series_as_query_ids_and_filters(fitted_gmf):
         )
     neighbours = fitted_gmf.similar_items(pd.Series(items[:2]), k=3)
     np.testing.assert_array_equal(neighbours, fitted_gmf.similar_items(items[:2], k=3))
+
+
+def constant_per_row(matrix, expected):
+    """Whether ``matrix - expected`` is one constant per row (logits up to a user's bias)."""
+    gap = matrix - expected
+    return np.allclose(gap - gap[:, :1], 0, atol=1e-4)
+
+
+@pytest.mark.parametrize("architecture", ["gmf", "seed"])
+@pytest.mark.parametrize("feedback", ["implicit", "explicit"])
+def test_retrieval_vectors_give_the_logits_up_to_a_users_constant(architecture, feedback, ratings):
+    X, y = ratings
+    features = pd.DataFrame({"group": X[:, 1] % 3}, index=X[:, 1]).groupby(level=0).first()
+    rec = NCFRecommender(architecture, feedback=feedback, item_features=features, **FAST)
+    rec.fit(X, y if feedback == "explicit" else None)
+    users, items = rec.retrieval_vectors()
+    assert users.dtype == items.dtype == np.float32
+    assert users.shape == (len(rec.users_), items.shape[1]) and len(items) == len(rec.items_)
+    logits = np.vstack([block for _, block in rec.catalog_logits(np.arange(len(rec.users_)))])
+    assert constant_per_row(users @ items.T, logits)
+    some, _ = rec.retrieval_vectors(rec.users_[[5, 2]])  # a subset, in the order asked
+    np.testing.assert_allclose(some, users[[5, 2]], rtol=1e-5, atol=1e-7)
+
+
+def test_folded_users_retrieval_vectors_rank_as_their_recommend(fitted_gmf, interactions):
+    history = [("a", item) for item in interactions[:6, 1].tolist()]
+    history.append(("b", int(interactions[40, 1])))
+    folded = fitted_gmf.fold_in(history)
+    users, items = folded.retrieval_vectors()
+    scores = users @ items.T
+    scores[folded.seen_.toarray() > 0] = -np.inf
+    top = fitted_gmf.items_[np.argsort(-scores, axis=1, kind="stable")[:, :5]]
+    np.testing.assert_array_equal(top, folded.recommend(folded.users_, k=5))
+    np.testing.assert_allclose(folded.retrieval_vectors("b")[0], users[1:], rtol=1e-5, atol=1e-7)
+
+
+def test_retrieval_vectors_refuse_towers_and_unknown_users(fitted, fitted_gmf):
+    if fitted.architecture in ("neumf", "mlp"):
+        with pytest.raises(ValueError, match="retrieval_vectors need scores that are a dot"):
+            fitted.retrieval_vectors()
+    with pytest.raises(ValueError, match=r"users contains 1 id\(s\) not seen in fit.*fold_in"):
+        fitted_gmf.retrieval_vectors([fitted_gmf.users_[0], -7])
+    folded = fitted_gmf.fold_in([[-1, fitted_gmf.items_[0]]])
+    with pytest.raises(ValueError, match="not among the folded-in users: 5"):
+        folded.retrieval_vectors([5])

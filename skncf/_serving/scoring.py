@@ -139,8 +139,9 @@ class Scorer:
         """
         if self.logits_of.tower is not None:
             raise ValueError(
-                "approximate retrieval needs scores that are a dot product of a user and an "
-                "item vector (architecture='gmf' or 'seed'); an MLP tower's are not."
+                "approximate retrieval and retrieval_vectors need scores that are a dot "
+                "product of a user and an item vector (architecture='gmf' or 'seed'); an "
+                "MLP tower's are not."
             )
         item = self.logits_of.item_side(tf.range(self.n_items), False)
         items = [item["gmf"].numpy()]
