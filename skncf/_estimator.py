@@ -1124,6 +1124,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
         """``y`` and ``sample_weight`` checked for ``feedback`` (default: as set)."""
         feedback = feedback or self.feedback
         sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if not sample_weight.any():  # scikit-learn raises this itself from 1.7 on
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         if y is None:
             if feedback == "explicit":
                 raise ValueError(

@@ -49,8 +49,8 @@ class FileMethods(FittedState):
         >>> rec = skncf.NCFRecommender(architecture="gmf", epochs=1, random_state=0).fit(X)
         >>> import os, tempfile
         >>> path = rec.save(os.path.join(tempfile.mkdtemp(), "model.skncf"))
-        >>> (skncf.load(path).recommend([0, 1], k=3) == rec.recommend([0, 1], k=3)).all()
-        np.True_
+        >>> bool((skncf.load(path).recommend([0, 1], k=3) == rec.recommend([0, 1], k=3)).all())
+        True
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)

@@ -107,8 +107,8 @@ class RankingMethods(FittedState):
 
         Lists of users with fewer candidates than ``k``, completed:
 
-        >>> rec.recommend([0, 1], k=3, allow=[in_stock[:2], in_stock], fill_value=-1)[0, 2]
-        np.int64(-1)
+        >>> rec.recommend([0, 1], k=3, allow=[in_stock[:2], in_stock], fill_value=-1)[0].tolist()[2]
+        -1
         """
         check_is_fitted(self)
         labels, codes, known = self._encode_query(users, self.users_, "users")
@@ -439,7 +439,8 @@ class RankingMethods(FittedState):
 
 def _rows_of(matrix, codes, known):
     """Rows ``codes`` of a CSR ``matrix``, empty where not ``known``."""
-    return sp.csr_array(sp.diags_array(known.astype(np.float32)) @ matrix[codes])
+    keep = sp.csr_array(sp.diags(known.astype(np.float32)))  # diags_array: scipy 1.13
+    return sp.csr_array(keep @ matrix[codes])
 
 
 def _left_because(exclude_seen, allow, deny):

@@ -402,7 +402,9 @@ def test_export_folds_in_new_users_from_history_and_features(planted, tmp_path):
     ):
         np.testing.assert_array_equal(out["users"].numpy(), cold[:3])
         np.testing.assert_array_equal(out["items"].numpy(), expected)
-        np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+        # Python's joint L-BFGS stops a little short of the optimum the export's Newton
+        # steps reach (user guide, fold_in): 1.4e-4 apart on TensorFlow 2.16
+        np.testing.assert_allclose(out["scores"].numpy(), scores, atol=3e-4)
     # the features moved the rows: the history alone scores otherwise
     alone = served["recommend_from_weighted_history"](
         user=pairs["user"], item=pairs["item"], weight=pairs["weight"], k=tf.constant(5)
