@@ -128,7 +128,7 @@ def _python_datetimes(times):
         )
     if any(aware):
         present = [value.astimezone(datetime.UTC).replace(tzinfo=None) for value in present]
-    converted = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    converted = np.full(len(values), np.datetime64("NaT", "ns"))
     converted[~np.array(missing, dtype=bool)] = np.array(present, dtype="datetime64[ns]")
     return converted
 
