@@ -109,6 +109,17 @@ def _parser():
     export.add_argument("model_file", help="a model file written by 'skncf fit'")
     export.add_argument("output_dir", help="the SavedModel directory, e.g. models/ncf/1")
     _handle_unknown_option(export, "fail the call")
+    export.add_argument(
+        "--fill-value",
+        help="complete lists shorter than k (users who have seen most items, narrow "
+        "filters) with this id and NaN scores, where without it such a call fails; no "
+        "item's or user's id, e.g. -1 for integer ids (default: none)",
+    )
+    export.add_argument(
+        "--user-fill-value",
+        help="the same for lists of users (similar_users), where user ids are of another "
+        "type than item ids (default: --fill-value)",
+    )
     export.set_defaults(run=_export)
     demo = commands.add_parser(
         "demo",
@@ -746,14 +757,37 @@ def _write_lists(args, names, queries, found, scores):
 
 def _export(args):
     rec = _load(args)
-    rec.export(args.output_dir)
+    user_fill, user_option = args.fill_value, "--fill-value"
+    if args.user_fill_value is not None:
+        user_fill, user_option = args.user_fill_value, "--user-fill-value"
+    fill = {
+        "item": _fill_label(args.fill_value, rec.items_, "item", "--fill-value"),
+        "user": _fill_label(user_fill, rec.users_, "user", user_option),
+    }
+    rec.export(args.output_dir, fill_value=fill)
     import tensorflow as tf
 
     signatures = ", ".join(tf.saved_model.load(args.output_dir).signatures)
+    filled = "".join(f", {kind} lists filled with {value!r}" for kind, value in fill.items()
+                     if value is not None)  # fmt: skip
     print(
         f"exported {args.output_dir}: signatures {signatures}; {len(rec.users_)} users, "
-        f"{len(rec.items_)} items, handle_unknown={rec.handle_unknown!r}"
+        f"{len(rec.items_)} items, handle_unknown={rec.handle_unknown!r}{filled}"
     )
+
+
+def _fill_label(raw, labels, kind, option):
+    """A command-line fill value as an id of ``labels``' type (None stays None)."""
+    if raw is None or labels.dtype.kind == "U":
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        hint = kind == "user" and option == "--fill-value"
+        raise UserError(
+            f"{option} {raw!r} is not an integer, as the model's {kind} ids are"
+            + ("; give --user-fill-value for them" if hint else "")
+        ) from None
 
 
 def _lines(path):

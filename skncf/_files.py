@@ -6,10 +6,13 @@ A mixin of :class:`~skncf._estimator.NCFRecommender`. The file format itself is
 """
 
 import os
+from collections.abc import Mapping
+from numbers import Integral
 
 from sklearn.utils.validation import check_is_fitted
 
 from ._fitted_state import FittedState
+from ._recommending import check_fill
 from ._saving import check_path, graph_weights, write_model
 from ._serving.attributes import attribute_encoder
 from ._serving.saved_model import ServingModule, id_dtype, write_saved_model
@@ -75,7 +78,11 @@ class FileMethods(FittedState):
         write_model(check_path(path, for_writing=True), state, __version__)
         return path
 
-    def export(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        fill_value: int | str | Mapping[str, int | str | None] | None = None,
+    ) -> str | os.PathLike[str]:
         """Write a TensorFlow SavedModel that serves raw ids, for serving without Python.
 
         The SavedModel holds the graph's weights, the id lookups and the seen items, and
@@ -87,8 +94,8 @@ class FileMethods(FittedState):
           as :meth:`predict` gives them;
         - ``recommend(user, k)`` -> ``{"items", "scores"}``: each user's ``k`` best items
           (``k`` an int32 scalar chosen per call, at most the number of items a
-          requested user has not seen) and their scores, seen items left out, as
-          :meth:`recommend` gives them.
+          requested user has not seen, unless ``fill_value`` completes the lists) and
+          their scores, seen items left out, as :meth:`recommend` gives them.
         - ``recommend_among(user, k, items)`` and ``recommend_excluding(user, k, items)``
           -> ``{"items", "scores"}``: the same within a list of item ids for the whole
           call, or outside it, as ``recommend(..., allow=items)`` and ``deny=items``.
@@ -153,6 +160,17 @@ class FileMethods(FittedState):
         path : str or path-like
             A directory, created if needed (for TensorFlow Serving, a numbered version
             folder such as ``models/ncf/1``).
+        fill_value : int, str or dict, default=None
+            Completes the lists that would fall short of ``k`` (a user who has seen
+            most of the catalog, narrow filters), as :meth:`recommend`'s
+            ``fill_value`` does: their last slots hold it, with NaN scores, where
+            without it such a call fails (``InvalidArgumentError``); ``k`` beyond the
+            whole catalog (or the other users) still fails. One value serves item lists
+            and user lists (``similar_users``) alike and must be of the type of both
+            kinds' ids and neither an item's id nor a user's; a dict ``{"item": value,
+            "user": value}`` gives each kind its own (either left out: that kind's
+            calls fail as without it), for models whose user and item ids differ in
+            type.
 
         Returns
         -------
@@ -163,7 +181,9 @@ class FileMethods(FittedState):
         ------
         ValueError
             If the model's ids are floats or integers beyond int64, which a SavedModel
-            cannot look up.
+            cannot look up, or if ``fill_value`` is a known id or beyond int64.
+        TypeError
+            If ``fill_value`` is not of the ids' type.
 
         Examples
         --------
@@ -182,6 +202,7 @@ class FileMethods(FittedState):
         if os.path.isfile(path):
             raise ValueError(f"path must be a directory for the SavedModel; {path!r} is a file.")
         id_dtype(self.users_, "user"), id_dtype(self.items_, "item")  # servable ids first
+        fill = export_fills(fill_value, self.users_, self.items_)
         output = (0.0, 1.0)
         if self._fitted("feedback") == "explicit":
             output = (self._rating_offset, self._rating_scale)
@@ -195,7 +216,7 @@ class FileMethods(FittedState):
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
             self._popularity, self._activity(), output, self._fallback,
             strict=self.handle_unknown == "error", prior=prior, feature_width=width,
-            attributes=attribute_encoder(encoder), history=self._history_fold_in(),
+            attributes=attribute_encoder(encoder), history=self._history_fold_in(), fill=fill,
         )  # fmt: skip
         write_saved_model(path, module)
         return path
@@ -210,3 +231,31 @@ class FileMethods(FittedState):
             solver.prior, solver.objective, solver.candidates, self.n_negatives_,
             float(self._fitted("negative_weight")),
         )  # fmt: skip
+
+
+def export_fills(fill_value, users, items):
+    """``{"item": ..., "user": ...}``: what completes each kind's short lists in the
+    export (None: nothing), from ``export``'s ``fill_value``; raise if it cannot."""
+    if isinstance(fill_value, Mapping):
+        if set(fill_value) - {"item", "user"}:
+            raise ValueError(
+                "fill_value, as a dict, maps 'item' and 'user' to their fills; got keys "
+                f"{sorted(map(repr, fill_value))}."
+            )
+        fills = {kind: fill_value.get(kind) for kind in ("item", "user")}
+    else:
+        fills = {"item": fill_value, "user": fill_value}
+    for kind, labels in (("item", items), ("user", users)):
+        value = fills[kind]
+        if isinstance(value, Integral) and not -(2**63) <= int(value) < 2**63:
+            raise ValueError(f"fill_value must fit int64, as exported ids do; got {value}.")
+        try:
+            check_fill(value, labels, kind)
+        except TypeError as error:
+            if isinstance(fill_value, Mapping):
+                raise
+            raise TypeError(
+                f"{error} One fill_value serves item and user lists alike; pass "
+                '{"item": ..., "user": ...} where their ids differ in type.'
+            ) from None
+    return fills

@@ -123,7 +123,7 @@ class RankingMethods(FittedState):
     ):  # fmt: skip
         """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
         k = _check_k(k, len(self.items_), "items")
-        _check_fill(fill_value, self.items_, "item")
+        check_fill(fill_value, self.items_, "item")
         seen = _rows_of(seen, codes, known) if exclude_seen else None
         candidates = self._candidates(len(labels), allow, deny, seen)
         because = _left_because(exclude_seen, allow, deny)
@@ -397,7 +397,7 @@ class RankingMethods(FittedState):
         query's own code) left out; ``filters``: ``(allow, deny, fill_value)``."""
         allow, deny, fill_value = filters
         known_labels = self.items_ if kind == "item" else self.users_
-        _check_fill(fill_value, known_labels, kind)
+        check_fill(fill_value, known_labels, kind)
         candidates = self._candidates(len(labels), allow, deny, itself, kind=kind)
         left = None
         if allow is not None or deny is not None:
@@ -457,7 +457,7 @@ def _left_because(exclude_seen, allow, deny):
     )
 
 
-def _check_fill(fill_value, labels, kind):
+def check_fill(fill_value, labels, kind):
     """Raise unless ``fill_value`` is None, or one value of the ``labels``' type that is
     none of them (a ``kind`` id)."""
     if fill_value is None:

@@ -487,3 +487,133 @@ def test_export_from_the_command_line(tmp_path, capsys):
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
     assert top.shape == (2, 2)  # the unknown user gets the fallback: --handle-unknown took
     assert main(["export", str(tmp_path / "missing.skncf"), str(tmp_path / "o2")]) == 2
+
+
+def as_labels(tensor):
+    values = tensor.numpy()
+    return values.astype(str) if values.dtype.kind == "O" else values
+
+
+def most_seen(rec, n=3):
+    """The ``n`` users with the most interactions, and ``k`` just past their unseen items."""
+    seen = np.diff(rec.seen_.indptr)
+    users = rec.users_[np.argsort(-seen, kind="stable")[:n]]
+    return users, int(len(rec.items_) - seen.max()) + 2
+
+
+def check_filled(got, expected):
+    """A signature's ``(ids, scores)`` against Python's with the same fill: equal ids,
+    scores equal up to float32 rounding, NaN at the same (filled) slots."""
+    np.testing.assert_array_equal(as_labels(got[0]), expected[0])
+    np.testing.assert_allclose(got[1].numpy(), expected[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("ids", "fill"), [("str", ""), ("int", -1)])
+def test_fill_value_completes_short_lists_as_python_does(tmp_path, ids, fill):
+    rec, X = fitted("gmf", "implicit", ids)
+    served = tf.saved_model.load(str(rec.export(tmp_path, fill_value=fill))).signatures
+    users, k = most_seen(rec)
+    top = served["recommend"](user=tensor(users, rec.users_), k=tf.constant(k))
+    expected = rec.recommend(users, k=k, return_scores=True, fill_value=fill)
+    assert np.isnan(expected[1][0, -1]) and not np.isnan(expected[1][-1, 0])
+    check_filled((top["items"], top["scores"]), expected)
+
+    few = rec.items_[:4]  # a filter that leaves each user 4 candidates at most
+    for name, option in (("recommend_among", "allow"), ("recommend_excluding", "deny")):
+        listed = few if option == "allow" else rec.items_[4:]
+        top = served[name](user=tensor(users, rec.users_), k=tf.constant(6),
+                           items=tensor(listed, rec.items_))  # fmt: skip
+        expected = rec.recommend(users, k=6, return_scores=True, fill_value=fill,
+                                 **{option: listed})  # fmt: skip
+        check_filled((top["items"], top["scores"]), expected)
+    for kind in ("item", "user"):
+        labels = getattr(rec, f"{kind}s_")
+        near = served[f"similar_{kind}s_among"](
+            **{kind: tensor(labels[:2], labels), f"{kind}s": tensor(labels[:4], labels)},
+            k=tf.constant(5),
+        )  # three others at most: two slots filled at least
+        expected = getattr(rec, f"similar_{kind}s")(
+            labels[:2], k=5, return_scores=True, allow=labels[:4], fill_value=fill
+        )
+        assert np.isnan(expected[1][:, 3:]).all()
+        check_filled((near[f"{kind}s"], near["scores"]), expected)
+
+    # a new user who has seen all items but two
+    new = "new" if ids == "str" else 10**6
+    history = np.array([[new, item] for item in rec.items_[2:]], dtype=object)
+    out = served["recommend_from_history"](
+        user=tensor(history[:, 0], rec.users_), item=tensor(history[:, 1], rec.items_),
+        k=tf.constant(4),
+    )  # fmt: skip
+    expected = rec.fold_in(history).recommend([new], k=4, return_scores=True, fill_value=fill)
+    np.testing.assert_array_equal(as_labels(out["items"]), expected[0])
+    np.testing.assert_array_equal(np.isnan(out["scores"].numpy()), np.isnan(expected[1]))
+
+    # a k beyond the whole catalog is still an error, as in Python
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the 80 items"):
+        served["recommend"](user=tensor(users, rec.users_), k=tf.constant(81))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="k exceeds the other users"):
+        served["similar_users_among"](user=tensor(users, rec.users_), k=tf.constant(40),
+                                      users=tensor(users, rec.users_))  # fmt: skip
+
+
+def mixed_ids():
+    """``data``'s pairs with integer users and string items, as in users x games."""
+    X, _ = data("int", "implicit")
+    mixed = X.astype(object)
+    mixed[:, 1] = [f"item-{item}" for item in X[:, 1]]
+    return mixed
+
+
+def test_fill_value_per_kind_for_ids_of_two_types(tmp_path):
+    X = mixed_ids()
+    rec = NCFRecommender("gmf", **TINY).fit(X)
+    with pytest.raises(TypeError, match=r'integer, as the user ids are.*\{"item": \.\.\.'):
+        rec.export(tmp_path / "a", fill_value="")
+    path = rec.export(tmp_path / "b", fill_value={"item": ""})  # users' lists unfilled
+    served = tf.saved_model.load(str(path)).signatures
+    users, k = most_seen(rec)
+    top = served["recommend"](user=tf.constant(users), k=tf.constant(k))
+    assert as_labels(top["items"])[0, -1] == ""
+    with pytest.raises(tf.errors.InvalidArgumentError, match="within the filter"):
+        served["similar_users_among"](user=tf.constant(users[:1]), k=tf.constant(3),
+                                      users=tf.constant(users[:2]))  # fmt: skip
+    path = rec.export(tmp_path / "c", fill_value={"item": "", "user": -1})
+    near = tf.saved_model.load(str(path)).signatures["similar_users_among"](
+        user=tf.constant(users[:1]), k=tf.constant(3), users=tf.constant(users[:2])
+    )
+    assert near["users"].numpy().tolist() == [[users[1], -1, -1]]
+
+
+@pytest.mark.parametrize(
+    ("fill_value", "error", "match"),
+    [("x", TypeError, "must be an integer, as the item ids are"),
+     (True, TypeError, "must be an integer"),
+     (3, ValueError, "fill_value=3 is one of the model's item ids"),
+     (2**64, ValueError, "must fit int64"),
+     ({"items": -1}, ValueError, "maps 'item' and 'user'.*'items'"),
+     ({"user": 0}, ValueError, "fill_value=0 is one of the model's user ids")],
+)  # fmt: skip
+def test_a_bad_fill_value_is_refused_before_anything_is_written(tmp_path, fill_value, error,
+                                                                 match):  # fmt: skip
+    rec, _ = fitted("gmf", "implicit", "int")
+    with pytest.raises(error, match=match):
+        rec.export(tmp_path / "out", fill_value=fill_value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fill_values_from_the_command_line(tmp_path, capsys):
+    X = mixed_ids()
+    NCFRecommender("gmf", **TINY).fit(X).save(tmp_path / "m.skncf")
+    model, out = str(tmp_path / "m.skncf"), str(tmp_path / "out")
+    assert main(["export", model, out, "--fill-value", "none"]) == 2
+    assert (
+        "--fill-value 'none' is not an integer, as the model's user ids are; give "
+        "--user-fill-value" in capsys.readouterr().err
+    )
+    assert main(["export", model, out, "--fill-value", "", "--user-fill-value", "-1"]) == 0
+    assert "item lists filled with '', user lists filled with -1" in capsys.readouterr().out
+    near = tf.saved_model.load(out).signatures["similar_users_among"](
+        user=tf.constant([0], tf.int64), k=tf.constant(2), users=tf.constant([0, 1], tf.int64)
+    )
+    assert near["users"].numpy().tolist() == [[1, -1]]

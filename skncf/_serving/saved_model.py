@@ -36,6 +36,9 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   user_features=...)`` (the features move each user's prior mean), and with the default
   encoder ``recommend_from_history_and_attributes`` the same from raw attributes.
 
+A ``k`` beyond a row's candidates fails the call, or, with the export's ``fill_value``,
+gives that fill and NaN scores in the row's last slots, as ``recommend``'s ``fill_value``.
+
 Ids are the model's labels (``tf.string`` or ``tf.int64``), looked up in hash tables in
 the graph; the users' seen items are kept as CSR arrays (row offsets and item codes,
 int32 where they fit) and gathered per call. Unknown ids follow ``handle_unknown``: an
@@ -102,11 +105,16 @@ class ServingModule(tf.Module):
     history : HistoryFoldIn or None, default=None
         Fold-in from a history in the graph: adds ``recommend_from_history`` and
         ``recommend_from_weighted_history``.
+    fill : dict or None, default=None
+        ``{"item": value, "user": value}``, either None: the id that completes lists of
+        that kind past a row's candidates (NaN scores), as ``recommend``'s
+        ``fill_value``; where None, a ``k`` beyond them fails the call.
     """
 
     def __init__(
         self, logits_of, variables, users, items, seen, popularity, activity, output,
         fallback, strict, prior=None, feature_width=None, attributes=None, history=None,
+        fill=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
         self.logits_of = logits_of
@@ -123,6 +131,7 @@ class ServingModule(tf.Module):
         self.activity = tf.Variable(activity, trainable=False)
         self.n_items, self.n_users = len(items), len(users)
         self.output, self.fallback, self.strict = output, float(fallback), strict
+        self.fill = dict(fill or {"item": None, "user": None})
         self.score = tf.function(
             self._score,
             input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
@@ -305,19 +314,21 @@ class ServingModule(tf.Module):
         itself = tf.one_hot(code, n, on_value=True, off_value=False) & known[:, None]
         excluded = itself if others is None else itself | self._excluded(kind, others, allow)
         cosines = tf.where(excluded, tf.constant(-np.inf, cosines.dtype), cosines)
-        fewest = n - 1  # without a filter: every other id
-        if others is not None:
+        fewest, cut = n - 1, ""  # without a filter: every other id
+        if others is not None and self.fill[kind] is None:
             left = tf.reduce_sum(tf.cast(cosines > -np.inf, tf.int32), axis=1)
             fewest = tf.reduce_min(tf.concat([left, [fewest]], 0))
+            cut = " (within the filter)"
         with tf.control_dependencies(
             [tf.debugging.assert_positive(k, message="k must be positive"),
              tf.debugging.assert_less_equal(
-                 k, fewest, message=f"k exceeds the other {kind}s (within the filter)"
+                 k, fewest, message=f"k exceeds the other {kind}s{cut}"
              )]
         ):  # fmt: skip
             values, top = tf.math.top_k(cosines, k)
         scores = tf.where(known[:, None], tf.cast(values, tf.float64), tf.constant(0.0, tf.float64))
-        return {f"{kind}s": tf.gather(labels, top), "scores": scores}
+        found, scores = self._filled(kind, tf.gather(labels, top), scores, values)
+        return {f"{kind}s": found, "scores": scores}
 
     def _kind(self, kind):
         """``(lookup table, labels, count, fallback scores)`` of ``"item"`` or ``"user"``."""
@@ -456,24 +467,34 @@ class ServingModule(tf.Module):
 
     def _top(self, logits, k, known):
         """The ``k`` best items of each row and their scores (the fallback where unknown)."""
-        unseen = tf.reduce_sum(tf.cast(logits > -np.inf, tf.int32), axis=1)
-        fewest = tf.reduce_min(tf.concat([unseen, [self.n_items]], 0))
+        fewest, message = self.n_items, f"k exceeds the {self.n_items} items of the model"
+        if self.fill["item"] is None:
+            unseen = tf.reduce_sum(tf.cast(logits > -np.inf, tf.int32), axis=1)
+            fewest = tf.reduce_min(tf.concat([unseen, [fewest]], 0))
+            message = ("k exceeds the items a requested user has not seen (within the "
+                       "filters of recommend_among or recommend_excluding)")  # fmt: skip
         checks = [
             tf.debugging.assert_positive(k, message="k must be positive"),
-            tf.debugging.assert_less_equal(
-                k,
-                fewest,
-                message="k exceeds the items a requested user has not seen (within the "
-                "filters of recommend_among or recommend_excluding)",
-            ),
+            tf.debugging.assert_less_equal(k, fewest, message=message),
         ]
         # the checks first: else top_k may fail on its own, with a message about columns
-        with tf.control_dependencies([check for check in checks if check is not None]):
+        with tf.control_dependencies(checks):
             values, top = tf.math.top_k(logits, k)
         scores = tf.where(
             known[:, None], self._scores(values), tf.constant(self.fallback, tf.float64)
         )
-        return {"items": tf.gather(self.item_labels, top), "scores": scores}
+        items, scores = self._filled("item", tf.gather(self.item_labels, top), scores, values)
+        return {"items": items, "scores": scores}
+
+    def _filled(self, kind, ids, scores, values):
+        """``(ids, scores)``, with the export's fill for ``kind`` and NaN where the top
+        ``values`` are ``-inf`` (past a row's candidates), as ``fill_value`` does."""
+        fill = self.fill[kind]
+        if fill is None:
+            return ids, scores
+        short = tf.equal(values, -np.inf)
+        ids = tf.where(short, tf.constant(fill, ids.dtype), ids)
+        return ids, tf.where(short, tf.constant(np.nan, tf.float64), scores)
 
     def _mask_seen(self, logits, code, known):
         """``-inf`` at each known user's seen items (unknown users have none)."""
