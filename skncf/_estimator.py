@@ -39,6 +39,7 @@ from ._data.features import (
     in_code_order,
 )
 from ._data.ids import (
+    by_name,
     check_known,
     check_query_ids,
     checked_pair_ids,
@@ -221,7 +222,10 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
     columns : pair of int or pair of str, default=None
         Where the user and item ids are in ``X``: two column positions, or two column
         names of a DataFrame. None means ``X`` has exactly two columns, user id first.
-        Other columns are validated but not used.
+        Other columns are validated but not used. Names are read by name after ``fit``,
+        as ``ColumnTransformer`` reads its columns: ``predict``, ``score``, ``fold_in``
+        and ``partial_fit`` take a DataFrame with the two id columns in any order,
+        with or without fit's other columns (positions need fit's layout).
     user_features, item_features : DataFrame or (ids, table), default=None
         Side features: a DataFrame indexed by user (item) id, numeric and categorical
         columns, or a pair of ids and a table, one row per id: a DataFrame (pandas, or
@@ -597,6 +601,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
         if keep:
             self._check_kept_settings()
         tables = self._feature_tables()
+        if keep:
+            X = self._by_name(X)
         frame, X = X, self._validated(X, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(frame, X, keep, tables)
@@ -936,7 +942,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
                     f"{len(validation_data)}."
                 )
             X_val, y_val = validation_data
-        frame = X_val
+        frame = X_val = self._by_name(X_val)
         try:
             X_val = self._validated(X_val, reset=False)
         except ValueError as error:
@@ -1154,7 +1160,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
 
         ``users_``: the user labels to encode against (folded-in users), not ``users_``.
         """
-        validated = self._validate_later(X)
+        X, validated = self._validate_later(X)
         users, items = checked_pair_ids(X, validated, self._id_columns_)
         u, user_known = encode(self.users_ if users_ is None else users_, users)
         i, item_known = encode(self.items_, items)
@@ -1173,16 +1179,25 @@ class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
         return validate_data(self, X, dtype=None, reset=reset, ensure_all_finite=False)
 
     def _validate_later(self, X):
-        """``X`` of a call after ``fit``, validated against fit's columns."""
+        """``(frame, validated)``: ``X`` of a call after ``fit``, its id columns read by
+        name where ``columns`` names them (:func:`by_name`), and validated against fit's
+        columns."""
+        X = self._by_name(X)
         try:
-            return self._validated(X, reset=False)
+            return X, self._validated(X, reset=False)
         except ValueError as error:
             if self.columns is None or "feature" not in str(error):
                 raise
             raise ValueError(
-                f"{str(error).rstrip()}\nX needs the columns of fit; only "
+                f"{str(error).rstrip()}\nX needs the columns of fit, in their order; only "
                 f"{tuple(self.columns)!r} are read, so the others may hold any values."
             ) from None
+
+    def _by_name(self, X):
+        """``X`` with fit's layout of columns where ``columns`` named them (:func:`by_name`)."""
+        columns = () if self.columns is None else self.columns
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        return by_name(X, getattr(self, "feature_names_in_", None), columns)
 
     def _output(self, logits):
         """Logits -> probabilities (implicit) or ratings (explicit)."""

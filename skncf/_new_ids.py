@@ -107,7 +107,7 @@ class NewIdsMethods(FittedState):
         if X is None:
             y = None
         else:
-            validated = self._validate_later(X)
+            X, validated = self._validate_later(X)
             feedback = self._fitted("feedback")
             y, sample_weight = self._check_fit_targets(validated, y, sample_weight, feedback)
             users, items = checked_pair_ids(X, validated, self._id_columns_)

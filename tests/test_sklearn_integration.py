@@ -142,8 +142,44 @@ def test_columns_picks_ids_by_name(interactions):
     assert rec.n_features_in_ == 4
     direct = NCFRecommender(architecture="gmf", **FAST).fit(log[["player", "game"]])
     np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
-    with pytest.raises(ValueError, match=r"(?s)missing.*only \('player', 'game'\) are read"):
+
+
+def test_named_id_columns_are_read_by_name_after_fit(interactions):
+    # as ColumnTransformer reads the columns it selected by name: new pairs need no hours
+    # or platform, and the ids may come in another order, among other columns
+    log = _game_log(interactions)
+    rec = NCFRecommender(architecture="gmf", columns=("player", "game"), **FAST).fit(log)
+    expected = rec.predict(log)
+    pairs = log[["game", "player"]].copy()
+    pairs["store"] = "web"
+    for X in (log[["player", "game"]], pairs, log[["platform", "game", "player"]]):
+        np.testing.assert_array_equal(rec.predict(X), expected)
+    assert rec.score(pairs) == rec.score(log)
+    users = log["player"].unique()[:3]
+    np.testing.assert_array_equal(
+        rec.fold_in(pairs.head(40)).recommend(users, k=3),
+        rec.fold_in(log.head(40)).recommend(users, k=3),
+    )
+    absent = r"id column 'player' that columns= names once; it holds it not at all among"
+    with pytest.raises(ValueError, match=absent + r" its columns \['game'\]"):
+        rec.predict(log[["game"]])
+    twice = pd.concat([log[["player", "game"]], log[["player"]]], axis=1)
+    with pytest.raises(ValueError, match="holds it twice"):
+        rec.predict(twice)
+    rec.partial_fit(pairs.head(40))  # continues training from a frame of another layout
+    rec.fit(log, validation_data=pairs.tail(30))
+    assert len(rec.history_["val_ndcg@10"]) == FAST["epochs"]
+    assert rec.predict(log).shape == expected.shape
+
+
+def test_id_columns_by_position_keep_fits_layout(interactions):
+    # positions mean nothing in another layout: scikit-learn's check of feature names holds
+    log = _game_log(interactions)
+    rec = NCFRecommender(architecture="gmf", columns=(0, 1), **FAST).fit(log)
+    with pytest.raises(ValueError, match=r"(?s)missing.*only \(0, 1\) are read"):
         rec.predict(log[["player", "game"]])
+    with pytest.raises(ValueError, match="same order"):
+        rec.predict(log[["game", "player", "hours", "platform"]])
 
 
 @pytest.mark.parametrize(

@@ -222,6 +222,43 @@ def ids_only(frame, id_columns):
     return out
 
 
+def by_name(frame, names_in, id_columns):
+    """A DataFrame ``frame`` laid out as fit's: columns ``names_in`` in their order, the id
+    columns (``id_columns``, names) taken by name and the others zeros; else as it is.
+
+    As scikit-learn's ColumnTransformer reads a frame by the names it selected, a call
+    after ``fit`` may give the id columns in another order, among other columns, or
+    alone: ``predict(pairs)`` needs no rating column. Positions (ints) in ``id_columns``
+    keep fit's layout binding, as scikit-learn's checks of feature names say.
+    """
+    if (
+        names_in is None
+        or not hasattr(frame, "columns")
+        or not all(isinstance(column, str) for column in id_columns)
+    ):
+        return frame
+    names = [str(name) for name in frame.columns]
+    if names == list(names_in):
+        return frame
+    for column in id_columns:
+        if names.count(column) != 1:
+            found = "twice" if column in names else "not at all"
+            raise ValueError(
+                f"X must hold the id column {column!r} that columns= names once; it holds "
+                f"it {found} among its columns {names}."
+            )
+    try:
+        import pandas as pd  # skncf reads another library's frame (polars) through pandas
+    except ImportError:  # validated as it is
+        return frame
+    zeros = np.zeros(len(frame), np.int8)
+    wanted = {name: frame[name] for name in id_columns}
+    if not hasattr(frame, "iloc"):  # polars
+        wanted = {name: column.to_numpy() for name, column in wanted.items()}
+    laid_out = {name: wanted.get(name, zeros) for name in names_in}
+    return pd.DataFrame(laid_out, index=getattr(frame, "index", None))
+
+
 def _positions(names, id_columns):
     """The positions in ``names`` that ``id_columns`` picks: names, or positions (ints)."""
     positions: set[int] = set()
