@@ -36,13 +36,18 @@ from .preprocessing import check_timestamps
 __all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
 
 
+def _named_column(X, name, parameter):
+    """Column ``name`` of a DataFrame ``X``, or raise naming ``parameter``."""
+    if not hasattr(X, "columns") or name not in list(X.columns):
+        raise ValueError(f"{parameter} {name!r} is not a column name of X.")
+    return X[name]
+
+
 def _user_codes(X, user_column):
     """Code of each row's user, from column ``user_column`` (position or name)."""
     X = keep_python_types(X)
     if isinstance(user_column, str):
-        if not hasattr(X, "columns") or user_column not in X.columns:
-            raise ValueError(f"user_column {user_column!r} is not a column name of X.")
-        values = np.asarray(X[user_column])
+        values = np.asarray(_named_column(X, user_column, "user_column"))
     else:
         array = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
         if array.ndim != 2 or not -array.shape[1] <= user_column < array.shape[1]:
@@ -73,7 +78,7 @@ class _UserSplitter(BaseCrossValidator):
     n_splits: int
     user_column: int | str
 
-    def _splits(self, users: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _splits(self, users: np.ndarray, X) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         raise NotImplementedError
 
     def get_n_splits(self, X=None, y=None, groups=None):
@@ -106,7 +111,7 @@ class _UserSplitter(BaseCrossValidator):
         train, test : ndarray of int
             Row indices of ``X``.
         """
-        yield from self._splits(_user_codes(X, self.user_column))
+        yield from self._splits(_user_codes(X, self.user_column), X)
 
 
 class LeaveLastOut(_UserSplitter):
@@ -120,11 +125,14 @@ class LeaveLastOut(_UserSplitter):
     ----------
     n_test : int, default=1
         Interactions held out per user.
-    timestamps : array-like of shape (n_samples,), default=None
+    timestamps : str or array-like of shape (n_samples,), default=None
         Time of each row of the ``X`` that will be split: numbers, datetime64 values or
         datetimes (timezone-aware ones order as instants). Dates held as text raise a
         TypeError, as their alphabetical order is not time's: parse them with
-        ``pandas.to_datetime``. NaN and NaT raise a ValueError.
+        ``pandas.to_datetime``. NaN and NaT raise a ValueError. A string names a
+        column of a DataFrame ``X``, read at each ``split``: the splitter then suits
+        any ``X`` that has the column, such as the training part of an outer split in
+        nested cross-validation, where an array fits one ``X`` only.
     user_column : int or str, default=0
         Where the user ids are in ``X``: a position or a DataFrame column name.
     random_state : int, RandomState instance or None, default=None
@@ -138,6 +146,10 @@ class LeaveLastOut(_UserSplitter):
     >>> train, test = next(LeaveLastOut(timestamps=[3, 1, 9, 2]).split(X))
     >>> test.tolist()
     [0]
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"user": [0, 0, 1, 0], "item": [5, 6, 5, 7], "time": [3, 1, 9, 2]})
+    >>> next(LeaveLastOut(timestamps="time").split(log))[1].tolist()
+    [0]
     """
 
     n_splits = 1  # one split: each user's last interactions
@@ -148,7 +160,7 @@ class LeaveLastOut(_UserSplitter):
         self.user_column = user_column
         self.random_state = random_state
 
-    def _splits(self, users):
+    def _splits(self, users, X):
         if isinstance(self.n_test, bool) or not isinstance(self.n_test, Integral):
             raise TypeError(f"n_test must be an int; got {self.n_test!r}.")
         if self.n_test < 1:
@@ -156,7 +168,10 @@ class LeaveLastOut(_UserSplitter):
         if self.timestamps is None:
             keys = check_random_state(self.random_state).permutation(len(users))
         else:
-            keys = check_timestamps(self.timestamps, len(users), "row of X")
+            times = self.timestamps
+            if isinstance(times, str):
+                times = _named_column(X, times, "timestamps")
+            keys = check_timestamps(times, len(users), "row of X")
         rank, size = _rank_within_user(users, keys)
         test = (size > self.n_test) & (rank >= size - self.n_test)
         yield np.flatnonzero(~test), np.flatnonzero(test)
@@ -187,7 +202,7 @@ class UserHoldout(_UserSplitter):
         self.user_column = user_column
         self.random_state = random_state
 
-    def _splits(self, users):
+    def _splits(self, users, X):
         if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
             raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
         if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):

@@ -31,6 +31,29 @@ def test_leave_last_out_random_is_seeded_and_one_per_user(interactions):
     assert len(np.unique(users)) == len(users) == len(np.unique(interactions[:, 0]))
 
 
+def test_leave_last_out_reads_timestamps_by_column_name_in_nested_searches(interactions):
+    n = len(interactions)
+    log = pd.DataFrame({"user": interactions[:, 0], "item": interactions[:, 1],
+                        "time": np.random.default_rng(0).permutation(n)})  # fmt: skip
+    by_array = next(LeaveLastOut(timestamps=log["time"].to_numpy()).split(log))[1]
+    by_name = LeaveLastOut(timestamps="time")
+    np.testing.assert_array_equal(next(by_name.split(log))[1], by_array)
+    # the inner search splits each outer training part, which an array of the whole
+    # log's times does not fit
+    search = GridSearchCV(
+        NCFRecommender(architecture="gmf", columns=("user", "item"), **{**FAST, "epochs": 1}),
+        {"latent_dim": [4, 8]},
+        cv=by_name,
+    )
+    scores = cross_validate(search, log, cv=by_name)["test_score"]
+    assert len(scores) == 1 and 0 <= scores[0] <= 1
+    with pytest.raises(ValueError, match="timestamps must have one entry per row of X"):
+        cross_validate(search.set_params(cv=LeaveLastOut(timestamps=log["time"])), log,
+                       cv=by_name, error_score="raise")  # fmt: skip
+    with pytest.raises(ValueError, match="timestamps 'time' is not a column name of X"):
+        next(by_name.split(interactions))
+
+
 def test_user_holdout_fraction_per_user(interactions):
     splits = list(UserHoldout(0.25, n_splits=3, random_state=0).split(interactions))
     assert len(splits) == 3
