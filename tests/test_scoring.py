@@ -33,6 +33,27 @@ def test_pairs_score_the_same_once_traced(fitted):
     np.testing.assert_allclose(scorer.pairs(users, items), op_by_op, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("architecture", ["gmf", "neumf"])
+def test_pairs_are_scored_in_chunks_that_bound_every_row_they_hold(
+    interactions, monkeypatch, architecture
+):
+    # GMF's chunks once counted one float a pair: scoring all pairs of 3,000 users and
+    # 3,600 items held (10.8 million, latent_dim) arrays and ran out of memory
+    import skncf._serving.scoring as scoring
+
+    rec = NCFRecommender(architecture, **FAST).fit(interactions)  # latent_dim 8
+    users, items = np.repeat(np.arange(30), 40), np.tile(np.arange(40), 30)
+    expected = rec.pair_logits(users, items)
+    monkeypatch.setattr(scoring, "CHUNK_FLOATS", 2048)
+    scorer = scoring.Scorer(rec.model_)
+    chunks = []
+    pairs = scorer._pairs_logits
+    monkeypatch.setattr(scorer, "_pairs_logits", lambda u, i: chunks.append(len(u)) or pairs(u, i))
+    np.testing.assert_allclose(scorer.pairs(users, items), expected, rtol=1e-6, atol=1e-7)
+    rows = 2 * 8 if architecture == "gmf" else 4 * 8 + 16  # both sides' rows, the tower
+    assert len(chunks) > 1 and max(chunks) * rows <= 2048
+
+
 def test_seed_graph_is_the_notebook_graph(interactions):
     # With the notebook's loss; the softmax loss adds per-user and per-item biases.
     rec = NCFRecommender(architecture="seed", loss="log", **FAST).fit(interactions)

@@ -40,6 +40,7 @@ class Scorer:
         self.logits_of = CandidateLogits(model, dropout=0.0, l2=0.0, seed=0)
         tower = self.logits_of.tower
         self.tower_width = max(layer.units for layer in tower[2]) if tower else 1
+        self.pair_width = _pair_width(self.logits_of.layout, self.tower_width)
         self.n_items = self.logits_of.layout.embeddings("item")[0].input_dim
         # pairs() runs its ops one by one (2-3 ms a call, whatever the number of pairs)
         # until this many calls, then traces them into one function (about 0.25 ms a
@@ -75,7 +76,7 @@ class Scorer:
                 self._traced_pairs = traced.get_concrete_function(spec, spec)
             logits = self._traced_pairs
         out = np.empty(len(users), dtype=np.float32)
-        step = max(1, CHUNK_FLOATS // self.tower_width)
+        step = max(1, CHUNK_FLOATS // self.pair_width)
         for start in range(0, len(users), step):
             u, i = users[start : start + step], items[start : start + step]
             u, i = tf.constant(u, tf.int32), tf.constant(i, tf.int32)
@@ -183,3 +184,15 @@ def _unit_parts(parts):
 def _unit_rows(matrix):
     norms = tf.norm(matrix, axis=1, keepdims=True)
     return matrix / tf.where(norms > 0, norms, tf.ones_like(norms))
+
+
+def _pair_width(layout, tower_width):
+    """Floats that one pair of :meth:`Scorer.pairs` holds at once: its user's and item's
+    rows of every table (feature rows included) and the tower's widest layer."""
+    width = tower_width
+    for kind in ("user", "item"):
+        for layer in layout.embeddings(kind):
+            width += layer.embeddings.shape[1]
+            if layer.name in layout.projections:
+                width += layout.projections[layer.name][0].embeddings.shape[1]
+    return width
