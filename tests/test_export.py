@@ -592,7 +592,8 @@ def test_fill_value_per_kind_for_ids_of_two_types(tmp_path):
      (3, ValueError, "fill_value=3 is one of the model's item ids"),
      (2**64, ValueError, "must fit int64"),
      ({"items": -1}, ValueError, "maps 'item' and 'user'.*'items'"),
-     ({"user": 0}, ValueError, "fill_value=0 is one of the model's user ids")],
+     ({"user": 0}, ValueError, "fill_value=0 is one of the model's user ids"),
+     ({"item": ""}, TypeError, "must be an integer, as the item ids are; got ''.$")],
 )  # fmt: skip
 def test_a_bad_fill_value_is_refused_before_anything_is_written(tmp_path, fill_value, error,
                                                                  match):  # fmt: skip

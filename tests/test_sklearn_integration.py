@@ -166,6 +166,8 @@ def test_named_id_columns_are_read_by_name_after_fit(interactions):
     twice = pd.concat([log[["player", "game"]], log[["player"]]], axis=1)
     with pytest.raises(ValueError, match="holds it twice"):
         rec.predict(twice)
+    pl = pytest.importorskip("polars")
+    np.testing.assert_array_equal(rec.predict(pl.from_pandas(pairs)), expected)
     rec.partial_fit(pairs.head(40))  # continues training from a frame of another layout
     rec.fit(log, validation_data=pairs.tail(30))
     assert len(rec.history_["val_ndcg@10"]) == FAST["epochs"]
