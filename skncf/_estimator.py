@@ -56,6 +56,7 @@ from ._data.interactions import (
     interaction_matrix,
 )
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
+from ._explaining import ExplainMethods
 from ._files import FileMethods
 from ._graph.graphs import (
     ARCHITECTURES,
@@ -109,7 +110,7 @@ MODEL_SETTINGS = (
 )  # fmt: skip
 
 
-class NCFRecommender(RankingMethods, NewIdsMethods, FileMethods, BaseEstimator):
+class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods, BaseEstimator):
     """Neural Collaborative Filtering recommender (He et al., WWW 2017).
 
     Learns user and item embeddings from (user, item) pairs with a Keras graph and

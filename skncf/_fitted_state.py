@@ -1,8 +1,9 @@
 """What the estimator's mixins read of a fitted NCFRecommender, declared for type checks.
 
 :class:`~skncf._estimator.NCFRecommender` is assembled from mixins, one module each:
-:mod:`skncf._recommending`, :mod:`skncf._new_ids` and :mod:`skncf._files`. Each reads
-the fitted state that the estimator's ``fit`` sets and calls a few of its methods;
+:mod:`skncf._recommending`, :mod:`skncf._new_ids`, :mod:`skncf._explaining` and
+:mod:`skncf._files`. Each reads the fitted state that the estimator's ``fit`` sets and
+calls a few of its methods;
 :class:`FittedState` declares those once, so that mypy checks every mixin as if it were
 the estimator. It adds nothing at run time: annotations only, and method stubs seen by
 type checkers alone.
@@ -66,3 +67,5 @@ class FittedState:
         def _fold_in_objective(self): ...
 
         def _fold_in_solver(self): ...
+
+        def _fold_in_history(self, u, i, weights, y, keep, n_users): ...

@@ -27,6 +27,9 @@ class FoldedUsers:
         Their fitted embedding rows, by part of the graph.
     seen : scipy.sparse.csr_array of shape (n_users, n_items)
         Their interactions by code.
+    history : tuple of ndarray, default=None
+        ``(users, items, weights)`` of the pairs they were folded in from, by code, as
+        fold-in weighed them: what :meth:`explain` reads.
 
     Attributes
     ----------
@@ -50,9 +53,9 @@ class FoldedUsers:
     (2,)
     """
 
-    def __init__(self, estimator, users, vectors, seen):
+    def __init__(self, estimator, users, vectors, seen, history=None):
         self.users_, self.seen_ = users, seen
-        self._estimator, self._vectors = estimator, vectors
+        self._estimator, self._vectors, self._history = estimator, vectors, history
         self._scorer = estimator._scorer  # the graph the rows were fitted against
 
     def __repr__(self):
@@ -161,6 +164,39 @@ class FoldedUsers:
         queries = self._scorer.unit_user_rows(self._vectors)
         filters = (allow, deny, fill_value)
         return estimator._similar_users(labels, codes, known, k, return_scores, filters, queries)
+
+    def explain(
+        self, user: object, item: object, *, n: int | None = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which of a folded user's interactions lift ``item``'s score most.
+
+        As :meth:`NCFRecommender.explain`, at the rows fold-in solved for the user,
+        from the history and weights it was folded in from: there each contribution is
+        the change of the item's logit that folding in again without the interaction
+        gives, to first order.
+
+        Parameters
+        ----------
+        user : label
+            A user of ``users_`` with a history (not one known by features alone).
+        item : label
+            An item of the estimator's ``items_``.
+        n : int or None, default=10
+            History items to return, largest contribution first; None: all of them.
+
+        Returns
+        -------
+        items : ndarray of shape (min(n, n_history),)
+            Items of the user's history, largest contribution first.
+        contributions : ndarray of float64 of the same shape
+            Their contributions, in logits.
+        """
+        estimator = self._check_current()
+        code = estimator._explained_code(user, self.users_, "user")
+        rows = {name: part[code : code + 1] for name, part in self._vectors.items()}
+        users, items, weights = self._history
+        mine = users == code
+        return estimator._explained(rows, items[mine], weights[mine], item, n)
 
     def retrieval_vectors(self, users: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """User and item vectors whose inner products order items as :meth:`recommend` does.

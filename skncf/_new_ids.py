@@ -129,7 +129,7 @@ class NewIdsMethods(FittedState):
         rows = None if features is None else features[1][encode(features[0], labels)[0]]
         vectors = self._fold_in_solver().rows(len(labels), *history, features=rows)
         seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
-        return FoldedUsers(self, labels, vectors, seen)
+        return FoldedUsers(self, labels, vectors, seen, history[:3])
 
     def add_items(self, item_features: Any) -> Self:
         """Add items known by their features alone to the catalog, without training.

@@ -217,6 +217,9 @@ class FoldIn:
         self._gradient = tf.function(
             self._loss_and_gradient, autograph=False, reduce_retracing=True
         )
+        self._influences = tf.function(
+            self._influence_matrix, autograph=False, reduce_retracing=True
+        )
 
     def rows(self, n_users, rows, items, weights, extra, features=None):
         """Rows of ``n_users`` new users, a dict of float32 arrays like ``Scorer.user_rows``.
@@ -322,10 +325,61 @@ class FoldIn:
             value = tf.reduce_sum(tf.cast(self._data_term(theta, *batch) + prior, tf.float64))
         return value, tape.gradient(value, z)
 
+    def influences(self, theta, batch, targets):
+        """How much each pair of one user's history lifts the logits of ``targets``.
+
+        The first-order change of each target's logit if the pair were removed from the
+        user's problem (its weight set to 0, the others' kept) and its rows ``theta``
+        solved again, with the sign turned: ``-w_j grad s_i' H^-1 grad l_j``, ``H`` the
+        problem's Hessian at ``theta`` and ``w_j l_j`` the pair's term of ``L_u``
+        (influence functions, Koh and Liang 2017). Exact to first order at the
+        problem's optimum (a folded-in user); at other rows (a fitted user's, from
+        training) the same linear response. Only for objectives convex in the rows
+        (:func:`is_convex`), whose Hessian is positive definite.
+
+        ``theta`` is one user's rows, shape (1, width); ``batch`` its pairs as
+        :meth:`rows` takes them (``rows`` all 0), ``targets`` item codes. Returns an
+        array of shape (n_targets, n_pairs). The prior's mean plays no part: the
+        prior's Hessian is its precision, wherever it is centred.
+        """
+        batch = tuple(tf.constant(x) for x in batch)
+        theta, targets = tf.constant(theta, tf.float32), tf.constant(targets, tf.int32)
+        return self._influences(theta, batch, targets).numpy()
+
+    def _influence_matrix(self, theta, batch, targets):
+        """:meth:`influences` in TensorFlow operations (traced once per solver)."""
+        mean = tf.constant(self.prior.mean[None, :], tf.float32)
+        whitened = tf.linalg.triangular_solve(self.root, tf.transpose(theta - mean))
+        z = tf.transpose(whitened)
+        with tf.GradientTape(persistent=True) as outer:
+            outer.watch(z)
+            with tf.GradientTape() as inner:
+                inner.watch(z)
+                rows = mean + tf.matmul(z, self.root, transpose_b=True)
+                per_pair, per_user = self._terms(rows, *batch)
+                value = tf.reduce_sum(per_pair) + tf.reduce_sum(per_user)
+                value = value + 0.5 * tf.reduce_sum(tf.square(z))
+            gradient = inner.gradient(value, z)
+            user = self.logits_of.side_of_rows(self.prior.split(rows), False)
+            item = self.logits_of.item_side(targets, False)
+            logits = self.logits_of.cross(user, item, False)[0]
+        width = z.shape[1]
+        hessian = tf.reshape(outer.jacobian(gradient, z), (width, width))
+        pairs = tf.reshape(outer.jacobian(per_pair, z), (-1, width))
+        lifts = tf.reshape(outer.jacobian(logits, z), (-1, width))
+        hessian, pairs, lifts = (tf.cast(x, tf.float64) for x in (hessian, pairs, lifts))
+        return -tf.matmul(lifts, tf.linalg.solve(hessian, tf.transpose(pairs)))
+
     def _data_term(self, theta, rows, items, weights, extra):
         """Each user's ``L_u`` (see the module docstring), shape (n,)."""
+        per_pair, per_user = self._terms(theta, rows, items, weights, extra)
+        return tf.math.unsorted_segment_sum(per_pair, rows, tf.shape(theta)[0]) + per_user
+
+    def _terms(self, theta, rows, items, weights, extra):
+        """``L_u`` in parts: each pair's term (removing the pair removes it) and each
+        user's remainder (the log loss's negatives, every item counted; 0 otherwise)."""
         user = self.logits_of.side_of_rows(self.prior.split(theta), False)
-        n = tf.shape(theta)[0]
+        none = tf.zeros(tf.shape(theta)[:1])
         if self.objective == "squared":
             picked = {  # per user -> per rated pair; the tower's output weights are shared
                 name: tf.gather(side, rows) if name != "w_mlp" and side.shape.rank else side
@@ -333,8 +387,7 @@ class FoldIn:
             }
             item = self.logits_of.item_side(items, False)
             logits = self.logits_of.pairs(picked, item, False)
-            per_row = weights * tf.square(tf.sigmoid(logits) - extra)
-            return tf.math.unsorted_segment_sum(per_row, rows, n)
+            return weights * tf.square(tf.sigmoid(logits) - extra), none
         logits = self.logits_of.cross(user, self.item, False)
         pairs = tf.stack([rows, items], 1)
         positive = tf.gather_nd(logits, pairs)
@@ -344,11 +397,10 @@ class FoldIn:
             covered = logits + tf.tensor_scatter_nd_update(mask, pairs, tf.zeros_like(weights))
         if self.objective == "softmax":
             normaliser = tf.gather(tf.reduce_logsumexp(covered, 1), rows)
-            return tf.math.unsorted_segment_sum(weights * (normaliser - positive), rows, n)
+            return weights * (normaliser - positive), none
+        # a positive removed becomes a negative: its term trades one softplus for the other
         per_positive = weights * tf.nn.softplus(-positive) - tf.gather(extra, rows) * (
             tf.nn.softplus(positive)
         )
         negatives = tf.where(covered > -np.inf, tf.nn.softplus(logits), 0.0)
-        return tf.math.unsorted_segment_sum(per_positive, rows, n) + extra * tf.reduce_sum(
-            negatives, 1
-        )
+        return per_positive, extra * tf.reduce_sum(negatives, 1)
