@@ -319,6 +319,7 @@ def test_explicit_passes_settings_and_scores_both_methods_on_the_same_folds(
         ("export", ["--architectures", "gmf", "--repeats", "1"], "| gmf | 1 | "),
         ("served_fold_in", ["--repeats", "1"], "| 1 | "),
         ("ncf_protocol", ["--methods", "gmf", "--epochs", "1"], "| gmf | "),
+        ("explain", ["--users", "3", "--max-history", "7"], "| 3 | "),
     ],
 )
 def test_split_scripts_run_end_to_end_on_a_toy_split(
