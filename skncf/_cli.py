@@ -100,8 +100,9 @@ def _parser():
         "recommend_excluding (within or outside a list of items), similar_items (item, k "
         "-> items, cosines) and similar_users (user, k -> users, cosines), each also _among "
         "and _excluding a list of ids of its kind; for GMF and seed "
-        "with implicit feedback recommend_from_history (new users' user, item pairs, k) "
-        "and recommend_from_weighted_history (with a weight per pair); "
+        "with implicit feedback recommend_from_history (new users' user, item pairs, k), "
+        "recommend_from_weighted_history (with a weight per pair) and explain (user, item, "
+        "k -> the history items that lift the item most); "
         "with user features also recommend_new (encoded features, k) and, for the default "
         "encoder, recommend_from_attributes (k, one input per column), and with both "
         "recommend_from_history_and_features and recommend_from_history_and_attributes.",

@@ -123,7 +123,10 @@ class FileMethods(FittedState):
           float32 weight per pair (play counts, hours), as ``fold_in(X, y=weight)``:
           weights non-negative and finite, 0 for no interaction (a user left with none
           gets the prior mean's ranking, where ``fold_in`` raises), repeated pairs'
-          weights summed.
+          weights summed. For the same models, ``explain(user, item, k)`` ->
+          ``{"items", "contributions"}``: a fitted user's ``k`` history items that lift
+          ``item``'s score most (fewer where the history is shorter), as
+          :meth:`explain`; unknown ids fail the call, whatever ``handle_unknown`` says.
         - with ``user_features``, ``recommend_new(user_features, k)`` -> ``{"items",
           "scores"}``: the ``k`` best items of new users known by their features alone
           (cold start), as ``fold_in(user_features=...)`` then ``recommend`` give them.

@@ -481,7 +481,7 @@ def test_export_from_the_command_line(tmp_path, capsys):
     written = "recommend_among, recommend_excluding, similar_items, similar_users, "
     written += "similar_items_among, similar_items_excluding, similar_users_among, "
     written += "similar_users_excluding, "
-    written += "recommend_from_history, recommend_from_weighted_history;"
+    written += "recommend_from_history, recommend_from_weighted_history, explain;"
     assert f"serving_default, recommend, {written}" in capsys.readouterr().out
     served = tf.saved_model.load(str(tmp_path / "out")).signatures["recommend"]
     top = served(user=tf.constant(["nobody", X[0, 0]]), k=tf.constant(2))["items"].numpy()
@@ -618,3 +618,33 @@ def test_fill_values_from_the_command_line(tmp_path, capsys):
         user=tf.constant([0], tf.int64), k=tf.constant(2), users=tf.constant([0, 1], tf.int64)
     )
     assert near["users"].numpy().tolist() == [[1, -1]]
+
+
+def test_explain_serves_what_explain_gives(gmf_export):
+    rec, X, signatures = gmf_export
+    served = signatures["explain"]
+    for user, item in [(X[0, 0], X[0, 1]), (X[5, 0], rec.items_[3]), (X[-1, 0], X[-1, 1])]:
+        out = served(user=tf.constant(user), item=tf.constant(item), k=tf.constant(4))
+        expected = rec.explain(user, item, n=4)
+        np.testing.assert_array_equal(as_labels(out["items"]), expected[0])
+        np.testing.assert_allclose(out["contributions"].numpy(), expected[1], rtol=1e-5)
+    history = rec.seen_.indptr[1] - rec.seen_.indptr[0]
+    whole = served(user=tf.constant(rec.users_[0]), item=tf.constant(X[0, 1]), k=tf.constant(999))
+    assert whole["items"].shape == (history,)  # as many as the history holds
+    # nothing to explain of an unknown id, whatever handle_unknown says ("ignore" here)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="user id not seen in fit"):
+        served(user=tf.constant("nobody"), item=tf.constant(X[0, 1]), k=tf.constant(1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="item id not seen in fit"):
+        served(user=tf.constant(X[0, 0]), item=tf.constant("nothing"), k=tf.constant(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("architecture", "params"), [("seed", {}), ("gmf", {"loss": "log"})])
+def test_explain_serves_the_seed_graph_and_the_log_loss(tmp_path, architecture, params):
+    rec, X = fitted(architecture, "implicit", "int", **{**params, "epochs": 5})
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["explain"]
+    for user, item in [(X[0, 0], X[0, 1]), (X[7, 0], rec.items_[11])]:
+        out = served(user=tf.constant(user), item=tf.constant(item), k=tf.constant(5))
+        expected = rec.explain(user, item, n=5)
+        np.testing.assert_array_equal(out["items"].numpy(), expected[0])
+        np.testing.assert_allclose(out["contributions"].numpy(), expected[1], rtol=1e-5)

@@ -26,7 +26,8 @@ does (``tf.saved_model.load``, TensorFlow Serving), without skncf or Keras:
   pairs, as ``fold_in(X)`` then ``recommend`` give them (Newton's method in the graph,
   :meth:`~skncf._training.fold_in.FoldIn.newton_rows`, where Python runs L-BFGS), and
   ``recommend_from_weighted_history(user, item, weight, k)`` the same with a weight per
-  pair, as ``fold_in(X, y=weight)``;
+  pair, as ``fold_in(X, y=weight)``, and ``explain(user, item, k)``: a fitted user's
+  history items that lift ``item`` most, as ``explain`` gives them;
 - with user features encoded by the default encoder,
   ``recommend_from_attributes(k, <one input per column>)``: the same from the raw
   attributes, encoded in the graph (:mod:`skncf._serving.attributes`);
@@ -213,10 +214,20 @@ class ServingModule(tf.Module):
         ``history``), or None for each."""
         self.recommend_from_history: Any = None
         self.recommend_from_weighted_history: Any = None
+        self.explain: Any = None
         if history is None:
             return
         # a function, not the NamedTuple, as for the prior
         self.history_rows = functools.partial(history.rows, self.logits_of, self.n_items)
+        self.influences = functools.partial(history.influences, self.logits_of, self.n_items)
+        self.row_names = history.prior.names
+        self.explain = tf.function(
+            self._explain,
+            input_signature=[tf.TensorSpec([], self.user_dtype, name="user"),
+                             tf.TensorSpec([], self.item_dtype, name="item"),
+                             tf.TensorSpec([], tf.int32, name="k")],
+            autograph=False,
+        )  # fmt: skip
         pairs = [tf.TensorSpec([None], self.user_dtype, name="user"),
                  tf.TensorSpec([None], self.item_dtype, name="item")]  # fmt: skip
         k = tf.TensorSpec([], tf.int32, name="k")
@@ -460,6 +471,29 @@ class ServingModule(tf.Module):
         logits = tf.tensor_scatter_nd_update(logits, history, minus_inf)
         return {"users": labels, **self._top(logits, k, tf.ones([n_users], tf.bool))}
 
+    def _explain(self, user, item, k):
+        """A fitted user's ``k`` history items that lift ``item`` most, as ``explain``.
+
+        Fewer where the history is shorter; unknown ids fail the call, whatever
+        ``handle_unknown`` says: there is nothing to explain.
+        """
+        u = self.user_table.lookup(user[None])
+        i = tf.cast(self.item_table.lookup(item[None]), tf.int32)
+        checks = [
+            tf.debugging.assert_non_negative(u, message="user id not seen in fit"),
+            tf.debugging.assert_non_negative(i, message="item id not seen in fit"),
+            tf.debugging.assert_positive(k, message="k must be positive"),
+        ]
+        with tf.control_dependencies(checks):
+            seen = tf.cast(self.seen_items[self.seen_indptr[u[0]] : self.seen_indptr[u[0] + 1]],
+                           tf.int32)  # fmt: skip
+        rows = self.logits_of.user_rows(tf.cast(u, tf.int32))
+        theta = tf.concat([tf.reshape(rows[name], [1, -1]) for name in self.row_names], 1)
+        lifts = self.influences(theta, seen, i)[0]
+        values, top = tf.math.top_k(tf.cast(lifts, tf.float64), tf.minimum(k, tf.size(seen)))
+        return {"items": tf.gather(self.item_labels, tf.gather(seen, top)),
+                "contributions": values}  # fmt: skip
+
     def _catalog_logits(self, rows):
         side = self.logits_of.side_of_rows(rows, False)
         all_items = self.logits_of.item_side(tf.range(self.n_items), False)
@@ -540,7 +574,7 @@ def write_saved_model(path, module):
             name = f"similar_{kind}_{suffix}"
             signatures[name] = getattr(module, name).get_concrete_function()
     optional = (
-        "recommend_from_history", "recommend_from_weighted_history", "recommend_new",
+        "recommend_from_history", "recommend_from_weighted_history", "explain", "recommend_new",
         "recommend_from_attributes", "recommend_from_history_and_features",
         "recommend_from_history_and_attributes",
     )  # fmt: skip

@@ -160,6 +160,20 @@ class HistoryFoldIn(NamedTuple):
         )  # fmt: skip
         return self.prior.split(theta)
 
+    def influences(self, logits_of, n_items, theta, items, targets):
+        """:meth:`FoldIn.influences` of one user as tensors: ``theta`` its rows (1,
+        width), ``items`` the codes of its history (int32, distinct, each of weight 1),
+        ``targets`` item codes (int32). Builds the solver in the caller's graph."""
+        solver = FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
+        extra = tf.zeros(tf.shape(items), tf.float32)
+        if self.objective == "log":
+            extra = negative_weights(
+                self.n_negatives, self.negative_weight, tf.size(items)[None], float(n_items)
+            )
+        weights = tf.ones(tf.shape(items), tf.float32)
+        return solver._influence_matrix(theta, (tf.zeros_like(items), items, weights, extra),
+                                        targets)  # fmt: skip
+
 
 def user_prior(scorer, users, rng):
     """The :class:`UserPrior` of the rows of fitted ``users`` (a sample of them if many).
