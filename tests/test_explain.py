@@ -95,3 +95,22 @@ def test_explain_refuses_what_it_cannot_explain(X):
     rec.fit(X)
     with pytest.raises(ValueError, match="call fold_in again"):
         folded.explain("new", 1)
+
+
+def test_a_user_known_by_its_features_alone_has_nothing_to_explain(tmp_path):
+    import pandas as pd
+    import tensorflow as tf
+
+    X = make_interactions(n_users=60, n_items=40, random_state=0)[0]
+    ages = pd.DataFrame({"age": np.arange(61) % 7 * 10.0})  # user 60: no interactions
+    rec = NCFRecommender(latent_dim=8, epochs=3, random_state=0, user_features=ages).fit(X)
+    for because, lifts in (
+        rec.explain(60, 3),
+        rec.fold_in(user_features=pd.DataFrame({"age": [30.0]}, index=[100])).explain(100, 3),
+    ):
+        assert because.shape == lifts.shape == (0,) and because.dtype == rec.items_.dtype
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["explain"]
+    out = served(user=tf.constant(60, tf.int64), item=tf.constant(3, tf.int64), k=tf.constant(3))
+    assert out["items"].shape == out["contributions"].shape == (0,)
+    out = served(user=tf.constant(0, tf.int64), item=tf.constant(3, tf.int64), k=tf.constant(3))
+    np.testing.assert_allclose(out["contributions"].numpy(), rec.explain(0, 3, n=3)[1], rtol=1e-5)

@@ -489,8 +489,11 @@ class ServingModule(tf.Module):
                            tf.int32)  # fmt: skip
         rows = self.logits_of.user_rows(tf.cast(u, tf.int32))
         theta = tf.concat([tf.reshape(rows[name], [1, -1]) for name in self.row_names], 1)
-        lifts = self.influences(theta, seen, i)[0]
-        values, top = tf.math.top_k(tf.cast(lifts, tf.float64), tf.minimum(k, tf.size(seen)))
+        lifts = tf.cond(  # a user known by its features alone has no history
+            tf.size(seen) > 0, lambda: self.influences(theta, seen, i)[0],
+            lambda: tf.zeros([0], tf.float64),
+        )  # fmt: skip
+        values, top = tf.math.top_k(lifts, tf.minimum(k, tf.size(seen)))
         return {"items": tf.gather(self.item_labels, tf.gather(seen, top)),
                 "contributions": values}  # fmt: skip
 
