@@ -1,4 +1,4 @@
-"""The ``skncf`` command line: fit, evaluate, recommend, similar, export and demo.
+"""The ``skncf`` command line: fit, evaluate, recommend, similar, explain, export and demo.
 
 Tables are read with pandas (CSV, TSV, Parquet; compressed files too), an optional extra:
 ``pip install "skncf[cli]"``. Training progress (one line per epoch) goes to stderr, so
@@ -91,6 +91,7 @@ def _parser():
 
     _add_recommend(commands)
     _add_similar(commands)
+    _add_explain(commands)
     export = commands.add_parser(
         "export",
         help="write a saved model as a TensorFlow SavedModel that serves raw ids",
@@ -376,6 +377,27 @@ def _add_similar(commands):
     _output_options(similar)
     _handle_unknown_option(similar, "stop with an error")
     similar.set_defaults(run=_similar)
+
+
+def _add_explain(commands):
+    """The ``explain`` command: a user's history items that lift given items most."""
+    explain = commands.add_parser(
+        "explain",
+        help="list the history items of a user that lift given items most",
+        description="For each given item, the user's k history items that lift its score "
+        "most ('because you liked'), each with its contribution in logits: how much the "
+        "item's logit would fall, to first order, without that interaction (GMF and seed "
+        "models of implicit feedback). Output: CSV (item, rank, because, score) or JSON.",
+    )
+    explain.add_argument("model_file", help="a model file written by 'skncf fit'")
+    explain.add_argument("--user", required=True, help="a user id of the model")
+    explain.add_argument(
+        "--items", nargs="+", required=True, metavar="ID",
+        help="item ids to explain, such as the user's recommendations",
+    )  # fmt: skip
+    explain.add_argument("--k", type=int, default=10, help="history items per item (default: 10)")
+    _output_options(explain)
+    explain.set_defaults(run=_explain, handle_unknown=None)
 
 
 def _handle_unknown_option(parser, error):
@@ -673,6 +695,21 @@ def _similar(args):
     _write_lists(args, (kind, "similar", "similar"), queries, found, scores)
 
 
+def _explain(args):
+    import numpy as np
+
+    rec = _load(args)
+    user = _as_labels([args.user], rec.users_)[0]
+    items = _as_labels(args.items, rec.items_, "item")
+    found = np.full((len(items), args.k), _absent(rec.items_), dtype=object)
+    scores = np.full((len(items), args.k), np.nan)
+    for row, item in enumerate(items):
+        because, lifts = _in_cli_terms(rec.explain, user, item, n=args.k)
+        found[row, : len(because)], scores[row, : len(lifts)] = because, lifts
+    _write_lists(args, ("item", "because", "because"), items, found, scores,
+                 why="the user's history holds no more")  # fmt: skip
+
+
 def _ranker(args, rec):
     """``(recommend, users, options)``: whom to rank, by which ``recommend``, how."""
     new_users = args.history is not None or args.user_features is not None
@@ -713,12 +750,14 @@ def _absent(labels):
     return (lowest.item() if hasattr(lowest, "item") else lowest) - 1
 
 
-def _write_lists(args, names, queries, found, scores):
+def _write_lists(args, names, queries, found, scores,
+                 why="the filters and seen items leave no more"):  # fmt: skip
     """Ranked lists as CSV (one row per entry) or JSON (one record per query).
 
     ``names``: the query's key, the list's JSON key and its CSV column, e.g. ``("user",
     "items", "item")``; written to --output or stdout, as --format says. Lists padded
-    past their candidates (NaN scores) are cut there, and a note on stderr says so.
+    past their candidates (NaN scores) are cut there, and a note on stderr says so
+    (``why``).
     """
     query, key, column = names
     labels = queries.tolist()
@@ -728,7 +767,7 @@ def _write_lists(args, names, queries, found, scores):
         first = lengths.index(short[0])
         print(
             f"skncf: note: {len(short)} list(s) hold fewer than --k {args.k} entries, as "
-            f"the filters and seen items leave no more (first: {query} "
+            f"{why} (first: {query} "
             f"{labels[first]!r}, {short[0]}).",
             file=sys.stderr,
         )

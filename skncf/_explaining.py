@@ -112,5 +112,7 @@ class ExplainMethods(FittedState):
             raise ValueError(f"{kind} must be one id; got {len(query)}.")
         codes, known = encode(labels, query)
         if not known[0]:
-            raise ValueError(f"{kind} {label!r} is unknown to the model: nothing to explain.")
+            raise ValueError(
+                f"{kind} {query.tolist()[0]!r} is unknown to the model: nothing to explain."
+            )
         return int(codes[0])

@@ -560,6 +560,30 @@ def test_files_without_a_header_and_with_other_separators(skncf, interactions_cs
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+def test_explain_lists_the_history_items_that_lift_each_item(skncf, interactions_csv):
+    folder, _ = interactions_csv
+    assert skncf("fit", "plays.csv", *COLUMNS, "-o", "e.skncf", "--quiet", *QUICK,
+                 cwd=folder).returncode == 0  # fmt: skip
+    rec = skncf_load(folder / "e.skncf")
+    history = int(np.diff(rec.seen_.indptr)[list(rec.users_).index("u1")])
+    out = skncf("explain", "e.skncf", "--user", "u1", "--items", "3", "5", "--k", "3",
+                cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = pd.read_csv(io.StringIO(out.stdout))
+    assert list(rows.columns) == ["item", "rank", "because", "score"]
+    for item, listed in rows.groupby("item"):
+        because, lifts = rec.explain("u1", item, n=3)
+        assert listed.because.tolist() == because.tolist()
+        np.testing.assert_allclose(listed.score, lifts, rtol=1e-5)
+    # a k beyond the history: the whole history, and a note saying why
+    out = skncf("explain", "e.skncf", "--user", "u1", "--items", "3", "--k", history + 5,
+                "--format", "json", cwd=folder)  # fmt: skip
+    assert len(json.loads(out.stdout)[0]["because"]) == history
+    assert "as the user's history holds no more" in out.stderr
+    out = skncf("explain", "e.skncf", "--user", "nobody", "--items", "3", cwd=folder)
+    assert out.returncode == 2 and "user 'nobody' is unknown to the model" in out.stderr
+
+
 def test_similar_lists_the_nearest_items_and_users(skncf, interactions_csv):
     folder, _ = interactions_csv
     assert skncf("fit", "plays.csv", *COLUMNS, "-o", "s.skncf", "--quiet", *QUICK,
