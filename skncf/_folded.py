@@ -27,7 +27,7 @@ class FoldedUsers:
         Their fitted embedding rows, by part of the graph.
     seen : scipy.sparse.csr_array of shape (n_users, n_items)
         Their interactions by code.
-    history : tuple of ndarray, default=None
+    history : tuple of ndarray
         ``(users, items, weights)`` of the pairs they were folded in from, by code, as
         fold-in weighed them: what :meth:`explain` reads.
 
@@ -53,7 +53,7 @@ class FoldedUsers:
     (2,)
     """
 
-    def __init__(self, estimator, users, vectors, seen, history=None):
+    def __init__(self, estimator, users, vectors, seen, history):
         self.users_, self.seen_ = users, seen
         self._estimator, self._vectors, self._history = estimator, vectors, history
         self._scorer = estimator._scorer  # the graph the rows were fitted against

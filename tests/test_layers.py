@@ -23,6 +23,7 @@ LAYERS = [
             "_estimator",
             "_recommending",
             "_new_ids",
+            "_explaining",
             "_files",
             "_fitted_state",
             "_saving",
