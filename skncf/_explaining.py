@@ -46,7 +46,8 @@ class ExplainMethods(FittedState):
         Parameters
         ----------
         user : label
-            A user of ``users_``.
+            A user of ``users_`` (one known by its features alone has no history to
+            explain: empty arrays).
         item : label
             An item of ``items_``, seen by the user or not.
         n : int or None, default=10

@@ -178,7 +178,8 @@ class FoldedUsers:
         Parameters
         ----------
         user : label
-            A user of ``users_`` with a history (not one known by features alone).
+            A user of ``users_`` (one folded in from features alone has no history
+            to explain: empty arrays).
         item : label
             An item of the estimator's ``items_``.
         n : int or None, default=10
