@@ -101,7 +101,7 @@ class ExplainMethods(FittedState):
         users = np.zeros(len(history), np.int64)
         pairs = self._fold_in_history(users, history, weights, None, None, 1)
         batch = (pairs[0].astype(np.int32), pairs[1].astype(np.int32), *pairs[2:])
-        theta = np.hstack([rows[name].reshape(1, -1) for name in solver.prior.names])
+        theta = solver.prior.join(rows)
         lifts = solver.influences(theta, batch, np.array([target]))[0]
         order = np.argsort(-lifts, kind="stable")[:n]
         return self.items_[batch[1][order]], lifts[order]

@@ -220,7 +220,7 @@ class ServingModule(tf.Module):
         # a function, not the NamedTuple, as for the prior
         self.history_rows = functools.partial(history.rows, self.logits_of, self.n_items)
         self.influences = functools.partial(history.influences, self.logits_of, self.n_items)
-        self.row_names = history.prior.names
+        self.join_rows = history.prior.join
         self.explain = tf.function(
             self._explain,
             input_signature=[tf.TensorSpec([], self.user_dtype, name="user"),
@@ -488,7 +488,7 @@ class ServingModule(tf.Module):
             seen = tf.cast(self.seen_items[self.seen_indptr[u[0]] : self.seen_indptr[u[0] + 1]],
                            tf.int32)  # fmt: skip
         rows = self.logits_of.user_rows(tf.cast(u, tf.int32))
-        theta = tf.concat([tf.reshape(rows[name], [1, -1]) for name in self.row_names], 1)
+        theta = self.join_rows(rows)
         lifts = tf.cond(  # a user known by its features alone has no history
             tf.size(seen) > 0, lambda: self.influences(theta, seen, i)[0],
             lambda: tf.zeros([0], tf.float64),

@@ -84,6 +84,11 @@ class UserPrior(NamedTuple):
         base = tf.constant(self.mean - self.feature_mean, tf.float32)
         return base[None, :] + self._offsets(logits_of, features)
 
+    def join(self, rows):
+        """User ``rows`` (a dict like ``Scorer.user_rows``) as ``theta``, (n, sum(widths)):
+        the inverse of :meth:`split`, for arrays or tensors."""
+        return join_rows(rows, self.names)
+
     def split(self, theta):
         """``theta`` (n, sum(widths)) as user rows, a dict like ``Scorer.user_rows``."""
         parts = tf.split(theta, self.widths, axis=1)
@@ -103,6 +108,13 @@ class UserPrior(NamedTuple):
             [parts[name] if name in parts else tf.zeros((n, width), tf.float32)
              for name, width in zip(self.names, self.widths)], 1
         )  # fmt: skip
+
+
+def join_rows(rows, names):
+    """The parts ``names`` of user ``rows`` side by side, one row per user (a float32
+    tensor), each part's columns in order; a bias (one value per user) as one column."""
+    n = tf.shape(rows[names[0]])[0]
+    return tf.concat([tf.reshape(rows[name], (n, -1)) for name in names], 1)
 
 
 def is_convex(objective, logits_of):
@@ -145,13 +157,9 @@ class HistoryFoldIn(NamedTuple):
         mean: ``means`` (n_users, width), e.g. moved by features, or the prior's mean.
         Builds the solver in the caller's graph, so that it reads the variables.
         """
-        solver = FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
-        extra = tf.zeros_like(weights)
-        if self.objective == "log":
-            n_positives = tf.math.bincount(users, minlength=n_users, maxlength=n_users)
-            extra = negative_weights(
-                self.n_negatives, self.negative_weight, n_positives, float(n_items)
-            )
+        solver = self._solver(logits_of, n_items)
+        n_positives = tf.math.bincount(users, minlength=n_users, maxlength=n_users)
+        extra = self._extra(weights, n_positives, n_items)
         if means is None:
             means = tf.tile(tf.constant(self.prior.mean[None, :], tf.float32), [n_users, 1])
         theta = tf.cond(  # no users: nothing to solve (the Hessians' batch would be empty)
@@ -164,15 +172,20 @@ class HistoryFoldIn(NamedTuple):
         """:meth:`FoldIn.influences` of one user as tensors: ``theta`` its rows (1,
         width), ``items`` the codes of its history (int32, distinct, each of weight 1),
         ``targets`` item codes (int32). Builds the solver in the caller's graph."""
-        solver = FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
-        extra = tf.zeros(tf.shape(items), tf.float32)
-        if self.objective == "log":
-            extra = negative_weights(
-                self.n_negatives, self.negative_weight, tf.size(items)[None], float(n_items)
-            )
         weights = tf.ones(tf.shape(items), tf.float32)
-        return solver._influence_matrix(theta, (tf.zeros_like(items), items, weights, extra),
-                                        targets)  # fmt: skip
+        extra = self._extra(weights, tf.size(items)[None], n_items)
+        batch = (tf.zeros_like(items), items, weights, extra)
+        return self._solver(logits_of, n_items)._influence_matrix(theta, batch, targets)
+
+    def _solver(self, logits_of, n_items):
+        return FoldIn(logits_of, self.prior, self.objective, n_items, 1, self.candidates)
+
+    def _extra(self, weights, n_positives, n_items):
+        """:meth:`FoldIn.rows`' ``extra``: each user's ``a_u`` for the log loss, from its
+        ``n_positives``; else zeros, one per pair of ``weights``."""
+        if self.objective != "log":
+            return tf.zeros_like(weights)
+        return negative_weights(self.n_negatives, self.negative_weight, n_positives, float(n_items))
 
 
 def user_prior(scorer, users, rng):
@@ -185,9 +198,8 @@ def user_prior(scorer, users, rng):
         users = np.sort(rng.choice(users, PRIOR_USERS, replace=False))
     rows = scorer.user_rows(users)
     names = tuple(sorted(rows))
-    columns = [rows[name].reshape(len(users), -1) for name in names]
-    widths = tuple(c.shape[1] for c in columns)
-    theta = np.hstack(columns).astype(np.float64)
+    widths = tuple(rows[name].reshape(len(users), -1).shape[1] for name in names)
+    theta = join_rows(rows, names).numpy().astype(np.float64)
     covariance, _ = ledoit_wolf(theta)
     # a handful of users (or identical rows) can leave it singular: a ridge far below
     # the rows' own variance keeps the factor defined and changes nothing else
@@ -357,7 +369,7 @@ class FoldIn:
         prior's Hessian is its precision, wherever it is centred.
         """
         batch = tuple(tf.constant(x) for x in batch)
-        theta, targets = tf.constant(theta, tf.float32), tf.constant(targets, tf.int32)
+        theta, targets = tf.convert_to_tensor(theta, tf.float32), tf.constant(targets, tf.int32)
         return self._influences(theta, batch, targets).numpy()
 
     def _influence_matrix(self, theta, batch, targets):
