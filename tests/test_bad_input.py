@@ -372,6 +372,21 @@ def test_a_timestamp_column_beside_the_ids_is_no_error(interactions):
         NCFRecommender(columns=("when", "item"), epochs=1).fit(frame)
 
 
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_datetime_ids_in_a_frame_of_ids_alone_are_refused_by_name(interactions, library):
+    # without columns=, pandas' datetimes failed inside scikit-learn's check_array (a
+    # DTypePromotionError), and polars' became integers (microseconds) taken for ids
+    frame = pd.DataFrame(interactions, columns=["user", "item"])
+    frame["user"] = pd.to_datetime(frame["user"], unit="D")
+    if library == "polars":
+        frame = pytest.importorskip("polars").from_pandas(frame)
+    with pytest.raises(TypeError, match=r"user ids \(column 0 of X\) are Timestamp values"):
+        NCFRecommender(epochs=1).fit(frame)
+    rec = NCFRecommender(epochs=1, random_state=0).fit(interactions)
+    with pytest.raises(TypeError, match=r"user ids \(column 0 of X\) are Timestamp values"):
+        rec.predict(frame)
+
+
 @pytest.mark.parametrize(
     "columns", [("user", "item"), (0, 1), (-4, -3), ("user", 1), (np.int64(0), -3)]
 )

@@ -195,11 +195,13 @@ def ids_only(frame, id_columns):
     (numpy has no common type for datetimes and numbers). The other columns keep their
     names and places for validate_data's checks of fit's columns. ``id_columns`` is the
     ``columns`` parameter (None: the frame is the two id columns); datetime id columns
-    become objects, which :func:`check_ids` refuses by name. Another library's frame
-    (polars) becomes a pandas one, where pandas is installed.
+    become objects, which :func:`check_ids` refuses by name, with or without ``columns``.
+    Another library's frame (polars) becomes a pandas one, where pandas is installed.
     """
-    if id_columns is None or not hasattr(frame, "columns"):
+    if not hasattr(frame, "columns"):
         return frame
+    if id_columns is None:
+        return _datetimes_as_objects(_temporal_to_pandas(frame), range(len(frame.columns)))
     names = list(frame.columns)
     ids = _positions(names, id_columns)
     zeros = np.zeros(len(frame), np.int8)
@@ -215,11 +217,31 @@ def ids_only(frame, id_columns):
         out = pd.DataFrame(
             {name: frame[name].to_numpy() if p in ids else zeros for p, name in enumerate(names)}
         )
-    for position in ids:
-        values = out.iloc[:, position]
-        if values.dtype.kind in "mM":
-            out.isetitem(position, values.astype(object))
-    return out
+    return _datetimes_as_objects(out, ids)
+
+
+def _temporal_to_pandas(frame):
+    """A polars ``frame`` with a temporal column as a pandas one, else ``frame``: scikit-learn
+    would read its datetimes as integers (microseconds), which skncf would take for ids."""
+    if hasattr(frame, "iloc") or not any(
+        getattr(dtype, "is_temporal", lambda: False)() for dtype in frame.dtypes
+    ):
+        return frame
+    import pandas as pd  # polars' to_pandas needs it too
+
+    return pd.DataFrame({name: frame[name].to_numpy() for name in frame.columns})
+
+
+def _datetimes_as_objects(frame, positions):
+    """A pandas ``frame`` with its datetime columns among ``positions`` as objects."""
+    if not hasattr(frame, "iloc"):
+        return frame
+    dated = [p for p in positions if frame.dtypes.iloc[p].kind in "mM"]
+    if dated:
+        frame = frame.copy(deep=False)
+    for position in dated:
+        frame.isetitem(position, frame.iloc[:, position].astype(object))
+    return frame
 
 
 def by_name(frame, names_in, id_columns):
