@@ -272,8 +272,11 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         your own), called at the start and end of training and of every epoch, with
         ``logs`` holding ``"loss"`` and the validation score; the callbacks' ``model``
         is the Keras graph (``model_``). A callback that sets
-        ``model.stop_training = True`` ends training after that epoch. Epochs run as
-        one compiled TensorFlow call each, so batch-level hooks are not called.
+        ``model.stop_training = True`` ends training after that epoch. While training,
+        ``model.optimizer.learning_rate`` is the rate of skncf's Adam, which
+        ``LearningRateScheduler`` and ``ReduceLROnPlateau`` read and set between epochs
+        (every fit starts at ``learning_rate_``). Epochs run as one compiled
+        TensorFlow call each, so batch-level hooks are not called.
     distribute : tf.distribute.Strategy or None, default=None
         Train under this TensorFlow strategy: ``MirroredStrategy`` over several GPUs
         or CPU devices of one machine, ``MultiWorkerMirroredStrategy`` over several
@@ -318,7 +321,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
     history_ : dict
         ``{"loss": [...]}``, the training loss of every epoch; with
         ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
-        ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``.
+        ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``; what
+        callbacks add to the logs, such as ``"learning_rate"``.
     n_iter_ : int
         Epochs the last ``fit`` or ``partial_fit`` ran: ``epochs_``, fewer when early
         stopping ended training (``n_iter_no_change``), 1 for ``partial_fit``.

@@ -112,12 +112,47 @@ def test_model_checkpoint_and_tensorboard_run(groups, tmp_path):
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(tmp_path / "w{epoch}.weights.h5"), save_weights_only=True
     )
-    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))
+    board = keras.callbacks.TensorBoard(
+        log_dir=str(tmp_path / "logs"),
+        write_steps_per_second=True,  # reads the step count
+    )
     rec = NCFRecommender(architecture="gmf", callbacks=[checkpoint, board], **FAST).fit(groups)
     assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["w1.weights.h5", "w2.weights.h5"]
     assert list((tmp_path / "logs").rglob("events.out.tfevents*"))
     restored = rec.model_
     restored.load_weights(str(tmp_path / "w2.weights.h5"))
+
+
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
+@pytest.mark.parametrize("model", ["gmf", "neumf"])
+def test_learning_rate_scheduler_sets_the_rate_later_epochs_train_at(groups, model):
+    # a rate of 0 after the first epoch: Adam moves no weight, so three epochs leave the
+    # weights of the first, as a fit stopped after it does
+    halt = keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate if epoch == 0 else 0.0)
+    settings = {**FAST, "architecture": model, "epochs": 3, "random_state": 0}
+    halted = NCFRecommender(callbacks=[halt], **settings).fit(groups)
+    stopped = NCFRecommender(callbacks=[StopAfterFirstEpoch()], **settings).fit(groups)
+    np.testing.assert_array_equal(halted.predict(groups[:50]), stopped.predict(groups[:50]))
+    # the rates are logged, as Model.fit's History logs them
+    assert halted.history_["learning_rate"] == pytest.approx([halted.learning_rate_, 0, 0])
+    moving = NCFRecommender(**settings).fit(groups)
+    assert not np.allclose(moving.predict(groups[:50]), stopped.predict(groups[:50]))
+
+
+def test_reduce_lr_on_plateau_lowers_the_rate_and_the_next_fit_starts_afresh(groups):
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=0, min_delta=1e9
+    )
+    rec = NCFRecommender(callbacks=[plateau], **{**FAST, "epochs": 4}).fit(groups)
+    rates = rec.history_["learning_rate"]
+    assert rates[0] == pytest.approx(rec.learning_rate_) and rates[-1] < rates[0] / 2
+    assert rec.model_.optimizer is None  # the view of skncf's Adam lives while training
+    rec.fit(groups)
+    assert rec.history_["learning_rate"][0] == pytest.approx(rec.learning_rate_)
 
 
 def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):

@@ -6,12 +6,17 @@ a ``keras.callbacks.CallbackList`` bound to the graph gets ``on_train_begin``,
 ``on_epoch_begin``, ``on_epoch_end(epoch, logs)`` and ``on_train_end``, and training stops
 when a callback sets ``model.stop_training``, as Keras' ``EarlyStopping`` does. ``logs``
 holds ``loss`` and, with a validation set, ``val_ndcg@10`` (implicit feedback, full
-ranking) or ``val_r2`` (ratings). Callbacks that need ``Model.fit``'s internals (a
-compiled optimizer, batch-level hooks) see only epoch-level events. The validation set
+ranking) or ``val_r2`` (ratings). While training, ``model.optimizer`` is an
+:class:`OptimizerView` of skncf's Adam: its ``learning_rate``, which Keras'
+``LearningRateScheduler`` and ``ReduceLROnPlateau`` read and set, and ``iterations``, the
+steps so far (TensorBoard's steps per second). Batch-level hooks are not called, as an
+epoch runs as one compiled call. The validation set
 comes from ``fit(..., validation_data=...)`` or from the data stage's held-out rows
 (:func:`skncf._data.interactions.validation_rows`: one random positive per user, for
 ``validation_fraction``).
 """
+
+import contextlib
 
 import keras
 from sklearn.metrics import r2_score
@@ -48,6 +53,34 @@ class Validation:
         return float(gains.sum() / (len(gains) + self.n_missed))
 
 
+class OptimizerView:
+    """What Keras callbacks read and set of a model's optimizer, over skncf's Adam.
+
+    ``learning_rate`` reads and assigns the rate variable that the compiled steps read,
+    so that a rate set between epochs (``LearningRateScheduler``, ``ReduceLROnPlateau``)
+    is the next epoch's; ``iterations`` counts the steps taken.
+
+    Parameters
+    ----------
+    adam : skncf._training.adam.FusedAdam
+    """
+
+    def __init__(self, adam):
+        self._adam = adam
+
+    @property
+    def learning_rate(self):
+        return float(self._adam.learning_rate.numpy())
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._adam.learning_rate.assign(float(value))
+
+    @property
+    def iterations(self):
+        return self._adam.iterations
+
+
 class EpochHooks:
     """Callbacks and validation of one training run of ``graph``.
 
@@ -57,33 +90,51 @@ class EpochHooks:
     callbacks : list of keras.callbacks.Callback
     validation : Validation or None
     epochs : int
+    adam : skncf._training.adam.FusedAdam
+        The optimizer that trains ``graph``, shown to the callbacks as ``graph.optimizer``
+        while training (:class:`OptimizerView`).
     """
 
-    def __init__(self, graph, callbacks, validation, epochs):
-        self.graph, self.validation = graph, validation
+    def __init__(self, graph, callbacks, validation, epochs, adam):
+        self.graph, self.validation, self.adam = graph, validation, adam
         allow_callbacks(graph)
+        self.logs = _LogsSeen()  # last, as Model.fit's History: logs the others added too
         self.callbacks = keras.callbacks.CallbackList(
-            list(callbacks), model=graph, epochs=epochs, verbose=0
+            [*callbacks, self.logs], model=graph, epochs=epochs, steps=None, verbose=0
         )
 
-    def train_begin(self):
-        self.graph.stop_training = False
-        self.callbacks.on_train_begin()
+    @contextlib.contextmanager
+    def training(self):
+        """Call the callbacks' ``on_train_begin``, then ``on_train_end`` if training ends
+        without an error; ``graph.optimizer`` is the view of Adam in between, None after."""
+        self.graph.optimizer = OptimizerView(self.adam)
+        try:
+            self.graph.stop_training = False
+            self.callbacks.on_train_begin()
+            yield self
+            self.callbacks.on_train_end()
+        finally:
+            self.graph.optimizer = None
 
     def epoch_begin(self, epoch):
         self.callbacks.on_epoch_begin(epoch)
 
     def epoch_end(self, epoch, loss):
-        """Validate, call the callbacks; return the epoch's logs."""
+        """Validate, call the callbacks; return the epoch's logs, with what callbacks added
+        (``learning_rate``, from Keras' learning-rate callbacks)."""
         logs = {"loss": loss}
         if self.validation is not None:
             logs[self.validation.name] = self.validation(self.graph)
         self.callbacks.on_epoch_end(epoch, logs)
-        return logs
+        return self.logs.seen
 
     @property
     def stop(self):
         return bool(self.graph.stop_training)
 
-    def train_end(self):
-        self.callbacks.on_train_end()
+
+class _LogsSeen(keras.callbacks.Callback):
+    """Keeps the logs of the last epoch's end, as the callbacks before it left them."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen = dict(logs or {})

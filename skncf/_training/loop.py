@@ -371,22 +371,24 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         programs: contextlib.AbstractContextManager[Program] = program_for(model, key, build)
     else:
         programs = contextlib.nullcontext(Program(model, build))
-    hooks = EpochHooks(model, settings["callbacks"], settings["validation"], epochs)
     history: dict[str, list[float]] = {"loss": []}
     with programs as program:
         if xla:  # a kept program may come from an earlier fit
             program.restart(seed, settings["learning_rate"])
-        hooks.train_begin()
-        for epoch in range(epochs):
-            tic = time.perf_counter()
-            hooks.epoch_begin(epoch)
-            loss = program.epoch(model, *next_epoch(rng))
-            check_loss(loss, epoch)
-            logs = hooks.epoch_end(epoch, loss)
-            record_epoch(history, logs, epoch, epochs, f"{n_rows} {what}", tic, settings["verbose"])
-            if hooks.stop:
-                break
-        hooks.train_end()
+        hooks = EpochHooks(
+            model, settings["callbacks"], settings["validation"], epochs, program.optimizer
+        )
+        with hooks.training():
+            for epoch in range(epochs):
+                tic = time.perf_counter()
+                hooks.epoch_begin(epoch)
+                loss = program.epoch(model, *next_epoch(rng))
+                check_loss(loss, epoch)
+                logs = hooks.epoch_end(epoch, loss)
+                what_ran = f"{n_rows} {what}"
+                record_epoch(history, logs, epoch, epochs, what_ran, tic, settings["verbose"])
+                if hooks.stop:
+                    break
     return history
 
 
