@@ -13,6 +13,7 @@ __all__ = [
     "allow_callbacks",
     "backing_variable",
     "fit_context",
+    "resumed_epoch",
     "seed_state",
 ]
 
@@ -36,3 +37,14 @@ def allow_callbacks(model):
     """Let Keras callbacks that look up ``model.optimizer`` run on an uncompiled model."""
     if not hasattr(model, "optimizer"):  # TensorBoard does; skncf trains with its own Adam
         model.optimizer = None
+
+
+def resumed_epoch(model):
+    """The epoch a callback asked training to resume at, else 0, cleared for the next fit.
+
+    Keras' ``BackupAndRestore`` sets ``model._initial_epoch`` in ``on_train_begin`` when it
+    restores the weights of an interrupted fit; ``Model.fit`` reads it the same way.
+    """
+    epoch = getattr(model, "_initial_epoch", None) or 0
+    model._initial_epoch = None
+    return int(epoch)

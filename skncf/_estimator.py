@@ -275,7 +275,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         ``model.stop_training = True`` ends training after that epoch. While training,
         ``model.optimizer.learning_rate`` is the rate of skncf's Adam, which
         ``LearningRateScheduler`` and ``ReduceLROnPlateau`` read and set between epochs
-        (every fit starts at ``learning_rate_``). Epochs run as one compiled
+        (every fit starts at ``learning_rate_``); ``BackupAndRestore`` resumes an
+        interrupted fit at its last finished epoch. Epochs run as one compiled
         TensorFlow call each, so batch-level hooks are not called.
     distribute : tf.distribute.Strategy or None, default=None
         Train under this TensorFlow strategy: ``MirroredStrategy`` over several GPUs
@@ -325,7 +326,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         callbacks add to the logs, such as ``"learning_rate"``.
     n_iter_ : int
         Epochs the last ``fit`` or ``partial_fit`` ran: ``epochs_``, fewer when early
-        stopping ended training (``n_iter_no_change``), 1 for ``partial_fit``.
+        stopping ended training (``n_iter_no_change``) or a fit resumed after an
+        interruption (``BackupAndRestore``), 1 for ``partial_fit``.
     seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
         The training interactions by code (rows follow ``users_``, columns ``items_``):
         what ``exclude_seen`` and full-ranking evaluation leave out.

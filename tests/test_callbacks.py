@@ -155,6 +155,33 @@ def test_reduce_lr_on_plateau_lowers_the_rate_and_the_next_fit_starts_afresh(gro
     assert rec.history_["learning_rate"][0] == pytest.approx(rec.learning_rate_)
 
 
+def test_backup_and_restore_resumes_an_interrupted_fit_where_it_stopped(groups, tmp_path):
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+
+    class Preempted(Recorder):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if epoch == 1:
+                self.weights = self.model.get_layer("user_embedding").get_weights()[0]
+                raise RuntimeError("preempted")
+
+    class Restored(Recorder):
+        def on_train_begin(self, logs=None):  # after BackupAndRestore's
+            super().on_train_begin(logs)
+            self.weights = self.model.get_layer("user_embedding").get_weights()[0]
+
+    settings = {**FAST, "epochs": 4}
+    preempted, restored = Preempted(), Restored()
+    with pytest.raises(RuntimeError, match="preempted"):
+        NCFRecommender(callbacks=[backup, preempted], **settings).fit(groups)
+    rec = NCFRecommender(callbacks=[backup, restored], **settings).fit(groups)
+    np.testing.assert_array_equal(restored.weights, preempted.weights)
+    assert [event[0] for event in restored.events[1:-1]] == [2, 3]  # the epochs left
+    assert rec.n_iter_ == 2 and len(rec.history_["loss"]) == 2
+    # finished: the backup is gone, and the next fit runs every epoch
+    assert NCFRecommender(callbacks=[backup], **settings).fit(groups).n_iter_ == 4
+
+
 def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):
     rec = NCFRecommender(architecture="gmf", **FAST).fit(groups)
     before = rec.predict(groups[:20])

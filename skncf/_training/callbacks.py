@@ -21,7 +21,7 @@ import contextlib
 import keras
 from sklearn.metrics import r2_score
 
-from .._compat import allow_callbacks
+from .._compat import allow_callbacks, resumed_epoch
 from .._serving.ranking import full_ranks, ndcg_gains
 from .._serving.scoring import Scorer, sigmoid
 
@@ -65,6 +65,8 @@ class OptimizerView:
     adam : skncf._training.adam.FusedAdam
     """
 
+    built = True  # its variables exist: BackupAndRestore would build a Keras optimizer's
+
     def __init__(self, adam):
         self._adam = adam
 
@@ -106,12 +108,16 @@ class EpochHooks:
     @contextlib.contextmanager
     def training(self):
         """Call the callbacks' ``on_train_begin``, then ``on_train_end`` if training ends
-        without an error; ``graph.optimizer`` is the view of Adam in between, None after."""
+        without an error; ``graph.optimizer`` is the view of Adam in between, None after.
+
+        Yields the first epoch to run: 0, or where a callback that restored an
+        interrupted fit's weights (``BackupAndRestore``) says it stopped.
+        """
         self.graph.optimizer = OptimizerView(self.adam)
         try:
             self.graph.stop_training = False
             self.callbacks.on_train_begin()
-            yield self
+            yield resumed_epoch(self.graph)
             self.callbacks.on_train_end()
         finally:
             self.graph.optimizer = None

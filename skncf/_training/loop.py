@@ -378,8 +378,8 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         hooks = EpochHooks(
             model, settings["callbacks"], settings["validation"], epochs, program.optimizer
         )
-        with hooks.training():
-            for epoch in range(epochs):
+        with hooks.training() as first_epoch:
+            for epoch in range(first_epoch, epochs):
                 tic = time.perf_counter()
                 hooks.epoch_begin(epoch)
                 loss = program.epoch(model, *next_epoch(rng))
