@@ -153,6 +153,8 @@ def _data_options():
             f"column holds {side} ids, every other column is a feature (numbers, or "
             f"categories as text); {side}s without interactions are scored from it",
         )
+    _features_id_options(data)
+    _label_options(data)
     target = data.add_mutually_exclusive_group()
     target.add_argument(
         "--rating-col",
@@ -164,6 +166,31 @@ def _data_options():
         "row is one interaction",
     )
     return data
+
+
+def _features_id_options(parser):
+    """--user-features-col and --item-features-col: the id columns of the features files."""
+    for side in ("user", "item"):
+        parser.add_argument(
+            f"--{side}-features-col",
+            metavar="COL",
+            help=f"column of {side} ids in --{side}-features (default: --{side}-col's)",
+        )
+
+
+def _label_options(parser):
+    """--label-cols and --label-sep: feature columns of several labels per id."""
+    parser.add_argument(
+        "--label-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="columns of the features files that hold several labels per id, separated "
+        "by --label-sep (a film's genres: Action|Comedy): one feature per label",
+    )
+    parser.add_argument(
+        "--label-sep", default="|", help="separator of the labels in --label-cols (default: |)"
+    )
 
 
 def _table_format_options(parser):
@@ -324,6 +351,8 @@ def _add_recommend(commands):
         "--deny-file", help="a text file of item ids, one per line: never recommend these"
     )
     history = recommend.add_argument_group("columns of --history and the features files")
+    _features_id_options(history)
+    _label_options(history)
     history.add_argument("--user-col", default="user", help="user ids (default: user)")
     history.add_argument("--item-col", default="item", help="item ids (default: item)")
     history.add_argument(
@@ -496,13 +525,34 @@ def _training_data(args):
 
 def _features(args, side):
     """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
-    path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_col")
-    option = f"--{side}-features"
+    path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_features_col")
+    option, id_option = f"--{side}-features", f"--{side}-features-col"
+    if column is None:
+        column, id_option = getattr(args, f"{side}_col"), f"--{side}-col"
     if path is None:
         return None
     frame = _read_table(path, args)
-    _check_columns(frame, f"{path} ({option})", [(f"--{side}-col", column)], args)
+    _check_columns(frame, f"{path} ({option})", [(id_option, column)], args)
+    for name in set(args.label_cols) & set(frame.columns) - {column}:
+        frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
     return frame.set_index(column)
+
+
+def _split_labels(value, sep):
+    """A cell of a --label-cols column as its list of labels; None if it is empty."""
+    if isinstance(value, float) and value != value:  # NaN: pandas read an empty cell
+        return None
+    return [label for label in str(value).split(sep) if label]
+
+
+def _check_label_cols(args, tables):
+    """Raise unless each --label-cols column is a feature column of one of ``tables``."""
+    missing = [name for name in args.label_cols if not any(name in t.columns for t in tables)]
+    if missing:
+        raise UserError(
+            f"--label-cols names {', '.join(map(repr, missing))}, a feature column of no "
+            "--user-features or --item-features file."
+        )
 
 
 def _check_columns(frame, name, options, args):
@@ -538,9 +588,11 @@ def _numbers(names):
 def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
+    user_features, item_features = _features(args, "user"), _features(args, "item")
+    _check_label_cols(args, [t for t in (user_features, item_features) if t is not None])
     return NCFRecommender(
-        user_features=_features(args, "user"),
-        item_features=_features(args, "item"),
+        user_features=user_features,
+        item_features=item_features,
         architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,

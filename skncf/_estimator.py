@@ -240,9 +240,10 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
     features_encoder : "auto" or transformer, default="auto"
         Turns a feature table into numbers, fitted at ``fit`` (a clone per side):
         ``"auto"`` encodes DataFrames with ``skncf``'s default ``ColumnTransformer``
-        (numeric: median imputation with missing-value indicators, standardised; others:
-        one-hot, categories seen once pooled) and uses matrices as given. Fitted encoders
-        are ``feature_encoders_``.
+        (numeric: median imputation with missing-value indicators, standardised, and
+        quantile bins where a column has many values; lists of labels, such as genres:
+        one column per label; others: one-hot, categories seen once pooled) and uses
+        matrices as given. Fitted encoders are ``feature_encoders_``.
     id_embeddings : bool, default=True
         False: a side that has features is represented by them alone (its id embeddings
         and biases stay zero), a content-based model of that side.

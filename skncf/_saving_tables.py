@@ -10,7 +10,8 @@ before tables were kept.
 
 Columns of numbers and booleans are stored as they are (pandas' nullable ones as floats
 with NaN, or as 1, 0 and -1 for missing); text as strings with a mask of missing values;
-categoricals as codes and categories. A column of any other kind (dates,
+categoricals as codes and categories; lists of labels (text or integers) as their
+labels end to end and each row's count. A column of any other kind (dates,
 mixed Python objects) or a column name that is not a string or an integer leaves the
 table out.
 """
@@ -21,6 +22,7 @@ import warnings
 import numpy as np
 
 from ._data.features import fit_encoder
+from ._data.label_sets import label_columns, label_sets
 
 
 def keep_tables(tables, encoders):
@@ -41,8 +43,8 @@ def keep_tables(tables, encoders):
             warnings.warn(
                 f"The model file does not keep {side}_features: its table cannot be "
                 "stored so that loading encodes it exactly as this model does (columns of "
-                "text, numbers, booleans and categoricals can). The loaded model takes "
-                f"{side} features as (ids, encoded matrix) only.",
+                "text, numbers, booleans, categoricals and lists of labels can). The loaded "
+                f"model takes {side} features as (ids, encoded matrix) only.",
                 UserWarning,
                 stacklevel=4,  # the caller of NCFRecommender.save
             )
@@ -97,6 +99,12 @@ def _table_to_arrays(table, prefix):
             columns.append({"name": name, "kind": "category", "ordered": bool(dtype.ordered)})
             arrays[key] = values.cat.codes.to_numpy()
             arrays[f"{key}/categories"] = categories
+        elif label_columns(table.iloc[:, [j]]):
+            stored = _labels_to_arrays(values, key)
+            if stored is None:
+                return None
+            columns.append({"name": name, "kind": "labels"})
+            arrays.update(stored)
         elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
             missing = values.isna().to_numpy()
             if not all(isinstance(v, str) for v in values[~missing]):
@@ -107,6 +115,21 @@ def _table_to_arrays(table, prefix):
         else:
             return None
     return columns, arrays
+
+
+def _labels_to_arrays(values, key):
+    """A column of label lists as its labels end to end and each row's count, or None
+    if the labels are not all text or all integers."""
+    rows = [sorted(labels, key=str) for labels in label_sets(values)]
+    flat = [label for labels in rows for label in labels]
+    if all(isinstance(label, str) for label in flat):
+        dtype: type = str
+    elif all(isinstance(label, numbers.Integral) for label in flat):
+        dtype = np.int64
+    else:
+        return None
+    counts = np.asarray([len(labels) for labels in rows])
+    return {key: np.asarray(flat, dtype=dtype), f"{key}/counts": counts}
 
 
 def _table_from_arrays(columns, arrays, prefix):
@@ -121,6 +144,9 @@ def _table_from_arrays(columns, arrays, prefix):
         elif column["kind"] == "booleans":
             codes = arrays[key]
             data[j] = pd.array([None if c < 0 else bool(c) for c in codes.tolist()], "boolean")
+        elif column["kind"] == "labels":
+            ends = np.cumsum(arrays[f"{key}/counts"])[:-1]
+            data[j] = pd.Series([part.tolist() for part in np.split(arrays[key], ends)])
         elif column["kind"] == "category":
             data[j] = pd.Categorical.from_codes(
                 arrays[key], categories=arrays[f"{key}/categories"], ordered=column["ordered"]

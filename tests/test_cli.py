@@ -518,6 +518,44 @@ def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interac
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interactions_csv):
+    # MovieLens-1M's movies.dat: "id::title::Action|Comedy", no header, its ids in column 0
+    # where ratings.dat has them in column 1
+    folder, frame = interactions_csv
+    frame[["player", "game"]].to_csv(folder / "plays.dat", sep=":", header=False, index=False)
+    games = sorted(frame.game.unique())
+    genres = np.resize(["rpg|sim", "fps", "sim|rpg|fps", "rpg"], len(games))
+    movies = pd.DataFrame({"id": games, "title": [f"t{g}" for g in games], "genres": genres})
+    movies.to_csv(folder / "games.dat", sep=":", header=False, index=False)
+    files = ["--sep", ":", "--no-header", "--user-col", "0", "--item-col", "1"]
+    features = ["--item-features", "games.dat", "--item-features-col", "0", "--label-cols", "2"]
+    fit = skncf("fit", "plays.dat", *files, *features, "-o", "g.skncf", "--quiet", *QUICK,
+                cwd=folder)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    rec = skncf_load(folder / "g.skncf")
+    names = rec.feature_encoders_["item"].get_feature_names_out().tolist()
+    assert [name for name in names if name.startswith("labelsets")] == [
+        "labelsets__2_fps", "labelsets__2_rpg", "labelsets__2_sim"
+    ]  # fmt: skip
+    # new games join from their labels, split as fit split them
+    (folder / "new.dat").write_text("900:new:fps|rpg\n901:other:sim\n")
+    (folder / "ids.txt").write_text("900\n901\n")
+    out = skncf("recommend", "g.skncf", "--users", "u0", "--item-features", "new.dat",
+                "--allow-file", "ids.txt", *files[:3], "--item-features-col", "0",
+                "--label-cols", "2", cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    new = pd.DataFrame({"1": ["new", "other"], "2": [["fps", "rpg"], ["sim"]]}, index=[900, 901])
+    expected = rec.add_items(new).recommend(["u0"], k=2, allow=[900, 901])
+    assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
+    for args, message in [
+        (["--label-cols", "genre"], "--label-cols names 'genre', a feature column of no"),
+        (["--item-features-col", "9"], "games.dat (--item-features) has no column '9'"),
+    ]:
+        result = skncf("fit", "plays.dat", *files, "--item-features", "games.dat", *args,
+                       "-o", "x.skncf", "--quiet", *QUICK, cwd=folder)  # fmt: skip
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
 def test_files_without_a_header_and_with_other_separators(skncf, interactions_csv):
     # MovieLens' own files: u.data (tabs, no header), ratings.dat ("::", no header)
     folder, frame = interactions_csv

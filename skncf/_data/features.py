@@ -26,6 +26,7 @@ from sklearn.preprocessing import (
 )
 
 from .ids import check_ids, encode
+from .label_sets import LabelSets, label_columns
 
 # Encoded features of one side may hold at most this many floats (1 GiB of float32).
 MAX_FEATURE_FLOATS = 1 << 28
@@ -48,10 +49,12 @@ def default_encoder():
     linear projection can learn effects that are not linear in the value (a film's
     year: MovieLens-100K's raters favoured the newest ones, cold-start NDCG@10 0.27
     with the year as one standardised column, 0.33 with its bins too; see
-    ``benchmarks/cold_start.py``). Every other column (strings, categories, booleans):
-    one-hot, missing values (None, NaN, pd.NA) their own category, categories seen
-    fewer than twice pooled into one column (so that a unique title or zip code adds
-    nothing), unknown categories all zeros.
+    ``benchmarks/cold_start.py``). Columns of label lists (a film's genres as a list,
+    tuple, set or array): one 0/1 column per label seen twice or more
+    (:class:`~skncf._data.label_sets.LabelSets`). Every other column (strings,
+    categories, booleans): one-hot, missing values (None, NaN, pd.NA) their own
+    category, categories seen fewer than twice pooled into one column (so that a unique
+    title or zip code adds nothing), unknown categories all zeros.
     """
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     binned = make_pipeline(SimpleImputer(strategy="median"), _quantile_bins())
@@ -62,7 +65,8 @@ def default_encoder():
     return make_column_transformer(
         (numeric, make_column_selector(dtype_include="number")),
         (binned, _many_valued),
-        (categorical, make_column_selector(dtype_exclude="number")),
+        (LabelSets(), label_columns),
+        (categorical, _single_valued),
         sparse_threshold=0.0,
     )
 
@@ -82,6 +86,13 @@ def _many_valued(frame):
     """The numeric columns of ``frame`` with more than ``N_BINS`` distinct values."""
     numeric = make_column_selector(dtype_include="number")(frame)
     return [column for column in numeric if frame[column].nunique() > N_BINS]
+
+
+def _single_valued(frame):
+    """The columns of ``frame`` that are not numbers nor lists of labels: categories."""
+    labels = set(label_columns(frame))
+    other = make_column_selector(dtype_exclude="number")(frame)
+    return [column for column in other if column not in labels]
 
 
 def _missing_as_nan(frame):
@@ -240,6 +251,12 @@ def _scaled_rows(rows, name):
         raise ValueError(
             f"{name} encode to {rows.shape[1]} columns for {rows.shape[0]} ids, more than "
             f"{MAX_FEATURE_FLOATS} floats; reduce the columns (e.g. fewer categories)."
+        )
+    if rows.ndim != 2 or rows.shape[1] == 0:
+        raise ValueError(
+            f"{name} encode to no columns: the encoder kept none (the default one leaves "
+            "out labels of lists found in one row only, such as distinct tags); give "
+            "attributes that some ids share."
         )
     if not np.isfinite(rows).all():
         raise ValueError(

@@ -1,0 +1,111 @@
+"""Feature columns whose cells hold several labels: a film's genres, a product's tags.
+
+The default encoder (:func:`skncf._data.features.default_encoder`) gives each label of such
+a column its own 0/1 column, as LightFM takes an item's features as a list of tags, where
+one-hot would make a category of each combination ("Action|Comedy") and refuse lists.
+"""
+
+import collections
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils.validation import check_is_fitted
+
+LIST_LIKE = (list, tuple, set, frozenset, np.ndarray)
+
+
+def label_columns(frame):
+    """The object columns of ``frame`` with a list, tuple, set or array in some cell."""
+    return [
+        column
+        for column in frame.columns
+        if frame[column].dtype == object
+        and any(isinstance(value, LIST_LIKE) for value in frame[column].to_numpy())
+    ]
+
+
+class LabelSets(TransformerMixin, BaseEstimator):
+    """Columns of label lists as one 0/1 column per label and column.
+
+    A cell holds a list, tuple, set or 1-d array of labels (strings or integers), or a
+    missing value (None, NaN), which has none. A label found in fewer than
+    ``min_frequency`` rows of the fit's table is left out, as a tag of one film adds
+    nothing its id does not; labels the fit did not see are ignored.
+
+    Parameters
+    ----------
+    min_frequency : int, default=2
+        Rows a label needs in the fit's table to get a column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> films = pd.DataFrame({"genres": [["drama"], ["comedy", "drama"], None, ("comedy",)]})
+    >>> sets = LabelSets().fit(films)
+    >>> sets.transform(films).tolist()
+    [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0]]
+    >>> sets.get_feature_names_out().tolist()
+    ['genres_comedy', 'genres_drama']
+    """
+
+    def __init__(self, min_frequency=2):
+        self.min_frequency = min_frequency
+
+    def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.binarizers_ = []
+        for column in X.columns:
+            counts = collections.Counter(
+                label for labels in label_sets(X[column]) for label in labels
+            )
+            frequent = [label for label, n in counts.items() if n >= self.min_frequency]
+            try:
+                classes = sorted(frequent)
+            except TypeError:
+                raise TypeError(
+                    f"column {column!r} mixes labels of several types; use one, e.g. strings."
+                ) from None
+            self.binarizers_.append(MultiLabelBinarizer(classes=classes).fit([]))
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        blocks = [np.zeros((len(X), 0))]
+        with warnings.catch_warnings():  # labels the fit did not see: ignored, as documented
+            warnings.filterwarnings("ignore", "unknown class", UserWarning)
+            for column, binarizer in zip(self.feature_names_in_, self.binarizers_):
+                blocks.append(binarizer.transform(label_sets(X[column])))
+        return np.hstack(blocks).astype(np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return np.asarray(
+            [
+                f"{column}_{label}"
+                for column, binarizer in zip(self.feature_names_in_, self.binarizers_)
+                for label in binarizer.classes_
+            ],
+            dtype=object,
+        )
+
+
+def label_sets(column):
+    """Each cell of a column as a set of labels (none for a missing value), or raise."""
+    import pandas as pd  # the column is a pandas one
+
+    sets = []
+    for value in column.to_numpy():
+        if isinstance(value, np.ndarray):
+            sets.append(set(value.ravel().tolist()))
+        elif isinstance(value, LIST_LIKE):
+            sets.append(set(value))
+        elif pd.api.types.is_scalar(value) and pd.isna(value):
+            sets.append(set())
+        else:
+            raise TypeError(
+                f"column {column.name!r} holds lists of labels and single values such as "
+                f"{value!r}: give every row a list (one label: a list of one)."
+            )
+    return sets
