@@ -139,7 +139,8 @@ class FileMethods(FittedState):
           ``recommend_from_attributes(k, <one input per column>)`` -> ``{"items",
           "scores"}``: the same from raw attributes, encoded in the graph as the fitted
           encoder encodes them; numbers as float64 (NaN: missing), text as strings
-          (``""``: missing), booleans as bool, each input named after its column.
+          (``""``: missing), booleans as bool, lists of text labels as strings of
+          labels joined by ``|``, each input named after its column.
         - with ``user_features`` and ``recommend_from_history``,
           ``recommend_from_history_and_features(user, item, weight, feature_user,
           user_features, k)`` -> ``{"users", "items", "scores"}``: users with a history

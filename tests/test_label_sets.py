@@ -81,18 +81,30 @@ def test_a_model_file_keeps_a_table_of_label_lists(planted, tmp_path, labels):
     )
 
 
-def test_the_export_takes_encoded_rows_of_label_lists(planted, tmp_path):
-    # a SavedModel signature takes no lists: new users' labels come encoded
-    X, _, _, items = planted
-    users = pd.DataFrame({"likes": [[f"g{u % 4}", "all"] for u in range(200)]})
+def test_the_export_takes_label_lists_as_joined_text(planted, tmp_path):
+    X, _, _, _ = planted
+    users = pd.DataFrame(
+        {"likes": [[f"g{u % 4}", "all"] for u in range(200)], "age": np.arange(200) % 7}
+    )
     rec = NCFRecommender(user_features=users, **SMALL).fit(X)
     served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
-    assert "recommend_from_attributes" not in served
-    new = pd.DataFrame({"likes": [["g1", "all"], ["g2"]]}, index=["a", "b"])
-    rows = rec.feature_encoders_["user"].transform(new)
-    out = served["recommend_new"](user_features=tf.constant(rows, tf.float32), k=tf.constant(4))
-    expected = rec.fold_in(user_features=new).recommend(["a", "b"], k=4)
+    # repeated, unknown and empty labels, and a row without any
+    likes = ["g1|all", "g2", "all|g3|g3", "", "zz|g0||all"]
+    new = pd.DataFrame(
+        {"likes": [[x for x in row.split("|") if x] for row in likes], "age": [1, 2, 3, 4, 5]},
+        index=list("abcde"),
+    )
+    out = served["recommend_from_attributes"](
+        likes=tf.constant(likes), age=tf.constant(new.age.to_numpy(float)), k=tf.constant(4)
+    )
+    expected, scores = rec.fold_in(user_features=new).recommend(new.index, k=4, return_scores=True)
     np.testing.assert_array_equal(out["items"].numpy(), expected)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5)
+    # labels that are not text without "|" cannot be joined: encoded rows only
+    numbered = users.assign(likes=[[u % 4, 9] for u in range(200)])
+    rec = NCFRecommender(user_features=numbered, **SMALL).fit(X)
+    served = tf.saved_model.load(str(rec.export(tmp_path / "numbered"))).signatures
+    assert "recommend_from_attributes" not in served and "recommend_new" in served
 
 
 def test_a_column_of_lists_and_single_values_is_refused_by_name(planted):

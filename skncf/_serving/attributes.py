@@ -5,8 +5,10 @@ scikit-learn ``ColumnTransformer``, which a SavedModel served without Python can
 :func:`attribute_encoder` reads its fitted parameters (medians, means and scales, bin
 edges, categories) and builds the same function from TensorFlow ops, one input tensor per
 column: numbers as ``tf.float64`` (NaN: missing), text as ``tf.string`` (``""``:
-missing), booleans as ``tf.bool``. An encoder it cannot express (another encoder, a
-column of another kind, a column name that is not a valid signature input) gives None.
+missing), booleans as ``tf.bool``, lists of text labels as ``tf.string``, each row's
+labels joined by ``LABEL_SEP`` (``"Action|Comedy"``; ``""``: none). An encoder it cannot
+express (another encoder, a column of another kind, labels that are not text or hold the
+separator, a column name that is not a valid signature input) gives None.
 """
 
 import re
@@ -17,8 +19,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler
 
+from .._data.label_sets import LabelSets
+
 # what a SavedModel signature accepts as an input name; "k" is the signature's own
 _INPUT_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/]*")
+# between the labels of a row of a label-list column, in one string (a signature takes
+# tensors, not lists)
+LABEL_SEP = "|"
 
 
 class AttributeEncoder(tf.Module):
@@ -57,8 +64,11 @@ def attribute_encoder(encoder):
     for name, pipeline, columns in encoder.transformers_:
         if name == "remainder" or len(columns) == 0:
             continue
-        steps = [step for _, step in getattr(pipeline, "steps", [])]
-        part = _part(steps, list(columns), specs, tables)
+        if isinstance(pipeline, LabelSets):
+            part = _label_lists(pipeline, list(columns), specs, tables)
+        else:
+            steps = [step for _, step in getattr(pipeline, "steps", [])]
+            part = _part(steps, list(columns), specs, tables)
         if part is None:
             return None
         parts.append(part)
@@ -90,6 +100,46 @@ def _part(steps, columns, specs, tables):
         specs.update({column: e[0] for column, e in zip(columns, encodings)})
         return _one_hot(columns, [e[1] for e in encodings], tables)
     return None
+
+
+def _label_lists(sets, columns, specs, tables):
+    """0/1 columns of the labels in ``LABEL_SEP``-joined strings, as ``LabelSets`` gives
+    them (unknown labels ignored, a label twice once); None unless every label is text
+    without the separator."""
+    lookups = []
+    for binarizer in sets.binarizers_:
+        labels = list(binarizer.classes_)
+        if not all(isinstance(label, str) and label and LABEL_SEP not in label for label in labels):
+            return None
+        table = None
+        if labels:
+            table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(labels, tf.string), tf.range(len(labels), dtype=tf.int64)
+                ),
+                -1,
+            )
+            tables.append(table)
+        lookups.append((table, len(labels)))
+    specs.update(dict.fromkeys(columns, tf.string))
+
+    def encode(values):
+        parts = []
+        for column, (table, width) in zip(columns, lookups):
+            n = tf.shape(values[column], out_type=tf.int64)[0]
+            if table is None:
+                parts.append(tf.zeros(tf.stack([n, 0]), tf.float64))
+                continue
+            labels = tf.strings.split(values[column], LABEL_SEP)
+            found = table.lookup(labels.flat_values)
+            known = found >= 0
+            at = tf.stack([tf.boolean_mask(labels.value_rowids(), known), found[known]], axis=1)
+            ones = tf.ones(tf.shape(at)[:1], tf.float64)
+            counts = tf.scatter_nd(at, ones, tf.stack([n, tf.constant(width, tf.int64)]))
+            parts.append(tf.minimum(counts, 1.0))
+        return tf.concat(parts, axis=1)
+
+    return encode
 
 
 def _filled(imputer, columns, values):
