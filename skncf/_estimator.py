@@ -1356,11 +1356,15 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             One ranking score per pair.
         """
         check_is_fitted(self)
-        user_codes = _check_codes(users, len(self.users_), "users")
+        return self._pair_logits(users, items, len(self.users_))
+
+    def _pair_logits(self, users, items, n_users, vectors=None):
+        """:meth:`pair_logits` of ``n_users`` users, the fitted ones or ``vectors``' rows."""
+        user_codes = _check_codes(users, n_users, "users")
         item_codes = _check_codes(items, len(self.items_), "items")
         if len(user_codes) != len(item_codes):
             raise ValueError(f"users has {len(user_codes)} codes but items has {len(item_codes)}.")
-        return self._scorer.pairs(user_codes, item_codes)
+        return self._scorer.pairs(user_codes, item_codes, vectors)
 
     def catalog_logits(self, users: ArrayLike) -> Iterator[tuple[int, np.ndarray]]:
         """Ranking scores of users against every item, in blocks of users.
@@ -1379,7 +1383,11 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             catalog's size. Seen items are not masked (``seen_`` says which they are).
         """
         check_is_fitted(self)
-        return self._scorer.rows(_check_codes(users, len(self.users_), "users"))
+        return self._catalog_logits(users, len(self.users_))
+
+    def _catalog_logits(self, users, n_users, vectors=None):
+        """:meth:`catalog_logits` of ``n_users`` users, the fitted ones or ``vectors``'."""
+        return self._scorer.rows(_check_codes(users, n_users, "users"), vectors)
 
 
 def load(path: str | os.PathLike[str]) -> NCFRecommender:

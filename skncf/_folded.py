@@ -1,9 +1,13 @@
 """FoldedUsers: what :meth:`NCFRecommender.fold_in` returns, users served beside a model."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from ._estimator import PairCodes
 
 # how an unknown user is described: folded-in users are all a FoldedUsers knows
 FOLDED = "among the folded-in users"
@@ -35,9 +39,18 @@ class FoldedUsers:
     ----------
     users_ : ndarray of shape (n_users,)
         The folded users' labels, sorted.
+    items_ : ndarray of shape (n_items,)
+        The estimator's items.
     seen_ : scipy.sparse.csr_array of shape (n_users, n_items)
         Their interactions by code (rows follow ``users_``, columns the estimator's
         ``items_``): what ``exclude_seen`` leaves out.
+
+    Notes
+    -----
+    It offers the estimator's evaluation interface too (``encode_pairs``,
+    ``pair_logits``, ``catalog_logits``), so that :func:`skncf.metrics.evaluate` scores
+    the folded users' held-out items: the protocol of held-out users (Liang et al.
+    2018), whose histories are split into a part to fold in and a part to rank.
 
     Examples
     --------
@@ -60,6 +73,58 @@ class FoldedUsers:
 
     def __repr__(self):
         return f"FoldedUsers(n_users={len(self.users_)})"
+
+    @property
+    def items_(self):
+        return self._check_current().items_
+
+    def encode_pairs(self, X: ArrayLike) -> "PairCodes":
+        """Codes of (folded user, item) pairs, as :meth:`NCFRecommender.encode_pairs`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            (user id, item id) pairs, read as :meth:`predict` reads them.
+
+        Returns
+        -------
+        codes : PairCodes
+            ``(users, items, user_known, item_known)``: positions in ``users_`` and
+            ``items_``, and whether each id is known there (unknown ids are no error).
+        """
+        return self._check_current()._encode_pairs(X, self.users_)[0]
+
+    def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
+        """Ranking scores of the code pairs ``(users[n], items[n])``.
+
+        Parameters
+        ----------
+        users, items : array-like of int of shape (n_pairs,)
+            Codes, as :meth:`encode_pairs` gives them.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_pairs,), float32
+            One ranking score per pair, as :meth:`NCFRecommender.pair_logits`.
+        """
+        return self._check_current()._pair_logits(users, items, len(self.users_), self._vectors)
+
+    def catalog_logits(self, users: ArrayLike) -> Iterator[tuple[int, np.ndarray]]:
+        """Ranking scores of folded users against every item, in blocks of users.
+
+        Parameters
+        ----------
+        users : array-like of int of shape (n_users,)
+            Codes (positions in ``users_``).
+
+        Returns
+        -------
+        blocks : iterator of (start, logits)
+            As :meth:`NCFRecommender.catalog_logits`: ``logits`` has one column per item
+            of ``items_``; seen items are not masked (``seen_`` says which they are).
+        """
+        estimator = self._check_current()
+        return estimator._catalog_logits(users, len(self.users_), self._vectors)
 
     def _check_current(self):
         if getattr(self._estimator, "_scorer", None) is not self._scorer:

@@ -310,8 +310,8 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one
-        The model to score.
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
+        The model to score; the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs, as the estimator's ``predict`` takes them.
     metrics : sequence of str, default=all
@@ -366,8 +366,8 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one
-        The model to score.
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
+        The model to score; the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs.
     negatives : array-like of shape (n_pairs, n_negatives), default=None
@@ -405,7 +405,8 @@ def _recommender_of(estimator, X=None):
         estimator = estimator[-1]
     if not hasattr(estimator, "encode_pairs"):
         raise TypeError(
-            "estimator must be a fitted NCFRecommender, or a Pipeline that ends in one; "
+            "estimator must be a fitted NCFRecommender, a Pipeline that ends in one, or "
+            "the FoldedUsers of its fold_in; "
             f"got {type(estimator).__name__}."
         )
     return estimator, X
@@ -423,8 +424,8 @@ def sampled_scores(estimator, X_test, negatives):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one
-        The model to score.
+    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
+        The model to score; the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_users, 2)
         One held-out (user, item) pair per row.
     negatives : array-like of shape (n_users, n_negatives)

@@ -14,6 +14,8 @@ from sklearn.exceptions import NotFittedError
 
 from skncf import FoldedUsers, NCFRecommender
 from skncf.datasets import make_interactions
+from skncf.metrics import evaluate
+from skncf.model_selection import LeaveLastOut
 from skncf.plotting import embedding_vectors
 
 from .conftest import in_threads
@@ -223,3 +225,30 @@ def test_save_and_load_keep_what_explicit_fold_in_needs(data, tmp_path):
     np.testing.assert_array_equal(
         loaded.fold_in(*history).predict(history[0]), rec.fold_in(*history).predict(history[0])
     )
+
+
+@pytest.mark.parametrize("architecture", ["gmf", "neumf"])
+def test_evaluate_scores_held_out_users_folded_in_from_part_of_their_history(architecture):
+    # the protocol of held-out users: fit without them, fold in all but each one's last
+    # interaction, rank that one; evaluate must agree with the folded users' recommend
+    X, _ = make_interactions(
+        n_users=200, n_items=60, n_groups=4, interactions_per_user=12, affinity=0.9,
+        random_state=0,
+    )  # fmt: skip
+    held_out = np.isin(X[:, 0], np.arange(150, 200))
+    rec = NCFRecommender(architecture, **SMALL).fit(X[~held_out])
+    history, last = next(LeaveLastOut(random_state=0).split(X[held_out]))
+    folded = rec.fold_in(X[held_out][history])
+    test = X[held_out][last]
+    negatives = np.array([[i for i in range(60) if i != item][:20] for item in test[:, 1]])
+    report = evaluate(folded, test, negatives=negatives)
+    top = folded.recommend(test[:, 0], k=10)
+    hits = [item in row for item, row in zip(test[:, 1], top)]
+    assert report["full"]["hit_rate@10"] == pytest.approx(np.mean(hits))
+    assert report["full"]["hit_rate@10"] > 0.5  # 4 taste groups of 15 items
+    scores = folded.predict(np.column_stack([np.repeat(test[:, 0], 21), np.column_stack(
+        [test[:, 1], negatives]).ravel()])).reshape(-1, 21)  # fmt: skip
+    ranks = (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
+    assert report["sampled"]["hit_rate@10"] == pytest.approx(np.mean(ranks < 10))
+    # the estimator itself does not know these users: every pair is a miss
+    assert evaluate(rec, test)["full"]["hit_rate@10"] == 0

@@ -123,7 +123,7 @@ def test_ranking_metrics_and_scorer_see_through_a_pipeline(interactions):
     assert evaluate(fitted, test, negatives=negatives) == evaluate(
         fitted[-1], ids, negatives=negatives
     )
-    with pytest.raises(TypeError, match="a Pipeline that ends in one; got StandardScaler"):
+    with pytest.raises(TypeError, match="or the FoldedUsers of its fold_in; got StandardScaler"):
         evaluate(make_pipeline(StandardScaler()).fit(interactions), interactions)
 
 
