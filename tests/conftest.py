@@ -44,6 +44,17 @@ def interactions():
 
 
 @pytest.fixture(scope="session")
+def taste_groups():
+    """``(X, user_groups, item_groups)``: 200 users and 100 items in 4 taste groups, each
+    user's interactions nine in ten within its group."""
+    X, _, user_groups, item_groups = make_interactions(
+        n_users=200, n_items=100, n_groups=4, interactions_per_user=12, affinity=0.9,
+        return_groups=True, random_state=0,
+    )  # fmt: skip
+    return X, user_groups, item_groups
+
+
+@pytest.fixture(scope="session")
 def ratings():
     return make_interactions(
         n_users=60, n_items=40, interactions_per_user=8, ratings=True, random_state=1

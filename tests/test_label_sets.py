@@ -7,17 +7,13 @@ import tensorflow as tf
 
 from skncf import NCFRecommender, load
 from skncf._data.features import default_encoder
-from skncf.datasets import make_interactions
 
 SMALL = dict(latent_dim=8, epochs=10, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def planted():
-    X, _, user_groups, item_groups = make_interactions(
-        n_users=200, n_items=100, n_groups=4, interactions_per_user=12, affinity=0.9,
-        return_groups=True, random_state=0,
-    )  # fmt: skip
+def planted(taste_groups):
+    X, user_groups, item_groups = taste_groups
     rng = np.random.default_rng(0)
     # each item: its group's label and a noise label, in either order, of several kinds
     labels = [

@@ -18,7 +18,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import OneHotEncoder
 
 from skncf import NCFRecommender, load
-from skncf.datasets import make_interactions
 from skncf.model_selection import LeaveLastOut
 from skncf.plotting import embedding_vectors
 
@@ -26,11 +25,8 @@ SMALL = dict(latent_dim=8, epochs=10, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def planted():
-    X, _, user_groups, item_groups = make_interactions(
-        n_users=200, n_items=100, n_groups=4, interactions_per_user=12, affinity=0.9,
-        return_groups=True, random_state=0,
-    )  # fmt: skip
+def planted(taste_groups):
+    X, user_groups, item_groups = taste_groups
     items = pd.DataFrame({"group": [f"g{g}" for g in item_groups]})
     users = pd.DataFrame({"group": [f"g{g}" for g in user_groups], "age": 20.0 + user_groups})
     return X, user_groups, item_groups, users, items
