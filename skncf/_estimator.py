@@ -10,6 +10,7 @@ import contextlib
 import functools
 import itertools
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
 from typing import Any, Literal, NamedTuple, Self
@@ -72,7 +73,7 @@ from ._saving import read_model, set_graph_weights
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.scoring import Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
-from ._training.callbacks import Validation
+from ._training.callbacks import Validation, copied_or_shared, picklable
 from ._training.loop import ExplicitExamples, ImplicitExamples, train
 from ._training.softmax import train_softmax
 from ._training.svd_start import start_gmf_from_svd
@@ -483,7 +484,30 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             state = {**state, "_item_index": None}
         if "_fold_in" in state:  # as is fold-in's prior and traced gradient
             state = {**state, "_fold_in": None}
+        if state.get("callbacks"):
+            kept, dropped = picklable(state["callbacks"])
+            if dropped:
+                warnings.warn(
+                    f"NCFRecommender pickled without its callbacks {', '.join(dropped)}: "
+                    "after they ran they hold what cannot be pickled (a file, a summary "
+                    "writer). A fitted model needs no callbacks to predict; give the "
+                    "unpickled estimator new ones (set_params(callbacks=...)) to train it.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                state = {**state, "callbacks": kept}
         return state
+
+    def __sklearn_clone__(self):
+        """A clone, as scikit-learn's, whose callbacks are deep copies, or the same
+        callbacks where they cannot be copied (:func:`copied_or_shared`)."""
+        if not self.callbacks:
+            return super().__sklearn_clone__()
+        source = object.__new__(type(self))  # self without its callbacks, unchanged
+        source.__dict__ = {**self.__dict__, "callbacks": None}
+        cloned = super(NCFRecommender, source).__sklearn_clone__()
+        cloned.callbacks = [copied_or_shared(callback) for callback in self.callbacks]
+        return cloned
 
     def __setstate__(self, state):
         if isinstance(state.get("distribute"), StrategyRecipe):

@@ -1,8 +1,11 @@
 """Keras callbacks, validation with early stopping, partial_fit and warm_start."""
 
+import pickle
+
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skncf import NCFRecommender
 from skncf.datasets import make_interactions
@@ -180,6 +183,26 @@ def test_backup_and_restore_resumes_an_interrupted_fit_where_it_stopped(groups, 
     assert rec.n_iter_ == 2 and len(rec.history_["loss"]) == 2
     # finished: the backup is gone, and the next fit runs every epoch
     assert NCFRecommender(callbacks=[backup], **settings).fit(groups).n_iter_ == 4
+
+
+def test_an_estimator_whose_callbacks_ran_pickles_and_clones(groups, tmp_path):
+    # after they ran, a CSVLogger holds a closed file and TensorBoard its writers, on
+    # which pickling and cloning the estimator failed
+    logger = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    rec = NCFRecommender(callbacks=[logger, board, stopper], **FAST).fit(groups)
+    with pytest.warns(UserWarning, match="pickled without its callbacks CSVLogger, TensorBoard"):
+        restored = pickle.loads(pickle.dumps(rec))
+    np.testing.assert_array_equal(restored.predict(groups[:20]), rec.predict(groups[:20]))
+    assert [type(callback) for callback in restored.callbacks] == [type(stopper)]
+    twin = clone(rec)  # what cannot be copied is shared, the rest copied
+    assert twin.callbacks[0] is logger and twin.callbacks[1] is board
+    assert type(twin.callbacks[2]) is type(stopper) and twin.callbacks[2] is not stopper
+    (tmp_path / "log.csv").unlink()
+    twin.fit(groups)
+    assert (tmp_path / "log.csv").read_text().startswith("epoch,loss")
+    assert clone(NCFRecommender(callbacks=[stopper])).callbacks[0] is not stopper
 
 
 def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):

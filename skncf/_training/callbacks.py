@@ -17,6 +17,9 @@ comes from ``fit(..., validation_data=...)`` or from the data stage's held-out r
 """
 
 import contextlib
+import copy
+import io
+import pickle
 
 import keras
 from sklearn.metrics import r2_score
@@ -144,3 +147,41 @@ class _LogsSeen(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seen = dict(logs or {})
+
+
+# what copying or pickling a callback that holds a file, a writer or a lock raises
+_CANNOT_COPY = (TypeError, ValueError, RuntimeError, AttributeError, pickle.PicklingError)
+
+
+def copied_or_shared(callback):
+    """A deep copy of ``callback`` for a clone of the estimator, or the callback itself
+    if it cannot be copied (a CSVLogger or TensorBoard that ran holds a file or writers):
+    Keras callbacks reset in ``on_train_begin``, so that one serves fit after fit, and
+    scikit-learn passes its own callbacks to clones by reference alike. A copy is not
+    bound to the graph the callback last trained (an unfitted clone has none)."""
+    try:
+        return copy.deepcopy(callback, {id(callback.model): None})
+    except _CANNOT_COPY:
+        return callback
+
+
+def picklable(callbacks):
+    """``(kept, dropped)``: the callbacks that pickle, and the others' class names.
+
+    The graph a callback is bound to is left out of the trial (the estimator pickles it
+    anyway), which would cost a second pickling of every weight.
+    """
+    kept, dropped = [], []
+    for callback in callbacks:
+        try:
+            _GraphsAside(io.BytesIO()).dump(callback)
+        except _CANNOT_COPY:
+            dropped.append(type(callback).__name__)
+        else:
+            kept.append(callback)
+    return kept, dropped
+
+
+class _GraphsAside(pickle.Pickler):
+    def persistent_id(self, obj):
+        return id(obj) if isinstance(obj, keras.Model) else None
