@@ -1,4 +1,5 @@
-"""Sample weights built from interaction data, to pass as ``fit(..., sample_weight=...)``.
+"""Sample weights built from interaction data, to pass as ``fit(..., sample_weight=...)``,
+and :class:`LabelSets`, the encoder of side-feature columns of label lists.
 
 Examples
 --------
@@ -17,8 +18,9 @@ from numbers import Real
 import numpy as np
 
 from ._data.ids import check_ids
+from ._data.label_sets import LabelSets
 
-__all__ = ["recency_weights"]
+__all__ = ["LabelSets", "recency_weights"]
 
 
 def recency_weights(users, timestamps, *, boost=3.0, half_life=7.0):

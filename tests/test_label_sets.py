@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from sklearn.compose import make_column_transformer
 
 from skncf import NCFRecommender, load
 from skncf._data.features import default_encoder
+from skncf.preprocessing import LabelSets
 
 SMALL = dict(latent_dim=8, epochs=10, random_state=0)
 
@@ -45,6 +47,20 @@ def test_each_label_gets_a_column_whatever_the_cell_holds():
     later = films.iloc[:1].assign(genres=[["western", "drama"]])
     np.testing.assert_array_equal(encoder.transform(later)[:, columns], [[0, 1]])
     assert "pipeline-3__rating_pg" in names
+
+
+def test_label_sets_serves_an_encoder_of_your_own(planted):
+    X, _, _, items = planted
+    encoder = make_column_transformer((LabelSets(min_frequency=1), ["genres"]))
+    rec = NCFRecommender(item_features=items, features_encoder=encoder, **SMALL).fit(X)
+    names = rec.feature_encoders_["item"].get_feature_names_out().tolist()
+    assert names == [
+        f"labelsets__genres_{label}" for label in ["g0", "g1", "g2", "g3", "x0", "x1", "x2"]
+    ]
+    with pytest.raises(ValueError, match="min_frequency must be an int of at least 1; got 0"):
+        LabelSets(min_frequency=0).fit(items)
+    with pytest.raises(TypeError, match="LabelSets takes a DataFrame"):
+        LabelSets().fit(np.zeros((3, 1)))
 
 
 def test_cold_items_rank_by_their_label_lists(planted):

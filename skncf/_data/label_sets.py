@@ -7,6 +7,7 @@ one-hot would make a category of each combination ("Action|Comedy") and refuse l
 
 import collections
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -34,6 +35,9 @@ class LabelSets(TransformerMixin, BaseEstimator):
     ``min_frequency`` rows of the fit's table is left out, as a tag of one film adds
     nothing its id does not; labels the fit did not see are ignored.
 
+    The default ``features_encoder`` applies it to every such column; in an encoder of
+    your own, give it the columns in a ``ColumnTransformer``.
+
     Parameters
     ----------
     min_frequency : int, default=2
@@ -42,6 +46,7 @@ class LabelSets(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import pandas as pd
+    >>> from skncf.preprocessing import LabelSets
     >>> films = pd.DataFrame({"genres": [["drama"], ["comedy", "drama"], None, ("comedy",)]})
     >>> sets = LabelSets().fit(films)
     >>> sets.transform(films).tolist()
@@ -54,6 +59,28 @@ class LabelSets(TransformerMixin, BaseEstimator):
         self.min_frequency = min_frequency
 
     def fit(self, X, y=None):
+        """Learn each column's labels.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_rows, n_columns)
+            Columns of label lists.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : LabelSets
+            Fitted: ``binarizers_`` holds one ``MultiLabelBinarizer`` per column, whose
+            ``classes_`` are its labels.
+        """
+        if not hasattr(X, "columns"):
+            raise TypeError(
+                f"LabelSets takes a DataFrame of label-list columns; got {type(X).__name__}."
+            )
+        frequency = self.min_frequency
+        if isinstance(frequency, bool) or not isinstance(frequency, Integral) or frequency < 1:
+            raise ValueError(f"min_frequency must be an int of at least 1; got {frequency!r}.")
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.binarizers_ = []
         for column in X.columns:
@@ -71,6 +98,18 @@ class LabelSets(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """One 0/1 column per fitted label, the columns' blocks side by side.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_rows, n_columns)
+            The fit's columns of label lists.
+
+        Returns
+        -------
+        rows : ndarray of shape (n_rows, n_labels), float64
+            1 where a row holds a label.
+        """
         check_is_fitted(self)
         blocks = [np.zeros((len(X), 0))]
         with warnings.catch_warnings():  # labels the fit did not see: ignored, as documented
@@ -80,6 +119,18 @@ class LabelSets(TransformerMixin, BaseEstimator):
         return np.hstack(blocks).astype(np.float64)
 
     def get_feature_names_out(self, input_features=None):
+        """Names of the output columns, ``{column}_{label}``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the names come from the fit's columns.
+
+        Returns
+        -------
+        names : ndarray of str objects
+            One per output column.
+        """
         check_is_fitted(self)
         return np.asarray(
             [
