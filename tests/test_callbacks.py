@@ -205,6 +205,17 @@ def test_an_estimator_whose_callbacks_ran_pickles_and_clones(groups, tmp_path):
     assert clone(NCFRecommender(callbacks=[stopper])).callbacks[0] is not stopper
 
 
+def test_a_progbar_logger_shows_each_epochs_steps_and_loss(groups, capsys):
+    # it printed nothing: the callbacks were told verbose=0, and no step count
+    logger = keras.callbacks.ProgbarLogger()
+    settings = {**FAST, "epochs": 2, "batch_size": 32}  # 32 users a step: 4 for 120
+    rec = NCFRecommender(callbacks=[logger], **settings).fit(groups)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert f"loss: {rec.history_['loss'][-1]:.4f}" in out
+    assert logger.target == 4 and "4/4" in out
+
+
 def test_interrupted_fit_leaves_the_fitted_estimator_as_it_was(groups):
     rec = NCFRecommender(architecture="gmf", **FAST).fit(groups)
     before = rec.predict(groups[:20])

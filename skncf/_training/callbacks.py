@@ -98,14 +98,17 @@ class EpochHooks:
     adam : skncf._training.adam.FusedAdam
         The optimizer that trains ``graph``, shown to the callbacks as ``graph.optimizer``
         while training (:class:`OptimizerView`).
+    steps : int
+        Steps an epoch takes, which Keras' ``ProgbarLogger`` shows at each epoch's end
+        (given among the callbacks, it prints: ``params["verbose"]`` is 1).
     """
 
-    def __init__(self, graph, callbacks, validation, epochs, adam):
+    def __init__(self, graph, callbacks, validation, epochs, adam, *, steps):
         self.graph, self.validation, self.adam = graph, validation, adam
         allow_callbacks(graph)
         self.logs = _LogsSeen()  # last, as Model.fit's History: logs the others added too
         self.callbacks = keras.callbacks.CallbackList(
-            [*callbacks, self.logs], model=graph, epochs=epochs, steps=None, verbose=0
+            [*callbacks, self.logs], model=graph, epochs=epochs, steps=steps, verbose=1
         )
 
     @contextlib.contextmanager

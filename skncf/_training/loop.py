@@ -376,8 +376,9 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         if xla:  # a kept program may come from an earlier fit
             program.restart(seed, settings["learning_rate"])
         hooks = EpochHooks(
-            model, settings["callbacks"], settings["validation"], epochs, program.optimizer
-        )
+            model, settings["callbacks"], settings["validation"], epochs, program.optimizer,
+            steps=n_steps // epochs,
+        )  # fmt: skip
         with hooks.training() as first_epoch:
             for epoch in range(first_epoch, epochs):
                 tic = time.perf_counter()
