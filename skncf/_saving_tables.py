@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from ._data.features import fit_encoder
-from ._data.label_sets import label_columns, label_sets
+from ._data.label_sets import holds_labels, label_sets
 
 
 def keep_tables(tables, encoders):
@@ -99,7 +99,7 @@ def _table_to_arrays(table, prefix):
             columns.append({"name": name, "kind": "category", "ordered": bool(dtype.ordered)})
             arrays[key] = values.cat.codes.to_numpy()
             arrays[f"{key}/categories"] = categories
-        elif label_columns(table.iloc[:, [j]]):
+        elif holds_labels(values):
             stored = _labels_to_arrays(values, key)
             if stored is None:
                 return None

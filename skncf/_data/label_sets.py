@@ -18,13 +18,15 @@ LIST_LIKE = (list, tuple, set, frozenset, np.ndarray)
 
 
 def label_columns(frame):
-    """The object columns of ``frame`` with a list, tuple, set or array in some cell."""
-    return [
-        column
-        for column in frame.columns
-        if frame[column].dtype == object
-        and any(isinstance(value, LIST_LIKE) for value in frame[column].to_numpy())
-    ]
+    """The columns of ``frame`` that :func:`holds_labels`."""
+    return [column for column in frame.columns if holds_labels(frame[column])]
+
+
+def holds_labels(column):
+    """Whether a pandas ``column`` is of objects with a list, tuple, set or array in a cell."""
+    return column.dtype == object and any(
+        isinstance(value, LIST_LIKE) for value in column.to_numpy()
+    )
 
 
 class LabelSets(TransformerMixin, BaseEstimator):

@@ -111,15 +111,7 @@ def _label_lists(sets, columns, specs, tables):
         labels = list(binarizer.classes_)
         if not all(isinstance(label, str) and label and LABEL_SEP not in label for label in labels):
             return None
-        table = None
-        if labels:
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(labels, tf.string), tf.range(len(labels), dtype=tf.int64)
-                ),
-                -1,
-            )
-            tables.append(table)
+        table = _lookup_table(labels, range(len(labels)), -1, tables) if labels else None
         lookups.append((table, len(labels)))
     specs.update(dict.fromkeys(columns, tf.string))
 
@@ -214,13 +206,7 @@ def _one_hot(columns, encodings, lookup_tables):
     for keys, positions, width, missing_at, unknown_at in encodings:
         table = None
         if keys and isinstance(keys[0], str):
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(keys, tf.string), tf.constant(positions, tf.int64)
-                ),
-                unknown_at,
-            )
-            lookup_tables.append(table)
+            table = _lookup_table(keys, positions, unknown_at, lookup_tables)
         lookups.append((table, dict(zip(keys, positions)), width, missing_at, unknown_at))
 
     def encode(values):
@@ -231,6 +217,19 @@ def _one_hot(columns, encodings, lookup_tables):
         return tf.concat(parts, axis=1)
 
     return encode
+
+
+def _lookup_table(keys, positions, default, tables):
+    """A hash table from text ``keys`` to ``positions`` (``default`` for other text),
+    appended to ``tables``, which a SavedModel tracks to keep it."""
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(keys, tf.string), tf.constant(list(positions), tf.int64)
+        ),
+        default,
+    )
+    tables.append(table)
+    return table
 
 
 def _category_index(value, table, positions, missing_at, unknown_at):
