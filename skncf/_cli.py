@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import NamedTuple
 
 EXIT_USER_ERROR = 2
 
@@ -194,7 +195,8 @@ def _label_options(parser):
 
 
 def _table_format_options(parser):
-    """--sep, --no-header and --encoding, for every text table a command reads."""
+    """--sep, --no-header and --encoding for every text table a command reads, and their
+    --features-... counterparts for the features files, where those differ."""
     parser.add_argument(
         "--sep",
         help="field separator of the text files, e.g. '::' (default: tab for .tsv, comma "
@@ -210,6 +212,29 @@ def _table_format_options(parser):
         "--encoding",
         default="utf-8",
         help="text encoding of the text files, e.g. latin-1 (default: utf-8)",
+    )
+    parser.add_argument(
+        "--features-sep",
+        help="field separator of the features files, where it is not --sep's (MovieLens-"
+        "100K: u.data has tabs, u.user and u.item '|')",
+    )
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument(
+        "--features-no-header",
+        dest="features_header",
+        action="store_false",
+        default=None,
+        help="the features files have no header row, whatever --no-header says",
+    )
+    header.add_argument(
+        "--features-header",
+        dest="features_header",
+        action="store_true",
+        default=None,
+        help="the features files have a header row, whatever --no-header says",
+    )
+    parser.add_argument(
+        "--features-encoding", help="text encoding of the features files (default: --encoding)"
     )
 
 
@@ -473,31 +498,58 @@ def _auto(kind):
     return parse
 
 
-def _read_table(path, args):
-    """A data file as a DataFrame, read as --sep, --no-header and --encoding say."""
+class _TableFormat(NamedTuple):
+    """How a text table is read: the options of the data file, or of the features files."""
+
+    sep: str | None
+    no_header: bool
+    encoding: str
+    features: bool  # names the --features-... options in advice
+
+
+def _table_format(args, *, features=False):
+    """The format of the data files or, with ``features``, of the features files."""
+    if not features:
+        return _TableFormat(args.sep, args.no_header, args.encoding, features)
+    header = args.features_header
+    return _TableFormat(
+        args.features_sep or args.sep,
+        args.no_header if header is None else not header,
+        args.features_encoding or args.encoding,
+        features,
+    )
+
+
+def _read_table(path, table_format):
+    """A data file as a DataFrame, read as its :class:`_TableFormat` says."""
     try:
         import pandas as pd
     except ImportError:
         raise UserError('reading data files needs pandas: pip install "skncf[cli]"') from None
     if not os.path.isfile(path):
         raise UserError(f"no such file: {path}")
+    sep = table_format.sep or _separator(path.lower())
     try:
         if path.lower().endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
-        sep = args.sep or _separator(path.lower())
+        if sep is None:
+            sep = _guess_separator(path, table_format.encoding)
         # sep=None: pandas' python engine guesses it (csv.Sniffer), as a regex sep needs
         engine = "c" if sep is not None and len(sep) == 1 else "python"
-        header = None if args.no_header else 0
-        frame = pd.read_csv(path, sep=sep, engine=engine, header=header, encoding=args.encoding)
+        header = None if table_format.no_header else 0
+        frame = pd.read_csv(
+            path, sep=sep, engine=engine, header=header, encoding=table_format.encoding
+        )
     except ImportError as error:  # read_parquet without pyarrow
         raise UserError(f'cannot read {path}: {error} (pip install "skncf[cli]")') from None
     except UnicodeDecodeError as error:
-        raise UserError(f"cannot read {path}: {error} (give its --encoding)") from None
+        option = "--features-encoding" if table_format.features else "--encoding"
+        raise UserError(f"cannot read {path}: {error} (give its {option})") from None
     except (ValueError, OSError, csv.Error, LookupError) as error:  # LookupError: encoding
-        raise UserError(f"cannot read {path}: {error}") from None
-    if sep is None:  # a guessed ":" of "::" (MovieLens-1M) leaves empty columns between
+        raise UserError(f"cannot read {path}: {error}{_sep_hint(sep, table_format)}") from None
+    if sep is None:  # a sniffed ":" of "::" (MovieLens-1M) leaves empty columns between
         frame = frame.dropna(axis=1, how="all")
-    if args.no_header:
+    if table_format.no_header:
         frame = frame.set_axis([str(n) for n in range(frame.shape[1])], axis=1)
     return frame
 
@@ -510,13 +562,51 @@ def _separator(name):
     return None
 
 
+# In the order they are tried: those rarer inside a field first (titles hold commas).
+_SEPARATORS = ("::", "\t", "|", ";", ",")
+
+
+def _guess_separator(path, encoding, n_lines=50):
+    """The first of ``_SEPARATORS`` that splits every one of the file's first lines into
+    the same number of fields, at least 2 (quoted fields stay whole), or None.
+
+    csv.Sniffer, which pandas asks otherwise, takes the ":" of the URLs in MovieLens-
+    100K's u.item, or "%" from their escapes, for its separator; a count of fields that
+    holds on every line is what a separator has and a character inside fields lacks.
+    """
+    import pandas as pd
+
+    lines = pd.read_csv(  # pandas: decompressed as read_csv will be; one column of lines
+        path, sep="\x1f", header=None, names=["line"], nrows=n_lines, dtype=str,
+        quoting=csv.QUOTE_NONE, keep_default_na=False, encoding=encoding,
+    )["line"].tolist()  # fmt: skip
+    for sep in _SEPARATORS:
+        if len(sep) == 1:
+            counts = {len(fields) for fields in csv.reader(lines, delimiter=sep)}
+        else:
+            counts = {len(line.split(sep)) for line in lines}
+        if len(counts) == 1 and counts.pop() > 1:
+            return sep
+    return None
+
+
+def _sep_hint(sep, table_format):
+    """Advice on the separator, for a file that could not be parsed."""
+    option = "--features-sep" if table_format.features else "--sep"
+    if table_format.sep is not None:
+        return ""
+    guess = "no separator fits every line" if sep is None else f"the separator read was {sep!r}"
+    return f" ({guess}: give it with {option})"
+
+
 def _training_data(args):
     """(X, y, feedback) from the data file and the column options."""
-    frame = _read_table(args.data, args)
+    table_format = _table_format(args)
+    frame = _read_table(args.data, table_format)
     wanted = [args.user_col, args.item_col, args.rating_col, args.weight_col]
     wanted += [getattr(args, "time_col", None)]
     options = ["--user-col", "--item-col", "--rating-col", "--weight-col", "--time-col"]
-    _check_columns(frame, args.data, zip(options, wanted), args)
+    _check_columns(frame, args.data, zip(options, wanted), table_format)
     X = frame[[args.user_col, args.item_col]]
     target = args.rating_col or args.weight_col
     y = None if target is None else frame[target].to_numpy()
@@ -531,8 +621,14 @@ def _features(args, side):
         column, id_option = getattr(args, f"{side}_col"), f"--{side}-col"
     if path is None:
         return None
-    frame = _read_table(path, args)
-    _check_columns(frame, f"{path} ({option})", [(id_option, column)], args)
+    table_format = _table_format(args, features=True)
+    frame = _read_table(path, table_format)
+    _check_columns(frame, f"{path} ({option})", [(id_option, column)], table_format)
+    if frame.shape[1] == 1:
+        raise UserError(
+            f"{path} ({option}) has one column, the ids, and no attributes (give its "
+            "separator with --features-sep)"
+        )
     for name in set(args.label_cols) & set(frame.columns) - {column}:
         frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
     return frame.set_index(column)
@@ -555,24 +651,30 @@ def _check_label_cols(args, tables):
         )
 
 
-def _check_columns(frame, name, options, args):
-    """Raise unless ``frame`` has each column of ``options``, (option, column) pairs."""
+def _check_columns(frame, name, options, table_format):
+    """Raise unless ``frame``, read as ``table_format`` says, has each column of
+    ``options``, (option, column) pairs."""
     for option, column in options:
         if column is not None and column not in frame.columns:
+            hint = _format_hint(frame, column, table_format)
             raise UserError(
                 f"{name} has no column {column!r} ({option}); its columns are "
-                f"{', '.join(map(str, frame.columns))}{_format_hint(frame, column, args)}"
+                f"{', '.join(map(str, frame.columns))}{hint}"
             )
 
 
-def _format_hint(frame, column, args):
-    """Advice on --sep or --no-header when the table looks misread."""
+def _format_hint(frame, column, table_format):
+    """Advice on the separator or the header row when the table looks misread."""
+    prefix = "--features-" if table_format.features else "--"
     if len(frame.columns) == 1:
-        return " (one column: give the separator, --sep)"
-    if not args.no_header and _numbers(frame.columns):
-        return " (data, not names: pass --no-header)"
-    if not args.no_header and column.isdigit():
-        return " (to name columns by position, pass --no-header)"
+        return f" (one column: give the separator, {prefix}sep)"
+    if not table_format.no_header and _numbers(frame.columns):
+        return f" (data, not names: pass {prefix}no-header)"
+    if not table_format.no_header and column.isdigit():
+        return f" (to name columns by position, pass {prefix}no-header)"
+    if table_format.no_header and not column.isdigit():
+        names = "pass --features-header" if table_format.features else "leave out --no-header"
+        return f" (without a header row columns are named by position: {names})"
     return "."
 
 
@@ -892,10 +994,11 @@ def _lines(path):
 
 def _history(args, rec):
     """``(X, y, sample_weight)`` of --history, its columns named as the model's were in fit."""
-    frame = _read_table(args.history, args)
+    table_format = _table_format(args)
+    frame = _read_table(args.history, table_format)
     options = ["--user-col", "--item-col", "--weight-col", "--time-col"]
     wanted = [args.user_col, args.item_col, args.weight_col, args.time_col]
-    _check_columns(frame, args.history, zip(options, wanted), args)
+    _check_columns(frame, args.history, zip(options, wanted), table_format)
     X = frame[[args.user_col, args.item_col]]
     times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)

@@ -556,6 +556,57 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+def test_features_files_of_another_format_than_the_data(skncf, interactions_csv):
+    # MovieLens-100K: u.data has tabs, u.item "|" and latin-1, with URLs (":" and "%")
+    # and commas in every line, where csv.Sniffer took ":" for the separator
+    folder, frame = interactions_csv
+    frame[["player", "game"]].to_csv(folder / "u.data", sep="\t", header=False, index=False)
+    games = sorted(frame.game.unique())
+    items = pd.DataFrame(
+        {
+            "id": games,
+            "title": [f"Café, Le ({g})" for g in games],
+            "url": [f"http://us.imdb.com/M/title-exact?Caf%E9%20{g}" for g in games],
+            "action": np.arange(len(games)) % 2,
+            "drama": np.arange(len(games)) // 2 % 2,
+        }
+    )
+    items.to_csv(folder / "u.item", sep="|", header=False, index=False, encoding="latin-1")
+    items.to_csv(folder / "items.csv", index=False, encoding="latin-1")
+    data = ["u.data", "--no-header", "--user-col", "0", "--item-col", "1", "--encoding", "latin-1"]
+    features = ["--item-features-col", "0", "--item-features"]
+    for options in (
+        [*features, "u.item"],  # both separators guessed
+        ["--sep", "\t", "--features-sep", "|", *features, "u.item"],
+        ["--features-header", "--item-features-col", "id", "--item-features", "items.csv"],
+    ):
+        fit = skncf("fit", *data, *options, "-o", "i.skncf", "--quiet", *QUICK, cwd=folder)
+        assert fit.returncode == 0, fit.stderr
+        encoder = skncf_load(folder / "i.skncf").feature_encoders_["item"]
+        assert len(encoder.feature_names_in_) == 4  # title, url, action, drama
+    utf8 = ["--features-encoding", "utf-8"]
+    for options, message in [
+        (["--sep", "\t", *features, "u.item"], "has one column, the ids, and no attributes"),
+        (["--item-features-col", "id", "--item-features", "items.csv"], "pass --features-header"),
+        ([*features, "u.item", *utf8], "(give its --features-encoding)"),
+    ]:
+        result = skncf("fit", *data, *options, "-o", "x.skncf", *QUICK, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_separators_are_guessed_from_a_count_of_fields_that_holds_on_every_line(tmp_path):
+    from skncf._cli import _guess_separator
+
+    for text, sep in [
+        ("1::Toy Story (1995)::Animation|Comedy\n2::Heat, The (1995)::Action\n", "::"),
+        ('user,title\nann,"Heat, The"\nbob,Jaws\n', ","),  # a quoted comma is no field
+        ("1|http://a.b/c%20d|0\n2|http://e.f/g|1\n", "|"),
+        ("1;2\n3;4;5\n", None),  # no count holds: left to pandas' sniffing
+    ]:
+        (tmp_path / "t.txt").write_text(text)
+        assert _guess_separator(str(tmp_path / "t.txt"), "utf-8") == sep, text
+
+
 def test_files_without_a_header_and_with_other_separators(skncf, interactions_csv):
     # MovieLens' own files: u.data (tabs, no header), ratings.dat ("::", no header)
     folder, frame = interactions_csv
