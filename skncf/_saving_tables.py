@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ._data.features import fit_encoder
+from ._data.features import fit_encoder, transform_quietly
 from ._data.label_sets import holds_labels, label_sets
 
 
@@ -64,7 +64,7 @@ def load_tables(metadata, arrays):
     loaded = {}
     for side, columns in metadata.items():
         table = _table_from_arrays(columns, arrays, f"features/{side}")
-        loaded[side] = table, fit_encoder("auto", table, f"{side}_features")
+        loaded[side] = table, _refit(table, f"{side}_features")
     return loaded
 
 
@@ -160,12 +160,20 @@ def _table_from_arrays(columns, arrays, prefix):
     return table
 
 
+def _refit(table, name):
+    """The default encoder fit on a kept table, without the warnings (an empty column)
+    that the fit of the model gave once already."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_encoder("auto", table, name)
+
+
 def _refits_alike(kept, table, encoder, prefix):
     """Whether the default encoder fit on the stored table encodes ``table`` as ``encoder``."""
     try:
         columns, arrays = kept
         stored = _table_from_arrays(columns, arrays, prefix)
-        again = fit_encoder("auto", stored, "the stored table").transform(table)
-        return np.array_equal(np.asarray(again), np.asarray(encoder.transform(table)))
+        again = transform_quietly(_refit(stored, "the stored table"), table)
+        return np.array_equal(np.asarray(again), np.asarray(transform_quietly(encoder, table)))
     except (ValueError, TypeError, KeyError):
         return False

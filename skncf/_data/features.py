@@ -44,14 +44,15 @@ def default_encoder():
     """What ``features_encoder="auto"`` fits to a DataFrame of features.
 
     Numeric columns: missing values imputed by the median (plus a 0/1 column saying
-    which were missing), then standardised; a column of more than ``N_BINS`` distinct
-    values is also cut into ``N_BINS`` quantile bins, one-hot, so that the graph's
-    linear projection can learn effects that are not linear in the value (a film's
-    year: MovieLens-100K's raters favoured the newest ones, cold-start NDCG@10 0.27
-    with the year as one standardised column, 0.33 with its bins too; see
-    ``benchmarks/cold_start.py``). Columns of label lists (a film's genres as a list,
-    tuple, set or array): one 0/1 column per label seen twice or more
-    (:class:`~skncf._data.label_sets.LabelSets`). Every other column (strings,
+    which were missing), then standardised (a column without a value at fit is left
+    out: scikit-learn warns at fit, and :func:`transform_quietly` not again); a column
+    of more than ``N_BINS`` distinct values is also cut into ``N_BINS`` quantile bins,
+    one-hot, so that the graph's linear projection can learn effects that are not
+    linear in the value (a film's year: MovieLens-100K's raters favoured the newest
+    ones, cold-start NDCG@10 0.27 with the year as one standardised column, 0.33 with
+    its bins too; see ``benchmarks/cold_start.py``). Columns of label lists (a film's
+    genres as a list, tuple, set or array): one 0/1 column per label seen twice or
+    more (:class:`~skncf._data.label_sets.LabelSets`). Every other column (strings,
     categories, booleans): one-hot, missing values (None, NaN, pd.NA) their own
     category, categories seen fewer than twice pooled into one column (so that a unique
     title or zip code adds nothing), unknown categories all zeros.
@@ -176,13 +177,21 @@ def fit_encoder(encoder, table, name):
         raise ValueError(f"features_encoder could not encode {name}: {error}") from None
 
 
+def transform_quietly(encoder, table):
+    """``encoder.transform(table)``, without the warning that scikit-learn's imputer
+    repeats at every transform for a column that had no value at fit: fit gave it once."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping features without any observed", UserWarning)
+        return encoder.transform(table)
+
+
 def encoded_rows(encoder, ids, table, labels, name):
     """The encoded features in the code order of ``labels``, float32, one row per label.
 
     Each row is scaled to length ``ROW_NORM``. Every label must have a row in the table
     (``ids``); rows for other ids are dropped.
     """
-    rows = _scaled_rows(table if encoder is None else encoder.transform(table), name)
+    rows = _scaled_rows(table if encoder is None else transform_quietly(encoder, table), name)
     return in_code_order(rows, ids, labels)
 
 
@@ -215,7 +224,7 @@ def encoded_later(encoder, table, width, name):
     if encoder is not None:
         _check_no_new_columns(encoder, table, name)
         try:
-            table = encoder.transform(table)
+            table = transform_quietly(encoder, table)
         except (ValueError, TypeError, KeyError) as error:
             raise ValueError(f"{name} does not match the features of fit: {error}") from None
     if table.shape[1] != width:

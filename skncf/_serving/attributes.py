@@ -83,8 +83,6 @@ def attribute_encoder(encoder):
 def _part(steps, columns, specs, tables):
     """The encoding of one pipeline of the default encoder, or None if not one of its."""
     kinds = [type(step) for step in steps]
-    if kinds[:1] == [SimpleImputer] and np.isnan(steps[0].statistics_).any():
-        return None  # a column empty at fit, which the imputer drops
     if kinds == [SimpleImputer, StandardScaler]:
         specs.update(dict.fromkeys(columns, tf.float64))
         imputer, scaler = steps
@@ -141,12 +139,18 @@ def _filled(imputer, columns, values):
 
 
 def _numeric(imputer, scaler, columns):
-    """Median imputation and missing-value indicators, then all of them standardised."""
+    """Median imputation and missing-value indicators, then all of them standardised.
+
+    A column without a value at fit has no median: the imputer leaves it out (its values
+    are not read), and keeps its indicator.
+    """
     flagged = [] if imputer.indicator_ is None else list(imputer.indicator_.features_)
+    kept = np.flatnonzero(~np.isnan(imputer.statistics_))
     mean, scale = (tf.constant(v, tf.float64) for v in (scaler.mean_, scaler.scale_))
 
     def encode(values):
         filled, missing = _filled(imputer, columns, values)
+        filled = tf.gather(filled, tf.constant(kept, tf.int32), axis=1)
         indicators = tf.cast(tf.gather(missing, tf.constant(flagged, tf.int32), axis=1), tf.float64)
         return (tf.concat([filled, indicators], axis=1) - mean) / scale
 
