@@ -180,7 +180,16 @@ def _features_id_options(parser):
 
 
 def _label_options(parser):
-    """--label-cols and --label-sep: feature columns of several labels per id."""
+    """--feature-cols, --label-cols and --label-sep: which columns of the features files
+    are features, and which hold several labels per id."""
+    parser.add_argument(
+        "--feature-cols",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="the columns of the features files to use as features (default: every "
+        "column but the ids; titles, URLs and the like are best left out)",
+    )
     parser.add_argument(
         "--label-cols",
         nargs="+",
@@ -624,6 +633,14 @@ def _features(args, side):
     table_format = _table_format(args, features=True)
     frame = _read_table(path, table_format)
     _check_columns(frame, f"{path} ({option})", [(id_option, column)], table_format)
+    if args.feature_cols:
+        chosen = [n for n in frame.columns if n in args.feature_cols and n != column]
+        if not chosen:
+            raise UserError(
+                f"{path} ({option}) has none of the --feature-cols columns; its columns "
+                f"are {', '.join(map(str, frame.columns))}."
+            )
+        frame = frame[[column, *chosen]]
     if frame.shape[1] == 1:
         raise UserError(
             f"{path} ({option}) has one column, the ids, and no attributes (give its "
@@ -641,14 +658,16 @@ def _split_labels(value, sep):
     return [label for label in str(value).split(sep) if label]
 
 
-def _check_label_cols(args, tables):
-    """Raise unless each --label-cols column is a feature column of one of ``tables``."""
-    missing = [name for name in args.label_cols if not any(name in t.columns for t in tables)]
-    if missing:
-        raise UserError(
-            f"--label-cols names {', '.join(map(repr, missing))}, a feature column of no "
-            "--user-features or --item-features file."
-        )
+def _check_named_cols(args, tables):
+    """Raise unless each column of --feature-cols and --label-cols is a feature column
+    of one of ``tables``."""
+    for option, names in ("--feature-cols", args.feature_cols), ("--label-cols", args.label_cols):
+        missing = [name for name in names if not any(name in t.columns for t in tables)]
+        if missing:
+            raise UserError(
+                f"{option} names {', '.join(map(repr, missing))}, a feature column of no "
+                "--user-features or --item-features file."
+            )
 
 
 def _check_columns(frame, name, options, table_format):
@@ -691,7 +710,7 @@ def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
     user_features, item_features = _features(args, "user"), _features(args, "item")
-    _check_label_cols(args, [t for t in (user_features, item_features) if t is not None])
+    _check_named_cols(args, [t for t in (user_features, item_features) if t is not None])
     return NCFRecommender(
         user_features=user_features,
         item_features=item_features,

@@ -584,8 +584,26 @@ def test_features_files_of_another_format_than_the_data(skncf, interactions_csv)
         assert fit.returncode == 0, fit.stderr
         encoder = skncf_load(folder / "i.skncf").feature_encoders_["item"]
         assert len(encoder.feature_names_in_) == 4  # title, url, action, drama
+    # the genres alone: fit, and recommend new items from the same columns of a like file
+    genres = ["--feature-cols", "3", "4"]
+    fit = skncf("fit", *data, *features, "u.item", *genres, "-o", "g.skncf", "--quiet", *QUICK,
+                cwd=folder)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    rec = skncf_load(folder / "g.skncf")
+    assert rec.feature_encoders_["item"].feature_names_in_.tolist() == ["3", "4"]
+    new = items.iloc[:2].assign(id=[900, 901], action=[1, 0], drama=[0, 1])
+    new.to_csv(folder / "new.item", sep="|", header=False, index=False, encoding="latin-1")
+    (folder / "ids.txt").write_text("900\n901\n")
+    out = skncf("recommend", "g.skncf", "--users", "u0", "--k", "2", "--allow-file", "ids.txt",
+                *data[1:], *features, "new.item", *genres, cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    added = new.set_axis(["0", "1", "2", "3", "4"], axis=1).set_index("0")[["3", "4"]]
+    expected = rec.add_items(added).recommend(["u0"], k=2, allow=[900, 901])
+    assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
     utf8 = ["--features-encoding", "utf-8"]
     for options, message in [
+        ([*features, "u.item", "--feature-cols", "3", "9"], "--feature-cols names '9', a"),
+        ([*features, "u.item", "--feature-cols", "0"], "none of the --feature-cols columns; its"),
         (["--sep", "\t", *features, "u.item"], "has one column, the ids, and no attributes"),
         (["--item-features-col", "id", "--item-features", "items.csv"], "pass --features-header"),
         ([*features, "u.item", *utf8], "(give its --features-encoding)"),
