@@ -180,26 +180,29 @@ def _features_id_options(parser):
 
 
 def _label_options(parser):
-    """--feature-cols, --label-cols and --label-sep: which columns of the features files
-    are features, and which hold several labels per id."""
+    """--{side}-attributes, --{side}-label-cols and --label-sep: which columns of each
+    features file are attributes, and which hold several labels per id."""
+    for side in ("user", "item"):
+        parser.add_argument(
+            f"--{side}-attributes",
+            nargs="+",
+            default=[],
+            metavar="COL",
+            help=f"the columns of --{side}-features to use as attributes (default: every "
+            "column but the ids; titles, URLs and the like are best left out)",
+        )
+        parser.add_argument(
+            f"--{side}-label-cols",
+            nargs="+",
+            default=[],
+            metavar="COL",
+            help=f"columns of --{side}-features that hold several labels per id, "
+            "separated by --label-sep (a film's genres: Action|Comedy): one feature per label",
+        )
     parser.add_argument(
-        "--feature-cols",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="the columns of the features files to use as features (default: every "
-        "column but the ids; titles, URLs and the like are best left out)",
-    )
-    parser.add_argument(
-        "--label-cols",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="columns of the features files that hold several labels per id, separated "
-        "by --label-sep (a film's genres: Action|Comedy): one feature per label",
-    )
-    parser.add_argument(
-        "--label-sep", default="|", help="separator of the labels in --label-cols (default: |)"
+        "--label-sep",
+        default="|",
+        help="separator of the labels in --user-label-cols and --item-label-cols (default: |)",
     )
 
 
@@ -625,49 +628,45 @@ def _training_data(args):
 def _features(args, side):
     """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
     path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_features_col")
+    attributes, labels = getattr(args, f"{side}_attributes"), getattr(args, f"{side}_label_cols")
     option, id_option = f"--{side}-features", f"--{side}-features-col"
     if column is None:
         column, id_option = getattr(args, f"{side}_col"), f"--{side}-col"
     if path is None:
+        if attributes or labels:
+            raise UserError(f"--{side}-attributes and --{side}-label-cols need {option}.")
         return None
     table_format = _table_format(args, features=True)
     frame = _read_table(path, table_format)
-    _check_columns(frame, f"{path} ({option})", [(id_option, column)], table_format)
-    if args.feature_cols:
-        chosen = [n for n in frame.columns if n in args.feature_cols and n != column]
-        if not chosen:
+    named = [(id_option, column)] + [(f"--{side}-attributes", name) for name in attributes]
+    named += [(f"--{side}-label-cols", name) for name in labels]
+    _check_columns(frame, f"{path} ({option})", named, table_format)
+    if attributes:
+        left_out = [name for name in labels if name not in attributes]
+        if left_out:
             raise UserError(
-                f"{path} ({option}) has none of the --feature-cols columns; its columns "
-                f"are {', '.join(map(str, frame.columns))}."
+                f"--{side}-label-cols names {', '.join(map(repr, left_out))}, which "
+                f"--{side}-attributes leaves out."
             )
+        chosen = list(dict.fromkeys(name for name in attributes if name != column))
+        if not chosen:
+            raise UserError(f"--{side}-attributes names no column but the ids, {column!r}.")
         frame = frame[[column, *chosen]]
     if frame.shape[1] == 1:
         raise UserError(
             f"{path} ({option}) has one column, the ids, and no attributes (give its "
             "separator with --features-sep)"
         )
-    for name in set(args.label_cols) & set(frame.columns) - {column}:
+    for name in set(labels) - {column}:
         frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
     return frame.set_index(column)
 
 
 def _split_labels(value, sep):
-    """A cell of a --label-cols column as its list of labels; None if it is empty."""
+    """A cell of a --{side}-label-cols column as its list of labels; None if empty."""
     if isinstance(value, float) and value != value:  # NaN: pandas read an empty cell
         return None
     return [label for label in str(value).split(sep) if label]
-
-
-def _check_named_cols(args, tables):
-    """Raise unless each column of --feature-cols and --label-cols is a feature column
-    of one of ``tables``."""
-    for option, names in ("--feature-cols", args.feature_cols), ("--label-cols", args.label_cols):
-        missing = [name for name in names if not any(name in t.columns for t in tables)]
-        if missing:
-            raise UserError(
-                f"{option} names {', '.join(map(repr, missing))}, a feature column of no "
-                "--user-features or --item-features file."
-            )
 
 
 def _check_columns(frame, name, options, table_format):
@@ -710,7 +709,6 @@ def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
     user_features, item_features = _features(args, "user"), _features(args, "item")
-    _check_named_cols(args, [t for t in (user_features, item_features) if t is not None])
     return NCFRecommender(
         user_features=user_features,
         item_features=item_features,

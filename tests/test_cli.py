@@ -528,7 +528,8 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
     movies = pd.DataFrame({"id": games, "title": [f"t{g}" for g in games], "genres": genres})
     movies.to_csv(folder / "games.dat", sep=":", header=False, index=False)
     files = ["--sep", ":", "--no-header", "--user-col", "0", "--item-col", "1"]
-    features = ["--item-features", "games.dat", "--item-features-col", "0", "--label-cols", "2"]
+    features = ["--item-features", "games.dat", "--item-features-col", "0"]
+    features += ["--item-label-cols", "2"]
     fit = skncf("fit", "plays.dat", *files, *features, "-o", "g.skncf", "--quiet", *QUICK,
                 cwd=folder)  # fmt: skip
     assert fit.returncode == 0, fit.stderr
@@ -542,13 +543,15 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
     (folder / "ids.txt").write_text("900\n901\n")
     out = skncf("recommend", "g.skncf", "--users", "u0", "--item-features", "new.dat",
                 "--allow-file", "ids.txt", *files[:3], "--item-features-col", "0",
-                "--label-cols", "2", cwd=folder)  # fmt: skip
+                "--item-label-cols", "2", cwd=folder)  # fmt: skip
     assert out.returncode == 0, out.stderr
     new = pd.DataFrame({"1": ["new", "other"], "2": [["fps", "rpg"], ["sim"]]}, index=[900, 901])
     expected = rec.add_items(new).recommend(["u0"], k=2, allow=[900, 901])
     assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
     for args, message in [
-        (["--label-cols", "genre"], "--label-cols names 'genre', a feature column of no"),
+        (["--item-label-cols", "x"], "games.dat (--item-features) has no column 'x' (--item-label"),
+        (["--user-label-cols", "2"], "--user-attributes and --user-label-cols need --user-feat"),
+        (["--item-label-cols", "2", "--item-attributes", "1"], "which --item-attributes leaves"),
         (["--item-features-col", "9"], "games.dat (--item-features) has no column '9'"),
     ]:
         result = skncf("fit", "plays.dat", *files, "--item-features", "games.dat", *args,
@@ -585,7 +588,7 @@ def test_features_files_of_another_format_than_the_data(skncf, interactions_csv)
         encoder = skncf_load(folder / "i.skncf").feature_encoders_["item"]
         assert len(encoder.feature_names_in_) == 4  # title, url, action, drama
     # the genres alone: fit, and recommend new items from the same columns of a like file
-    genres = ["--feature-cols", "3", "4"]
+    genres = ["--item-attributes", "3", "4"]
     fit = skncf("fit", *data, *features, "u.item", *genres, "-o", "g.skncf", "--quiet", *QUICK,
                 cwd=folder)  # fmt: skip
     assert fit.returncode == 0, fit.stderr
@@ -602,8 +605,8 @@ def test_features_files_of_another_format_than_the_data(skncf, interactions_csv)
     assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
     utf8 = ["--features-encoding", "utf-8"]
     for options, message in [
-        ([*features, "u.item", "--feature-cols", "3", "9"], "--feature-cols names '9', a"),
-        ([*features, "u.item", "--feature-cols", "0"], "none of the --feature-cols columns; its"),
+        ([*features, "u.item", "--item-attributes", "3", "9"], "no column '9' (--item-attr"),
+        ([*features, "u.item", "--item-attributes", "0"], "names no column but the ids, '0'"),
         (["--sep", "\t", *features, "u.item"], "has one column, the ids, and no attributes"),
         (["--item-features-col", "id", "--item-features", "items.csv"], "pass --features-header"),
         ([*features, "u.item", *utf8], "(give its --features-encoding)"),
