@@ -180,8 +180,9 @@ def _features_id_options(parser):
 
 
 def _label_options(parser):
-    """--{side}-attributes, --{side}-label-cols and --label-sep: which columns of each
-    features file are attributes, and which hold several labels per id."""
+    """--{side}-attributes, --{side}-categorical-cols, --{side}-label-cols and
+    --label-sep: which columns of each features file are attributes, which hold codes,
+    and which several labels per id."""
     for side in ("user", "item"):
         parser.add_argument(
             f"--{side}-attributes",
@@ -190,6 +191,14 @@ def _label_options(parser):
             metavar="COL",
             help=f"the columns of --{side}-features to use as attributes (default: every "
             "column but the ids; titles, URLs and the like are best left out)",
+        )
+        parser.add_argument(
+            f"--{side}-categorical-cols",
+            nargs="+",
+            default=[],
+            metavar="COL",
+            help=f"columns of --{side}-features whose numbers are codes (an occupation, a "
+            "country): one-hot as categories, where numbers are otherwise standardised",
         )
         parser.add_argument(
             f"--{side}-label-cols",
@@ -628,38 +637,72 @@ def _training_data(args):
 def _features(args, side):
     """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
     path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_features_col")
-    attributes, labels = getattr(args, f"{side}_attributes"), getattr(args, f"{side}_label_cols")
+    kinds = {kind: getattr(args, f"{side}_{kind}") for kind in _COLUMN_KINDS}
     option, id_option = f"--{side}-features", f"--{side}-features-col"
     if column is None:
         column, id_option = getattr(args, f"{side}_col"), f"--{side}-col"
     if path is None:
-        if attributes or labels:
-            raise UserError(f"--{side}-attributes and --{side}-label-cols need {option}.")
+        given = [f"--{side}-{kind.replace('_', '-')}" for kind, names in kinds.items() if names]
+        if given:
+            raise UserError(f"{', '.join(given)} name columns of {option}, not given.")
         return None
     table_format = _table_format(args, features=True)
     frame = _read_table(path, table_format)
-    named = [(id_option, column)] + [(f"--{side}-attributes", name) for name in attributes]
-    named += [(f"--{side}-label-cols", name) for name in labels]
+    named = [(id_option, column)]
+    named += [(f"--{side}-{k.replace('_', '-')}", n) for k, names in kinds.items() for n in names]
     _check_columns(frame, f"{path} ({option})", named, table_format)
+    _check_column_kinds(side, **kinds)
+    frame = _attributes(frame, column, kinds["attributes"], f"{path} ({option})", side)
+    for name in set(kinds["label_cols"]) - {column}:
+        frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
+    for name in set(kinds["categorical_cols"]) - {column}:
+        frame[name] = [_code(value) for value in frame[name]]
+    return frame.set_index(column)
+
+
+# What the --{side}-... options say of a features file's columns, by their dest names.
+_COLUMN_KINDS = ("attributes", "categorical_cols", "label_cols")
+
+
+def _attributes(frame, column, attributes, name, side):
+    """``frame`` with its id ``column`` and the ``attributes`` (all columns if none)."""
     if attributes:
-        left_out = [name for name in labels if name not in attributes]
-        if left_out:
-            raise UserError(
-                f"--{side}-label-cols names {', '.join(map(repr, left_out))}, which "
-                f"--{side}-attributes leaves out."
-            )
-        chosen = list(dict.fromkeys(name for name in attributes if name != column))
+        chosen = list(dict.fromkeys(attribute for attribute in attributes if attribute != column))
         if not chosen:
             raise UserError(f"--{side}-attributes names no column but the ids, {column!r}.")
         frame = frame[[column, *chosen]]
     if frame.shape[1] == 1:
         raise UserError(
-            f"{path} ({option}) has one column, the ids, and no attributes (give its "
-            "separator with --features-sep)"
+            f"{name} has one column, the ids, and no attributes (give its separator with "
+            "--features-sep)"
         )
-    for name in set(labels) - {column}:
-        frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
-    return frame.set_index(column)
+    return frame
+
+
+def _check_column_kinds(side, attributes, categorical_cols, label_cols):
+    """Raise for a column named as two kinds, or as a kind but not among the attributes."""
+    codes, labels = categorical_cols, label_cols
+    both = set(codes) & set(labels)
+    if both:
+        raise UserError(
+            f"--{side}-categorical-cols and --{side}-label-cols both name "
+            f"{', '.join(map(repr, sorted(both)))}: a column is one or the other."
+        )
+    left_out = [name for name in [*codes, *labels] if attributes and name not in attributes]
+    if left_out:
+        raise UserError(
+            f"--{side}-...-cols names {', '.join(map(repr, left_out))}, which "
+            f"--{side}-attributes leaves out."
+        )
+
+
+def _code(value):
+    """A cell of a --{side}-categorical-cols column as text: 3.0 (an integer column with
+    gaps, which pandas reads as floats) as "3", so that a file without gaps codes alike;
+    None if empty."""
+    if isinstance(value, float):
+        return None if value != value else str(int(value)) if value.is_integer() else str(value)
+    return str(value)
 
 
 def _split_labels(value, sep):

@@ -550,7 +550,7 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
     assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
     for args, message in [
         (["--item-label-cols", "x"], "games.dat (--item-features) has no column 'x' (--item-label"),
-        (["--user-label-cols", "2"], "--user-attributes and --user-label-cols need --user-feat"),
+        (["--user-label-cols", "2"], "--user-label-cols name columns of --user-features, not"),
         (["--item-label-cols", "2", "--item-attributes", "1"], "which --item-attributes leaves"),
         (["--item-features-col", "9"], "games.dat (--item-features) has no column '9'"),
     ]:
@@ -612,6 +612,40 @@ def test_features_files_of_another_format_than_the_data(skncf, interactions_csv)
         ([*features, "u.item", *utf8], "(give its --features-encoding)"),
     ]:
         result = skncf("fit", *data, *options, "-o", "x.skncf", *QUICK, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_numbers_that_are_codes_are_one_hot_as_categories(skncf, interactions_csv):
+    # an occupation code with a gap, which pandas reads as floats (3.0)
+    folder, frame = interactions_csv
+    players = sorted(frame.player.unique())
+    codes = np.resize([3, 7, 12, np.nan], len(players))
+    pd.DataFrame({"player": players, "job": codes, "age": 20.0 + np.arange(len(players))}).to_csv(
+        folder / "jobs.csv", index=False
+    )
+    jobs = ["--user-features", "jobs.csv", "--user-categorical-cols", "job"]
+    fit = skncf("fit", "plays.csv", *COLUMNS, *jobs, "-o", "j.skncf", "--quiet", *QUICK,
+                cwd=folder)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    rec = skncf_load(folder / "j.skncf")
+    names = rec.feature_encoders_["user"].get_feature_names_out().tolist()
+    assert {"pipeline-3__job_3", "pipeline-3__job_7", "pipeline-3__job_12"} <= set(names)
+    # new users' codes without a gap are ints: the same categories
+    pd.DataFrame({"player": ["n1", "n2"], "job": [7, 12], "age": [30.0, 40.0]}).to_csv(
+        folder / "new_jobs.csv", index=False
+    )
+    out = skncf("recommend", "j.skncf", "--user-features", "new_jobs.csv", "--user-"
+                "categorical-cols", "job", "--k", "3", *COLUMNS, cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    new = pd.DataFrame({"job": ["7", "12"], "age": [30.0, 40.0]}, index=["n1", "n2"])
+    expected = rec.fold_in(user_features=new).recommend(["n1", "n2"], k=3)
+    assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected.ravel().tolist()
+    for args, message in [
+        (["--user-label-cols", "job"], "both name 'job': a column is one or the other"),
+        (["--user-attributes", "age"], "names 'job', which --user-attributes leaves out"),
+    ]:
+        result = skncf("fit", "plays.csv", *COLUMNS, *jobs, *args, "-o", "x.skncf", *QUICK,
+                       cwd=folder)  # fmt: skip
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
