@@ -650,7 +650,7 @@ def test_numbers_that_are_codes_are_one_hot_as_categories(skncf, interactions_cs
 
 
 def test_separators_are_guessed_from_a_count_of_fields_that_holds_on_every_line(tmp_path):
-    from skncf._cli import _guess_separator
+    from skncf._cli_tables import guess_separator
 
     for text, sep in [
         ("1::Toy Story (1995)::Animation|Comedy\n2::Heat, The (1995)::Action\n", "::"),
@@ -659,7 +659,7 @@ def test_separators_are_guessed_from_a_count_of_fields_that_holds_on_every_line(
         ("1;2\n3;4;5\n", None),  # no count holds: left to pandas' sniffing
     ]:
         (tmp_path / "t.txt").write_text(text)
-        assert _guess_separator(str(tmp_path / "t.txt"), "utf-8") == sep, text
+        assert guess_separator(str(tmp_path / "t.txt"), "utf-8") == sep, text
 
 
 def test_files_without_a_header_and_with_other_separators(skncf, interactions_csv):
