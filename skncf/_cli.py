@@ -300,7 +300,7 @@ def _add_recommend(commands):
         "--item-features",
         metavar="FILE",
         help="new items' attributes, columns as in fit's --item-features (a model fit with "
-        "them): the items join the catalog before ranking",
+        "them): the items the model does not know join the catalog before ranking",
     )
     recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     recommend.add_argument(
@@ -574,7 +574,7 @@ def _in_cli_terms(recommend, *args, **options):
 def _recommend(args):
     rec = _load(args)
     if args.item_features is not None:
-        rec.add_items(features_table(args, "item"))
+        _add_new_items(args, rec)
     filters = _filters(args, rec, "item")
     recommend, users, options = _ranker(args, rec)
     items, scores = _in_cli_terms(
@@ -582,6 +582,21 @@ def _recommend(args):
         fill_value=_absent(rec.items_), **filters, **options,
     )  # fmt: skip
     _write_lists(args, ("user", "items", "item"), users, items, scores)
+
+
+def _add_new_items(args, rec):
+    """Add the items of --item-features that the model does not know: the file may be the
+    whole catalog with new rows, and its known items keep the attributes of fit."""
+    table = features_table(args, "item")
+    known = table.index.isin(rec.items_)
+    if known.any():
+        print(
+            f"skncf: note: {known.sum()} item(s) of {args.item_features} are in the model "
+            f"already and keep the attributes of fit; {(~known).sum()} new one(s) added.",
+            file=sys.stderr,
+        )
+    if not known.all():
+        rec.add_items(table[~known])
 
 
 def _filters(args, rec, kind):

@@ -548,6 +548,15 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
     new = pd.DataFrame({"1": ["new", "other"], "2": [["fps", "rpg"], ["sim"]]}, index=[900, 901])
     expected = rec.add_items(new).recommend(["u0"], k=2, allow=[900, 901])
     assert pd.read_csv(io.StringIO(out.stdout)).item.tolist() == expected[0].tolist()
+    # the whole catalog with the new rows: the known items keep fit's attributes
+    with open(folder / "all.dat", "w") as catalog:
+        catalog.write((folder / "games.dat").read_text() + (folder / "new.dat").read_text())
+    whole = skncf("recommend", "g.skncf", "--users", "u0", "--item-features", "all.dat",
+                  "--allow-file", "ids.txt", *files[:3], "--item-features-col", "0",
+                  "--item-label-cols", "2", cwd=folder)  # fmt: skip
+    assert whole.returncode == 0 and whole.stdout == out.stdout, whole.stderr
+    assert f"{len(games)} item(s) of all.dat are in the model already" in whole.stderr
+    assert "2 new one(s) added" in whole.stderr
     for args, message in [
         (["--item-label-cols", "x"], "games.dat (--item-features) has no column 'x' (--item-label"),
         (["--user-label-cols", "2"], "--user-label-cols name columns of --user-features, not"),
