@@ -26,35 +26,27 @@ def features_id_options(parser):
         )
 
 
+# What the --{side}-... options say of a features file's columns, and their help.
+_COLUMN_KINDS = {
+    "attributes": "the columns of --{side}-features to use as attributes (default: every "
+    "column but the ids; titles, URLs and the like are best left out)",
+    "categorical-cols": "columns of --{side}-features whose numbers are codes (an "
+    "occupation, a country): one-hot as categories, where numbers are otherwise standardised",
+    "label-cols": "columns of --{side}-features that hold several labels per id, separated "
+    "by --label-sep (a film's genres: Action|Comedy): one feature per label",
+}
+
+
 def column_kind_options(parser):
     """--{side}-attributes, --{side}-categorical-cols, --{side}-label-cols and
     --label-sep: which columns of each features file are attributes, which hold codes,
     and which several labels per id."""
     for side in ("user", "item"):
-        parser.add_argument(
-            f"--{side}-attributes",
-            nargs="+",
-            default=[],
-            metavar="COL",
-            help=f"the columns of --{side}-features to use as attributes (default: every "
-            "column but the ids; titles, URLs and the like are best left out)",
-        )
-        parser.add_argument(
-            f"--{side}-categorical-cols",
-            nargs="+",
-            default=[],
-            metavar="COL",
-            help=f"columns of --{side}-features whose numbers are codes (an occupation, a "
-            "country): one-hot as categories, where numbers are otherwise standardised",
-        )
-        parser.add_argument(
-            f"--{side}-label-cols",
-            nargs="+",
-            default=[],
-            metavar="COL",
-            help=f"columns of --{side}-features that hold several labels per id, "
-            "separated by --label-sep (a film's genres: Action|Comedy): one feature per label",
-        )
+        for kind, text in _COLUMN_KINDS.items():
+            option = f"--{side}-{kind}"
+            parser.add_argument(
+                option, nargs="+", default=[], metavar="COL", help=text.format(side=side)
+            )
     parser.add_argument(
         "--label-sep",
         default="|",
@@ -210,31 +202,27 @@ def _sep_hint(sep, table_format):
 def features_table(args, side):
     """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
     path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_features_col")
-    kinds = {kind: getattr(args, f"{side}_{kind}") for kind in _COLUMN_KINDS}
+    kinds = {kind: getattr(args, f"{side}_{kind.replace('-', '_')}") for kind in _COLUMN_KINDS}
     option, id_option = f"--{side}-features", f"--{side}-features-col"
     if column is None:
         column, id_option = getattr(args, f"{side}_col"), f"--{side}-col"
     if path is None:
-        given = [f"--{side}-{kind.replace('_', '-')}" for kind, names in kinds.items() if names]
+        given = [f"--{side}-{kind}" for kind, names in kinds.items() if names]
         if given:
             raise UserError(f"{', '.join(given)} name columns of {option}, not given.")
         return None
     table_format = format_of(args, features=True)
     frame = read_table(path, table_format)
     named = [(id_option, column)]
-    named += [(f"--{side}-{k.replace('_', '-')}", n) for k, names in kinds.items() for n in names]
+    named += [(f"--{side}-{kind}", name) for kind, names in kinds.items() for name in names]
     check_columns(frame, f"{path} ({option})", named, table_format)
-    _check_column_kinds(side, **kinds)
+    _check_column_kinds(side, *kinds.values())
     frame = _attributes(frame, column, kinds["attributes"], f"{path} ({option})", side)
-    for name in set(kinds["label_cols"]) - {column}:
+    for name in set(kinds["label-cols"]) - {column}:
         frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
-    for name in set(kinds["categorical_cols"]) - {column}:
+    for name in set(kinds["categorical-cols"]) - {column}:
         frame[name] = [_code(value) for value in frame[name]]
     return frame.set_index(column)
-
-
-# What the --{side}-... options say of a features file's columns, by their dest names.
-_COLUMN_KINDS = ("attributes", "categorical_cols", "label_cols")
 
 
 def _attributes(frame, column, attributes, name, side):
