@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from ._cli_tables import (
     UserError,
     check_columns,
-    column_kind_options,
-    features_id_options,
+    features_options,
     features_table,
     format_of,
     read_table,
@@ -152,16 +151,6 @@ def _data_options():
     data.add_argument("--user-col", default="user", help="column of user ids (default: user)")
     data.add_argument("--item-col", default="item", help="column of item ids (default: item)")
     table_format_options(data)
-    for side in ("user", "item"):
-        data.add_argument(
-            f"--{side}-features",
-            metavar="FILE",
-            help=f"a table of {side} attributes (.csv, .tsv, .parquet): its --{side}-col "
-            f"column holds {side} ids, every other column is a feature (numbers, or "
-            f"categories as text); {side}s without interactions are scored from it",
-        )
-    features_id_options(data)
-    column_kind_options(data)
     target = data.add_mutually_exclusive_group()
     target.add_argument(
         "--rating-col",
@@ -172,6 +161,16 @@ def _data_options():
         help="column of implicit weights or counts (0 = no interaction); default: every "
         "row is one interaction",
     )
+    features = data.add_argument_group("side features (user guide: 'Side features and cold start')")
+    for side in ("user", "item"):
+        features.add_argument(
+            f"--{side}-features",
+            metavar="FILE",
+            help=f"a table of {side} attributes (.csv, .tsv, .parquet): its --{side}-col "
+            f"column holds {side} ids, every other column is a feature (numbers, or "
+            f"categories as text); {side}s without interactions are scored from it",
+        )
+    features_options(features)
     return data
 
 
@@ -313,8 +312,6 @@ def _add_recommend(commands):
         "--deny-file", help="a text file of item ids, one per line: never recommend these"
     )
     history = recommend.add_argument_group("columns of --history and the features files")
-    features_id_options(history)
-    column_kind_options(history)
     history.add_argument("--user-col", default="user", help="user ids (default: user)")
     history.add_argument("--item-col", default="item", help="item ids (default: item)")
     history.add_argument(
@@ -326,6 +323,7 @@ def _add_recommend(commands):
         "users' histories as the model's were weighted in fit",
     )
     table_format_options(history)
+    features_options(history)
     recommend.add_argument(
         "--approximate",
         nargs="?",

@@ -16,16 +16,6 @@ class UserError(Exception):
     """A mistake in the command line or its input files: reported in one line."""
 
 
-def features_id_options(parser):
-    """--user-features-col and --item-features-col: the id columns of the features files."""
-    for side in ("user", "item"):
-        parser.add_argument(
-            f"--{side}-features-col",
-            metavar="COL",
-            help=f"column of {side} ids in --{side}-features (default: --{side}-col's)",
-        )
-
-
 # What the --{side}-... options say of a features file's columns, and their help.
 _COLUMN_KINDS = {
     "attributes": "the columns of --{side}-features to use as attributes (default: every "
@@ -37,26 +27,8 @@ _COLUMN_KINDS = {
 }
 
 
-def column_kind_options(parser):
-    """--{side}-attributes, --{side}-categorical-cols, --{side}-label-cols and
-    --label-sep: which columns of each features file are attributes, which hold codes,
-    and which several labels per id."""
-    for side in ("user", "item"):
-        for kind, text in _COLUMN_KINDS.items():
-            option = f"--{side}-{kind}"
-            parser.add_argument(
-                option, nargs="+", default=[], metavar="COL", help=text.format(side=side)
-            )
-    parser.add_argument(
-        "--label-sep",
-        default="|",
-        help="separator of the labels in --user-label-cols and --item-label-cols (default: |)",
-    )
-
-
 def table_format_options(parser):
-    """--sep, --no-header and --encoding for every text table a command reads, and their
-    --features-... counterparts for the features files, where those differ."""
+    """--sep, --no-header and --encoding: how every text table a command reads is read."""
     parser.add_argument(
         "--sep",
         help="field separator of the text files, e.g. '::' (default: tab for .tsv, comma "
@@ -73,20 +45,42 @@ def table_format_options(parser):
         default="utf-8",
         help="text encoding of the text files, e.g. latin-1 (default: utf-8)",
     )
+
+
+def features_options(parser):
+    """The options of the features files: their id columns, which of their columns are
+    attributes, codes or label lists, and their format where it is not the data's."""
+    for side in ("user", "item"):
+        parser.add_argument(
+            f"--{side}-features-col",
+            metavar="COL",
+            help=f"column of {side} ids in --{side}-features (default: --{side}-col's)",
+        )
+        for kind, text in _COLUMN_KINDS.items():
+            option = f"--{side}-{kind}"
+            parser.add_argument(
+                option, nargs="+", default=[], metavar="COL", help=text.format(side=side)
+            )
+    parser.add_argument(
+        "--label-sep",
+        default="|",
+        help="separator of the labels in --user-label-cols and --item-label-cols (default: |)",
+    )
     parser.add_argument(
         "--features-sep",
         help="field separator of the features files, where it is not --sep's (MovieLens-"
         "100K: u.data has tabs, u.user and u.item '|')",
     )
-    header = parser.add_mutually_exclusive_group()
-    header.add_argument(
+    # not a mutually exclusive group: a parent parser's copy would take it out of the
+    # argument group (help lists it under "options"); the last of the two given wins
+    parser.add_argument(
         "--features-no-header",
         dest="features_header",
         action="store_false",
         default=None,
         help="the features files have no header row, whatever --no-header says",
     )
-    header.add_argument(
+    parser.add_argument(
         "--features-header",
         dest="features_header",
         action="store_true",
