@@ -450,10 +450,9 @@ def _training_data(args):
 def _estimator(args, feedback):
     from ._estimator import NCFRecommender
 
-    user_features, item_features = features_table(args, "user"), features_table(args, "item")
     return NCFRecommender(
-        user_features=user_features,
-        item_features=item_features,
+        user_features=features_table(args, "user"),
+        item_features=features_table(args, "item"),
         architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,

@@ -379,6 +379,7 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
             model, settings["callbacks"], settings["validation"], epochs, program.optimizer,
             steps=n_steps // epochs,
         )  # fmt: skip
+        what_ran = f"{n_rows} {what}"
         with hooks.training() as first_epoch:
             for epoch in range(first_epoch, epochs):
                 tic = time.perf_counter()
@@ -386,7 +387,6 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
                 loss = program.epoch(model, *next_epoch(rng))
                 check_loss(loss, epoch)
                 logs = hooks.epoch_end(epoch, loss)
-                what_ran = f"{n_rows} {what}"
                 record_epoch(history, logs, epoch, epochs, what_ran, tic, settings["verbose"])
                 if hooks.stop:
                     break
