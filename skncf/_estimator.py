@@ -223,7 +223,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         the training time.
     columns : pair of int or pair of str, default=None
         Where the user and item ids are in ``X``: two column positions, or two column
-        names of a DataFrame. None means ``X`` has exactly two columns, user id first.
+        names of a DataFrame. None means ``X`` has exactly two columns, user id first;
+        if they are a DataFrame's named columns, later calls read them by those names.
         Other columns are validated but not used. Names are read by name after ``fit``,
         as ``ColumnTransformer`` reads its columns: ``predict``, ``score``, ``fold_in``
         and ``partial_fit`` take a DataFrame with the two id columns in any order,
@@ -1226,10 +1227,14 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             ) from None
 
     def _by_name(self, X):
-        """``X`` with fit's layout of columns where ``columns`` named them (:func:`by_name`)."""
-        columns = () if self.columns is None else self.columns
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        return by_name(X, getattr(self, "feature_names_in_", None), columns)
+        """``X`` with fit's layout of columns where ``columns`` named them, or where fit's
+        frame held named id columns alone (``columns=None``): :func:`by_name`."""
+        names_in = getattr(self, "feature_names_in_", None)
+        if self.columns is None:
+            columns = [] if names_in is None else list(names_in)
+        else:
+            columns = [self.columns] if isinstance(self.columns, str) else list(self.columns)
+        return by_name(X, names_in, columns)
 
     def _output(self, logits):
         """Logits -> probabilities (implicit) or ratings (explicit)."""

@@ -160,7 +160,7 @@ def test_named_id_columns_are_read_by_name_after_fit(interactions):
         rec.fold_in(pairs.head(40)).recommend(users, k=3),
         rec.fold_in(log.head(40)).recommend(users, k=3),
     )
-    absent = r"id column 'player' that columns= names once; it holds it not at all among"
+    absent = r"id column 'player' once, as in fit; it holds it not at all among"
     with pytest.raises(ValueError, match=absent + r" its columns \['game'\]"):
         rec.predict(log[["game"]])
     twice = pd.concat([log[["player", "game"]], log[["player"]]], axis=1)
@@ -172,6 +172,31 @@ def test_named_id_columns_are_read_by_name_after_fit(interactions):
     rec.fit(log, validation_data=pairs.tail(30))
     assert len(rec.history_["val_ndcg@10"]) == FAST["epochs"]
     assert rec.predict(log).shape == expected.shape
+
+
+def test_a_frame_of_ids_alone_names_its_id_columns_for_later_calls(interactions):
+    # fit on the two id columns, columns=None: later frames are read by those names, as
+    # with columns=(names). Before, every column of such a frame read as 0 (user 0, item 0)
+    pairs = pd.DataFrame(interactions, columns=["user", "item"])
+    log = pairs.assign(rating=4.0, time=np.arange(len(pairs)))[["time", "item", "user", "rating"]]
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(pairs)
+    expected = rec.predict(pairs)
+    assert len(np.unique(expected)) > 1
+    np.testing.assert_array_equal(rec.predict(log), expected)
+    assert rec.score(log) == rec.score(pairs)
+    users = pairs["user"].unique()[:3]
+    np.testing.assert_array_equal(
+        rec.fold_in(log.head(40)).recommend(users, k=3),
+        rec.fold_in(pairs.head(40)).recommend(users, k=3),
+    )
+    with pytest.raises(ValueError, match=r"id column 'user' once, as in fit; it holds it not"):
+        rec.predict(pairs.set_axis(["u", "i"], axis=1))
+    by_pairs = NCFRecommender(architecture="gmf", **FAST).fit(pairs, validation_data=pairs.tail(30))
+    by_log = NCFRecommender(architecture="gmf", **FAST).fit(pairs, validation_data=log.tail(30))
+    assert by_log.history_["val_ndcg@10"] == by_pairs.history_["val_ndcg@10"]
+    by_pairs.partial_fit(pairs.head(40))
+    by_log.partial_fit(log.head(40))
+    np.testing.assert_array_equal(by_log.predict(pairs), by_pairs.predict(pairs))
 
 
 def test_id_columns_by_position_keep_fits_layout(interactions):

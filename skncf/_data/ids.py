@@ -251,10 +251,12 @@ def by_name(frame, names_in, id_columns):
     As scikit-learn's ColumnTransformer reads a frame by the names it selected, a call
     after ``fit`` may give the id columns in another order, among other columns, or
     alone: ``predict(pairs)`` needs no rating column. Positions (ints) in ``id_columns``
-    keep fit's layout binding, as scikit-learn's checks of feature names say.
+    keep fit's layout binding, as scikit-learn's checks of feature names say. A frame fit
+    without ``columns`` names its two id columns by their names in fit.
     """
     if (
         names_in is None
+        or not id_columns
         or not hasattr(frame, "columns")
         or not all(isinstance(column, str) for column in id_columns)
     ):
@@ -266,8 +268,8 @@ def by_name(frame, names_in, id_columns):
         if names.count(column) != 1:
             found = "twice" if column in names else "not at all"
             raise ValueError(
-                f"X must hold the id column {column!r} that columns= names once; it holds "
-                f"it {found} among its columns {names}."
+                f"X must hold the id column {column!r} once, as in fit; it holds it {found} "
+                f"among its columns {names}."
             )
     try:
         import pandas as pd  # skncf reads another library's frame (polars) through pandas
