@@ -34,6 +34,7 @@ from ._compat import HasMethods, Interval, StrOptions, fit_context
 from ._data.features import (
     check_covered,
     check_features,
+    check_id_column,
     encoded_later,
     encoded_rows,
     fit_encoder,
@@ -812,7 +813,11 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         id_columns = self._id_columns_ if keep else self._id_columns(X)
         users, items = checked_pair_ids(frame, X, id_columns)
         catalogs = {"user": users, "item": items}
-        for side, (feature_ids, _) in tables.items():
+        names = getattr(self, "feature_names_in_", None)
+        for side, (feature_ids, table) in tables.items():
+            if names is not None:
+                id_name = names[id_columns[side == "item"]]
+                check_id_column(feature_ids, table, id_name, f"{side}_features")
             wanted = catalogs[side]
             if keep:  # fitted ids have their fitted features
                 wanted = wanted[~encode(getattr(self, f"{side}s_"), wanted)[1]]

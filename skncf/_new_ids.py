@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
-from ._data.features import check_covered, check_features, encoded_later
+from ._data.features import check_covered, check_features, check_id_column, encoded_later
 from ._data.ids import checked_pair_ids, encode, extend_codes, fit_codes
 from ._data.interactions import interacted_items, interaction_matrix, merge_positives
 from ._fitted_state import FittedState
@@ -212,6 +212,9 @@ class NewIdsMethods(FittedState):
         if width is None:
             raise ValueError(f"{name}: the model was fit without {side} features.")
         ids, table = check_features(value, name)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            check_id_column(ids, table, names[self._id_columns_[side == "item"]], name)
         encoder = getattr(self, "feature_encoders_", {}).get(side)
         rows = encoded_later(encoder, table, width, name)
         order = np.argsort(ids, kind="stable")

@@ -521,6 +521,29 @@ def test_bad_feature_tables_get_clear_errors(planted):
     np.testing.assert_array_equal(fit.predict(X[:5]), before)  # failed fits changed nothing
 
 
+def test_a_table_whose_id_column_is_not_its_index_is_refused(planted):
+    # pd.read_csv without index_col: the ids sit in a column named as X's, the index is
+    # 0, 1, 2, ...; matched by that index, every user got another user's features
+    X, _, _, users, _ = planted
+    pairs = pd.DataFrame(X, columns=["user", "item"])
+    shuffled = users.sample(frac=1, random_state=0).rename_axis("user")
+    read_from_file = shuffled.reset_index()
+    assert set(read_from_file.index) == set(pairs["user"])  # every id found: no other error
+    message = r"user_features has a column 'user', the name of X's id column, whose values"
+    with pytest.raises(ValueError, match=r"(?s)" + message + r".*set_index\(.user.\)"):
+        NCFRecommender(user_features=read_from_file, **SMALL).fit(pairs)
+    with pytest.raises(ValueError, match=message):
+        NCFRecommender(user_features=(np.arange(len(users)), read_from_file), **SMALL).fit(pairs)
+    rec = NCFRecommender(
+        user_features=shuffled.reset_index().set_index("user", drop=False), **SMALL
+    )
+    rec.fit(pairs)  # the ids twice, in the index and the column: rows match
+    new = read_from_file.head(3).assign(user=[900, 901, 902])
+    with pytest.raises(ValueError, match=message):
+        rec.fold_in(user_features=new)
+    assert len(rec.fold_in(user_features=new.set_index("user", drop=False)).users_) == 3
+
+
 class _Failing:
     def fit(self, X, y=None):
         raise ValueError("cannot")

@@ -144,6 +144,27 @@ def check_features(value, name):
     return ids, table
 
 
+def check_id_column(ids, table, id_name, name):
+    """Raise if ``table`` holds a column named as X's id column ``id_name`` whose values
+    are not the table's ``ids``: a table read from a file without ``set_index`` keeps its
+    ids in that column and rows 0, 1, 2, ... in its index, which would match the wrong
+    rows to the ids silently (or, for ids 0..n-1, all of them). ``name``: the parameter.
+    Names of digits are positions in files without a header (the command line's "0",
+    "1", ...), not names that two tables share.
+    """
+    if id_name is None or id_name.isdigit() or id_name not in getattr(table, "columns", ()):
+        return
+    column = np.asarray(table[id_name])
+    if column.shape == ids.shape and bool(np.all(column == ids)):
+        return  # the ids twice, as set_index(..., drop=False) keeps them: rows match
+    raise ValueError(
+        f"{name} has a column {id_name!r}, the name of X's id column, whose values are not "
+        f"the ids its rows are matched by (its index, or the ids given: "
+        f"{ids[:3].tolist()}...). Index the table by that column: "
+        f"{name}.set_index({id_name!r})."
+    )
+
+
 def _as_pandas(table, name):
     """A pandas DataFrame of ``table``, which may come from another library (polars).
 
