@@ -127,11 +127,14 @@ def plot_embeddings(
         Which side's embeddings to draw.
     ids : array-like, default=None
         Which items (users) to show, by label; all of them if None.
-    labels : dict or array-like, default=None
-        Text for points: a dict from id to text, or one entry per shown id.
-    color : array-like, default=None
-        One value per shown id, mapped to colours: numbers (e.g. a genre code) or
-        categories (e.g. genre names, then listed in a legend).
+    labels : dict, pandas Series or array-like, default=None
+        Text for points: a dict or a Series from id to text (ids missing from it get
+        none), e.g. a column of a table indexed by item id, or one entry per shown id,
+        in order.
+    color : pandas Series or array-like, default=None
+        Values mapped to colours, numbers (e.g. a genre code) or categories (e.g. genre
+        names, then listed in a legend): a Series from id to value, holding every
+        shown id, or one value per shown id, in order.
     n_labels : int, default=20
         Label at most this many points, those farthest from the centre.
     ax : matplotlib Axes, default=None
@@ -172,7 +175,7 @@ def plot_embeddings(
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5), layout="constrained")
-    _scatter(ax, points, color, kind)
+    _scatter(ax, points, _by_id(color, shown, "color", kind), kind)
     texts = _point_labels(labels, shown)
     if texts is not None:
         has_text = np.flatnonzero([t is not None for t in texts])
@@ -237,11 +240,36 @@ def _scatter(ax, points, color, kind):
         ax.legend(handles, categories.tolist(), fontsize=8)
 
 
+def _by_id(values, shown, name, kind):
+    """``values`` in the order of the ``shown`` ids: a pandas Series is read by its index
+    (every shown id needed), anything else is taken as it is."""
+    if values is None or not _is_series(values):
+        return values
+    missing = ~np.isin(shown, values.index.to_numpy())
+    if missing.any():
+        raise ValueError(
+            f"{name}, a Series, has no value for {missing.sum()} shown {kind}(s), e.g. "
+            f"{shown[missing][:3].tolist()}: its index must hold the ids."
+        )
+    return values.loc[shown].to_numpy()
+
+
+def _is_series(values):
+    return hasattr(values, "index") and getattr(values, "ndim", None) == 1
+
+
 def _point_labels(labels, shown):
     if labels is None:
         return None
+    if _is_series(labels):
+        labels = labels.to_dict()
     if isinstance(labels, dict):
         return [labels.get(key) for key in shown.tolist()]
+    if isinstance(labels, (str, bytes)) or not np.iterable(labels):
+        raise TypeError(
+            "labels must be a dict or a Series from id to text, or one text per shown id; "
+            f"got {type(labels).__name__}."
+        )
     labels = list(labels)
     if len(labels) != len(shown):
         raise ValueError(f"labels has {len(labels)} entries for {len(shown)} shown points.")

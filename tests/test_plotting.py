@@ -89,6 +89,30 @@ def test_user_map_and_a_subset_of_ids(validated):
     plt.close("all")
 
 
+def test_series_label_and_colour_points_by_id(validated):
+    # a column of a table indexed by item id (load_movielens_features' titles, genres):
+    # more rows than the model's items, in another order, read by id, not by position
+    rec, item_groups = validated
+    pd = pytest.importorskip("pandas")
+    ids = np.concatenate([rec.items_, [10_000, 10_001]])[::-1]  # unknown ids, reversed
+    titles = pd.Series([f"title {i}" for i in ids], index=ids)
+    genre = pd.Series(np.r_[-1, -1, item_groups[rec.items_][::-1]], index=ids)
+    shown = rec.items_[[3, 0, 7]]
+    ax = plot_embeddings(rec, ids=shown, labels=titles, color=genre)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"title {i}" for i in shown)
+    by_array = plot_embeddings(rec, ids=shown, color=item_groups[shown])
+    for drawn in (ax, by_array):
+        drawn.figure.canvas.draw()
+    np.testing.assert_array_equal(
+        ax.collections[0].get_facecolors(), by_array.collections[0].get_facecolors()
+    )
+    with pytest.raises(ValueError, match=r"color, a Series, has no value for 1 shown item"):
+        plot_embeddings(rec, color=genre.drop(rec.items_[5]))
+    with pytest.raises(TypeError, match="labels must be a dict or a Series .* got bool"):
+        plot_embeddings(rec, labels=True)
+    plt.close("all")
+
+
 def test_a_fitted_pipeline_is_plotted_by_its_recommender(interactions):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import make_pipeline
