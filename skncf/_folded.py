@@ -1,7 +1,7 @@
 """FoldedUsers: what :meth:`NCFRecommender.fold_in` returns, users served beside a model."""
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -142,8 +142,8 @@ class FoldedUsers:
         exclude_seen: bool = True,
         return_scores: bool = False,
         approximate: bool | dict[str, int] = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        allow: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
         fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each folded user, best first.
@@ -165,7 +165,7 @@ class FoldedUsers:
             Search the estimator's approximate item index (faiss) instead of scoring
             every item, as :meth:`NCFRecommender.recommend` does; the same index serves
             both, built by the first such call of either.
-        allow, deny : array-like of item ids, or a sequence of them, default=None
+        allow, deny : array-like of item ids, a sequence of them, or a dict, default=None
             Candidate filters, as for :meth:`NCFRecommender.recommend`.
         fill_value : int, float or str, default=None
             Completes the list of a user with fewer than ``k`` candidates, as for
@@ -191,8 +191,8 @@ class FoldedUsers:
         k: int = 10,
         *,
         return_scores: bool = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        allow: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
         fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """The ``k`` fitted users most similar to each folded user ("people like you").
@@ -211,7 +211,7 @@ class FoldedUsers:
             most what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
-        allow, deny : array-like of fitted user ids, or a sequence of them, default=None
+        allow, deny : array-like of fitted user ids, a sequence of them, or a dict, default=None
             Filters on the neighbours, as for :meth:`NCFRecommender.similar_users`.
         fill_value : int, float or str, default=None
             Completes the list of a user for whom the filters leave fewer than ``k``

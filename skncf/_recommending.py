@@ -6,15 +6,16 @@ model's scores into lists: candidate filters, exact or approximate top-k, neighb
 cosine, and the fallbacks for unknown ids.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
-from ._data.ids import check_id_lists, check_known, check_query_ids, encode
+from ._data.ids import check_id_lists, check_known, check_query_ids, encode, lists_by_query
 from ._data.interactions import interaction_matrix
 from ._fitted_state import FittedState
 from ._serving.approximate import N_PROBE, ItemIndex, check_options
@@ -33,8 +34,8 @@ class RankingMethods(FittedState):
         exclude_seen: bool = True,
         return_scores: bool = False,
         approximate: bool | dict[str, int] = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        allow: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
         fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Recommend the ``k`` best items for each user, best first.
@@ -65,12 +66,15 @@ class RankingMethods(FittedState):
             user for whom the probed lists hold fewer than ``k`` unseen items is
             ranked exactly (so are all users when the filters leave fewer than half
             the catalog).
-        allow : array-like of item ids, or a sequence of them, default=None
+        allow : array-like of item ids, a sequence of them, or a dict, default=None
             Only these items may be recommended: one list for every user (items in
-            stock), or one list per user in ``users`` (a sequence of as many array-likes,
-            possibly empty). None: every item.
-        deny : array-like of item ids, or a sequence of them, default=None
-            These items are never recommended: one list for every user, or one per user.
+            stock), one list per user in ``users`` (a sequence of as many array-likes,
+            possibly empty), or a dict from user id to its list, holding every user of
+            ``users`` (also a pandas Series of lists, read by its index, e.g.
+            ``log.groupby("user")["item"].apply(list)``). None: every item.
+        deny : array-like of item ids, a sequence of them, or a dict, default=None
+            These items are never recommended: one list for every user, one per user,
+            or a dict (Series) from user id to its list, a user it lacks denied nothing.
             Item ids unknown to the model in ``allow`` or ``deny`` raise a ValueError
             with ``handle_unknown="error"`` and are dropped with ``"ignore"``. Users
             unknown to the model (``handle_unknown="ignore"``) get the most popular
@@ -125,7 +129,7 @@ class RankingMethods(FittedState):
         k = _check_k(k, len(self.items_), "items")
         check_fill(fill_value, self.items_, "item")
         seen = _rows_of(seen, codes, known) if exclude_seen else None
-        candidates = self._candidates(len(labels), allow, deny, seen)
+        candidates = self._candidates(labels, allow, deny, seen)
         because = _left_because(exclude_seen, allow, deny)
         padded = fill_value is not None
         left = candidates.check_k(k, np.arange(len(labels)), labels, "user", because, padded=padded)
@@ -145,18 +149,21 @@ class RankingMethods(FittedState):
         items, scores = _filled(self.items_[top], scores, left, fill_value)
         return (items, scores) if return_scores else items
 
-    def _candidates(self, n_rows, allow, deny, seen, kind="item"):
-        """The :class:`Candidates` of a query of ``n_rows`` rows: its filters by code.
+    def _candidates(self, queries, allow, deny, seen, kind="item", queried="user"):
+        """The :class:`Candidates` of a query of ids ``queries``: its filters by code.
 
         ``kind`` says what the filters hold: ``"item"`` ids, or ``"user"`` ids (the
-        neighbours of :meth:`similar_users`).
+        neighbours of :meth:`similar_users`); ``queried``, what ``queries`` are. Filters
+        keyed by query id (a dict) become one list per query (:func:`lists_by_query`).
         """
         labels = self.items_ if kind == "item" else self.users_
+        n_rows = len(queries)
         lists: dict[str, np.ndarray | sp.csr_array | None] = {}
         for name, value in (("allow", allow), ("deny", deny)):
             if value is None:
                 lists[name] = None
                 continue
+            value = lists_by_query(value, queries, name, queried)
             ids, rows = check_id_lists(value, name, n_rows)
             codes, known = encode(labels, ids)
             self._raise_unknown(known, ids, f"{name} ({kind} ids)")
@@ -275,8 +282,8 @@ class RankingMethods(FittedState):
         k: int = 10,
         *,
         return_scores: bool = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        allow: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
         fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` items most similar to each item, by learned embedding.
@@ -294,10 +301,11 @@ class RankingMethods(FittedState):
             what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
-        allow, deny : array-like of item ids, or a sequence of them, default=None
-            Candidate filters, as for :meth:`recommend`: for every queried item, or one
-            list per queried item. Unknown queried items (``handle_unknown="ignore"``)
-            get the most popular items the filters admit.
+        allow, deny : array-like of item ids, a sequence of them, or a dict, default=None
+            Candidate filters, as for :meth:`recommend`: for every queried item, one
+            list per queried item, or a dict from queried item id to its list. Unknown
+            queried items (``handle_unknown="ignore"``) get the most popular items the
+            filters admit.
         fill_value : int, float or str, default=None
             Completes the list of an item for which the filters leave fewer than ``k``
             neighbours, as for :meth:`recommend` (NaN similarities). None: raise.
@@ -324,8 +332,8 @@ class RankingMethods(FittedState):
         k: int = 10,
         *,
         return_scores: bool = False,
-        allow: ArrayLike | Sequence[ArrayLike] | None = None,
-        deny: ArrayLike | Sequence[ArrayLike] | None = None,
+        allow: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
+        deny: ArrayLike | Sequence[ArrayLike] | Mapping[Any, ArrayLike] | None = None,
         fill_value: int | float | str | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` users most similar to each user, by learned embedding.
@@ -346,10 +354,11 @@ class RankingMethods(FittedState):
             what ``allow`` and ``deny`` leave.
         return_scores : bool, default=False
             Also return the cosine similarities.
-        allow, deny : array-like of user ids, or a sequence of them, default=None
+        allow, deny : array-like of user ids, a sequence of them, or a dict, default=None
             Filters on the neighbours, as :meth:`recommend`'s on items: only the users
             in ``allow`` (say, those who opted in to be shown), never those in ``deny``;
-            one list for every queried user, or one list per queried user.
+            one list for every queried user, one list per queried user, or a dict from
+            queried user id to its list.
         fill_value : int, float or str, default=None
             Completes the list of a user for whom the filters leave fewer than ``k``
             neighbours, as :meth:`recommend` does (NaN similarities); of the user ids'
@@ -398,7 +407,7 @@ class RankingMethods(FittedState):
         allow, deny, fill_value = filters
         known_labels = self.items_ if kind == "item" else self.users_
         check_fill(fill_value, known_labels, kind)
-        candidates = self._candidates(len(labels), allow, deny, itself, kind=kind)
+        candidates = self._candidates(labels, allow, deny, itself, kind=kind, queried=kind)
         left = None
         if allow is not None or deny is not None:
             because = "may return once allow and deny apply"

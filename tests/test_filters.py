@@ -197,6 +197,36 @@ def test_filters_per_row_must_match_the_query(model):
         rec.recommend(rec.users_[:2], k=1, deny=np.zeros((2, 2, 2), dtype=int))
 
 
+def test_filters_keyed_by_query_id_are_one_list_per_query(model):
+    # a dict, or a pandas Series of lists indexed by id (a groupby's), is read by id: before,
+    # a dict's keys (user ids) were taken for the items of one list for every user
+    pd = pytest.importorskip("pandas")
+    rec, X = model
+    users, items = rec.users_[[4, 1, 7]], rec.items_.tolist()
+    top = rec.recommend(users, k=3).tolist()
+    per_row = [top[0][:2], [], top[2][1:]]  # each its user's own best items
+    by_id = dict(zip(users.tolist(), per_row))  # keys not in query order, one list empty
+    expected = rec.recommend(users, k=3, deny=per_row)
+    assert expected[0, 0] != top[0][0] and expected[2, 1] != top[2][1]  # the lists bite
+    np.testing.assert_array_equal(rec.recommend(users, k=3, deny=by_id), expected)
+    log = pd.DataFrame({"user": np.repeat(users, [2, 0, 2]), "item": per_row[0] + per_row[2]})
+    grouped = log.groupby("user")["item"].apply(list)  # sorted by user, user 1 absent
+    np.testing.assert_array_equal(rec.recommend(users, k=3, deny=grouped), expected)
+    allowed = [items[2:12], items[:10], items[10:20]]
+    np.testing.assert_array_equal(
+        rec.recommend(users, k=2, allow=dict(zip(users[::-1].tolist(), allowed[::-1]))),
+        rec.recommend(users, k=2, allow=allowed),
+    )
+    np.testing.assert_array_equal(
+        rec.similar_items(items[:2], k=3, deny={items[1]: items[2:6]}),
+        rec.similar_items(items[:2], k=3, deny=[[], items[2:6]]),
+    )
+    with pytest.raises(ValueError, match=r"allow, keyed by user id, has no list for 1 user"):
+        rec.recommend(users, k=2, allow=dict(zip(users[:2].tolist(), allowed)))
+    with pytest.raises(TypeError, match="deny is keyed by string ids, but the user ids asked"):
+        rec.recommend(users, k=2, deny={str(users[0]): items[:2]})
+
+
 def test_one_id_is_a_list_of_one(model):
     rec, _ = model
     user, item = rec.users_[0], rec.items_[-1]

@@ -6,7 +6,7 @@ codes index the rows of the embedding tables.
 """
 
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -322,6 +322,39 @@ def check_id_lists(values, name, n_rows):
     if len(array) == 0:
         return np.array([], np.int64), None
     return check_ids(array, name), None
+
+
+def lists_by_query(values, queries, name, what):
+    """A filter keyed by query id as one list per query, else ``values`` as they are.
+
+    A dict, or a pandas Series of lists (``cart.groupby("user")["item"].apply(list)``,
+    read by its index as pandas aligns), maps query ids (``queries``, checked labels) to
+    their lists. A query without a list gets an empty one for ``deny``; ``allow`` needs
+    a list for each, since an empty one would admit nothing. ``what``: the queries' kind.
+    """
+    if isinstance(values, Mapping):
+        keys, lists = keep_python_types(list(values.keys())), list(values.values())
+    elif hasattr(values, "index") and getattr(values, "ndim", 0) == 1 and len(values):
+        if not all(_is_list_like(v) for v in values):
+            return values  # a Series of ids: one list for every query
+        keys, lists = values.index.to_numpy(), list(values)
+    else:
+        return values
+    keys = check_ids(keys, f"{name}'s keys") if len(keys) else np.array([])
+    if len(keys) and _is_textual(keys) != _is_textual(queries):
+        raise TypeError(
+            f"{name} is keyed by {'string' if _is_textual(keys) else 'number'} ids, but "
+            f"the {what} ids asked for are {'strings' if _is_textual(queries) else 'numbers'}."
+        )
+    order = np.argsort(keys, kind="stable")
+    codes, found = encode(keys[order], queries)
+    if name == "allow" and not found.all():
+        missing = ", ".join(repr(v) for v in queries[~found][:5].tolist())
+        raise ValueError(
+            f"allow, keyed by {what} id, has no list for {int((~found).sum())} {what}(s) "
+            f"asked for: {missing}; give each its list (an empty one admits nothing)."
+        )
+    return [lists[order[c]] if f else [] for c, f in zip(codes, found)]
 
 
 def _one_dimensional(values, name, what):
