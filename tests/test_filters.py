@@ -223,6 +223,8 @@ def test_filters_keyed_by_query_id_are_one_list_per_query(model):
     )
     with pytest.raises(ValueError, match=r"allow, keyed by user id, has no list for 1 user"):
         rec.recommend(users, k=2, allow=dict(zip(users[:2].tolist(), allowed)))
+    with pytest.raises(ValueError, match="deny repeats ids in its index"):
+        rec.recommend(users, k=2, deny=pd.concat([grouped, grouped]))
     with pytest.raises(TypeError, match="deny is keyed by string ids, but the user ids asked"):
         rec.recommend(users, k=2, deny={str(users[0]): items[:2]})
 

@@ -346,6 +346,8 @@ def lists_by_query(values, queries, name, what):
             f"{name} is keyed by {'string' if _is_textual(keys) else 'number'} ids, but "
             f"the {what} ids asked for are {'strings' if _is_textual(queries) else 'numbers'}."
         )
+    if len(np.unique(keys)) != len(keys):
+        raise ValueError(f"{name} repeats ids in its index; give each id one list.")
     order = np.argsort(keys, kind="stable")
     codes, found = encode(keys[order], queries)
     if name == "allow" and not found.all():
