@@ -144,6 +144,16 @@ def test_columns_picks_ids_by_name(interactions):
     np.testing.assert_array_equal(rec.predict(log), direct.predict(log[["player", "game"]]))
 
 
+def assert_read_alike(rec, frame, other, users):
+    """``other``, a frame of another layout, gives what ``frame`` gives after fit."""
+    np.testing.assert_array_equal(rec.predict(other), rec.predict(frame))
+    assert rec.score(other) == rec.score(frame)
+    np.testing.assert_array_equal(
+        rec.fold_in(other.head(40)).recommend(users, k=3),
+        rec.fold_in(frame.head(40)).recommend(users, k=3),
+    )
+
+
 def test_named_id_columns_are_read_by_name_after_fit(interactions):
     # as ColumnTransformer reads the columns it selected by name: new pairs need no hours
     # or platform, and the ids may come in another order, among other columns
@@ -154,12 +164,7 @@ def test_named_id_columns_are_read_by_name_after_fit(interactions):
     pairs["store"] = "web"
     for X in (log[["player", "game"]], pairs, log[["platform", "game", "player"]]):
         np.testing.assert_array_equal(rec.predict(X), expected)
-    assert rec.score(pairs) == rec.score(log)
-    users = log["player"].unique()[:3]
-    np.testing.assert_array_equal(
-        rec.fold_in(pairs.head(40)).recommend(users, k=3),
-        rec.fold_in(log.head(40)).recommend(users, k=3),
-    )
+    assert_read_alike(rec, log, pairs, users=log["player"].unique()[:3])
     absent = r"id column 'player' once, as in fit; it holds it not at all among"
     with pytest.raises(ValueError, match=absent + r" its columns \['game'\]"):
         rec.predict(log[["game"]])
@@ -180,15 +185,8 @@ def test_a_frame_of_ids_alone_names_its_id_columns_for_later_calls(interactions)
     pairs = pd.DataFrame(interactions, columns=["user", "item"])
     log = pairs.assign(rating=4.0, time=np.arange(len(pairs)))[["time", "item", "user", "rating"]]
     rec = NCFRecommender(architecture="gmf", **FAST).fit(pairs)
-    expected = rec.predict(pairs)
-    assert len(np.unique(expected)) > 1
-    np.testing.assert_array_equal(rec.predict(log), expected)
-    assert rec.score(log) == rec.score(pairs)
-    users = pairs["user"].unique()[:3]
-    np.testing.assert_array_equal(
-        rec.fold_in(log.head(40)).recommend(users, k=3),
-        rec.fold_in(pairs.head(40)).recommend(users, k=3),
-    )
+    assert len(np.unique(rec.predict(pairs))) > 1
+    assert_read_alike(rec, pairs, log, users=pairs["user"].unique()[:3])
     with pytest.raises(ValueError, match=r"id column 'user' once, as in fit; it holds it not"):
         rec.predict(pairs.set_axis(["u", "i"], axis=1))
     by_pairs = NCFRecommender(architecture="gmf", **FAST).fit(pairs, validation_data=pairs.tail(30))
