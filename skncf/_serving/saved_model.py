@@ -484,9 +484,10 @@ class ServingModule(tf.Module):
             tf.debugging.assert_non_negative(i, message="item id not seen in fit"),
             tf.debugging.assert_positive(k, message="k must be positive"),
         ]
-        with tf.control_dependencies(checks):
-            seen = tf.cast(self.seen_items[self.seen_indptr[u[0]] : self.seen_indptr[u[0] + 1]],
-                           tf.int32)  # fmt: skip
+        with tf.control_dependencies(checks):  # before any gather by a code of -1
+            u, i = tf.identity(u), tf.identity(i)
+        seen = tf.cast(self.seen_items[self.seen_indptr[u[0]] : self.seen_indptr[u[0] + 1]],
+                       tf.int32)  # fmt: skip
         rows = self.logits_of.user_rows(tf.cast(u, tf.int32))
         theta = self.join_rows(rows)
         lifts = tf.cond(  # a user known by its features alone has no history
