@@ -330,7 +330,8 @@ def test_a_model_file_keeps_the_default_encoders_table(planted, tmp_path):
 
 def test_a_table_the_file_cannot_keep_is_named(planted, tmp_path):
     X, _, _, users, _ = planted
-    dated = users.assign(joined=pd.Timestamp("2020-01-01") + pd.to_timedelta(users.index, "D"))
+    cohorts = pd.Timestamp("2020-01-01") + pd.to_timedelta(users.index % 3, "D")
+    dated = users.assign(joined=pd.Categorical(cohorts))  # categories of dates: one-hot
     rec = NCFRecommender(user_features=dated, **SMALL).fit(X)
     with pytest.warns(UserWarning, match="does not keep user_features"):
         path = rec.save(tmp_path / "m.skncf")
@@ -516,6 +517,19 @@ def test_bad_feature_tables_get_clear_errors(planted):
           item_features=items.set_axis(items.index.astype(str)))  # fmt: skip
     fails(ValueError, "features_encoder could not encode user_features",
           user_features=users, features_encoder=_Failing())  # fmt: skip
+    # what the default encoder would one-hot value by value, or fail on unnamed
+    joined = pd.Timestamp("2020-01-01") + pd.to_timedelta(users.index, "D")
+    for column, message in [
+        (joined, r"column 'x' holds dates, .* \(t - t.min\(\)\).dt.days"),
+        (joined.tz_localize("UTC"), "column 'x' holds dates"),
+        (joined - joined.min(), r"column 'x' holds durations, .*\(t.dt.total_seconds\(\)\)"),
+        (pd.period_range("2020-01", periods=len(users), freq="M"), "column 'x' holds periods"),
+        (
+            np.array(["a", 1, None, 2.5] * 50, dtype=object)[: len(users)],
+            "column 'x' mixes text and",
+        ),
+    ]:
+        fails(TypeError, "user_features's " + message, user_features=users.assign(x=column))
     with pytest.raises(ValueError, match="id_embeddings=False"):
         NCFRecommender(init="svd", id_embeddings=False, item_features=items).fit(X)
     np.testing.assert_array_equal(fit.predict(X[:5]), before)  # failed fits changed nothing

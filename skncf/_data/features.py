@@ -55,7 +55,8 @@ def default_encoder():
     more (:class:`~skncf._data.label_sets.LabelSets`). Every other column (strings,
     categories, booleans): one-hot, missing values (None, NaN, pd.NA) their own
     category, categories seen fewer than twice pooled into one column (so that a unique
-    title or zip code adds nothing), unknown categories all zeros.
+    title or zip code adds nothing), unknown categories all zeros. Dates and the like are
+    refused before (:func:`_check_default_encodable`).
     """
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     binned = make_pipeline(SimpleImputer(strategy="median"), _quantile_bins())
@@ -187,6 +188,7 @@ def fit_encoder(encoder, table, name):
     if isinstance(encoder, str):  # "auto"
         if not is_frame:
             return None
+        _check_default_encodable(table, name)
         encoder = default_encoder()
     try:
         with warnings.catch_warnings():
@@ -196,6 +198,51 @@ def fit_encoder(encoder, table, name):
             return clone(encoder).fit(table)
     except (ValueError, TypeError) as error:
         raise ValueError(f"features_encoder could not encode {name}: {error}") from None
+
+
+def _check_default_encodable(table, name):
+    """Raise, naming the column, for what the default encoder would get wrong or fail on.
+
+    Dates, durations, periods and intervals: it would one-hot each distinct value as a
+    category (a signup date, all but unique, would add nothing), and a model file could
+    not keep them. A column of text and numbers mixed: scikit-learn's one-hot encoder
+    refuses it without naming it. Numbers or text say what is meant.
+    """
+    quantities = {
+        "dates": "days since a date: (t - t.min()).dt.days",
+        "durations": "t.dt.total_seconds()",
+        "periods": "t.dt.year",
+        "intervals": "t.array.mid",
+    }
+    lists = set(label_columns(table))
+    for column, dtype in table.dtypes.items():
+        kind = {"M": "dates", "m": "durations"}.get(getattr(dtype, "kind", ""))
+        kind = {"PeriodDtype": "periods", "IntervalDtype": "intervals"}.get(
+            type(dtype).__name__, kind
+        )
+        if kind is not None:
+            raise TypeError(
+                f"{name}'s column {column!r} holds {kind}, which the default features "
+                f"encoder would take for categories: give numbers for a quantity "
+                f"({quantities[kind]}) or text for categories (.astype(str)), or a "
+                "features_encoder that encodes them."
+            )
+        if (
+            getattr(dtype, "kind", "") == "O"
+            and column not in lists
+            and _mixes_text_and_numbers(table[column])
+        ):
+            raise TypeError(
+                f"{name}'s column {column!r} mixes text and numbers: make it one kind, "
+                "e.g. text for categories (.astype(str)), numbers for a quantity "
+                "(pd.to_numeric(..., errors='coerce'))."
+            )
+
+
+def _mixes_text_and_numbers(values):
+    present = values.dropna()
+    text = present.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    return bool(text.any() and not text.all())
 
 
 def transform_quietly(encoder, table):
