@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -114,6 +115,16 @@ def test_fetch_rejects_a_bad_checksum_and_keeps_nothing(tmp_path, server):
             "100k", data_home=home, url=f"{base}/{archive.name}", checksum="md5:" + "0" * 32
         )
     assert not (home / "ml-100k").exists()
+
+
+def test_an_unreachable_address_says_what_to_do_without_it(tmp_path, server):
+    _, base = server
+    missing = (tmp_path / "nowhere.zip").as_uri()
+    for url, reason in [(f"{base}/nowhere.zip", "[Nn]ot [Ff]ound"), (missing, "No such file")]:
+        message = rf"(?s)could not download MovieLens 100k from {re.escape(url)}: .*{reason}"
+        with pytest.raises(OSError, match=message + r".*load_movielens\(folder\)"):
+            fetch_movielens(data_home=tmp_path / "c", url=url, checksum="md5:" + "0" * 32)
+    assert not (tmp_path / "c" / "ml-100k").exists()
 
 
 def test_fetch_from_a_file_url_and_argument_errors(tmp_path):

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -209,6 +210,20 @@ def _digest(path, algorithm):
     return hasher.hexdigest()
 
 
+def _download(url, path, variant):
+    """Copy ``url`` to ``path``; an unreachable address raises what to do without it."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except urllib.error.URLError as error:  # HTTPError too; an OSError, as before
+        raise OSError(
+            f"could not download MovieLens {variant} from {url}: {error.reason}. Without "
+            "network access, fetch the archive elsewhere and pass url='file:///path/to/"
+            f"ml-{variant}.zip' with its checksum, or unzip it and call "
+            "load_movielens(folder)."
+        ) from error
+
+
 def fetch_movielens(
     variant="100k",
     *,
@@ -263,8 +278,7 @@ def fetch_movielens(
             raise OSError(f"MovieLens {variant} is not in {folder} and download_if_missing=False.")
         with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
             archive = Path(tmp) / "archive.zip"
-            with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
-                shutil.copyfileobj(response, out)
+            _download(url, archive, variant)
             actual = _digest(archive, algorithm)
             if actual != expected.lower():
                 raise OSError(
