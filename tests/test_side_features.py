@@ -548,14 +548,16 @@ def test_a_table_whose_id_column_is_not_its_index_is_refused(planted):
         NCFRecommender(user_features=read_from_file, **SMALL).fit(pairs)
     with pytest.raises(ValueError, match=message):
         NCFRecommender(user_features=(np.arange(len(users)), read_from_file), **SMALL).fit(pairs)
-    rec = NCFRecommender(
-        user_features=shuffled.reset_index().set_index("user", drop=False), **SMALL
-    )
-    rec.fit(pairs)  # the ids twice, in the index and the column: rows match
+    twice = shuffled.reset_index().set_index("user", drop=False)  # rows match, but the ids
+    with pytest.raises(ValueError, match=r"column 'user', .* that repeats its ids: they would"):
+        NCFRecommender(user_features=twice, **SMALL).fit(pairs)  # would be one more feature
+    rec = NCFRecommender(user_features=shuffled, **SMALL).fit(pairs)
     new = read_from_file.head(3).assign(user=[900, 901, 902])
     with pytest.raises(ValueError, match=message):
         rec.fold_in(user_features=new)
-    assert len(rec.fold_in(user_features=new.set_index("user", drop=False)).users_) == 3
+    with pytest.raises(ValueError, match="repeats its ids"):
+        rec.fold_in(user_features=new.set_index("user", drop=False))
+    assert len(rec.fold_in(user_features=new.set_index("user")).users_) == 3
 
 
 class _Failing:

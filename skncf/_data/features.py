@@ -146,10 +146,13 @@ def check_features(value, name):
 
 
 def check_id_column(ids, table, id_name, name):
-    """Raise if ``table`` holds a column named as X's id column ``id_name`` whose values
-    are not the table's ``ids``: a table read from a file without ``set_index`` keeps its
-    ids in that column and rows 0, 1, 2, ... in its index, which would match the wrong
-    rows to the ids silently (or, for ids 0..n-1, all of them). ``name``: the parameter.
+    """Raise if ``table`` holds a column named as X's id column ``id_name``.
+
+    If its values are not the table's ``ids``, the table was most likely read from a file
+    without ``set_index``: the ids in that column, rows 0, 1, 2, ... in the index, which
+    would match the wrong rows to the ids silently (or, for ids 0..n-1, all of them). If
+    they are (``set_index(..., drop=False)``), the ids would be encoded as one more
+    feature, binned by their size as if it meant something. ``name``: the parameter.
     Names of digits are positions in files without a header (the command line's "0",
     "1", ...), not names that two tables share.
     """
@@ -157,7 +160,11 @@ def check_id_column(ids, table, id_name, name):
         return
     column = np.asarray(table[id_name])
     if column.shape == ids.shape and bool(np.all(column == ids)):
-        return  # the ids twice, as set_index(..., drop=False) keeps them: rows match
+        raise ValueError(
+            f"{name} has a column {id_name!r}, the name of X's id column, that repeats "
+            f"its ids: they would be encoded as a feature. Leave it out: "
+            f"{name}.drop(columns={id_name!r})."
+        )
     raise ValueError(
         f"{name} has a column {id_name!r}, the name of X's id column, whose values are not "
         f"the ids its rows are matched by (its index, or the ids given: "
