@@ -212,6 +212,7 @@ def features_table(args, side):
     check_columns(frame, f"{path} ({option})", named, table_format)
     _check_column_kinds(side, *kinds.values())
     frame = _attributes(frame, column, kinds["attributes"], f"{path} ({option})", side)
+    _check_no_dates(frame, column, f"{path} ({option})", side)
     for name in set(kinds["label-cols"]) - {column}:
         frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
     for name in set(kinds["categorical-cols"]) - {column}:
@@ -232,6 +233,18 @@ def _attributes(frame, column, attributes, name, side):
             "--features-sep)"
         )
     return frame
+
+
+def _check_no_dates(frame, column, name, side):
+    """Raise, naming the option that leaves them out, for attributes of dates or durations
+    (a Parquet file's): the model takes numbers, text and label lists."""
+    dated = [c for c in frame.columns if c != column and frame[c].dtype.kind in ("M", "m")]
+    if dated:
+        raise UserError(
+            f"{name}: column(s) {dated} hold dates or durations, which the model does not "
+            f"take as attributes: name the columns to use with --{side}-attributes, or "
+            "store numbers (days since a date) or text in the file"
+        )
 
 
 def _check_column_kinds(side, attributes, categorical_cols, label_cols):

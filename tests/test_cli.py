@@ -485,6 +485,19 @@ def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interac
                       cwd=folder)  # fmt: skip
     assert evaluated.returncode == 0 and "hit_rate@10" in json.loads(evaluated.stdout)
 
+    # a Parquet file's dates are no attribute: the option that leaves them out is named
+    players = pd.read_csv(folder / "players.csv")
+    players.assign(joined=pd.Timestamp("2024-01-01")).to_parquet(folder / "players.parquet")
+    dated = ["--user-features", "players.parquet", "--item-features", "games.csv"]
+    refused = skncf("fit", "plays.csv", *COLUMNS, *dated, "-o", "d.skncf", "--quiet", *QUICK,
+                    cwd=folder)  # fmt: skip
+    assert refused.returncode == 2
+    assert "column(s) ['joined'] hold dates or durations" in refused.stderr
+    assert "with --user-attributes" in refused.stderr
+    chosen = skncf("fit", "plays.csv", *COLUMNS, *dated, "--user-attributes", "age", "country",
+                   "-o", "d.skncf", "--quiet", *QUICK, cwd=folder)  # fmt: skip
+    assert chosen.returncode == 0, chosen.stderr
+
     # cold users from their attributes alone, and new games from theirs
     pd.DataFrame({"player": ["cold1", "cold2"], "age": [25.0, 61.0], "country": ["fr", "de"]}
                  ).to_csv(folder / "new_players.csv", index=False)  # fmt: skip
