@@ -1167,7 +1167,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
     def _check_fit_targets(self, X, y, sample_weight, feedback=None):
         """``y`` and ``sample_weight`` checked for ``feedback`` (default: as set)."""
         feedback = feedback or self.feedback
-        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        sample_weight = _check_weights(sample_weight, X)
         if not sample_weight.any():  # scikit-learn raises this itself from 1.7 on
             raise ValueError("Sample weights must contain at least one non-zero number.")
         if y is None:
@@ -1327,7 +1327,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         check_is_fitted(self)
         u, i, user_known, item_known = self._encode_pairs(X)[0]
         known = user_known & item_known
-        weights = _check_sample_weight(sample_weight, u, ensure_non_negative=True)
+        weights = _check_weights(sample_weight, u)
         if self._fitted("feedback") == "explicit":
             if y is None:
                 raise ValueError("y (the ratings) is required to score explicit feedback.")
@@ -1533,6 +1533,9 @@ def _sides(features):
 
 
 def _check_target(y, X):
+    _check_not_a_name(y, "y")
+    if len(np.shape(y)) == 2 and np.shape(y)[1] != 1:  # before a frame's own checks
+        raise ValueError(f"y must be 1-dimensional; got shape {np.shape(y)}.")
     dtype = np.asarray(y).dtype
     if dtype.kind in "US":  # scikit-learn's own message does not name y
         raise ValueError(f"y must hold numbers; got strings (dtype {dtype}).")
@@ -1544,6 +1547,21 @@ def _check_target(y, X):
     if len(y) != len(X):
         raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows.")
     return y.astype(np.float64, copy=False)
+
+
+def _check_weights(sample_weight, X):
+    """``sample_weight`` as scikit-learn checks it, after a check that names it."""
+    _check_not_a_name(sample_weight, "sample_weight")
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+
+
+def _check_not_a_name(value, name):
+    """Raise for a string where one value per row is due: most likely a column's name."""
+    if isinstance(value, str):
+        raise TypeError(
+            f"{name} must hold one number per row of X, not the string {value!r}; for a "
+            f"column of a DataFrame X, pass X[{value!r}]."
+        )
 
 
 def _check_codes(codes, n, name):

@@ -112,6 +112,14 @@ BAD_FIT = [
         "[Ss]ample.weights must contain at least one non-zero",
     ),
     ("short sample_weight", dict(X=PAIRS, sample_weight=[1, 1]), ValueError, "sample_weight"),
+    # a column's name where its values were meant: named, with the way to pass the column
+    ("y named", dict(X=PAIRS, y="hours"), TypeError, r"y must hold .*not the string 'hours'"),
+    (
+        "sample_weight named",
+        dict(X=PAIRS, sample_weight="hours"),
+        TypeError,
+        r"sample_weight must hold one number per row of X, .* pass X\['hours'\]",
+    ),
 ]
 
 
@@ -119,6 +127,14 @@ BAD_FIT = [
 def test_bad_fit_input(case, args, error, match):
     with pytest.raises(error, match=match):
         NCFRecommender(**FAST).fit(**args)
+
+
+def test_a_frame_of_several_columns_as_y_is_named():
+    pd = pytest.importorskip("pandas")
+    ratings = pd.DataFrame({"rating": np.ones(5)})
+    for y in (pd.concat([ratings, ratings], axis=1), ratings.assign(other=2.0)):
+        with pytest.raises(ValueError, match=r"y must be 1-dimensional; got shape \(5, 2\)"):
+            NCFRecommender(**FAST).fit(PAIRS, y)
 
 
 def test_explicit_without_y():
