@@ -127,6 +127,7 @@ class RankingMethods(FittedState):
     ):  # fmt: skip
         """:meth:`recommend` of users by code: rows of ``seen``, of ``vectors`` if given."""
         k = _check_k(k, len(self.items_), "items")
+        _check_flags(exclude_seen=exclude_seen, return_scores=return_scores)
         check_fill(fill_value, self.items_, "item")
         seen = _rows_of(seen, codes, known) if exclude_seen else None
         candidates = self._candidates(labels, allow, deny, seen)
@@ -321,6 +322,7 @@ class RankingMethods(FittedState):
         labels, codes, known = self._encode_query(items, self.items_, "items")
         n_items = len(self.items_)
         k = _check_k(k, n_items - 1, "other items")
+        _check_flags(return_scores=return_scores)
         rows = np.flatnonzero(known)
         itself = interaction_matrix(rows, codes[rows], len(labels), n_items)
         found = self._neighbours("item", labels, codes, known, k, itself, (allow, deny, fill_value))
@@ -395,6 +397,7 @@ class RankingMethods(FittedState):
         A fitted user with a query's label is never its neighbour.
         """
         k = _check_k(k, len(self.users_) - 1, "other users")
+        _check_flags(return_scores=return_scores)
         own, found = encode(self.users_, labels)
         rows = np.flatnonzero(found)
         itself = interaction_matrix(rows, own[rows], len(labels), len(self.users_))
@@ -505,6 +508,13 @@ def _check_k(k, limit, what):
     if k > limit:
         raise ValueError(f"k={k} exceeds the {limit} {what} known to the model.")
     return int(k)
+
+
+def _check_flags(**flags):
+    """Raise for a flag that is not a bool: ``exclude_seen="no"`` would read as True."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {value!r}.")
 
 
 def _tiled(scores, n_rows):

@@ -202,6 +202,18 @@ BAD_CALLS = [
     ("recommend k=-1", lambda r: r.recommend([0], k=-1), ValueError, "k must be positive"),
     ("recommend k float", lambda r: r.recommend([0], k=2.0), TypeError, "k must be an int"),
     (
+        "recommend flag as text",  # "no" would have read as True
+        lambda r: r.recommend([0], k=1, exclude_seen="no"),
+        TypeError,
+        "exclude_seen must be True or False; got 'no'",
+    ),
+    (
+        "similar flag as a number",
+        lambda r: r.similar_users([0], k=1, return_scores=1),
+        TypeError,
+        "return_scores must be True or False; got 1",
+    ),
+    (
         "recommend k > items",
         lambda r: r.recommend([0], k=4, exclude_seen=False),
         ValueError,
