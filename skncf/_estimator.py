@@ -1534,8 +1534,9 @@ def _sides(features):
 
 def _check_target(y, X):
     _check_not_a_name(y, "y")
-    if len(np.shape(y)) == 2 and np.shape(y)[1] != 1:  # before a frame's own checks
-        raise ValueError(f"y must be 1-dimensional; got shape {np.shape(y)}.")
+    shape: tuple = getattr(y, "shape", ())  # not np.shape: it would call array functions
+    if len(shape) == 2 and shape[1] != 1:  # before a frame's own checks
+        raise ValueError(f"y must be 1-dimensional; got shape {shape}.")
     dtype = np.asarray(y).dtype
     if dtype.kind in "US":  # scikit-learn's own message does not name y
         raise ValueError(f"y must hold numbers; got strings (dtype {dtype}).")
