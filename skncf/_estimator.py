@@ -1248,7 +1248,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             return probabilities
         return self._rating_offset + self._rating_scale * probabilities
 
-    def _raise_unknown(self, known, labels, what, among="seen in fit"):
+    def _raise_unknown(self, known, labels, what, among="seen in fit", fitted=None):
+        """Raise for ``labels`` not ``known`` (among ``fitted``) unless told to ignore them."""
         if self.handle_unknown == "error":
             check_known(
                 known,
@@ -1256,13 +1257,14 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
                 what,
                 hint="Pass handle_unknown='ignore' to score them with the documented fallback.",
                 among=among,
+                fitted=fitted,
             )
 
     def _encode_query(self, values, known_labels, name, among="seen in fit"):
         """Validate the ids of a query; return them, their codes and which are known."""
         labels = check_query_ids(values, name)
         codes, known = encode(known_labels, labels)
-        self._raise_unknown(known, labels, name, among)
+        self._raise_unknown(known, labels, name, among, known_labels)
         return labels, codes, known
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -1285,8 +1287,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         """
         check_is_fitted(self)
         (u, i, user_known, item_known), users, items = self._encode_pairs(X)
-        self._raise_unknown(user_known, users, "X (user ids)")
-        self._raise_unknown(item_known, items, "X (item ids)")
+        self._raise_unknown(user_known, users, "X (user ids)", fitted=self.users_)
+        self._raise_unknown(item_known, items, "X (item ids)", fitted=self.items_)
         return self._predict_codes(u, i, user_known & item_known)
 
     def _predict_codes(self, u, i, known, vectors=None):

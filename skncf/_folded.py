@@ -300,6 +300,6 @@ class FoldedUsers:
         """
         estimator = self._check_current()
         (u, i, user_known, item_known), users, items = estimator._encode_pairs(X, self.users_)
-        estimator._raise_unknown(user_known, users, "X (user ids)", FOLDED)
-        estimator._raise_unknown(item_known, items, "X (item ids)")
+        estimator._raise_unknown(user_known, users, "X (user ids)", FOLDED, self.users_)
+        estimator._raise_unknown(item_known, items, "X (item ids)", fitted=estimator.items_)
         return estimator._predict_codes(u, i, user_known & item_known, self._vectors)

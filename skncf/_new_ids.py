@@ -115,7 +115,7 @@ class NewIdsMethods(FittedState):
             if y is not None and feedback == "implicit":
                 weights = sample_weight * y
         i, item_known = encode(self.items_, items)
-        self._raise_unknown(item_known, items, "X (item ids)")
+        self._raise_unknown(item_known, items, "X (item ids)", fitted=self.items_)
         if features is None:
             labels, u = fit_codes(users)
         else:

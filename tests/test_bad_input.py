@@ -193,6 +193,18 @@ BAD_CALLS = [
         "item ids.*not seen in fit: 9",
     ),
     ("predict string ids", lambda r: r.predict([["a", "b"]]), ValueError, "not seen in fit"),
+    (
+        "recommend ids as text",  # as a file read without its types gives them
+        lambda r: r.recommend(["0"]),
+        ValueError,
+        r"not seen in fit: '0'\. These ids are text and the model's are numbers: convert",
+    ),
+    (
+        "deny ids as text",
+        lambda r: r.recommend([0], k=1, deny=["1"]),
+        ValueError,
+        r"deny \(item ids\) .* These ids are text and the model's are numbers",
+    ),
     ("predict 3 columns", lambda r: r.predict([[0, 0, 0]]), ValueError, "3 features"),
     ("predict NaN", lambda r: r.predict([[np.nan, 0]]), ValueError, "NaN"),
     ("predict empty", lambda r: r.predict(np.zeros((0, 2))), ValueError, "0 sample"),

@@ -110,13 +110,21 @@ def check_query_ids(values, name):
     return check_ids(values, name)
 
 
-def check_known(known, labels, what, *, hint="", among="seen in fit"):
-    """Raise ValueError naming (up to five of) the ``labels`` that are not ``known``."""
+def check_known(known, labels, what, *, hint="", among="seen in fit", fitted=None):
+    """Raise ValueError naming (up to five of) the ``labels`` that are not ``known``.
+
+    With ``fitted``, the labels they were looked up among: ids of another kind (text
+    against numbers, as a file read without its types gives them) are said to be so,
+    in place of ``hint``.
+    """
     if known.all():
         return
     missing = np.unique(labels[~known])
     shown = ", ".join(repr(v) for v in missing[:5].tolist())
     more = ", ..." if len(missing) > 5 else ""
+    if fitted is not None and len(fitted) and _is_textual(labels) != _is_textual(fitted):
+        kinds = ("text", "numbers") if _is_textual(labels) else ("numbers", "text")
+        hint = f"These ids are {kinds[0]} and the model's are {kinds[1]}: convert them."
     raise ValueError(
         f"{what} contains {len(missing)} id(s) not {among}: {shown}{more}. {hint}".rstrip()
     )
