@@ -238,7 +238,10 @@ def _attributes(frame, column, attributes, name, side):
 def _check_no_dates(frame, column, name, side):
     """Raise, naming the option that leaves them out, for attributes of dates or durations
     (a Parquet file's): the model takes numbers, text and label lists."""
-    dated = [c for c in frame.columns if c != column and frame[c].dtype.kind in ("M", "m")]
+    from ._data.features import temporal_columns
+
+    kinds = temporal_columns(frame.drop(columns=column))
+    dated = [name for name, kind in kinds.items() if kind in ("dates", "durations")]
     if dated:
         raise UserError(
             f"{name}: column(s) {dated} hold dates or durations, which the model does not "

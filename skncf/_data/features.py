@@ -221,19 +221,15 @@ def _check_default_encodable(table, name):
         "periods": "t.dt.year",
         "intervals": "t.array.mid",
     }
+    for column, kind in temporal_columns(table).items():
+        raise TypeError(
+            f"{name}'s column {column!r} holds {kind}, which the default features "
+            f"encoder would take for categories: give numbers for a quantity "
+            f"({quantities[kind]}) or text for categories (.astype(str)), or a "
+            "features_encoder that encodes them."
+        )
     lists = set(label_columns(table))
     for column, dtype in table.dtypes.items():
-        kind = {"M": "dates", "m": "durations"}.get(getattr(dtype, "kind", ""))
-        kind = {"PeriodDtype": "periods", "IntervalDtype": "intervals"}.get(
-            type(dtype).__name__, kind
-        )
-        if kind is not None:
-            raise TypeError(
-                f"{name}'s column {column!r} holds {kind}, which the default features "
-                f"encoder would take for categories: give numbers for a quantity "
-                f"({quantities[kind]}) or text for categories (.astype(str)), or a "
-                "features_encoder that encodes them."
-            )
         if (
             getattr(dtype, "kind", "") == "O"
             and column not in lists
@@ -244,6 +240,20 @@ def _check_default_encodable(table, name):
                 "e.g. text for categories (.astype(str)), numbers for a quantity "
                 "(pd.to_numeric(..., errors='coerce'))."
             )
+
+
+def temporal_columns(table):
+    """``{column: kind}`` of a DataFrame's columns of "dates" (tz-aware too), "durations",
+    "periods" or "intervals", in the table's order."""
+    kinds = {}
+    for column, dtype in table.dtypes.items():
+        kind = {"M": "dates", "m": "durations"}.get(getattr(dtype, "kind", ""))
+        kind = {"PeriodDtype": "periods", "IntervalDtype": "intervals"}.get(
+            type(dtype).__name__, kind
+        )
+        if kind is not None:
+            kinds[column] = kind
+    return kinds
 
 
 def _mixes_text_and_numbers(values):
