@@ -109,6 +109,13 @@ def _check_inputs(y_true, y_score, exclude):
         raise ValueError(f"y_score must be 2-d (users x candidates); got shape {y_score.shape}.")
     if np.isnan(y_score).any():
         raise ValueError("y_score contains NaN.")
+    if not sp.issparse(y_true):
+        y_true = np.asarray(y_true)
+        if y_true.dtype.kind not in "biuf":
+            raise TypeError(
+                f"y_true must hold numbers or booleans (non-zero = relevant); got dtype "
+                f"{y_true.dtype}."
+            )
     y_true = sp.csr_array(y_true)
     if y_true.shape != y_score.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_score has shape {y_score.shape}.")
@@ -136,9 +143,12 @@ def _sums(rows, values, n_users):
 
 
 def _mean(per_user):
-    """Mean over users that have relevant items (the others are NaN)."""
+    """Mean over users for whom the metric is defined (the others are NaN)."""
     if np.isnan(per_user).all():
-        raise ValueError("y_true has no relevant item: the metric is undefined.")
+        raise ValueError(
+            "The metric is undefined for every user: y_true has no relevant item"
+            " (for auc: no user has both a relevant and a non-relevant candidate)."
+        )
     return float(np.nanmean(per_user))
 
 
@@ -181,7 +191,8 @@ def _per_user_from_positions(metric, ranked, k):
             relevant_up_to = np.searchsorted(keys, keys, side="right") - np.searchsorted(rows, rows)
             negatives = (n_candidates - counts)[rows]
             above = positions + 1 - relevant_up_to
-            share = np.where(negatives > 0, 1 - above / negatives, 0.0)
+            share = np.where(negatives > 0, 1 - above / negatives, np.nan)
+            # NaN (undefined, left out) for a user without non-relevant candidates
             values = _sums(rows, share, n_users) / counts
     return np.where(counts > 0, values, np.nan)
 
@@ -270,7 +281,8 @@ def auc(y_true, y_score, *, exclude=None):
     """Mean per-user AUC.
 
     A user's AUC is the share of (relevant, non-relevant candidate) pairs in which the
-    relevant item scores strictly higher (ties count against it).
+    relevant item scores strictly higher (ties count against it). It is undefined for a
+    user whose every candidate is relevant, who is left out of the mean.
     {inputs}"""
     return _mean(_per_user("auc", y_true, y_score, None, exclude))
 
@@ -294,6 +306,11 @@ def catalog_coverage(recommended, n_items):
     if isinstance(n_items, bool) or not isinstance(n_items, Integral) or n_items <= 0:
         raise ValueError(f"n_items must be a positive int; got {n_items!r}.")
     distinct = np.unique(np.asarray(recommended).ravel())
+    if len(distinct) > n_items:
+        raise ValueError(
+            f"recommended holds {len(distinct)} distinct items, more than n_items={n_items}: "
+            "pass the catalog's size."
+        )
     return len(distinct) / n_items
 
 
@@ -314,9 +331,9 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         The model to score; the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs, as the estimator's ``predict`` takes them.
-    metrics : sequence of str, default=all
+    metrics : str or sequence of str, default=all
         Names among ``"hit_rate"``, ``"ndcg"``, ``"recall"``, ``"precision"``,
-        ``"map"``, ``"mrr"``, ``"auc"``.
+        ``"map"``, ``"mrr"``, ``"auc"``; one name alone may be a string.
     k : int, default=10
         Cutoff.
 
@@ -331,6 +348,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         Share of the catalog in the top ``k`` lists of the test users.
     """
     k = _check_k(k)
+    metrics = _check_metrics(metrics)
     estimator, X_test = _recommender_of(estimator, X_test)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
     known = user_known & item_known
@@ -359,6 +377,15 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0
     )
     return per_user, coverage
+
+
+def _check_metrics(metrics):
+    """``metrics`` as a tuple of known names; one name alone may be given as a string."""
+    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    unknown = [name for name in names if name not in METRICS]
+    if unknown or not names:
+        raise ValueError(f"metrics must name one or more of {', '.join(METRICS)}; got {metrics!r}.")
+    return names
 
 
 def evaluate(estimator, X_test, *, negatives=None, k=10):

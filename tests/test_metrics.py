@@ -32,12 +32,9 @@ def _brute(y_true, y_score, exclude, k):
         out["map"].append(ap / min(k, len(relevant)))
         out["mrr"].append(1 / (min(pos.values()) + 1))
         negatives = [o for o in candidates if not y_true[r, o]]
-        wins = [
-            sum(1 for o in negatives if y_score[r, j] > y_score[r, o]) / len(negatives)
-            for j in relevant
-        ]
-        out["auc"].append(np.mean(wins) if negatives else 0.0)
-    return {name: float(np.mean(values)) for name, values in out.items()}
+        wins = [sum(1 for o in negatives if y_score[r, j] > y_score[r, o]) for j in relevant]
+        out["auc"].append(np.mean(wins) / len(negatives) if negatives else np.nan)
+    return {name: float(np.nanmean(values)) for name, values in out.items()}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -46,6 +43,7 @@ def test_metrics_match_brute_force_with_ties_and_exclusions(seed):
     y_score = np.round(rng.random((25, 30)), 1)  # many ties
     y_true = rng.random((25, 30)) < 0.1
     y_true[3] = False  # a user without relevant items is left out
+    y_true[4] = True  # so is one without non-relevant candidates, from the AUC
     exclude = rng.random((25, 30)) < 0.3
     expected = _brute(y_true, y_score, exclude, k=5)
     for name, function in [
@@ -100,6 +98,22 @@ def test_catalog_coverage_and_bad_inputs():
         M.ndcg_at_k(np.eye(2), [["a", "b"], ["c", "d"]])
 
 
+def test_auc_leaves_out_users_whose_every_candidate_is_relevant():
+    y_score = np.array([[0.9, 0.8, 0.1], [0.2, 0.6, 0.4]])
+    y_true = np.array([[1, 1, 0], [1, 1, 0]])
+    exclude = np.array([[0, 0, 1], [0, 0, 0]])  # user 0's only non-relevant item
+    assert M.auc(y_true, y_score, exclude=exclude) == pytest.approx(0.5)  # user 1's
+    with pytest.raises(ValueError, match="undefined for every user"):
+        M.auc(y_true[:1], y_score[:1], exclude=exclude[:1])
+
+
+def test_bad_metric_arguments_are_named():
+    with pytest.raises(TypeError, match="y_true must hold numbers or booleans"):
+        M.ndcg_at_k([["1", "0"]], [[0.5, 0.2]])
+    with pytest.raises(ValueError, match="3 distinct items, more than n_items=2"):
+        M.catalog_coverage([[1, 2], [3, 1]], 2)
+
+
 def test_full_ranking_of_3000_users_by_3600_items_is_vectorized():
     rng = np.random.default_rng(0)
     y_score = rng.random((3000, 3600)).astype(np.float32)
@@ -129,6 +143,16 @@ def test_evaluate_agrees_with_score_and_counts_unknown_pairs_as_misses(interacti
         "mrr",
         "auc",
     }
+
+
+def test_full_ranking_per_user_checks_the_metric_names(fitted_gmf):
+    test = np.array([[0, 1], [1, 2]])
+    per_user, _ = M.full_ranking_per_user(fitted_gmf, test, metrics="ndcg")
+    assert list(per_user) == ["ndcg"]
+    assert len(per_user["ndcg"]) == 2
+    for bad in [("hr",), (), ["ndcg", "hit rate"]]:
+        with pytest.raises(ValueError, match="metrics must name one or more of hit_rate"):
+            M.full_ranking_per_user(fitted_gmf, test, metrics=bad)
 
 
 def test_per_user_values_follow_the_test_rows_also_past_an_unknown_pair(fitted_gmf):
