@@ -536,8 +536,6 @@ def _evaluate(args):
     frame, X, y, feedback = _training_data(args)
     times = _timestamps(args, frame)
     train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
-    if len(test) == 0:
-        raise UserError("no user has 2 or more interactions: nothing to hold out.")
     rec = _estimator(args, feedback)
     users = X[args.user_col].to_numpy()[train]  # the training rows alone age each other
     weights = _recency_weights(args, users, None if times is None else times[train])

@@ -46,6 +46,10 @@ def _named_column(X, name, parameter):
 def _user_codes(X, user_column):
     """Code of each row's user, from column ``user_column`` (position or name)."""
     X = keep_python_types(X)
+    if isinstance(user_column, bool) or not isinstance(user_column, Integral | str):
+        raise TypeError(
+            f"user_column must be a column position (int) or name (str); got {user_column!r}."
+        )
     if isinstance(user_column, str):
         values = np.asarray(_named_column(X, user_column, "user_column"))
     else:
@@ -119,7 +123,8 @@ class LeaveLastOut(_UserSplitter):
 
     "Last" is by ``timestamps`` when given (ties broken by row order: a later row is
     later), else a seeded random draw. Users with ``n_test`` interactions or fewer keep
-    them all for training, so that every test user is known to the model.
+    them all for training, so that every test user is known to the model; if no user has
+    more, ``split`` raises a ValueError, as there is nothing to hold out.
 
     Parameters
     ----------
@@ -174,6 +179,11 @@ class LeaveLastOut(_UserSplitter):
             keys = check_timestamps(times, len(users), "row of X")
         rank, size = _rank_within_user(users, keys)
         test = (size > self.n_test) & (rank >= size - self.n_test)
+        if len(users) and not test.any():
+            raise ValueError(
+                f"No user has more than n_test={self.n_test} interactions: there is "
+                "nothing to hold out."
+            )
         yield np.flatnonzero(~test), np.flatnonzero(test)
 
 
@@ -182,7 +192,7 @@ class UserHoldout(_UserSplitter):
 
     Each user with at least 2 interactions gives ``round(test_size * n)`` of them, at
     least 1 and at most ``n - 1``, to the test set; users with 1 interaction stay in
-    training.
+    training (``split`` raises a ValueError if no user has more).
 
     Parameters
     ----------
@@ -214,7 +224,25 @@ class UserHoldout(_UserSplitter):
             rank, size = _rank_within_user(users, rng.permutation(len(users)))
             n_test = np.clip(np.round(self.test_size * size), 1, size - 1)
             test = (size >= 2) & (rank < n_test)
+            if len(users) and not test.any():
+                raise ValueError(
+                    "No user has 2 interactions or more: there is nothing to hold out."
+                )
             yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def _interaction_rows(X, y):
+    """Rows of ``X`` whose ``y`` is positive: the held-out interactions to rank."""
+    try:
+        y = np.asarray(y, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError("y must hold numbers (0 where a row is no interaction).") from None
+    if len(y) != len(X):
+        raise ValueError(f"y has {len(y)} values but X has {len(X)} rows.")
+    keep = np.flatnonzero(y > 0)
+    if not len(keep):
+        raise ValueError("Every y is 0 or less: there is no held-out interaction to rank.")
+    return keep
 
 
 class _RankingScorer:
@@ -225,11 +253,10 @@ class _RankingScorer:
 
     def __call__(self, estimator, X, y=None):
         if y is not None:
-            keep = np.flatnonzero(np.asarray(y, dtype=float) > 0)
+            keep = _interaction_rows(X, y)
             X = X.iloc[keep] if hasattr(X, "iloc") else keep_python_types(X)[keep]
         per_user, _ = full_ranking_per_user(estimator, X, metrics=(self.metric,), k=self.k)
-        values = per_user[self.metric]
-        return float(np.nanmean(values)) if len(values) else 0.0
+        return float(np.nanmean(per_user[self.metric]))
 
     def __repr__(self):
         return f"make_ranking_scorer({self.metric!r}, k={self.k})"

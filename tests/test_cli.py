@@ -181,6 +181,13 @@ def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
     assert bad.returncode == 2 and "--time-col 'when' holds neither numbers nor dates" in bad.stderr
 
 
+def test_evaluate_says_when_no_user_has_an_interaction_to_hold_out(skncf, tmp_path):
+    pd.DataFrame({"user": [1, 2, 3], "item": [5, 6, 5]}).to_csv(tmp_path / "once.csv", index=False)
+    result = skncf("evaluate", "once.csv", *QUICK, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "No user has more than n_test=1 interactions" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -98,6 +98,16 @@ def test_bad_splitter_parameters(interactions, splitter, match):
         next(splitter.split(interactions))
 
 
+def test_splitters_refuse_a_user_column_of_another_type_and_nothing_to_hold_out():
+    with pytest.raises(TypeError, match="user_column must be a column position"):
+        next(LeaveLastOut(user_column=1.0).split(np.array([[0, 1], [0, 2]])))
+    once_each = np.array([[0, 1], [1, 2], [2, 1]])
+    with pytest.raises(ValueError, match="No user has more than n_test=1 interactions"):
+        next(LeaveLastOut().split(once_each))
+    with pytest.raises(ValueError, match="No user has 2 interactions or more"):
+        next(UserHoldout().split(once_each))
+
+
 def test_timestamps_must_order_in_time(interactions):
     n = len(interactions)
     with pytest.raises(ValueError, match="timestamps contain NaN"):
@@ -118,6 +128,20 @@ def test_ranking_scorer_matches_score_for_one_item_per_user(interactions):
     assert 0 <= make_ranking_scorer("auc")(rec, interactions[test]) <= 1
     with pytest.raises(ValueError, match="metric must be one of"):
         make_ranking_scorer("rmse")
+
+
+def test_ranking_scorer_ranks_the_rows_with_positive_y_and_checks_y(fitted_gmf):
+    test = np.array([[0, 1], [1, 2], [2, 3], [3, 4]])
+    scorer = make_ranking_scorer("ndcg")
+    assert scorer(fitted_gmf, test, np.array([1, 0, 2, 0])) == pytest.approx(
+        scorer(fitted_gmf, test[[0, 2]])
+    )
+    with pytest.raises(ValueError, match="y has 3 values but X has 4 rows"):
+        scorer(fitted_gmf, test, np.ones(3))
+    with pytest.raises(ValueError, match="no held-out interaction to rank"):
+        scorer(fitted_gmf, test, np.zeros(4))
+    with pytest.raises(TypeError, match="y must hold numbers"):
+        scorer(fitted_gmf, test, np.array(["a"] * 4))
 
 
 @pytest.mark.slow
