@@ -49,6 +49,18 @@ def test_each_label_gets_a_column_whatever_the_cell_holds():
     assert "pipeline-3__rating_pg" in names
 
 
+def test_label_sets_checks_the_fits_columns_and_advises_on_joined_text():
+    sets = LabelSets(min_frequency=1).fit(pd.DataFrame({"genres": [["a"], ["b"]]}))
+    assert sets.n_features_in_ == 1
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        sets.transform(pd.DataFrame({"tags": [["a"]]}))
+    with pytest.raises(TypeError, match="LabelSets takes a DataFrame"):
+        sets.transform(np.array([[["a"]]], dtype=object))
+    joined = pd.DataFrame({"genres": ["Action|Comedy", "Drama"]})  # as MovieLens writes them
+    with pytest.raises(TypeError, match=r"use X\['genres'\].str.split\('\|'\)"):
+        LabelSets().fit(joined)
+
+
 def test_label_sets_serves_an_encoder_of_your_own(planted):
     X, _, _, items = planted
     encoder = make_column_transformer((LabelSets(min_frequency=1), ["genres"]))
@@ -122,7 +134,7 @@ def test_the_export_takes_label_lists_as_joined_text(planted, tmp_path):
 def test_a_column_of_lists_and_single_values_is_refused_by_name(planted):
     X, _, _, items = planted
     mixed = items.assign(genres=[["g0"], "g1"] * 50)
-    with pytest.raises(ValueError, match="column 'genres' holds lists of labels and single"):
+    with pytest.raises(ValueError, match="column 'genres' holds 'g1' where a list of labels"):
         NCFRecommender(item_features=mixed, **SMALL).fit(X)
     kinds = items.assign(genres=[["g0", 1]] * 100)
     with pytest.raises(ValueError, match="column 'genres' mixes labels of several types"):

@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import MultiLabelBinarizer
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 LIST_LIKE = (list, tuple, set, frozenset, np.ndarray)
 
@@ -76,14 +76,12 @@ class LabelSets(TransformerMixin, BaseEstimator):
             Fitted: ``binarizers_`` holds one ``MultiLabelBinarizer`` per column, whose
             ``classes_`` are its labels.
         """
-        if not hasattr(X, "columns"):
-            raise TypeError(
-                f"LabelSets takes a DataFrame of label-list columns; got {type(X).__name__}."
-            )
+        _check_frame(X)
         frequency = self.min_frequency
         if isinstance(frequency, bool) or not isinstance(frequency, Integral) or frequency < 1:
             raise ValueError(f"min_frequency must be an int of at least 1; got {frequency!r}.")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        # the columns' names and number, as scikit-learn keeps them (feature_names_in_)
+        validate_data(self, X, reset=True, skip_check_array=True)
         self.binarizers_ = []
         for column in X.columns:
             counts = collections.Counter(
@@ -113,6 +111,8 @@ class LabelSets(TransformerMixin, BaseEstimator):
             1 where a row holds a label.
         """
         check_is_fitted(self)
+        _check_frame(X)
+        validate_data(self, X, reset=False, skip_check_array=True)  # the fit's columns
         blocks = [np.zeros((len(X), 0))]
         with warnings.catch_warnings():  # labels the fit did not see: ignored, as documented
             warnings.filterwarnings("ignore", "unknown class", UserWarning)
@@ -144,6 +144,13 @@ class LabelSets(TransformerMixin, BaseEstimator):
         )
 
 
+def _check_frame(X):
+    if not hasattr(X, "columns"):
+        raise TypeError(
+            f"LabelSets takes a DataFrame of label-list columns; got {type(X).__name__}."
+        )
+
+
 def label_sets(column):
     """Each cell of a column as a set of labels (none for a missing value), or raise."""
     import pandas as pd  # the column is a pandas one
@@ -157,8 +164,10 @@ def label_sets(column):
         elif pd.api.types.is_scalar(value) and pd.isna(value):
             sets.append(set())
         else:
+            advice = "give every row a list (one label: a list of one)"
+            if isinstance(value, str):
+                advice += f"; to split text such as 'a|b', use X[{column.name!r}].str.split('|')"
             raise TypeError(
-                f"column {column.name!r} holds lists of labels and single values such as "
-                f"{value!r}: give every row a list (one label: a list of one)."
+                f"column {column.name!r} holds {value!r} where a list of labels belongs: {advice}."
             )
     return sets
