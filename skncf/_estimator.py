@@ -1327,18 +1327,25 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             Mean NDCG@10 in [0, 1] (implicit) or R^2 (explicit).
         """
         check_is_fitted(self)
-        u, i, user_known, item_known = self._encode_pairs(X)[0]
+        return self._score(X, y, sample_weight)
+
+    def _score(self, X, y, sample_weight, users_=None, seen=None, vectors=None):
+        """:meth:`score` of the fitted users, or of folded-in ``users_`` (their ``seen``
+        interactions and embedding ``vectors``)."""
+        u, i, user_known, item_known = self._encode_pairs(X, users_)[0]
         known = user_known & item_known
         weights = _check_weights(sample_weight, u)
         if self._fitted("feedback") == "explicit":
             if y is None:
                 raise ValueError("y (the ratings) is required to score explicit feedback.")
             y = _check_target(y, u)
-            return float(r2_score(y, self._predict_codes(u, i, known), sample_weight=weights))
+            predicted = self._predict_codes(u, i, known, vectors)
+            return float(r2_score(y, predicted, sample_weight=weights))
         if y is not None:
             weights = weights * (_check_target(y, u) > 0)
         gains = np.zeros(len(u))
-        ranks = full_ranks(self._scorer, self.seen_, u[known], i[known])
+        seen = self.seen_ if seen is None else seen
+        ranks = full_ranks(self._scorer, seen, u[known], i[known], vectors)
         gains[known] = ndcg_gains(ranks, SCORE_K)
         if not weights.any():
             return 0.0

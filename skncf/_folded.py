@@ -303,3 +303,31 @@ class FoldedUsers:
         estimator._raise_unknown(user_known, users, "X (user ids)", FOLDED, self.users_)
         estimator._raise_unknown(item_known, items, "X (item ids)", fitted=estimator.items_)
         return estimator._predict_codes(u, i, user_known & item_known, self._vectors)
+
+    def score(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> float:
+        """Mean NDCG@10 (implicit) or R^2 (explicit) of the folded users' held-out pairs.
+
+        As :meth:`NCFRecommender.score`: each pair's item is ranked among every item its
+        user was not folded in with. A pair whose user was not folded in, or whose item
+        the estimator does not know, counts as a miss (implicit) or gets the fallback
+        prediction (explicit).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, 2)
+            Held-out (folded user, item) pairs, in the columns of the estimator's ``fit``.
+        y : array-like of shape (n_samples,), default=None
+            Ratings (explicit, required) or interaction weights (implicit, optional:
+            pairs with ``y == 0`` are left out).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each pair in the mean.
+
+        Returns
+        -------
+        score : float
+            Mean NDCG@10 in [0, 1] (implicit) or R^2 (explicit).
+        """
+        estimator = self._check_current()
+        return estimator._score(X, y, sample_weight, self.users_, self.seen_, self._vectors)

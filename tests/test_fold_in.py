@@ -216,6 +216,18 @@ def test_fold_in_bad_input(data):
     assert rec._fold_in is not None and "n" not in rec.users_
 
 
+def test_folded_users_score_ratings_by_r2(data):
+    from sklearn.metrics import r2_score
+
+    rec, X, y = fit(data, "gmf", "explicit")
+    history, held = next(LeaveLastOut(n_test=3, random_state=0).split(X))
+    folded = rec.fold_in(X[history], y[history])
+    expected = r2_score(y[held], folded.predict(X[held]))
+    assert folded.score(X[held], y[held]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="y \\(the ratings\\) is required"):
+        folded.score(X[held])
+
+
 def test_save_and_load_keep_what_explicit_fold_in_needs(data, tmp_path):
     from skncf import load
 
@@ -250,5 +262,11 @@ def test_evaluate_scores_held_out_users_folded_in_from_part_of_their_history(arc
         [test[:, 1], negatives]).ravel()])).reshape(-1, 21)  # fmt: skip
     ranks = (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
     assert report["sampled"]["hit_rate@10"] == pytest.approx(np.mean(ranks < 10))
+    # score: NDCG@10 of the same ranking (one pair per user), as the estimator's
+    assert folded.score(test) == pytest.approx(report["full"]["ndcg@10"])
+    assert folded.score(test, np.r_[1.0, np.zeros(len(test) - 1)]) == pytest.approx(
+        evaluate(folded, test[:1])["full"]["ndcg@10"]
+    )
     # the estimator itself does not know these users: every pair is a miss
     assert evaluate(rec, test)["full"]["hit_rate@10"] == 0
+    assert rec.score(test) == 0

@@ -108,7 +108,7 @@ def test_ties_count_against_the_target():
     class Flat:
         n_items = 5
 
-        def rows(self, users):
+        def rows(self, users, vectors=None):
             yield 0, np.zeros((len(users), 5), dtype=np.float32)
 
     import scipy.sparse as sp

@@ -32,20 +32,21 @@ def top_k(logits, k):
     return np.take_along_axis(candidates, order, axis=1)
 
 
-def full_ranks(scorer, seen, users, items):
+def full_ranks(scorer, seen, users, items, vectors=None):
     """0-based rank of each pair's item among the items its user has not seen.
 
     The candidates of pair ``n`` are every item ``users[n]`` has no training interaction
     with, plus ``items[n]`` itself. Ties count against the pair's item: its rank is the
     number of other candidates scoring at least as high. Each user's scores are computed
-    once, however many pairs it has.
+    once, however many pairs it has. ``vectors``: folded-in users' embedding rows, in
+    place of the fitted ones.
     """
     ranks = np.empty(len(users), dtype=np.int64)
     item_unseen = (~SeenPairs(seen).contains(users, items)).astype(np.int64)
     distinct, row_of_pair = np.unique(users, return_inverse=True)
     order = np.argsort(row_of_pair, kind="stable")
     bounds = np.searchsorted(row_of_pair[order], np.arange(len(distinct) + 1))
-    for start, logits in scorer.rows(distinct):
+    for start, logits in scorer.rows(distinct, vectors):
         stop = start + len(logits)
         block = order[bounds[start] : bounds[stop]]
         target = logits[row_of_pair[block] - start, items[block]]
