@@ -305,13 +305,29 @@ def _add_recommend(commands):
     recommend.add_argument(
         "--include-seen", action="store_true", help="also recommend items a user has seen"
     )
-    recommend.add_argument(
+    allow, deny = (recommend.add_mutually_exclusive_group() for _ in range(2))
+    allow.add_argument(
         "--allow-file", help="a text file of item ids, one per line: recommend only these"
     )
-    recommend.add_argument(
+    allow.add_argument(
+        "--allow-pairs",
+        metavar="FILE",
+        help="a table (.csv, .tsv, .parquet) of (user, item) rows, in columns --user-col and "
+        "--item-col: recommend each user only its own items (candidates to re-rank); "
+        "every user asked for needs a row",
+    )
+    deny.add_argument(
         "--deny-file", help="a text file of item ids, one per line: never recommend these"
     )
-    history = recommend.add_argument_group("columns of --history and the features files")
+    deny.add_argument(
+        "--deny-pairs",
+        metavar="FILE",
+        help="a table of (user, item) rows as --allow-pairs': never recommend a user its "
+        "own items (a cart, purchases since the fit)",
+    )
+    history = recommend.add_argument_group(
+        "columns of --history, --allow-pairs, --deny-pairs and the features files"
+    )
     history.add_argument("--user-col", default="user", help="user ids (default: user)")
     history.add_argument("--item-col", default="item", help="item ids (default: item)")
     history.add_argument(
@@ -563,6 +579,7 @@ def _in_cli_terms(recommend, *args, **options):
         return recommend(*args, **options)
     except ValueError as error:
         advice = str(error).replace("Pass handle_unknown='ignore'", "Pass --handle-unknown ignore")
+        advice = advice.replace("allow, keyed by user id,", "--allow-pairs")
         raise UserError(advice) from None
 
 
@@ -570,7 +587,7 @@ def _recommend(args):
     rec = _load(args)
     if args.item_features is not None:
         _add_new_items(args, rec)
-    filters = _filters(args, rec, "item")
+    filters = {**_filters(args, rec, "item"), **_pair_filters(args)}
     recommend, users, options = _ranker(args, rec)
     items, scores = _in_cli_terms(
         recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
@@ -601,6 +618,21 @@ def _filters(args, rec, kind):
         name: None if path is None else _as_labels(_lines(path), known, kind)
         for name, path in (("allow", args.allow_file), ("deny", args.deny_file))
     }
+
+
+def _pair_filters(args):
+    """``allow`` or ``deny`` from --allow-pairs or --deny-pairs: each user's item list."""
+    filters = {}
+    for name in ("allow", "deny"):
+        path = getattr(args, f"{name}_pairs")
+        if path is None:
+            continue
+        table_format = format_of(args)
+        frame = read_table(path, table_format)
+        wanted = [("--user-col", args.user_col), ("--item-col", args.item_col)]
+        check_columns(frame, path, wanted, table_format)
+        filters[name] = frame.groupby(args.user_col, sort=False)[args.item_col].agg(list)
+    return filters
 
 
 def _similar(args):

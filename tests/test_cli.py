@@ -405,6 +405,43 @@ def test_recommend_with_the_approximate_index(skncf, interactions_csv):
     assert tower.returncode == 2 and "dot product" in tower.stderr
 
 
+def test_recommend_filters_each_user_by_its_own_rows(skncf, tmp_path):
+    X, _ = make_interactions(n_users=30, n_items=60, interactions_per_user=8, random_state=0)
+    folder, frame = tmp_path, pd.DataFrame({"player": [f"u{u}" for u in X[:, 0]], "game": X[:, 1]})
+    rec = NCFRecommender(epochs=2, latent_dim=8, random_state=0).fit(frame)
+    rec.save(folder / "p.skncf")
+    users = ["u1", "u2", "u3"]
+    top = rec.recommend(users, k=3)  # the cart takes each user's best 2 and one more
+    cart = {user: [*row[:2].tolist(), 59 - j] for j, (user, row) in enumerate(zip(users, top))}
+    candidates = {user: rec.recommend([user], k=6)[0][::2].tolist() for user in users[:2]}
+
+    def write(name, lists):
+        rows = [(user, item) for user, items in lists.items() for item in items]
+        pd.DataFrame(rows, columns=["player", "game"]).to_csv(folder / name, index=False)
+
+    write("cart.csv", cart)
+    write("candidates.csv", candidates)
+
+    def recommend(*args):
+        out = skncf("recommend", "p.skncf", *COLUMNS, "--k", "3", "--handle-unknown",
+                    "ignore", *args, cwd=folder)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return pd.read_csv(io.StringIO(out.stdout)).groupby("user")["item"].agg(list).to_dict()
+
+    denied = recommend("--users", *users, "--deny-pairs", "cart.csv")
+    assert denied == dict(zip(users, rec.recommend(users, k=3, deny=cart).tolist()))
+    assert denied["u1"] != top[0].tolist()  # the cart's items are gone
+    allowed = recommend("--users", *users[:2], "--allow-pairs", "candidates.csv")
+    assert allowed == candidates  # re-ranked: already in score order
+    missing = skncf("recommend", "p.skncf", *COLUMNS, "--users", "u1", "u3", "--allow-pairs",
+                    "candidates.csv", cwd=folder)  # fmt: skip
+    assert missing.returncode == 2
+    assert "--allow-pairs has no list for 1 user(s) asked for: 'u3'" in missing.stderr
+    both = skncf("recommend", "p.skncf", "--users", "u1", "--deny-pairs", "cart.csv",
+                 "--deny-file", "cart.csv", cwd=folder)  # fmt: skip
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
 def test_recommend_for_new_users_from_their_history_with_filters(skncf, interactions_csv):
     folder, frame = interactions_csv
     X = frame[["player", "game"]]
