@@ -324,7 +324,9 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
     epochs_ : int
         ``epochs`` as used by ``fit`` (``partial_fit`` trains one).
     history_ : dict
-        ``{"loss": [...]}``, the training loss of every epoch; with
+        ``{"loss": [...]}``, the training loss of every epoch of the last ``fit`` or
+        ``partial_fit`` (as Keras' ``History`` of one call: a stream of ``partial_fit``
+        calls, each on new data, keeps the last one's epoch); with
         ``validation_fraction`` also ``"val_ndcg@10"`` or ``"val_r2"``; with
         ``pretrain`` also ``"pretrain_gmf_loss"`` and ``"pretrain_mlp_loss"``; what
         callbacks add to the logs, such as ``"learning_rate"``.
