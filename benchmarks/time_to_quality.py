@@ -1,4 +1,4 @@
-"""Time to quality: how soon default skncf NeuMF matches a plain-Keras NeuMF's accuracy.
+"""Time to quality: how soon skncf at its defaults matches a plain-Keras NeuMF's accuracy.
 
 In one process: the plain-Keras NeuMF of ``ncf_protocol.py`` (``Model.fit``, batch 256,
 4 negatives, Adam 1e-3) trains for ``--keras-epochs`` epochs, scored after each; its
@@ -27,7 +27,7 @@ from skncf.datasets import load_ncf_split
 
 
 def skncf_curve(split, max_epochs, seed, **settings):
-    """Yield ``(epochs, fit_seconds, metrics)`` of default NeuMF fits of 1, 2, ... epochs.
+    """Yield ``(epochs, fit_seconds, metrics)`` of default fits of 1, 2, ... epochs.
 
     ``settings`` (``init``, ``loss``, ``l2``) are the ones that may leave their defaults.
     """
@@ -89,7 +89,7 @@ def main():
     )
     reached = None
     settings = {"init": args.init, "loss": args.loss, "l2": args.l2}
-    name = "skncf NeuMF, defaults" + "".join(
+    name = f"skncf {NCFRecommender().architecture}, defaults" + "".join(
         f", {key}={value!r}"
         for key, value in settings.items()
         if value != NCFRecommender().get_params()[key]
