@@ -40,7 +40,7 @@ def skncf_curve(split, max_epochs, seed, **settings):
         metrics = skncf_metrics(rec, split)
         print(
             f"  skncf epochs={epochs}: full HR@10 {metrics['full_hr']:.3f}, "
-            f"sampled HR@10 {metrics['sampled_hr']:.3f}, {seconds:.0f} s",
+            f"sampled HR@10 {metrics['sampled_hr']:.3f}, {seconds:.1f} s",
             flush=True,
         )
         yield epochs, seconds, metrics
@@ -55,7 +55,12 @@ def main():
     data_option(parser)
     parser.add_argument("--keras-epochs", type=int, default=10)
     parser.add_argument("--keras-factors", type=int, default=16)
-    parser.add_argument("--max-epochs", type=int, default=4)
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=40,
+        help="most epochs tried (default: 40, twice the default fit's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--init",
@@ -106,14 +111,14 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for name, epochs, seconds, m in rows:
         print(
-            f"| {name} | {epochs} | {seconds:.0f} | {m['full_hr']:.3f} | {m['full_ndcg']:.3f} "
+            f"| {name} | {epochs} | {seconds:.1f} | {m['full_hr']:.3f} | {m['full_ndcg']:.3f} "
             f"| {m['sampled_hr']:.3f} | {m['sampled_ndcg']:.3f} |"
         )
     if reached is None:
         print(f"\nskncf did not reach the target within {args.max_epochs} epochs")
     else:
         print(
-            f"\ntime to quality: skncf {reached:.0f} s, plain Keras {baseline_seconds:.0f} s: "
+            f"\ntime to quality: skncf {reached:.1f} s, plain Keras {baseline_seconds:.0f} s: "
             f"{reached / baseline_seconds:.2f} of the baseline's time "
             f"({baseline_seconds / reached:.1f}x faster)"
         )

@@ -105,10 +105,10 @@ def test_scale_phase_measures_the_memory_a_block_allocates():
 @pytest.mark.parametrize(
     "settings, name",
     [
-        ([], "skncf NeuMF, defaults"),
+        ([], "skncf gmf, defaults"),
         (
             ["--init", "svd", "--loss", "log", "--l2", "0.001"],
-            "skncf NeuMF, defaults, init='svd', loss='log', l2=0.001",
+            "skncf gmf, defaults, init='svd', loss='log', l2=0.001",
         ),
     ],
 )
