@@ -49,6 +49,10 @@ def test_encode_marks_unknown_and_other_kinds():
         (np.array([pd.Timestamp(0)], dtype=object), TypeError, "are Timestamp values; ids must"),
         (np.array([True, False]), TypeError, "dtype bool"),
         (np.array([1, float("nan")], dtype=object), ValueError, "NaN"),
+        # a gap in a column of text ids, as pandas holds it (NaN, NA or NaT)
+        (np.array(["a", float("nan")], dtype=object), ValueError, "contain a missing value"),
+        (np.array(["a", pd.NA], dtype=object), ValueError, "contain a missing value"),
+        (np.array(["a", pd.NaT], dtype=object), ValueError, "contain a missing value"),
     ],
 )
 def test_bad_ids(values, error, match):

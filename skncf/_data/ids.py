@@ -47,6 +47,13 @@ def check_ids(values, name):
     )
 
 
+def _is_missing(value):
+    """Whether ``value`` is NaN, or pandas' NA or NaT (without importing pandas)."""
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
 def _check_finite_floats(values, name):
     if np.isnan(values).any():
         raise ValueError(f"{name} contain NaN; every id must be a valid label.")
@@ -59,6 +66,9 @@ def _check_object_ids(values, name):
     types = set(map(type, values.tolist()))
     if type(None) in types:
         raise ValueError(f"{name} contain None; every id must be a valid label.")
+    if len(types) > 1 and any(_is_missing(value) for value in values.tolist()):
+        # a gap in a column of text ids: pandas writes it as NaN (a float), or NA or NaT
+        raise ValueError(f"{name} contain a missing value (NaN); every id must be a valid label.")
     if all(issubclass(t, str) for t in types):
         return values.astype(str)
     if any(issubclass(t, bool) for t in types):
