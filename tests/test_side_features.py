@@ -513,7 +513,8 @@ def test_bad_feature_tables_get_clear_errors(planted):
     nan = np.zeros((100, 2))
     nan[5, 1] = np.nan
     fails(ValueError, "item_features hold NaN", item_features=(np.arange(100), nan))
-    fails(ValueError, r"item_features has no row for 100 item id\(s\)",
+    fails(ValueError, r"item_features has no row for 100 item id\(s\).*its ids are text and "
+          r"X's are numbers: convert them \(a DataFrame: table.set_axis\(table.index.astype\(int",
           item_features=items.set_axis(items.index.astype(str)))  # fmt: skip
     fails(ValueError, "features_encoder could not encode user_features",
           user_features=users, features_encoder=_Failing())  # fmt: skip

@@ -86,7 +86,8 @@ def _check_object_ids(values, name):
     raise TypeError(f"{name} mix id types ({kinds}); use one type per column, e.g. all strings.")
 
 
-def _is_textual(ids):
+def is_textual(ids):
+    """Whether ``ids`` (checked by :func:`check_ids`) are text, not numbers."""
     return ids.dtype.kind == "U"
 
 
@@ -103,7 +104,7 @@ def encode(labels, ids):
     (strings against numbers) are all unknown.
     """
     codes = np.zeros(len(ids), dtype=np.int64)
-    if len(labels) == 0 or _is_textual(labels) != _is_textual(ids):
+    if len(labels) == 0 or is_textual(labels) != is_textual(ids):
         return codes, np.zeros(len(ids), dtype=bool)
     positions = np.searchsorted(labels, ids)
     np.minimum(positions, len(labels) - 1, out=positions)
@@ -132,8 +133,8 @@ def check_known(known, labels, what, *, hint="", among="seen in fit", fitted=Non
     missing = np.unique(labels[~known])
     shown = ", ".join(repr(v) for v in missing[:5].tolist())
     more = ", ..." if len(missing) > 5 else ""
-    if fitted is not None and len(fitted) and _is_textual(labels) != _is_textual(fitted):
-        kinds = ("text", "numbers") if _is_textual(labels) else ("numbers", "text")
+    if fitted is not None and len(fitted) and is_textual(labels) != is_textual(fitted):
+        kinds = ("text", "numbers") if is_textual(labels) else ("numbers", "text")
         hint = f"These ids are {kinds[0]} and the model's are {kinds[1]}: convert them."
     raise ValueError(
         f"{what} contains {len(missing)} id(s) not {among}: {shown}{more}. {hint}".rstrip()
@@ -359,10 +360,10 @@ def lists_by_query(values, queries, name, what):
     else:
         return values
     keys = check_ids(keys, f"{name}'s keys") if len(keys) else np.array([])
-    if len(keys) and _is_textual(keys) != _is_textual(queries):
+    if len(keys) and is_textual(keys) != is_textual(queries):
         raise TypeError(
-            f"{name} is keyed by {'string' if _is_textual(keys) else 'number'} ids, but "
-            f"the {what} ids asked for are {'strings' if _is_textual(queries) else 'numbers'}."
+            f"{name} is keyed by {'string' if is_textual(keys) else 'number'} ids, but "
+            f"the {what} ids asked for are {'strings' if is_textual(queries) else 'numbers'}."
         )
     if len(np.unique(keys)) != len(keys):
         raise ValueError(f"{name} repeats ids in its index; give each id one list.")
