@@ -371,6 +371,10 @@ def test_export_refuses_what_it_cannot_serve(tmp_path):
     rec = NCFRecommender(**TINY).fit(X)
     with pytest.raises(ValueError, match="the model's user ids are floats"):
         rec.export(tmp_path / "floats")
+    big = NCFRecommender(**TINY).fit(np.array([[2**63 + 1, 1], [2**63 + 2, 2]], dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"beyond int64. Refit with the ids as strings"):
+        big.export(tmp_path / "big")
+    assert not (tmp_path / "big").exists()
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="must be a directory"):
         fitted("gmf", "implicit", "int")[0].export(tmp_path / "file")

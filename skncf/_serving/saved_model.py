@@ -67,10 +67,13 @@ def id_dtype(labels, what):
         return tf.string
     if kind == "i":
         return tf.int64
+    if kind == "f":
+        advice = "Refit with integer or string ids to export it."
+    else:  # TensorFlow's integers are int64 at most
+        advice = "Refit with the ids as strings (e.g. X.astype(str)) to export it."
     raise ValueError(
         f"export serves string or integer ids (int64); the model's {what} ids are "
-        f"{'floats' if kind == 'f' else 'integers beyond int64'}. Refit with integer or "
-        "string ids to export it."
+        f"{'floats' if kind == 'f' else 'integers beyond int64'}. {advice}"
     )
 
 
