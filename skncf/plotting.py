@@ -171,7 +171,8 @@ def plot_embeddings(
         check_known(found, shown, "ids", hint="Only learned embeddings can be drawn.")
     if len(codes) < 2:
         raise ValueError(f"plot_embeddings needs at least 2 {kind}s to project; got {len(codes)}.")
-    points = PCA(n_components=2).fit_transform(vectors[codes])
+    # an array whatever sklearn.set_config(transform_output=...) says
+    points = PCA(n_components=2).set_output(transform="default").fit_transform(vectors[codes])
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5), layout="constrained")

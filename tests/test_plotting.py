@@ -8,6 +8,7 @@ import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import sklearn
 from sklearn.exceptions import NotFittedError
 
 from skncf import NCFRecommender
@@ -86,6 +87,15 @@ def test_user_map_and_a_subset_of_ids(validated):
     ax = plot_embeddings(rec, kind="user", ids=rec.users_[:30], labels=list(range(30)))
     assert ax.collections[0].get_offsets().shape == (30, 2)
     assert embedding_vectors(rec, "user").shape[0] == len(rec.users_)
+    plt.close("all")
+
+
+def test_the_map_is_drawn_whatever_transform_output_says(validated):
+    rec, _ = validated
+    expected = plot_embeddings(rec).collections[0].get_offsets()
+    with sklearn.config_context(transform_output="pandas"):  # PCA would give a frame
+        ax = plot_embeddings(rec)
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), expected)
     plt.close("all")
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import sklearn
 import tensorflow as tf
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import OneHotEncoder
@@ -173,6 +174,22 @@ def test_add_items_puts_new_items_in_the_catalog_without_training(planted, id_em
         rec.model_.get_layer("item_features").get_weights()[0][80:], features
     )
     assert len(weights) == len(rec.model_.get_weights())
+
+
+@pytest.mark.parametrize("output", ["pandas", "polars"])
+def test_features_encode_alike_whatever_transform_output_says(planted, output):
+    # scikit-learn users often set transform_output="pandas" for their own pipelines
+    X, _, _, users, items = planted
+    labelled = items.assign(tags=[["a", "b"][: j % 2 + 1] for j in range(len(items))])
+    arrays = NCFRecommender(user_features=users, item_features=labelled, **SMALL).fit(X)
+    new = users.iloc[:3].set_axis([10**6, 10**6 + 1, 10**6 + 2])
+    with sklearn.config_context(transform_output=output):
+        frames = NCFRecommender(user_features=users, item_features=labelled, **SMALL).fit(X)
+        folded = frames.fold_in(user_features=new).recommend(new.index, k=3)
+    np.testing.assert_allclose(frames.predict(X[:50]), arrays.predict(X[:50]), rtol=1e-6)
+    np.testing.assert_array_equal(
+        folded, arrays.fold_in(user_features=new).recommend(new.index, k=3)
+    )
 
 
 def test_a_float_index_of_whole_numbers_keeps_integer_ids(planted):

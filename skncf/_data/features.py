@@ -56,7 +56,8 @@ def default_encoder():
     categories, booleans): one-hot, missing values (None, NaN, pd.NA) their own
     category, categories seen fewer than twice pooled into one column (so that a unique
     title or zip code adds nothing), unknown categories all zeros. Dates and the like are
-    refused before (:func:`_check_default_encodable`).
+    refused before (:func:`_check_default_encodable`). It returns arrays whatever
+    ``sklearn.set_config(transform_output=...)`` says.
     """
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     binned = make_pipeline(SimpleImputer(strategy="median"), _quantile_bins())
@@ -64,13 +65,16 @@ def default_encoder():
         FunctionTransformer(_missing_as_nan, feature_names_out="one-to-one"),
         OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=2),
     )
-    return make_column_transformer(
+    encoder = make_column_transformer(
         (numeric, make_column_selector(dtype_include="number")),
         (binned, _many_valued),
         (LabelSets(), label_columns),
         (categorical, _single_valued),
         sparse_threshold=0.0,
     )
+    # arrays whatever set_config(transform_output=...) says: under "pandas" or "polars"
+    # the one-hot encoder's sparse blocks fail, and the blocks' frames must share an index
+    return encoder.set_output(transform="default")
 
 
 def _quantile_bins():
