@@ -187,6 +187,20 @@ def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions
     assert skncf._training.loop.xla_available()
 
 
+def test_functions_run_eagerly_keeps_the_plain_loop(interactions, count_xla_fits, monkeypatch):
+    # a debugging session's setting: XLA's ThreeFry dropout has no eager kernel
+    params = dict(FAST, architecture="seed", loss="log", epochs=2)
+    tf.config.run_functions_eagerly(True)
+    try:
+        eager = NCFRecommender(**params).fit(interactions).predict(interactions)
+    finally:
+        tf.config.run_functions_eagerly(False)
+    assert count_xla_fits == []
+    monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 10**9)
+    graph = NCFRecommender(**params).fit(interactions).predict(interactions)
+    np.testing.assert_allclose(eager, graph, rtol=1e-5, atol=1e-7)
+
+
 def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(
     interactions, count_xla_fits, monkeypatch
 ):

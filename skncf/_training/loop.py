@@ -201,7 +201,14 @@ def xla_allowed():
 
 @functools.cache
 def xla_available():
-    """Whether TensorFlow can compile with XLA here (False e.g. on builds without it)."""
+    """Whether TensorFlow can compile with XLA here (False e.g. on builds without it).
+
+    Not while ``tf.config.run_functions_eagerly(True)`` (a debugging session) is on: the
+    functions then run op by op, and TensorFlow's own kernels lack XLA's ThreeFry
+    random numbers that the compiled dropout draws.
+    """
+    if tf.config.functions_run_eagerly():
+        return False
     try:
         tf.function(lambda x: x + 1, jit_compile=True)(tf.constant(0))
     except (tf.errors.OpError, NotImplementedError, ValueError):
