@@ -11,6 +11,10 @@ __all__ = ["FoldedUsers", "NCFRecommender", "__version__", "load"]
 
 
 def __getattr__(name):
+    if name in __all__ and name != "__version__":
+        from ._compat import check_keras_backend
+
+        check_keras_backend()
     if name == "NCFRecommender":
         from ._estimator import NCFRecommender
 

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _start_tensorflow_quietly()
     try:
+        from ._compat import check_keras_backend  # after --help: it imports scikit-learn
+
+        check_keras_backend()
         return args.run(args) or 0
     except (UserError, ValueError, TypeError, OSError, ImportError) as error:
         print(f"skncf: error: {error}", file=sys.stderr)

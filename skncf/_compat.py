@@ -3,6 +3,8 @@
 A change in one of those libraries' private API then touches this file alone.
 """
 
+import os
+
 from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
@@ -12,10 +14,38 @@ __all__ = [
     "StrOptions",
     "allow_callbacks",
     "backing_variable",
+    "check_keras_backend",
     "fit_context",
     "resumed_epoch",
     "seed_state",
 ]
+
+
+def check_keras_backend():
+    """Import Keras, or raise an ImportError that says how, unless it runs on TensorFlow.
+
+    skncf's graphs, training loop and export are TensorFlow's. Keras 3 takes its backend
+    from ``KERAS_BACKEND``, else ``~/.keras/keras.json``, when it is first imported: a
+    user of JAX or PyTorch may have chosen another, and would otherwise meet a failure
+    deep inside a fit (or Keras' own "No module named 'jax'").
+    """
+    chosen = os.environ.get("KERAS_BACKEND")
+    try:
+        import keras
+    except ImportError as error:
+        if chosen in (None, "tensorflow"):
+            raise
+        raise ImportError(_backend_advice(chosen)) from error
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(_backend_advice(keras.backend.backend()))
+
+
+def _backend_advice(backend):
+    return (
+        f"skncf needs Keras' TensorFlow backend, but Keras is set to {backend!r} "
+        "(KERAS_BACKEND, or ~/.keras/keras.json): set the environment variable "
+        "KERAS_BACKEND=tensorflow before Keras is first imported."
+    )
 
 
 def backing_variable(variable):

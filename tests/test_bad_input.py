@@ -440,3 +440,29 @@ def test_id_columns_by_name_or_any_position_beside_other_columns(interactions, c
     np.testing.assert_array_equal(rec.users_, np.unique(frame.user))
     np.testing.assert_array_equal(rec.items_, np.unique(frame.item))
     assert rec.predict(frame.iloc[:3]).shape == (3,)
+
+
+def test_a_keras_backend_other_than_tensorflow_is_named(monkeypatch):
+    import keras
+
+    from skncf._compat import check_keras_backend
+
+    check_keras_backend()  # this process: TensorFlow
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(ImportError, match="needs Keras' TensorFlow backend, but Keras is set to"):
+        check_keras_backend()
+
+
+@pytest.mark.slow  # a new Python process imports TensorFlow
+def test_importing_skncf_under_another_keras_backend_says_what_to_set():
+    import subprocess
+    import sys
+
+    # without jax installed Keras fails to import; with it, it imports on JAX: both named
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from skncf import NCFRecommender"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Keras is set to 'jax'" in done.stderr and "KERAS_BACKEND=tensorflow" in done.stderr
