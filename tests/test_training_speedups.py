@@ -190,12 +190,15 @@ def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions
 def test_functions_run_eagerly_keeps_the_plain_loop(interactions, count_xla_fits, monkeypatch):
     # a debugging session's setting: XLA's ThreeFry dropout has no eager kernel
     params = dict(FAST, architecture="seed", loss="log", epochs=2)
+    assert skncf._training.loop.xla_available()  # known (and cached) before eager mode
     tf.config.run_functions_eagerly(True)
     try:
         eager = NCFRecommender(**params).fit(interactions).predict(interactions)
     finally:
         tf.config.run_functions_eagerly(False)
     assert count_xla_fits == []
+    NCFRecommender(**params).fit(interactions)  # eager mode off: XLA again
+    assert len(count_xla_fits) == 1
     monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 10**9)
     graph = NCFRecommender(**params).fit(interactions).predict(interactions)
     np.testing.assert_allclose(eager, graph, rtol=1e-5, atol=1e-7)

@@ -201,14 +201,7 @@ def xla_allowed():
 
 @functools.cache
 def xla_available():
-    """Whether TensorFlow can compile with XLA here (False e.g. on builds without it).
-
-    Not while ``tf.config.run_functions_eagerly(True)`` (a debugging session) is on: the
-    functions then run op by op, and TensorFlow's own kernels lack XLA's ThreeFry
-    random numbers that the compiled dropout draws.
-    """
-    if tf.config.functions_run_eagerly():
-        return False
+    """Whether TensorFlow can compile with XLA here (False e.g. on builds without it)."""
     try:
         tf.function(lambda x: x + 1, jit_compile=True)(tf.constant(0))
     except (tf.errors.OpError, NotImplementedError, ValueError):
@@ -340,6 +333,9 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         and n_steps >= XLA_MIN_STEPS
         and strategy is None  # replicas' collectives and lazy Adam's tf.unique: no XLA
         and not settings["lazy_adam"]
+        # a debugging session's run_functions_eagerly(True) runs functions op by op, and
+        # TensorFlow's own kernels lack XLA's ThreeFry, which the compiled dropout draws
+        and not tf.config.functions_run_eagerly()
         and xla_available()
     )
     seed = int(rng.integers(2**31 - 1))
