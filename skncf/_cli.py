@@ -308,26 +308,7 @@ def _add_recommend(commands):
     recommend.add_argument(
         "--include-seen", action="store_true", help="also recommend items a user has seen"
     )
-    allow, deny = (recommend.add_mutually_exclusive_group() for _ in range(2))
-    allow.add_argument(
-        "--allow-file", help="a text file of item ids, one per line: recommend only these"
-    )
-    allow.add_argument(
-        "--allow-pairs",
-        metavar="FILE",
-        help="a table (.csv, .tsv, .parquet) of (user, item) rows, in columns --user-col and "
-        "--item-col: recommend each user only its own items (candidates to re-rank); "
-        "every user asked for needs a row",
-    )
-    deny.add_argument(
-        "--deny-file", help="a text file of item ids, one per line: never recommend these"
-    )
-    deny.add_argument(
-        "--deny-pairs",
-        metavar="FILE",
-        help="a table of (user, item) rows as --allow-pairs': never recommend a user its "
-        "own items (a cart, purchases since the fit)",
-    )
+    _filter_options(recommend)
     history = recommend.add_argument_group(
         "columns of --history, --allow-pairs, --deny-pairs and the features files"
     )
@@ -355,6 +336,30 @@ def _add_recommend(commands):
     _output_options(recommend)
     _handle_unknown_option(recommend, "stop with an error")
     recommend.set_defaults(run=_recommend)
+
+
+def _filter_options(parser):
+    """``recommend``'s candidate filters: a list for every user, or each user's own rows."""
+    allow, deny = (parser.add_mutually_exclusive_group() for _ in range(2))
+    allow.add_argument(
+        "--allow-file", help="a text file of item ids, one per line: recommend only these"
+    )
+    allow.add_argument(
+        "--allow-pairs",
+        metavar="FILE",
+        help="a table (.csv, .tsv, .parquet) of (user, item) rows, in columns --user-col and "
+        "--item-col: recommend each user only its own items (candidates to re-rank); "
+        "every user asked for needs a row",
+    )
+    deny.add_argument(
+        "--deny-file", help="a text file of item ids, one per line: never recommend these"
+    )
+    deny.add_argument(
+        "--deny-pairs",
+        metavar="FILE",
+        help="a table of (user, item) rows as --allow-pairs': never recommend a user its "
+        "own items (a cart, purchases since the fit)",
+    )
 
 
 def _add_similar(commands):
@@ -626,11 +631,11 @@ def _filters(args, rec, kind):
 def _pair_filters(args):
     """``allow`` or ``deny`` from --allow-pairs or --deny-pairs: each user's item list."""
     filters = {}
+    table_format = format_of(args)
     for name in ("allow", "deny"):
         path = getattr(args, f"{name}_pairs")
         if path is None:
             continue
-        table_format = format_of(args)
         frame = read_table(path, table_format)
         wanted = [("--user-col", args.user_col), ("--item-col", args.item_col)]
         check_columns(frame, path, wanted, table_format)

@@ -36,8 +36,9 @@ def check_keras_backend():
         if chosen in (None, "tensorflow"):
             raise
         raise ImportError(_backend_advice(chosen)) from error
-    if keras.backend.backend() != "tensorflow":
-        raise ImportError(_backend_advice(keras.backend.backend()))
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ImportError(_backend_advice(backend))
 
 
 def _backend_advice(backend):

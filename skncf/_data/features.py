@@ -25,7 +25,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from .ids import check_ids, encode, is_textual
+from .ids import check_ids, encode, id_kind, is_textual
 from .label_sets import LabelSets, label_columns
 
 # Encoded features of one side may hold at most this many floats (1 GiB of float32).
@@ -376,11 +376,10 @@ def check_covered(feature_ids, wanted, name, what):
         shown = ", ".join(repr(v) for v in missing[:5].tolist())
         advice = f"every {what} needs features."
         if is_textual(feature_ids) != is_textual(wanted):
-            kinds = ("text", "numbers") if is_textual(feature_ids) else ("numbers", "text")
-            to = "int" if kinds[1] == "numbers" else "str"
+            to = "str" if is_textual(wanted) else "int"
             advice = (
-                f"its ids are {kinds[0]} and X's are {kinds[1]}: convert them (a DataFrame: "
-                f"table.set_axis(table.index.astype({to})))."
+                f"its ids are {id_kind(feature_ids)} and X's are {id_kind(wanted)}: convert "
+                f"them (a DataFrame: table.set_axis(table.index.astype({to})))."
             )
         raise ValueError(
             f"{name} has no row for {len(missing)} {what} id(s) of X: {shown}"

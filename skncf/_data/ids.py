@@ -91,6 +91,11 @@ def is_textual(ids):
     return ids.dtype.kind == "U"
 
 
+def id_kind(ids):
+    """``"text"`` or ``"numbers"``: what ``ids`` are, for messages about a mismatch."""
+    return "text" if is_textual(ids) else "numbers"
+
+
 def fit_codes(ids):
     """Return the sorted distinct labels of ``ids`` and the code of each id."""
     labels, codes = np.unique(ids, return_inverse=True)
@@ -134,8 +139,9 @@ def check_known(known, labels, what, *, hint="", among="seen in fit", fitted=Non
     shown = ", ".join(repr(v) for v in missing[:5].tolist())
     more = ", ..." if len(missing) > 5 else ""
     if fitted is not None and len(fitted) and is_textual(labels) != is_textual(fitted):
-        kinds = ("text", "numbers") if is_textual(labels) else ("numbers", "text")
-        hint = f"These ids are {kinds[0]} and the model's are {kinds[1]}: convert them."
+        hint = (
+            f"These ids are {id_kind(labels)} and the model's are {id_kind(fitted)}: convert them."
+        )
     raise ValueError(
         f"{what} contains {len(missing)} id(s) not {among}: {shown}{more}. {hint}".rstrip()
     )
