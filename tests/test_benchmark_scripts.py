@@ -538,3 +538,13 @@ def test_distribute_times_every_strategy_in_its_own_process():
     ]  # fmt: skip
     assert rows[0].endswith("| 1.00 |")  # the reference's ratio to itself
     assert "600 pairs" in done.stdout
+
+
+def test_load_movielens_reads_what_pandas_reads(tmp_path, capsys):
+    import load_movielens
+
+    path = tmp_path / "ratings.csv"
+    load_movielens.write_ratings_csv(path, 2_500)
+    medians = load_movielens.main(["--data", str(tmp_path), "--repeats", "1"])
+    assert set(medians) == {"skncf", "pandas"}
+    assert "2,500 ratings" in capsys.readouterr().out

@@ -14,9 +14,14 @@ import numpy as np
 import pytest
 
 from skncf.datasets import fetch_movielens, load_movielens, load_ncf_split
+from skncf.datasets._public import MOVIELENS
 
 SHARED = Path(os.environ.get("SKNCF_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
 U_DATA = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n"
+RATINGS_CSV = (
+    "userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n1,29,3.5,1112484676\n\n"
+    "2,3,4.0,974820889\n"
+)
 
 
 def test_load_movielens_100k_and_1m_formats(tmp_path):
@@ -33,12 +38,38 @@ def test_load_movielens_100k_and_1m_formats(tmp_path):
     assert frame["item"].tolist() == [1193, 661]
 
 
+def test_load_movielens_csv_format_of_20m_and_later(tmp_path):
+    (tmp_path / "ratings.csv").write_text(RATINGS_CSV)
+    data = load_movielens(tmp_path)
+    assert data.X.tolist() == [[1, 2], [1, 29], [2, 3]]
+    assert data.ratings.tolist() == [3.5, 3.5, 4.0] and data.timestamps[2] == 974820889
+    with gzip.open(tmp_path / "ratings.csv.gz", "wt") as f:
+        f.write(RATINGS_CSV)
+    np.testing.assert_array_equal(load_movielens(tmp_path / "ratings.csv.gz").X, data.X)
+
+
+def test_three_columns_get_zero_timestamps_and_empty_files_no_rows(tmp_path):
+    (tmp_path / "ratings.dat").write_text("1::10::5\n2::20::4\n")
+    data = load_movielens(tmp_path / "ratings.dat")
+    assert data.X.tolist() == [[1, 10], [2, 20]] and data.timestamps.tolist() == [0, 0]
+    (tmp_path / "u.data").write_text("\n")
+    assert load_movielens(tmp_path / "u.data").X.shape == (0, 2)
+
+
 def test_load_movielens_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no MovieLens ratings file"):
         load_movielens(tmp_path)
     (tmp_path / "u.data").write_text("1\t2\tfive\t3\n")
     with pytest.raises(ValueError, match="u.data:1: not a ratings line"):
         load_movielens(tmp_path)
+    # the line named counts the header and blank lines; a short line is named too
+    for bad in ["2,3,x,974820889", "2,3"]:
+        (tmp_path / "ratings.csv").write_text(RATINGS_CSV.replace("2,3,4.0,974820889", bad))
+        with pytest.raises(ValueError, match=f"ratings.csv:5: not a ratings line .*'{bad}'"):
+            load_movielens(tmp_path / "ratings.csv")
+    (tmp_path / "u.data").write_text("1\t2\n")
+    with pytest.raises(ValueError, match="u.data:1: expected user, item, rating"):
+        load_movielens(tmp_path / "u.data")
 
 
 def _write_split(prefix):
@@ -134,6 +165,18 @@ def test_fetch_from_a_file_url_and_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="checksum is required"):
         fetch_movielens(url=archive.as_uri(), data_home=tmp_path / "d")
     with pytest.raises(ValueError, match="variant must be one of"):
-        fetch_movielens("20m")
+        fetch_movielens("latest")
     with pytest.raises(OSError, match="download_if_missing=False"):
         fetch_movielens("1m", data_home=tmp_path / "e", download_if_missing=False)
+
+
+def test_fetch_a_release_in_csv_format(tmp_path):
+    archive, checksum = _zip_with(tmp_path, {"ml-25m/ratings.csv": RATINGS_CSV, "ml-25m/x.csv": ""})
+    data = fetch_movielens("25m", data_home=tmp_path / "c", url=archive.as_uri(), checksum=checksum)
+    assert len(data.X) == 3 and (tmp_path / "c" / "ml-25m" / "ratings.csv").is_file()
+
+
+def test_every_release_has_the_grouplens_address_and_md5():
+    for variant, (url, checksum) in MOVIELENS.items():
+        assert url == f"https://files.grouplens.org/datasets/movielens/ml-{variant}.zip"
+        assert re.fullmatch("md5:[0-9a-f]{32}", checksum)
