@@ -60,14 +60,43 @@ def test_errors_name_the_file_and_line(tmp_path):
         load_movielens_features(folder)
     folder = tmp_path / "bad-1m"
     folder.mkdir()
-    (folder / "users.dat").write_text("1::F::1::10::48067\n")
-    (folder / "movies.dat").write_text("1::Toy Story (1995)::Cartoons\n")
-    with pytest.raises(ValueError, match=r"genres not in the MovieLens 1M list: \['Cartoons'\]"):
-        load_movielens_features(folder)
     (folder / "users.dat").write_text("x::F::1::10::48067\n")
     (folder / "movies.dat").write_text("1::Toy Story (1995)::Comedy\n")
     with pytest.raises(ValueError, match="user id or age is not an integer"):
         load_movielens_features(folder)
+
+
+def test_10m_format_has_no_users_and_more_genres(tmp_path):
+    (tmp_path / "movies.dat").write_text(
+        "1::Toy Story (1995)::Children|Comedy\n2::Avatar (2009)::Action|IMAX\n"
+        "3::Cartoons (2001)::Animation|Cartoons\n"
+    )
+    data = load_movielens_features(tmp_path)
+    items = data.item_features
+    assert data.user_features is None
+    assert items.shape == (3, 2 + 18 + 2) and items.columns[-2:].tolist() == ["Cartoons", "IMAX"]
+    # "Children" of the later releases is the 1M's "Children's"
+    assert items.loc[1, ["Children's", "Comedy"]].tolist() == [1, 1]
+    assert items.loc[2, ["Action", "IMAX"]].tolist() == [1, 1]
+
+
+def test_csv_format_of_20m_and_later(tmp_path):
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n"
+        '11,"American President, The (1995)",Comedy|Drama|Romance\n\n'
+        "12,Untitled,(no genres listed)\n"
+    )
+    items = load_movielens_features(tmp_path).item_features
+    assert items.index.tolist() == [11, 12] and items.shape == (2, 2 + 18)
+    assert items.loc[11, "title"] == "American President, The (1995)"
+    assert items.loc[11, "year"] == 1995.0 and np.isnan(items.loc[12, "year"])
+    assert items.loc[11, ["Comedy", "Drama", "Romance"]].tolist() == [1, 1, 1]
+    assert items.iloc[1, 2:].sum() == 0  # no genres listed: none
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n1,Heat,Action\n2,Heat, 1995,Crime\n"
+    )
+    with pytest.raises(ValueError, match="movies.csv:3: expected 3 comma-separated fields; got 4"):
+        load_movielens_features(tmp_path)
 
 
 @pytest.mark.skipif(not (SHARED / "ml-100k").is_dir(), reason="shared benchmark data absent")

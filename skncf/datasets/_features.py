@@ -1,36 +1,43 @@
 """Side features of MovieLens: users' demographics and movies' genres and years.
 
 For cold start (a user or item described by attributes): ``u.user`` and ``u.item``
-(MovieLens 100K) or ``users.dat`` and ``movies.dat`` (1M) as two DataFrames indexed by the
-ids of the ratings files, ready for a scikit-learn ``ColumnTransformer``. Nothing is
+(MovieLens 100K), ``users.dat`` and ``movies.dat`` (1M; 10M has no users file) or
+``movies.csv`` (20M and later, no users file) as DataFrames indexed by the ids of the
+ratings files, ready for a scikit-learn ``ColumnTransformer``. Nothing is
 shipped; the files are read locally (``fetch_movielens`` downloads the archives).
 """
 
+import csv
 import re
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-# The genres of movies.dat (MovieLens 1M README), in that order.
+# The genres of movies.dat (MovieLens 1M README), in that order. Later releases spell
+# "Children's" as "Children", add others (IMAX) and mark a movie without any
+# "(no genres listed)".
 GENRES_1M = (
     "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
     "Thriller", "War", "Western",
 )  # fmt: skip
+NO_GENRES = "(no genres listed)"
+RENAMED = {"Children": "Children's"}
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 def load_movielens_features(path):
     """Load MovieLens users' demographics and movies' genres from a local folder.
 
-    Reads ``u.user``, ``u.item`` and ``u.genre`` (100K) or ``users.dat`` and
-    ``movies.dat`` (1M). Needs pandas (``pip install "skncf[cli]"``).
+    Reads ``u.user``, ``u.item`` and ``u.genre`` (100K), ``users.dat`` and ``movies.dat``
+    (1M), ``movies.dat`` (10M) or ``movies.csv`` (20M, 25M, 32M and the "latest"
+    releases). Needs pandas (``pip install "skncf[cli]"``).
 
     Parameters
     ----------
     path : str or path-like
-        A MovieLens 100K or 1M folder.
+        A MovieLens folder.
 
     Returns
     -------
@@ -38,16 +45,19 @@ def load_movielens_features(path):
         ``user_features``: DataFrame indexed by user id (as in the ratings files), columns
         ``age`` (int; in 1M the age group's lower bound: 1, 18, 25, 35, 45, 50, 56),
         ``gender`` ("F"/"M"), ``occupation`` (100K: a name; 1M: the README's code, as a
-        string) and ``zip`` (string). ``item_features``: DataFrame indexed by movie id,
-        columns
-        ``title``, ``year`` (float; NaN where neither the release date nor the title
-        gives one) and one 0/1 column per genre. Ids of the NCF splits map to these as
-        ``../shared/data/PROTOCOL.md`` says (``ml-100k-loo``: id - 1).
+        string) and ``zip`` (string); None for the releases after 1M, which describe no
+        users. ``item_features``: DataFrame indexed by movie id, columns ``title``,
+        ``year`` (float; NaN where neither the release date nor the title gives one) and
+        one 0/1 column per genre: the 100K's 19 of ``u.genre``, or 1M's 18 then, in
+        alphabetical order, any others the file names (10M and later: ``IMAX``; their
+        "Children" is 1M's "Children's"); a movie whose genres are "(no genres listed)"
+        has none. Ids of the NCF splits map to
+        these as ``../shared/data/PROTOCOL.md`` says (``ml-100k-loo``: id - 1).
 
     Raises
     ------
     FileNotFoundError
-        If the folder holds neither format's files.
+        If the folder holds no format's movie file.
     ValueError
         If a line does not have the format's fields, naming the file and line.
     """
@@ -56,15 +66,17 @@ def load_movielens_features(path):
         return Bunch(
             user_features=_users_100k(folder / "u.user"), item_features=_items_100k(folder)
         )
-    if (folder / "users.dat").is_file() and (folder / "movies.dat").is_file():
-        return Bunch(
-            user_features=_users_1m(folder / "users.dat"),
-            item_features=_items_1m(folder / "movies.dat"),
+    users = folder / "users.dat"
+    if (folder / "movies.dat").is_file():
+        items = _items_listed(folder / "movies.dat", _fields(folder / "movies.dat", "::", 3))
+    elif (folder / "movies.csv").is_file():
+        items = _items_listed(folder / "movies.csv", _csv_fields(folder / "movies.csv", 3))
+    else:
+        raise FileNotFoundError(
+            f"no MovieLens feature files in {str(folder)!r}: expected u.user and u.item "
+            "(100K), movies.dat (1M, 10M; users.dat in 1M) or movies.csv (20M and later)."
         )
-    raise FileNotFoundError(
-        f"no MovieLens feature files in {str(folder)!r}: expected u.user and u.item (100K) "
-        "or users.dat and movies.dat (1M)."
-    )
+    return Bunch(user_features=_users_1m(users) if users.is_file() else None, item_features=items)
 
 
 def _pandas():
@@ -158,16 +170,29 @@ def _items_100k(folder):  # id|title|release date|video date|url|19 genre flags
     return _item_frame(ids, [row[1] for row in rows], years, genres, names, path)
 
 
-def _items_1m(path):  # MovieID::Title::Genres (pipe-separated)
-    rows = _fields(path, "::", 3)
+def _csv_fields(path, count):
+    """Each non-empty row of a CSV file after its header, of ``count`` fields (checked)."""
+    rows = []
+    with open(path, encoding="utf-8", newline="") as lines:
+        reader = csv.reader(lines)
+        next(reader, None)  # movieId,title,genres
+        for row in reader:
+            if row and len(row) != count:
+                raise ValueError(
+                    f"{path}:{reader.line_num}: expected {count} comma-separated fields; "
+                    f"got {len(row)}."
+                )
+            rows += [row] if row else []
+    return rows
+
+
+def _items_listed(path, rows):  # movie id, title, genres separated by "|"
     try:
         ids = [int(row[0]) for row in rows]
     except ValueError as error:
         raise ValueError(f"{path}: a movie id is not an integer ({error}).") from None
-    listed = [set(row[2].split("|")) for row in rows]
-    unknown = set().union(*listed) - set(GENRES_1M) if listed else set()
-    if unknown:
-        raise ValueError(f"{path}: genres not in the MovieLens 1M list: {sorted(unknown)}.")
-    genres = [[genre in mine for genre in GENRES_1M] for mine in listed]
+    listed = [{RENAMED.get(g, g) for g in row[2].split("|")} - {NO_GENRES} for row in rows]
+    names = [*GENRES_1M, *sorted(set().union(*listed) - set(GENRES_1M))]
+    genres = [[genre in mine for genre in names] for mine in listed]
     years = [_year(row[1]) for row in rows]
-    return _item_frame(ids, [row[1] for row in rows], years, genres, GENRES_1M, path)
+    return _item_frame(ids, [row[1] for row in rows], years, genres, names, path)
