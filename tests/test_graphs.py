@@ -1,9 +1,17 @@
+import contextlib
 import pathlib
 import re
 
+import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 
+import skncf
+from skncf import NCFRecommender
 from skncf._graph.graphs import ARCHITECTURES, GraphLayout, build_graph
+
+from .conftest import FAST
 
 SKNCF = pathlib.Path(__file__).parent.parent / "skncf"
 
@@ -42,3 +50,48 @@ def test_layer_names_are_known_to_the_graph_module_only():
         if path.relative_to(SKNCF).as_posix() != "_graph/graphs.py"
     }
     assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+@contextlib.contextmanager
+def keras_global_dtype(policy):
+    """Keras' global float type and dtype policy set to ``policy`` (as a user's
+    ``keras.config.set_floatx`` before building anything would), then restored."""
+    floatx, previous = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(policy.removeprefix("mixed_"))
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(previous)
+
+
+def _fit_and_use(X, y, settings, path):
+    rec = NCFRecommender(**{**FAST, **settings}).fit(X, y)
+    path.mkdir()
+    history = X[X[:, 0] == X[0, 0]]
+    used = [rec.predict(X), rec.recommend(X[:5, 0], k=3)]
+    if rec.feedback == "implicit":
+        used.append(rec.fold_in(history).recommend(history[:1, 0], k=3))
+    used.append(skncf.load(rec.save(path / "model.skncf")).predict(X))
+    served = tf.saved_model.load(rec.export(path / "served")).signatures["serving_default"]
+    used.append(served(user=tf.constant(X[:, 0]), item=tf.constant(X[:, 1]))["score"].numpy())
+    return used, [weights.dtype for weights in rec.model_.get_weights()]
+
+
+@pytest.mark.parametrize("policy", ["float64", "float16", "mixed_float16"])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"architecture": "neumf", "loss": "log"}, {"feedback": "explicit"}],
+    ids=["by-users", "per-positive", "explicit"],
+)
+def test_a_global_keras_dtype_leaves_models_float32(
+    interactions, ratings, settings, policy, tmp_path
+):
+    X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
+    expected, _ = _fit_and_use(X, y, settings, tmp_path / "float32")
+    with keras_global_dtype(policy):
+        found, dtypes = _fit_and_use(X, y, settings, tmp_path / policy)
+    assert set(dtypes) == {np.dtype("float32")}
+    for there, here in zip(expected, found, strict=True):
+        np.testing.assert_array_equal(here, there)

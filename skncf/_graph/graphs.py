@@ -9,6 +9,7 @@ every hidden ``Dense`` layer. ``l2`` penalises the embedding rows looked up in a
 (averaged over the batch, as in per-example weight decay) and every ``Dense`` kernel.
 """
 
+import contextlib
 import dataclasses
 
 import keras
@@ -67,7 +68,31 @@ def build_graph(
         Sides whose id embeddings (and bias) are zeros and not trained, so that they are
         represented by their features alone (content-based).
     """
-    builder = _Builder(latent_dim, dropout, l2, seeds, without_ids)
+    with _float32_variables():
+        return _build(
+            architecture, n_users, n_items, _Builder(latent_dim, dropout, l2, seeds, without_ids),
+            mlp_layers, biases, features,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _float32_variables():
+    """Layers built here have float32 variables and compute in float32, whatever Keras'
+    global dtype policy says: training and serving compute on the variables in float32,
+    and ``keras.config.set_floatx("float64")`` (or a float16 policy) would otherwise
+    make float64 (float16) tables they cannot mix with. The policy is a per-thread
+    setting in Keras, restored on the way out."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build(architecture, n_users, n_items, builder, mlp_layers, biases, features):
+    """:func:`build_graph`'s body, under its dtype policy."""
+    seeds = builder.seeds
     user = keras.Input(shape=(1,), dtype="int32", name="user")
     item = keras.Input(shape=(1,), dtype="int32", name="item")
     for side, ids, n_rows in (("user", user, n_users), ("item", item, n_items)):
