@@ -3,6 +3,7 @@
 A change in one of those libraries' private API then touches this file alone.
 """
 
+import contextlib
 import os
 
 from sklearn.base import _fit_context as fit_context
@@ -15,6 +16,8 @@ __all__ = [
     "allow_callbacks",
     "backing_variable",
     "check_keras_backend",
+    "debugging_ops_on",
+    "without_debugging_ops",
     "fit_context",
     "resumed_epoch",
     "seed_state",
@@ -79,3 +82,37 @@ def resumed_epoch(model):
     epoch = getattr(model, "_initial_epoch", None) or 0
     model._initial_epoch = None
     return int(epoch)
+
+
+def debugging_ops_on():
+    """Whether TensorFlow adds debugging ops to the graphs this thread builds.
+
+    ``tf.debugging.enable_check_numerics()`` and
+    ``tf.debugging.experimental.enable_dump_debug_info()`` register op callbacks that put
+    their own ops after every op of a traced function; XLA has no kernels for them
+    (``DebugNumericSummaryV2``), so a function that must compile would fail.
+    """
+    from tensorflow.python.framework import op_callbacks
+
+    return bool(op_callbacks.should_invoke_op_callbacks())
+
+
+@contextlib.contextmanager
+def without_debugging_ops():
+    """Functions traced here get no debugging ops, whatever this thread has turned on.
+
+    Op callbacks are left out while it runs and put back after, so that a SavedModel
+    written in a session that checks numerics does not keep the checks: they would fail
+    its every ``recommend`` call, whose seen items are masked with ``-inf``.
+    """
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import op_callbacks
+
+    callbacks = list(context.context().op_callbacks)
+    for callback in callbacks:
+        op_callbacks.remove_op_callback(callback)
+    try:
+        yield
+    finally:
+        for callback in callbacks:
+            op_callbacks.add_op_callback(callback)

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from skncf import NCFRecommender
 from skncf._cli import main
+from skncf._compat import debugging_ops_on
 from skncf.datasets import make_interactions
 
 TINY = dict(latent_dim=4, mlp_layers=(8, 4), epochs=1, random_state=0)
@@ -145,6 +146,18 @@ def queries_unknown_item(rec):
 def test_export_serves_what_predict_and_recommend_give(tmp_path, ids):
     rec, X = fitted("gmf", "implicit", ids)
     check_served(rec, X, rec.export(tmp_path / "ncf" / "1"))
+
+
+def test_an_export_in_a_session_that_checks_numerics_serves_without_the_checks(tmp_path):
+    # the checks, baked in, would fail every recommend call: seen items are masked by -inf
+    rec, X = fitted("gmf", "implicit", "int")
+    tf.debugging.enable_check_numerics()
+    try:
+        path = rec.export(tmp_path / "ncf" / "1")
+        assert debugging_ops_on()  # the session's setting is back
+    finally:
+        tf.debugging.disable_check_numerics()
+    check_served(rec, X, path)
 
 
 def test_integer_ids_of_a_frame_with_a_float_column_export(tmp_path):

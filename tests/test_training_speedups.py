@@ -187,21 +187,35 @@ def test_softmax_over_a_tower_and_lazy_adam_do_not_compile_with_xla(interactions
     assert skncf._training.loop.xla_available()
 
 
-def test_functions_run_eagerly_keeps_the_plain_loop(interactions, count_xla_fits, monkeypatch):
-    # a debugging session's setting: XLA's ThreeFry dropout has no eager kernel
+DEBUGGING = {
+    # runs functions op by op: XLA's ThreeFry dropout has no eager kernel
+    "run_functions_eagerly": (
+        lambda: tf.config.run_functions_eagerly(True),
+        lambda: tf.config.run_functions_eagerly(False),
+    ),
+    # adds DebugNumericSummaryV2 ops after every op: XLA has no kernel for them
+    "check_numerics": (tf.debugging.enable_check_numerics, tf.debugging.disable_check_numerics),
+}
+
+
+@pytest.mark.parametrize("debugging", sorted(DEBUGGING))
+def test_debugging_settings_keep_the_plain_loop(
+    debugging, interactions, count_xla_fits, monkeypatch
+):
+    turn_on, turn_off = DEBUGGING[debugging]
     params = dict(FAST, architecture="seed", loss="log", epochs=2)
-    assert skncf._training.loop.xla_available()  # known (and cached) before eager mode
-    tf.config.run_functions_eagerly(True)
+    assert skncf._training.loop.xla_available()  # known (and cached) before the setting
+    turn_on()
     try:
-        eager = NCFRecommender(**params).fit(interactions).predict(interactions)
+        debugged = NCFRecommender(**params).fit(interactions).predict(interactions)
     finally:
-        tf.config.run_functions_eagerly(False)
+        turn_off()
     assert count_xla_fits == []
-    NCFRecommender(**params).fit(interactions)  # eager mode off: XLA again
+    NCFRecommender(**params).fit(interactions)  # the setting off: XLA again
     assert len(count_xla_fits) == 1
     monkeypatch.setattr("skncf._training.loop.XLA_MIN_STEPS", 10**9)
     graph = NCFRecommender(**params).fit(interactions).predict(interactions)
-    np.testing.assert_allclose(eager, graph, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(debugged, graph, rtol=1e-5, atol=1e-7)
 
 
 def test_skncf_xla_0_keeps_the_plain_loop_and_bad_values_fail_clearly(

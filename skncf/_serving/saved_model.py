@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from .._compat import backing_variable
+from .._compat import backing_variable, without_debugging_ops
 from .._data.features import ROW_NORM
 from .scoring import unit_vectors
 
@@ -567,7 +567,14 @@ def _lookup_table(labels, dtype):
 
 
 def write_saved_model(path, module):
-    """Save ``module`` (a :class:`ServingModule`) with its signatures to ``path``."""
+    """Save ``module`` (a :class:`ServingModule`) with its signatures to ``path``, traced
+    without the debugging ops a session may have turned on (check_numerics)."""
+    with without_debugging_ops():
+        tf.saved_model.save(module, str(path), signatures=_signatures(module))
+
+
+def _signatures(module):
+    """The concrete functions ``module`` serves, by signature name."""
     signatures = {
         "serving_default": module.score.get_concrete_function(),
         "recommend": module.recommend.get_concrete_function(),
@@ -589,4 +596,4 @@ def write_saved_model(path, module):
         function = getattr(module, name)
         if function is not None:
             signatures[name] = function.get_concrete_function()
-    tf.saved_model.save(module, str(path), signatures=signatures)
+    return signatures

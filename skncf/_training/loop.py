@@ -16,6 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from .._compat import debugging_ops_on
 from .._data.sampling import SeenPairs
 from .._distribute import all_reduce_sum
 from .._graph.logits import CandidateLogits, mean_over
@@ -334,8 +335,10 @@ def _run_epochs(model, architecture, make_loss, next_epoch, n_rows, what, loss_k
         and strategy is None  # replicas' collectives and lazy Adam's tf.unique: no XLA
         and not settings["lazy_adam"]
         # a debugging session's run_functions_eagerly(True) runs functions op by op, and
-        # TensorFlow's own kernels lack XLA's ThreeFry, which the compiled dropout draws
+        # TensorFlow's own kernels lack XLA's ThreeFry, which the compiled dropout draws;
+        # check_numerics' ops have no XLA kernels
         and not tf.config.functions_run_eagerly()
+        and not debugging_ops_on()
         and xla_available()
     )
     seed = int(rng.integers(2**31 - 1))
