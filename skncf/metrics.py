@@ -152,6 +152,13 @@ def _mean(per_user):
     return float(np.nanmean(per_user))
 
 
+def _defined_mean(per_user):
+    """Mean over users for whom the metric is defined; NaN, without a warning, if none is
+    (AUC where every user's candidates are all relevant)."""
+    defined = per_user[~np.isnan(per_user)]
+    return float(defined.mean()) if len(defined) else float("nan")
+
+
 def _per_user(metric, y_true, y_score, k, exclude):
     """Metric value per user, NaN for users without relevant items."""
     return _per_user_from_positions(metric, relevant_positions(y_true, y_score, exclude=exclude), k)
@@ -345,7 +352,8 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         one out), value ``j`` is row ``j``'s, so that two methods' values pair up user
         by user.
     coverage : float
-        Share of the catalog in the top ``k`` lists of the test users.
+        Share of the catalog in the top ``k`` lists of the test users (of their unseen
+        items: a user with fewer than ``k`` has them all in its list).
     """
     k = _check_k(k)
     metrics = _check_metrics(metrics)
@@ -367,7 +375,10 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         )
         for metric in metrics:
             blocks[metric].append(_per_user_from_positions(metric, positions, k))
-        recommended.append(top_k(mask_seen(logits, estimator.seen_, users[block]), k))
+        unseen = mask_seen(logits, estimator.seen_, users[block])
+        top = top_k(unseen, min(k, unseen.shape[1]))
+        # a user with fewer than k unseen items: its seen ones (-inf) fill the list
+        recommended.append(top[np.isfinite(np.take_along_axis(unseen, top, axis=1))])
     n_missed = (~known).sum()
     per_user = {
         metric: np.concatenate(values + [np.zeros(n_missed)])[order]
@@ -410,7 +421,7 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
         ``coverage@k``.
     """
     per_user, coverage = full_ranking_per_user(estimator, X_test, k=k)
-    report = {"full": {_name(m, k): float(np.nanmean(v)) for m, v in per_user.items()}}
+    report = {"full": {_name(m, k): _defined_mean(v) for m, v in per_user.items()}}
     report["full"][f"coverage@{k}"] = coverage
     if negatives is not None:
         positions = relevant_positions(*sampled_scores(estimator, X_test, negatives))

@@ -1,5 +1,7 @@
 """Ranking metrics against brute-force loops and hand-computed cases, ties included."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -143,6 +145,21 @@ def test_evaluate_agrees_with_score_and_counts_unknown_pairs_as_misses(interacti
         "mrr",
         "auc",
     }
+
+
+@pytest.mark.parametrize("k", [1, 6, 10])
+def test_evaluate_users_with_fewer_unseen_items_than_k(k):
+    # 6 items; user u saw items u .. u+4 (mod 6): its one unseen item is the held-out one
+    X = np.array([(u, (u + t) % 6) for u in range(12) for t in range(5)])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(X)
+    test = np.array([[u, (u + 5) % 6] for u in (0, 1, 2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" for the AUC
+        report = M.evaluate(rec, test, k=k)["full"]
+    assert report[f"hit_rate@{k}"] == 1.0 and report["mrr"] == 1.0
+    assert np.isnan(report["auc"])  # no user has a non-relevant candidate
+    # the lists hold each user's one unseen item: its seen items do not fill them up
+    assert report[f"coverage@{k}"] == pytest.approx(3 / 6)
 
 
 def test_full_ranking_per_user_checks_the_metric_names(fitted_gmf):
