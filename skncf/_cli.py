@@ -577,6 +577,11 @@ def _evaluate(args):
         print(json.dumps(report, indent=1))
         return
     print(f"held out {len(test)} interactions (one per user), trained on {len(train)}")
+    unseen = (~rec.encode_pairs(X.iloc[test]).item_known).sum()
+    if unseen:
+        scored = "get the mean training rating" if feedback == "explicit" else "count as misses"
+        print(f"{unseen} held-out items are unknown to the model (in no training row and "
+              f"no item features): they {scored}")  # fmt: skip
     for name, value in report.items():
         print(f"{name:>14}: {value:.4f}")
 

@@ -181,6 +181,23 @@ def test_evaluate_orders_by_dates_written_as_text(skncf, interactions_csv):
     assert bad.returncode == 2 and "--time-col 'when' holds neither numbers nor dates" in bad.stderr
 
 
+@pytest.mark.parametrize(
+    "rating,scored", [([], "count as misses"), (["--rating-col", "stars"], "get the mean training")]
+)
+def test_evaluate_counts_held_out_items_the_model_never_saw(skncf, tmp_path, rating, scored):
+    rows = [(u, (u + t) % 6, t, 1 + t % 5) for u in range(12) for t in range(5)]
+    # three users' latest interactions are with items no other row names
+    rows += [(u, 100 + u, 9, 4) for u in (0, 1, 2)] + [(3, 2, 9, 5)]
+    frame = pd.DataFrame(rows, columns=["user", "item", "time", "stars"])
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    result = skncf("evaluate", "log.csv", "--time-col", "time", *rating, *QUICK, "--quiet",
+                   cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "held out 12 interactions" in result.stdout
+    assert "3 held-out items are unknown to the model (in no training row" in result.stdout
+    assert scored in result.stdout
+
+
 def test_evaluate_says_when_no_user_has_an_interaction_to_hold_out(skncf, tmp_path):
     pd.DataFrame({"user": [1, 2, 3], "item": [5, 6, 5]}).to_csv(tmp_path / "once.csv", index=False)
     result = skncf("evaluate", "once.csv", *QUICK, cwd=tmp_path)
