@@ -171,8 +171,11 @@ def plot_embeddings(
         check_known(found, shown, "ids", hint="Only learned embeddings can be drawn.")
     if len(codes) < 2:
         raise ValueError(f"plot_embeddings needs at least 2 {kind}s to project; got {len(codes)}.")
+    vectors = vectors[codes]
+    if vectors.shape[1] == 1:  # latent_dim=1: the one axis, the second flat
+        vectors = np.hstack([vectors, np.zeros_like(vectors)])
     # an array whatever sklearn.set_config(transform_output=...) says
-    points = PCA(n_components=2).set_output(transform="default").fit_transform(vectors[codes])
+    points = PCA(n_components=2).set_output(transform="default").fit_transform(vectors)
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5), layout="constrained")

@@ -160,3 +160,10 @@ def test_unknown_ids_are_an_error_even_when_the_estimator_ignores_them(interacti
     with pytest.raises(ValueError, match=r"ids contains 1 id\(s\) not seen in fit: 999"):
         plot_embeddings(rec, kind="user", ids=[rec.users_[0], rec.users_[1], 999])
     plt.close("all")
+
+
+def test_one_dimensional_embeddings_are_drawn_along_the_first_axis(interactions):
+    rec = NCFRecommender(architecture="gmf", **{**FAST, "latent_dim": 1}).fit(interactions)
+    points = plot_embeddings(rec).collections[0].get_offsets()
+    assert len(points) == len(rec.items_) and np.ptp(points[:, 0]) > 0
+    np.testing.assert_allclose(points[:, 1], 0, atol=1e-6)
