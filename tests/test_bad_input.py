@@ -83,6 +83,20 @@ BAD_FIT = [
     ),
     ("mixed ids", dict(X=np.array([["a", 1], [2, "c"]], dtype=object)), TypeError, "user ids.*mix"),
     ("bool ids", dict(X=np.array([[True, 1], [False, 2]], dtype=object)), TypeError, "boolean"),
+    ("bool array", dict(X=np.array([[True, False], [False, True]])), TypeError, "boolean"),
+    # a frame's bool column beside integers: validation alone would make it 0 and 1
+    (
+        "bool column",
+        dict(X=pd.DataFrame({"u": [True, False], "i": [1, 2]})),
+        TypeError,
+        "user ids.*boolean",
+    ),  # fmt: skip
+    (
+        "nullable bool",
+        dict(X=pd.DataFrame({"u": [1, 2], "i": pd.array([True, False], dtype="boolean")})),
+        TypeError,
+        "item ids.*boolean",
+    ),  # fmt: skip
     ("sparse X", dict(X=sp.csr_array(PAIRS)), TypeError, "not a sparse matrix.*coo.row"),
     ("users x items", dict(X=sp.random(6, 9, density=0.5)), TypeError, "X = np.column_stack"),
     ("complex X", dict(X=PAIRS + 1j), ValueError, "[Cc]omplex"),

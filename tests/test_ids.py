@@ -47,7 +47,7 @@ def test_encode_marks_unknown_and_other_kinds():
         (np.array([1, None], dtype=object), ValueError, "None"),
         (np.array(["a", 1], dtype=object), TypeError, "mix id types"),
         (np.array([pd.Timestamp(0)], dtype=object), TypeError, "are Timestamp values; ids must"),
-        (np.array([True, False]), TypeError, "dtype bool"),
+        (np.array([True, False]), TypeError, "booleans; use integers or strings"),
         (np.array([1, float("nan")], dtype=object), ValueError, "NaN"),
         # a gap in a column of text ids, as pandas holds it (NaN, NA or NaT)
         (np.array(["a", float("nan")], dtype=object), ValueError, "contain a missing value"),

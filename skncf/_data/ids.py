@@ -42,6 +42,8 @@ def check_ids(values, name):
         return values.astype(str)
     if kind == "O":
         return _check_object_ids(values, name)
+    if kind == "b":
+        raise TypeError(f"{name} contain booleans; use integers or strings as ids.")
     raise TypeError(
         f"{name} must be integers, floats or strings; got values of dtype {values.dtype}."
     )
@@ -179,6 +181,8 @@ def id_column(X, validated, position):
         dtype = getattr(dtype, "numpy_dtype", dtype)  # pandas' nullable Int64, UInt8, ...
         if isinstance(dtype, np.dtype) and dtype.kind in "iu" and not column.isna().any():
             return column.to_numpy(dtype=dtype)
+        if isinstance(dtype, np.dtype) and dtype.kind == "b":  # validation made them 0 and 1
+            return column.to_numpy(dtype=object)
     return validated[:, position]
 
 
