@@ -24,6 +24,7 @@ from ._cli_tables import (
     read_table,
     table_format_options,
 )
+from ._version import __version__
 
 EXIT_USER_ERROR = 2
 
@@ -72,6 +73,7 @@ def _parser():
         description="Neural Collaborative Filtering for scikit-learn, from the command line.",
         epilog="Run 'skncf COMMAND --help' for the options of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"skncf {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data, basics = _data_options(), _training_options()
     model = _model_options(basics)

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from skncf import NCFRecommender
+from skncf import __version__ as skncf_version
 from skncf import load as skncf_load
 from skncf._cli import main
 from skncf.datasets import make_interactions
@@ -337,18 +338,22 @@ def test_help_explains_every_option(skncf, tmp_path):
         assert option in result.stdout
 
 
-def test_help_does_not_start_tensorflow(tmp_path):
+@pytest.mark.parametrize("asked", [["fit", "--help"], ["--version"]])
+def test_help_and_version_do_not_start_tensorflow(tmp_path, asked):
     # the parser reads recency_weights' defaults: that import must stay numpy-only
     code = (
         "import sys, contextlib, io; from skncf._cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    try: main(['fit', '--help'])\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    try: main({asked!r})\n"
         "    except SystemExit: pass\n"
-        "print('tensorflow' in sys.modules)"
+        "print('tensorflow' in sys.modules, out.getvalue().splitlines()[0])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    started, first_line = done.stdout.strip().split(" ", 1)
+    assert started == "False"
+    if asked == ["--version"]:
+        assert first_line == f"skncf {skncf_version}"
 
 
 def test_fit_and_evaluate_weight_by_recency(skncf, interactions_csv):
