@@ -43,9 +43,9 @@ def _open_text(path):
 def _read_table(path, what):
     """The first four columns of a file of numbers as a float array (a fourth of zeros if
     there are three): tab- or space-separated (100K, the NCF splits), ``::``-separated (1M,
-    10M) or comma-separated with a header line (20M and later). numpy's C reader parses it
-    (a 1M file about 3x faster than a Python loop, in a fraction of its memory); a line it
-    cannot read is named by :func:`_bad_line`."""
+    10M) or comma-separated with a header line (20M and later). numpy's C reader parses it,
+    in a fraction of a Python loop's time and memory; a line it cannot read is named by
+    :func:`_bad_line`."""
     number, first = _first_line(path)
     if first is None:
         return np.empty((0, 4))
@@ -90,9 +90,9 @@ def _bad_line(path, what, separator, width, header):
     """A ValueError naming the first line after ``header`` without ``width`` numbers."""
     with _open_text(path) as lines:
         for number, line in enumerate(lines, 1):
-            fields = line.strip().split(separator)
             if number <= header or not line.strip():
                 continue
+            fields = line.strip().split(separator)
             if len(fields) < width or not all(_is_number(x) for x in fields[:width]):
                 return ValueError(
                     f"{path}:{number}: not a {what} line ({width} numbers): {line.strip()[:80]!r}"
