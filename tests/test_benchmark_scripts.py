@@ -548,3 +548,13 @@ def test_load_movielens_reads_what_pandas_reads(tmp_path, capsys):
     medians = load_movielens.main(["--data", str(tmp_path), "--repeats", "1"])
     assert set(medians) == {"skncf", "pandas"}
     assert "2,500 ratings" in capsys.readouterr().out
+
+
+def test_features_cost_times_each_width_against_no_features(capsys):
+    import features_cost
+
+    rows = features_cost.main(
+        ["--users", "60", "--items", "80", "--pairs", "600", "--categories", "4", "--repeats", "1"]
+    )
+    assert [row[:2] for row in rows] == [["none", 0], [4, 4]]
+    assert "| categories | encoded width |" in capsys.readouterr().out
