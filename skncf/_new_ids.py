@@ -184,7 +184,7 @@ class NewIdsMethods(FittedState):
                 f"item_features: {int(known.sum())} id(s) are in the catalog already: "
                 f"{shown}; add_items adds new items (partial_fit trains known ones)."
             )
-        items_, new, old = extend_codes(self.items_, ids, "item")
+        items_, new, old = extend_codes(self.items_, ids, "item", source="item_features")
         graph = self._build_graph(
             self._trained_architecture(fitted=True), len(self.users_), len(items_),
             itertools.repeat(0), fitted=True,

@@ -212,6 +212,9 @@ def test_add_items_rejects_what_it_cannot_add(planted):
         rec.add_items(items.iloc[[3, 4, 90]])
     with pytest.raises(ValueError, match="item_features does not match the features of fit"):
         rec.add_items(items.iloc[90:].rename(columns={"group": "genre"}))
+    text_ids = items.iloc[90:].set_axis(items.index[90:].astype(str))
+    with pytest.raises(TypeError, match="item_features has string item ids, but the model"):
+        rec.add_items(text_ids)
     assert len(rec.items_) == 80  # the failed calls changed nothing
 
 

@@ -149,8 +149,11 @@ def check_known(known, labels, what, *, hint="", among="seen in fit", fitted=Non
     )
 
 
-def extend_codes(labels, ids, what):
-    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels."""
+def extend_codes(labels, ids, what, source="X"):
+    """Known ``labels`` plus new ``ids``: new labels, codes of ids, new codes of old labels.
+
+    ``source`` names where the ids came from in the error about a change of id type.
+    """
     kinds = {"U": "string", "f": "float"}
     old_kind, new_kind = (kinds.get(a.dtype.kind, "integer") for a in (labels, ids))
     if (old_kind, new_kind) == ("float", "integer"):
@@ -159,7 +162,7 @@ def extend_codes(labels, ids, what):
         ids, new_kind = ids.astype(np.float64), "float"
     if old_kind != new_kind:
         raise TypeError(
-            f"X has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
+            f"{source} has {new_kind} {what} ids, but the model was fit on {old_kind} {what} ids."
         )
     new_labels, codes = fit_codes(np.concatenate([labels, ids]))
     return new_labels, codes[len(labels) :], codes[: len(labels)]
