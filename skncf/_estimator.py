@@ -41,6 +41,7 @@ from ._data.features import (
     in_code_order,
 )
 from ._data.ids import (
+    arrow_as_pandas,
     by_name,
     check_known,
     check_query_ids,
@@ -637,6 +638,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         if keep:
             self._check_kept_settings()
         tables = self._feature_tables()
+        X = arrow_as_pandas(X)
         if keep:
             X = self._by_name(X)
         frame, X = X, self._validated(X, reset=not keep)
@@ -1236,6 +1238,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
     def _by_name(self, X):
         """``X`` with fit's layout of columns where ``columns`` named them, or where fit's
         frame held named id columns alone (``columns=None``): :func:`by_name`."""
+        X = arrow_as_pandas(X)
         names_in = getattr(self, "feature_names_in_", None)
         if self.columns is None:
             columns = [] if names_in is None else list(names_in)

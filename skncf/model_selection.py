@@ -115,6 +115,7 @@ class _UserSplitter(BaseCrossValidator):
         train, test : ndarray of int
             Row indices of ``X``.
         """
+        X = keep_python_types(X)  # a list as objects, an arrow table as a pandas frame
         yield from self._splits(_user_codes(X, self.user_column), X)
 
 
@@ -254,7 +255,8 @@ class _RankingScorer:
     def __call__(self, estimator, X, y=None):
         if y is not None:
             keep = _interaction_rows(X, y)
-            X = X.iloc[keep] if hasattr(X, "iloc") else keep_python_types(X)[keep]
+            X = keep_python_types(X)
+            X = X.iloc[keep] if hasattr(X, "iloc") else X[keep]
         per_user, _ = full_ranking_per_user(estimator, X, metrics=(self.metric,), k=self.k)
         return float(np.nanmean(per_user[self.metric]))
 

@@ -299,6 +299,37 @@ def test_polars_frames_fit_score_and_search_as_pandas_ones(interactions):
     np.testing.assert_array_equal(rec.recommend(users, k=4), expected.recommend(users, k=4))
 
 
+def test_pyarrow_tables_work_as_pandas_frames(interactions):
+    # scikit-learn takes arrow tables; their ``columns`` are arrays, not names
+    pa = pytest.importorskip("pyarrow")
+    log = pd.DataFrame(interactions, columns=["user", "item"]).assign(
+        hours=1.5, when=np.arange(len(interactions))
+    )
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    params = dict(columns=("user", "item"), architecture="gmf", **FAST)
+    expected = NCFRecommender(**params).fit(log, validation_data=log.tail(20))
+    rec = NCFRecommender(**params).fit(table, validation_data=table.slice(len(log) - 20))
+    assert rec.history_ == expected.history_
+    np.testing.assert_array_equal(rec.predict(table), expected.predict(log))
+    assert rec.score(table) == expected.score(log)
+    history = pa.table({"user": [999, 999], "item": log["item"][:2], "hours": [1.0, 2.0],
+                        "when": [0, 1]})  # fmt: skip
+    np.testing.assert_array_equal(
+        rec.fold_in(history).recommend([999], k=3),
+        expected.fold_in(history.to_pandas()).recommend([999], k=3),
+    )
+    splitter = LeaveLastOut(timestamps="when", user_column="user")
+    splits = [test.tolist() for _, test in splitter.split(table)]
+    assert splits == [test.tolist() for _, test in splitter.split(log)]
+    weights = np.ones(len(log))
+    search = GridSearchCV(NCFRecommender(**params), {"latent_dim": [4]}, cv=splitter,
+                          scoring=make_ranking_scorer("hit_rate")).fit(table, weights)  # fmt: skip
+    again = GridSearchCV(NCFRecommender(**params), {"latent_dim": [4]}, cv=splitter,
+                         scoring=make_ranking_scorer("hit_rate")).fit(log, weights)  # fmt: skip
+    assert search.best_score_ == again.best_score_
+    rec.partial_fit(table.slice(0, 40))
+
+
 def test_explicit_models_are_regressors_and_take_a_column_of_ratings():
     from sklearn.base import is_classifier, is_regressor
     from sklearn.ensemble import StackingRegressor

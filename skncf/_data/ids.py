@@ -198,6 +198,17 @@ def checked_pair_ids(frame, X, id_columns, prefix=""):
     )
 
 
+def arrow_as_pandas(values):
+    """A pyarrow Table or RecordBatch as a pandas DataFrame, anything else as it is.
+
+    scikit-learn reads arrow tables, but skncf reads a frame's columns by name, and an
+    arrow table's ``columns`` are its arrays (pyarrow converts with pandas installed).
+    """
+    if type(values).__module__.partition(".")[0] == "pyarrow" and hasattr(values, "column_names"):
+        return values.to_pandas()
+    return values
+
+
 def keep_python_types(values):
     """Lists become object arrays: numpy would turn ``[1, "Doom"]`` into two strings.
 
@@ -205,6 +216,7 @@ def keep_python_types(values):
     items matrix (what ``implicit`` takes), whose ``toarray()``, which scikit-learn's own
     message advises, would be no better.
     """
+    values = arrow_as_pandas(values)
     if sp.issparse(values):
         raise TypeError(
             "X must hold (user, item) pairs, one row per interaction, not a sparse matrix. "
