@@ -125,10 +125,11 @@ def check_features(value, name):
     elif hasattr(value, "index") and hasattr(value, "columns"):
         ids, table = value.index.to_numpy(), value
     elif hasattr(value, "columns"):
+        side = name.split("_")[0]  # user_features: the users' column
         raise TypeError(
             f"{name} is a {type(value).__module__.split('.')[0]} DataFrame, which has no "
-            "index to hold the ids: give a tuple (ids, frame), e.g. (frame['item'], "
-            "frame.drop('item')), or a pandas DataFrame indexed by id."
+            f"index to hold the ids: give a tuple (ids, frame), e.g. (frame['{side}'], "
+            f"frame.drop('{side}')), or a pandas DataFrame indexed by id."
         )
     else:
         raise TypeError(
