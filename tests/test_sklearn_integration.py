@@ -7,6 +7,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, cross_validate
@@ -322,12 +323,14 @@ def test_pyarrow_tables_work_as_pandas_frames(interactions):
     splits = [test.tolist() for _, test in splitter.split(table)]
     assert splits == [test.tolist() for _, test in splitter.split(log)]
     weights = np.ones(len(log))
+    rec.partial_fit(table.slice(0, 40))
+    if tuple(map(int, sklearn.__version__.split(".")[:2])) < (1, 7):
+        return  # scikit-learn indexes arrow tables' rows from 1.7 on (its #31040)
     search = GridSearchCV(NCFRecommender(**params), {"latent_dim": [4]}, cv=splitter,
                           scoring=make_ranking_scorer("hit_rate")).fit(table, weights)  # fmt: skip
     again = GridSearchCV(NCFRecommender(**params), {"latent_dim": [4]}, cv=splitter,
                          scoring=make_ranking_scorer("hit_rate")).fit(log, weights)  # fmt: skip
     assert search.best_score_ == again.best_score_
-    rec.partial_fit(table.slice(0, 40))
 
 
 def test_explicit_models_are_regressors_and_take_a_column_of_ratings():
