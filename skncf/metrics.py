@@ -142,21 +142,21 @@ def _sums(rows, values, n_users):
     return np.bincount(rows, weights=values, minlength=n_users)
 
 
-def _mean(per_user):
-    """Mean over users for whom the metric is defined (the others are NaN)."""
-    if np.isnan(per_user).all():
-        raise ValueError(
-            "The metric is undefined for every user: y_true has no relevant item"
-            " (for auc: no user has both a relevant and a non-relevant candidate)."
-        )
-    return float(np.nanmean(per_user))
-
-
 def _defined_mean(per_user):
     """Mean over users for whom the metric is defined; NaN, without a warning, if none is
     (AUC where every user's candidates are all relevant)."""
     defined = per_user[~np.isnan(per_user)]
     return float(defined.mean()) if len(defined) else float("nan")
+
+
+def _mean(per_user):
+    """:func:`_defined_mean`, raising where the metric is defined for no user."""
+    if np.isnan(per_user).all():
+        raise ValueError(
+            "The metric is undefined for every user: y_true has no relevant item"
+            " (for auc: no user has both a relevant and a non-relevant candidate)."
+        )
+    return _defined_mean(per_user)
 
 
 def _per_user(metric, y_true, y_score, k, exclude):
