@@ -3,10 +3,11 @@
 Training by users scores every item at every step, and an item's embedding is its id
 row plus the projection of its encoded features (user guide, "Side features and cold
 start"): each step multiplies the whole item feature table by the projection, and back.
-On synthetic data (``--users`` users, ``--items`` items, popularity-skewed interactions),
-in one process, ``NCFRecommender()`` at its defaults is fit without features and with
-one categorical item column of each of ``--categories`` numbers of values (one-hot by
-the default encoder: a column per category). An epoch's time is ``(fit of 3 epochs - fit
+On synthetic data (``--users`` users, ``--items`` items, ``--pairs`` distinct pairs,
+popularity-skewed: ``common.synthetic_pairs``), in one process, ``NCFRecommender()`` at
+its defaults is fit without features and with one categorical item column of each of
+``--categories`` numbers of values (one-hot by the default encoder: a column per
+category). An epoch's time is ``(fit of 3 epochs - fit
 of 1) / 2``, which leaves out the fixed cost (encoding, graph, tracing); medians of
 ``--repeats``; the ratio is to the fit without features.
 
@@ -20,16 +21,9 @@ import time
 
 import numpy as np
 import pandas as pd
-from common import print_table
+from common import print_table, synthetic_pairs
 
 from skncf import NCFRecommender
-
-
-def synthetic_log(n_users, n_items, n_pairs, seed=0):
-    """(user, item) pairs, uniform users, items skewed to the popular (Pareto)."""
-    rng = np.random.default_rng(seed)
-    items = (rng.pareto(1.0, n_pairs) * 100).astype(np.int64) % n_items
-    return np.column_stack([rng.integers(0, n_users, n_pairs), items])
 
 
 def brands(n_items, n_categories, seed=0):
@@ -62,7 +56,7 @@ def main(argv=None):
     parser.add_argument("--categories", default="50,500,2000")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    X = synthetic_log(args.users, args.items, args.pairs)
+    X = synthetic_pairs(args.users, args.items, args.pairs)
     baseline, fixed, _ = epoch_and_fixed_seconds(X, args.repeats)
     rows = [["none", 0, f"{baseline:.2f}", "1.0x", f"{fixed:.2f}"]]
     for n in (int(c) for c in args.categories.split(",")):
