@@ -473,12 +473,12 @@ def _training_data(args):
     return frame, X, y, "explicit" if args.rating_col else "implicit"
 
 
-def _estimator(args, feedback):
+def _estimator(args, feedback, X):
     from ._estimator import NCFRecommender
 
     return NCFRecommender(
-        user_features=features_table(args, "user"),
-        item_features=features_table(args, "item"),
+        user_features=features_table(args, "user", X[args.user_col].unique()),
+        item_features=features_table(args, "item", X[args.item_col].unique()),
         architecture=args.architecture,
         latent_dim=args.latent_dim,
         batch_size=args.batch_size,
@@ -526,7 +526,7 @@ def _fit(args):
     frame, X, y, feedback = _training_data(args)
     times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
-    rec = _fit_with_progress_on_stderr(_estimator(args, feedback), X, y, weights)
+    rec = _fit_with_progress_on_stderr(_estimator(args, feedback, X), X, y, weights)
     rec.save(args.output)
     print(
         f"saved {args.output}: architecture={args.architecture}, {len(rec.users_)} users, "
@@ -562,7 +562,7 @@ def _evaluate(args):
     frame, X, y, feedback = _training_data(args)
     times = _timestamps(args, frame)
     train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
-    rec = _estimator(args, feedback)
+    rec = _estimator(args, feedback, X)
     users = X[args.user_col].to_numpy()[train]  # the training rows alone age each other
     weights = _recency_weights(args, users, None if times is None else times[train])
     _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train], weights)

@@ -193,8 +193,9 @@ def _sep_hint(sep, table_format):
     return f" ({guess}: give it with {option})"
 
 
-def features_table(args, side):
-    """--{side}-features as the DataFrame indexed by id that NCFRecommender takes."""
+def features_table(args, side, ids=None):
+    """--{side}-features as the DataFrame indexed by id that NCFRecommender takes; with
+    ``ids`` (the data file's), raise if it describes none of them."""
     path, column = getattr(args, f"{side}_features"), getattr(args, f"{side}_features_col")
     kinds = {kind: getattr(args, f"{side}_{kind.replace('-', '_')}") for kind in _COLUMN_KINDS}
     option, id_option = f"--{side}-features", f"--{side}-features-col"
@@ -217,7 +218,24 @@ def features_table(args, side):
         frame[name] = [_split_labels(value, args.label_sep) for value in frame[name]]
     for name in set(kinds["categorical-cols"]) - {column}:
         frame[name] = [_code(value) for value in frame[name]]
+    if ids is not None:
+        _check_describes_some(frame[column], ids, f"{path} ({option})", id_option, side)
     return frame.set_index(column)
+
+
+def _check_describes_some(feature_ids, ids, name, id_option, side):
+    """Raise where no id of the data file is among ``feature_ids``, compared as text (a
+    type mismatch alone is the library's to explain): the wrong id column, most often
+    the data file's column number or name carried over to a features file (MovieLens:
+    ratings' items in column 1, movies' in column 0)."""
+    if feature_ids.astype(str).isin(set(map(str, ids))).any():
+        return
+    shown = ", ".join(repr(value) for value in feature_ids.head(3).tolist())
+    raise UserError(
+        f"{name}: none of the data's {side} ids is in its column {feature_ids.name!r} "
+        f"({id_option}), which holds {shown}, ...; give its column of {side} ids with "
+        f"--{side}-features-col."
+    )
 
 
 def _attributes(frame, column, attributes, name, side):

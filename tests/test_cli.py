@@ -641,6 +641,8 @@ def test_label_lists_and_a_features_file_keyed_by_another_column(skncf, interact
         (["--user-label-cols", "2"], "--user-label-cols name columns of --user-features, not"),
         (["--item-label-cols", "2", "--item-attributes", "1"], "which --item-attributes leaves"),
         (["--item-features-col", "9"], "games.dat (--item-features) has no column '9'"),
+        # the data's --item-col carried over: movies.dat's column 1 holds titles
+        ([], "none of the data's item ids is in its column '1' (--item-col), which holds 't"),
     ]:
         result = skncf("fit", "plays.dat", *files, "--item-features", "games.dat", *args,
                        "-o", "x.skncf", "--quiet", *QUICK, cwd=folder)  # fmt: skip

@@ -536,6 +536,9 @@ def test_bad_feature_tables_get_clear_errors(planted):
     fails(ValueError, r"item_features has no row for 100 item id\(s\).*its ids are text and "
           r"X's are numbers: convert them \(a DataFrame: table.set_axis\(table.index.astype\(int",
           item_features=items.set_axis(items.index.astype(str)))  # fmt: skip
+    fails(ValueError, r"its ids are text that does not read as numbers \('i0', 'i1', 'i2', "
+          r"\.\.\.\) and X's are numbers: are its ids \(a DataFrame's index\) the column",
+          item_features=items.set_axis([f"i{n}" for n in items.index]))  # fmt: skip
     fails(ValueError, "features_encoder could not encode user_features",
           user_features=users, features_encoder=_Failing())  # fmt: skip
     # what the default encoder would one-hot value by value, or fail on unnamed

@@ -369,19 +369,39 @@ def _scaled_rows(rows, name):
     return ROW_NORM * rows / np.where(norms > 0, norms, 1)
 
 
+def _coverage_advice(feature_ids, wanted, what):
+    """Why ``feature_ids`` miss ids of ``wanted``, where their types tell, and what to do."""
+    if is_textual(feature_ids) == is_textual(wanted):
+        return f"every {what} needs features."
+    if is_textual(feature_ids) and not _read_as_numbers(feature_ids):
+        shown = ", ".join(repr(v) for v in feature_ids[:3].tolist())
+        return (
+            f"its ids are text that does not read as numbers ({shown}, ...) and X's are "
+            "numbers: are its ids (a DataFrame's index) the column of ids?"
+        )
+    to = "str" if is_textual(wanted) else "int"
+    return (
+        f"its ids are {id_kind(feature_ids)} and X's are {id_kind(wanted)}: convert "
+        f"them (a DataFrame: table.set_axis(table.index.astype({to})))."
+    )
+
+
+def _read_as_numbers(texts):
+    """Whether every text of ``texts`` reads as a number."""
+    try:
+        texts.astype(np.float64)
+    except ValueError:
+        return False
+    return True
+
+
 def check_covered(feature_ids, wanted, name, what):
     """Raise unless every id of ``wanted`` has a row of features."""
     _, known = encode(np.sort(feature_ids), wanted)
     if not known.all():
         missing = np.unique(wanted[~known])
         shown = ", ".join(repr(v) for v in missing[:5].tolist())
-        advice = f"every {what} needs features."
-        if is_textual(feature_ids) != is_textual(wanted):
-            to = "str" if is_textual(wanted) else "int"
-            advice = (
-                f"its ids are {id_kind(feature_ids)} and X's are {id_kind(wanted)}: convert "
-                f"them (a DataFrame: table.set_axis(table.index.astype({to})))."
-            )
+        advice = _coverage_advice(feature_ids, wanted, what)
         raise ValueError(
             f"{name} has no row for {len(missing)} {what} id(s) of X: {shown}"
             f"{', ...' if len(missing) > 5 else ''}; {advice}"
