@@ -6,6 +6,8 @@ the graphs in :mod:`skncf._graph`, training in :mod:`skncf._training`, and scori
 the learned weights in :mod:`skncf._serving` (``docs/architecture.rst``).
 """
 
+from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
+
 import contextlib
 import functools
 import itertools
@@ -1358,7 +1360,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
 
     # ------------------------------------- scores by code, for evaluation code
 
-    def encode_pairs(self, X: ArrayLike) -> "PairCodes":
+    def encode_pairs(self, X: ArrayLike) -> PairCodes:
         """Codes of (user, item) pairs: their positions in ``users_`` and ``items_``.
 
         The interface of evaluation code (:mod:`skncf.metrics`) to a fitted estimator,

@@ -1,5 +1,7 @@
 """FoldedUsers: what :meth:`NCFRecommender.fold_in` returns, users served beside a model."""
 
+from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
+
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +80,7 @@ class FoldedUsers:
     def items_(self):
         return self._check_current().items_
 
-    def encode_pairs(self, X: ArrayLike) -> "PairCodes":
+    def encode_pairs(self, X: ArrayLike) -> PairCodes:
         """Codes of (folded user, item) pairs, as :meth:`NCFRecommender.encode_pairs`.
 
         Parameters

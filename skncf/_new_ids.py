@@ -5,6 +5,8 @@ history and features under the fit's prior, without training the model
 (:class:`~skncf._folded.FoldedUsers`); new items join the catalog from their features.
 """
 
+from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
+
 import itertools
 from typing import Any, Self
 
@@ -33,7 +35,7 @@ class NewIdsMethods(FittedState):
         sample_weight: ArrayLike | None = None,
         *,
         user_features: Any = None,
-    ) -> "FoldedUsers":
+    ) -> FoldedUsers:
         """Fit embedding rows for users from their interactions or features, the model unchanged.
 
         For users who arrived after ``fit`` (or a known user, from a fresh history): each

@@ -6,6 +6,8 @@ model's scores into lists: candidate filters, exact or approximate top-k, neighb
 cosine, and the fallbacks for unknown ids.
 """
 
+from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
+
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any

@@ -9,6 +9,8 @@ figure if none is given) and return it, so they compose with the rest of a figur
   coloured and labelled, as in the notebook this project grew from.
 """
 
+from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
+
 from collections.abc import Sequence
 from numbers import Integral
 from typing import TYPE_CHECKING, Literal
@@ -37,7 +39,7 @@ def _pyplot():
     return plt
 
 
-def plot_history(estimator: "NCFRecommender | dict", *, ax: "Axes | None" = None) -> "Axes":
+def plot_history(estimator: NCFRecommender | dict, *, ax: Axes | None = None) -> Axes:
     """Plot the training loss and, if recorded, the validation score per epoch.
 
     Parameters
@@ -104,15 +106,15 @@ def plot_history(estimator: "NCFRecommender | dict", *, ax: "Axes | None" = None
 
 
 def plot_embeddings(
-    estimator: "NCFRecommender",
+    estimator: NCFRecommender,
     *,
     kind: Literal["item", "user"] = "item",
     ids: ArrayLike | None = None,
     labels: dict | Sequence | None = None,
     color: ArrayLike | None = None,
     n_labels: int = 20,
-    ax: "Axes | None" = None,
-) -> "Axes":
+    ax: Axes | None = None,
+) -> Axes:
     """Scatter item (or user) embeddings projected to their first two principal axes.
 
     Each point is one item (user); its vector is the learned embedding (for NeuMF the
@@ -194,7 +196,7 @@ def plot_embeddings(
     return ax
 
 
-def embedding_vectors(estimator: "NCFRecommender", kind: str) -> np.ndarray:
+def embedding_vectors(estimator: NCFRecommender, kind: str) -> np.ndarray:
     """The learned ``kind`` ("item" or "user") vectors, rows in code order.
 
     With side features, a vector is the id embedding plus the projected features, as the
