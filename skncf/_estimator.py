@@ -12,6 +12,7 @@ import contextlib
 import functools
 import itertools
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
@@ -1556,6 +1557,7 @@ def _check_target(y, X):
     dtype = np.asarray(y).dtype
     if dtype.kind in "US":  # scikit-learn's own message does not name y
         raise ValueError(f"y must hold numbers; got strings (dtype {dtype}).")
+    _check_no_text(y, "y")
     y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
     if y.ndim == 2 and y.shape[1] == 1:  # a column: taken, with scikit-learn's warning
         y = column_or_1d(y, warn=True)
@@ -1569,7 +1571,32 @@ def _check_target(y, X):
 def _check_weights(sample_weight, X):
     """``sample_weight`` as scikit-learn checks it, after a check that names it."""
     _check_not_a_name(sample_weight, "sample_weight")
+    if sample_weight is not None:
+        _check_no_text(sample_weight, "sample_weight")
     return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+
+
+def _check_no_text(values, name):
+    """Raise, naming ``name`` and the text, where ``values`` (a pandas column of text, an
+    object array) hold text that is no number: scikit-learn's message names neither."""
+    if getattr(values, "dtype", np.dtype(object)).kind not in "OSU":  # pandas' Float64 too
+        return
+    values = np.asarray(values)
+    try:
+        values.astype(np.float64)
+        return
+    except (TypeError, ValueError):
+        pass
+    for value in values.ravel():  # the first text that fails (None: scikit-learn's NaN)
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if not isinstance(value, (str, bytes)):
+                continue
+            hint = ""
+            if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
+                hint = " (a decimal comma: read the file with pandas' decimal=',')"
+            raise ValueError(f"{name} must hold numbers; got {value!r}{hint}.") from None
 
 
 def _check_not_a_name(value, name):

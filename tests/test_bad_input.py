@@ -103,6 +103,19 @@ BAD_FIT = [
     ("length mismatch", dict(X=PAIRS, y=np.ones(4)), ValueError, "y has 4 entries but X has 5"),
     ("2-d y", dict(X=PAIRS, y=np.ones((5, 2))), ValueError, "y must be 1-dimensional"),
     ("string y", dict(X=PAIRS, y=np.array(["1"] * 5)), ValueError, "y must hold numbers"),
+    # pandas' column of text: scikit-learn's own message names neither y nor the value
+    (
+        "text y",
+        dict(X=PAIRS, y=pd.Series(["1", "2,5", "1", "x", "1"])),
+        ValueError,
+        r"y must hold numbers; got '2,5' \(a decimal comma: read the file with pandas' decim",
+    ),
+    (
+        "text sample_weight",
+        dict(X=PAIRS, sample_weight=np.array([1, 2, "x", 1, 1], dtype=object)),
+        ValueError,
+        "sample_weight must hold numbers; got 'x'.",
+    ),
     ("NaN y", dict(X=PAIRS, y=[1, np.nan, 1, 1, 1]), ValueError, "y contains NaN"),
     ("inf y", dict(X=PAIRS, y=[1, np.inf, 1, 1, 1]), ValueError, "y contains inf"),
     (
