@@ -21,6 +21,7 @@ from ._cli_tables import (
     features_options,
     features_table,
     format_of,
+    numbers,
     read_table,
     table_format_options,
 )
@@ -469,7 +470,8 @@ def _training_data(args):
     check_columns(frame, args.data, zip(options, wanted), table_format)
     X = frame[[args.user_col, args.item_col]]
     target = args.rating_col or args.weight_col
-    y = None if target is None else frame[target].to_numpy()
+    option = "--rating-col" if args.rating_col else "--weight-col"
+    y = None if target is None else numbers(frame, target, option, args.data)
     return frame, X, y, "explicit" if args.rating_col else "implicit"
 
 
@@ -822,7 +824,9 @@ def _history(args, rec):
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
     names = getattr(rec, "feature_names_in_", None)
     X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
-    y = None if args.weight_col is None else frame[args.weight_col].to_numpy()
+    y = None
+    if args.weight_col is not None:
+        y = numbers(frame, args.weight_col, "--weight-col", args.history)
     return X, y, weights
 
 

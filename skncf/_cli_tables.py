@@ -28,7 +28,8 @@ _COLUMN_KINDS = {
 
 
 def table_format_options(parser):
-    """--sep, --no-header and --encoding: how every text table a command reads is read."""
+    """--sep, --no-header, --encoding and --decimal: how every text table a command reads
+    is read."""
     parser.add_argument(
         "--sep",
         help="field separator of the text files, e.g. '::' (default: tab for .tsv, comma "
@@ -44,6 +45,12 @@ def table_format_options(parser):
         "--encoding",
         default="utf-8",
         help="text encoding of the text files, e.g. latin-1 (default: utf-8)",
+    )
+    parser.add_argument(
+        "--decimal",
+        default=".",
+        help="decimal mark of the numbers in the text files, features files included: ',' "
+        "for 2,5 (with --sep ';', as spreadsheets write in many languages) (default: .)",
     )
 
 
@@ -98,18 +105,20 @@ class TableFormat(NamedTuple):
     sep: str | None
     no_header: bool
     encoding: str
+    decimal: str
     features: bool  # names the --features-... options in advice
 
 
 def format_of(args, *, features=False):
     """The format of the data files or, with ``features``, of the features files."""
     if not features:
-        return TableFormat(args.sep, args.no_header, args.encoding, features)
+        return TableFormat(args.sep, args.no_header, args.encoding, args.decimal, features)
     header = args.features_header
     return TableFormat(
         args.features_sep or args.sep,
         args.no_header if header is None else not header,
         args.features_encoding or args.encoding,
+        args.decimal,
         features,
     )
 
@@ -132,7 +141,13 @@ def read_table(path, table_format):
         engine = "c" if sep is not None and len(sep) == 1 else "python"
         header = None if table_format.no_header else 0
         frame = pd.read_csv(
-            path, sep=sep, engine=engine, header=header, encoding=table_format.encoding
+            path,
+            sep=sep,
+            engine=engine,
+            header=header,
+            encoding=table_format.encoding,
+            decimal=table_format.decimal,
+            skipinitialspace=True,  # "user, item": ids without the space, columns named
         )
     except ImportError as error:  # read_parquet without pyarrow
         raise UserError(f'cannot read {path}: {error} (pip install "skncf[cli]")') from None
@@ -313,11 +328,39 @@ def check_columns(frame, name, options, table_format):
             )
 
 
+def numbers(frame, column, option, name):
+    """``frame``'s ``column`` (``option``'s) as an array of numbers; raise, naming the
+    option and the first value that is none, where it holds text."""
+    values = frame[column]
+    if values.dtype.kind in "biuf":
+        return values.to_numpy()
+    for value in values:
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            hint = " (a decimal comma: give --decimal ',')" if _decimal_comma(value) else ""
+            raise UserError(
+                f"{name}: {option} {column!r} must hold numbers; got {value!r}{hint}."
+            ) from None
+    return values.to_numpy(dtype=float)
+
+
+def _decimal_comma(value):
+    """Whether ``value`` is a number written with a decimal comma, as ``2,5``."""
+    try:
+        float(str(value).replace(",", "."))
+    except ValueError:
+        return False
+    return str(value).count(",") == 1
+
+
 def _format_hint(frame, column, table_format):
     """Advice on the separator or the header row when the table looks misread."""
     prefix = "--features-" if table_format.features else "--"
     if len(frame.columns) == 1:
-        return f" (one column: give the separator, {prefix}sep)"
+        line = frame.iloc[0, 0] if table_format.no_header and len(frame) else frame.columns[0]
+        seen = [f" {sep!r}" for sep in _SEPARATORS if sep in str(line)][:1]
+        return f" (one column: give the separator, {prefix}sep{''.join(seen)})"
     if not table_format.no_header and _numbers(frame.columns):
         return f" (data, not names: pass {prefix}no-header)"
     if not table_format.no_header and column.isdigit():

@@ -787,11 +787,62 @@ def test_files_without_a_header_and_with_other_separators(skncf, interactions_cs
         (["latin.csv", *named], "can't decode byte 0xe9 in position"),
         (["latin.csv", *named, "--encoding", "nope"], "unknown encoding: nope"),
         (["u.data", *by_position], "(to name columns by position, pass --no-header)"),
-        (["ratings.dat", "--no-header", "--sep", ";", *by_position], "(one column: give the"),
-        (["plays.csv", "--sep", ";"], "(one column: give the separator, --sep)"),
+        (
+            ["ratings.dat", "--no-header", "--sep", ";", *by_position],
+            "(one column: give the separator, --sep '::')",
+        ),
+        (["plays.csv", "--sep", ";"], "(one column: give the separator, --sep ',')"),
     ]:
         result = skncf("fit", *args, "-o", "x.skncf", cwd=folder)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_spreadsheet_files_decimal_commas_and_spaces_after_separators(skncf, interactions_csv):
+    # a spreadsheet in many languages writes "player;game;stars" and 2,5; a hand-written
+    # file "player, game, stars": both read as the plain comma-separated file
+    folder, frame = interactions_csv
+    columns = frame[["player", "game", "stars"]].assign(stars=frame.stars / 2)  # 2.5, ...
+    columns.to_csv(folder / "halves.csv", index=False)
+    columns.to_csv(folder / "excel.csv", sep=";", decimal=",", index=False)
+    (folder / "spaced.csv").write_text(columns.to_csv(index=False).replace(",", ", "))
+    named = ["--user-col", "player", "--item-col", "game", "--rating-col", "stars"]
+    excel = ["--sep", ";", "--decimal", ","]
+    predictions = []
+    for name, options in [("halves.csv", []), ("excel.csv", excel), ("spaced.csv", [])]:
+        fit = skncf("fit", name, *named, *options, "-o", "h.skncf", "--quiet", *QUICK,
+                    cwd=folder)  # fmt: skip
+        assert fit.returncode == 0, fit.stderr
+        rec = skncf_load(folder / "h.skncf")
+        assert sorted(rec.users_) == sorted(frame.player.unique()), name  # no " u1"
+        predictions.append(rec.predict(columns[["player", "game"]]))
+    np.testing.assert_allclose(predictions[1], predictions[0], rtol=1e-6)
+    np.testing.assert_allclose(predictions[2], predictions[0], rtol=1e-6)
+    decimal = "must hold numbers; got '"
+    for args, message in [
+        (["fit", "excel.csv", *named], "(one column: give the separator, --sep ';')"),
+        (["fit", "excel.csv", *named, "--sep", ";"], f"excel.csv: --rating-col 'stars' {decimal}"),
+        (
+            [
+                "recommend",
+                "h.skncf",
+                "--history",
+                "excel.csv",
+                "--sep",
+                ";",
+                "--weight-col",
+                "stars",
+                "--user-col",
+                "player",
+                "--item-col",
+                "game",
+            ],
+            f"excel.csv: --weight-col 'stars' {decimal}",
+        ),  # fmt: skip
+    ]:
+        result = skncf(*args, "-o", "x.skncf", *(QUICK if args[0] == "fit" else []), cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        if "must hold" in message:
+            assert "(a decimal comma: give --decimal ',')" in result.stderr
 
 
 def test_explain_lists_the_history_items_that_lift_each_item(skncf, interactions_csv):
