@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Any, Literal, NamedTuple, Self
+from typing import Any, BinaryIO, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -74,7 +74,7 @@ from ._graph.graphs import (
 )
 from ._new_ids import NewIdsMethods, _average_untrained
 from ._recommending import RankingMethods
-from ._saving import read_model, set_graph_weights
+from ._saving import read_model, set_graph_weights, source_name
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.scoring import Scorer, sigmoid
 from ._training.by_user import block_users, train_by_users
@@ -1441,7 +1441,7 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         return self._scorer.rows(_check_codes(users, n_users, "users"), vectors)
 
 
-def load(path: str | os.PathLike[str]) -> NCFRecommender:
+def load(path: str | os.PathLike[str] | BinaryIO) -> NCFRecommender:
     """Load an estimator written by :meth:`NCFRecommender.save`.
 
     Nothing in the file is executed: the metadata is JSON and the arrays are read with
@@ -1449,8 +1449,9 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
 
     Parameters
     ----------
-    path : str or path-like
-        A model file.
+    path : str, path-like or binary file object
+        A model file, or a file open for reading in binary mode (``open(name, "rb")``,
+        ``io.BytesIO``, cloud storage's file objects such as ``fsspec``'s).
 
     Returns
     -------
@@ -1466,7 +1467,7 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
     FileNotFoundError
         If there is no file at ``path``.
     TypeError
-        If ``path`` is not a str or path-like.
+        If ``path`` is not a str, path-like or binary file object.
 
     Examples
     --------
@@ -1488,7 +1489,7 @@ def load(path: str | os.PathLike[str]) -> NCFRecommender:
     graph = estimator._build_graph(
         estimator._trained_architecture(), len(users), len(items), iter(range(1000))
     )
-    set_graph_weights(graph, state["weights"], path)
+    set_graph_weights(graph, state["weights"], source_name(path))
     estimator.n_features_in_ = state["n_features_in"]
     if state["feature_names_in"] is not None:
         estimator.feature_names_in_ = np.array(state["feature_names_in"], dtype=object)

@@ -8,6 +8,7 @@ A mixin of :class:`~skncf._estimator.NCFRecommender`. The file format itself is
 import os
 from collections.abc import Mapping
 from numbers import Integral
+from typing import BinaryIO
 
 from sklearn.utils.validation import check_is_fitted
 
@@ -23,7 +24,7 @@ from ._version import __version__
 class FileMethods(FittedState):
     """``save`` and ``export`` of a fitted estimator."""
 
-    def save(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    def save(self, path: str | os.PathLike[str] | BinaryIO) -> str | os.PathLike[str] | BinaryIO:
         """Write the fitted model to one file that :func:`skncf.load` reads back.
 
         The file (a zip archive of JSON metadata and ``.npz`` arrays, see
@@ -36,12 +37,15 @@ class FileMethods(FittedState):
 
         Parameters
         ----------
-        path : str or path-like
-            Where to write; an existing file is replaced. ``.skncf`` is a good suffix.
+        path : str, path-like or binary file object
+            Where to write; an existing file is replaced, whole or not at all. ``.skncf``
+            is a good suffix. A file open for writing in binary mode (``open(name,
+            "wb")``, ``io.BytesIO``, cloud storage's file objects such as ``fsspec``'s)
+            receives the model file at its position and stays open.
 
         Returns
         -------
-        path : str or path-like
+        path : str, path-like or binary file object
             ``path``, as given.
 
         Examples

@@ -38,7 +38,8 @@ _METADATA, _ARRAYS = "metadata.json", "arrays.npz"
 
 
 def write_model(path, state, version):
-    """Write an estimator's ``state`` (see :func:`read_model`) to ``path``."""
+    """Write an estimator's ``state`` (see :func:`read_model`) to ``path``, a file path
+    or a binary file object."""
     arrays = {"seen_indptr": state["seen"].indptr, "seen_indices": state["seen"].indices}
     arrays.update(state["weights"])
     tables, table_arrays = keep_tables(*state["feature_tables"])
@@ -63,23 +64,51 @@ def write_model(path, state, version):
         "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
+    if is_file_object(path):  # the caller's to open and close (a BytesIO, cloud storage)
+        _write_archive(path, metadata, blob)
+        return
     # written beside the target and renamed into place, so that a failed save (a full
     # disk, an interrupt) never leaves a half-written file where a good one was
     partial = os.fspath(path) + ".partial"
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_METADATA, json.dumps(metadata, indent=1))
-            archive.writestr(_ARRAYS, blob)
+        _write_archive(partial, metadata, blob)
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):
             os.remove(partial)
 
 
+def _write_archive(target, metadata, blob):
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
+        archive.writestr(_ARRAYS, blob)
+
+
+def is_file_object(path):
+    """Whether ``path`` is an open file (``read`` or ``write``), not a name."""
+    return hasattr(path, "read") or hasattr(path, "write")
+
+
+def source_name(path):
+    """How messages name ``path``: the path, or the file object's name if it has one."""
+    if is_file_object(path):
+        return str(getattr(path, "name", "the file object"))
+    return os.fspath(path)
+
+
 def check_path(path, *, for_writing=False):
-    """``path`` if it is a usable file path; raise ``TypeError``/``FileNotFoundError``."""
+    """``path`` if it is a usable file path or binary file object; raise ``TypeError``,
+    ``FileNotFoundError`` or ``IsADirectoryError``."""
+    if is_file_object(path):
+        if isinstance(path, io.TextIOBase):
+            mode = "wb" if for_writing else "rb"
+            raise TypeError(f"path is a file open in text mode; open it with mode {mode!r}.")
+        return path
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}.")
+        raise TypeError(
+            f"path must be a str, an os.PathLike or a binary file object; got "
+            f"{type(path).__name__}."
+        )
     if for_writing:
         folder = os.path.dirname(os.fspath(path)) or "."
         if not os.path.isdir(folder):
@@ -107,33 +136,36 @@ def read_model(path):
     encoder)}`` of the tables the file keeps) and ``history``.
     """
     check_path(path)
+    name = source_name(path)
+    if is_file_object(path) and not path.seekable():  # a stream: zip reads from its end
+        path = io.BytesIO(path.read())
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if not {_METADATA, _ARRAYS} <= names:
                 raise ValueError(
-                    f"{path!s} is not an skncf model file: it lacks {_METADATA} or {_ARRAYS}."
+                    f"{name} is not an skncf model file: it lacks {_METADATA} or {_ARRAYS}."
                 )
             metadata = json.loads(archive.read(_METADATA))
-            _check_format(metadata, path)
+            _check_format(metadata, name)
             blob = archive.read(_ARRAYS)
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, UnicodeDecodeError) as error:
         raise ValueError(
-            f"{path!s} is not a readable skncf model file (truncated or corrupted?): {error}"
+            f"{name} is not a readable skncf model file (truncated or corrupted?): {error}"
         ) from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path!s}: the metadata of the model file is not JSON: {error}") from None
+        raise ValueError(f"{name}: the metadata of the model file is not JSON: {error}") from None
     if hashlib.sha256(blob).hexdigest() != metadata.get("arrays_sha256"):
-        raise ValueError(f"{path!s}: the arrays of the model file do not match its checksum.")
+        raise ValueError(f"{name}: the arrays of the model file do not match its checksum.")
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except ValueError as error:  # e.g. an object array, which would need pickle
-        raise ValueError(f"{path!s}: refused to load the model's arrays: {error}") from None
+        raise ValueError(f"{name}: refused to load the model's arrays: {error}") from None
     try:
         return _state(metadata, arrays)
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{path!s}: the model file's metadata is incomplete: {error!r}") from None
+        raise ValueError(f"{name}: the model file's metadata is incomplete: {error!r}") from None
 
 
 def _state(metadata, arrays):

@@ -286,7 +286,7 @@ BAD_CALLS = [
         FileNotFoundError,
         "path: the folder '/no/such/folder' does not exist",
     ),
-    ("save to a number", lambda r: r.save(42), TypeError, "path must be a str or os.PathLike"),
+    ("save to a number", lambda r: r.save(42), TypeError, "path must be a str, an os.PathLike"),
     (
         "save onto a folder",
         lambda r: r.save(os.path.dirname(os.path.abspath(__file__))),
@@ -315,7 +315,7 @@ BAD_CALLS = [
 
 BAD_LOADS = [
     ("missing file", "nowhere.skncf", FileNotFoundError, "path: no model file at"),
-    ("not a path", 3.5, TypeError, "path must be a str or os.PathLike"),
+    ("not a path", 3.5, TypeError, "path must be a str, an os.PathLike or a binary file"),
 ]
 
 

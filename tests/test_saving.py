@@ -80,6 +80,40 @@ def test_save_needs_a_fitted_estimator(tmp_path):
         NCFRecommender().save(tmp_path / "m.skncf")
 
 
+def test_round_trip_through_binary_file_objects(fitted_gmf, interactions, tmp_path):
+    # a database blob, cloud storage (fsspec's files), or a file opened by the caller
+    buffer = io.BytesIO(b"header")
+    buffer.seek(0, io.SEEK_END)
+    assert fitted_gmf.save(buffer) is buffer and not buffer.closed  # written at its position
+    assert_same_model(skncf.load(buffer), fitted_gmf, interactions)
+    with open(tmp_path / "opened.skncf", "wb") as file:
+        fitted_gmf.save(file)
+    with open(tmp_path / "opened.skncf", "rb") as file:
+        assert_same_model(skncf.load(file), fitted_gmf, interactions)
+
+    class Stream(io.RawIOBase):  # a download read as it arrives: no seek
+        def __init__(self, data):
+            self.data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, target):
+            chunk = self.data.read(len(target))
+            target[: len(chunk)] = chunk
+            return len(chunk)
+
+    assert_same_model(skncf.load(Stream(buffer.getvalue()[6:])), fitted_gmf, interactions)
+    with open(tmp_path / "text.skncf", "w") as file, pytest.raises(TypeError, match="'wb'"):
+        fitted_gmf.save(file)
+    with open(tmp_path / "text.skncf") as file, pytest.raises(TypeError, match="text mode"):
+        skncf.load(file)
+    with pytest.raises(ValueError, match="^the file object is not a readable skncf model"):
+        skncf.load(io.BytesIO(b"not a model"))
+    with open(tmp_path / "text.skncf", "rb") as file, pytest.raises(ValueError, match="text.sk"):
+        skncf.load(file)  # named by its file name
+
+
 @pytest.fixture
 def model_file(fitted_gmf, tmp_path):
     return fitted_gmf.save(tmp_path / "gmf.skncf")
