@@ -1,6 +1,8 @@
 """Keras callbacks, validation with early stopping, partial_fit and warm_start."""
 
+import copy
 import pickle
+import warnings
 
 import keras
 import numpy as np
@@ -332,3 +334,22 @@ def test_warm_start_with_another_architecture_is_refused(groups):
     np.testing.assert_array_equal(rec.predict(groups[:5]), before)  # failed calls: no change
     rec.set_params(mlp_layers=(4,)).fit(groups)  # GMF has no tower: mlp_layers do not matter
     assert not np.array_equal(rec.predict(groups[:5]), before)  # trained on, not refused
+
+
+def test_continued_explicit_fits_keep_their_rating_scale_and_say_so(ratings):
+    # the sigmoid's range is fit's: a rating beyond it drove the logits without bound
+    X, y = ratings[0], np.round(ratings[1])  # stars
+    assert (y.min(), y.max()) == (1, 5)
+    rec = NCFRecommender(architecture="gmf", feedback="explicit", **FAST).fit(X, y)
+    beyond, within = copy.deepcopy(rec), copy.deepcopy(rec)
+    high = np.where(np.arange(30) % 2, 9.0, y[:30])
+    with pytest.warns(UserWarning, match=r"from [1-4] to 9, beyond the range \[1, 5\]") as caught:
+        beyond.partial_fit(X[:30], high)
+    assert [w.filename for w in caught] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        within.partial_fit(X[:30], np.minimum(high, 5))  # what the 9s are taken as
+    np.testing.assert_allclose(beyond.predict(X[:50]), within.predict(X[:50]))
+    warm = NCFRecommender(architecture="gmf", feedback="explicit", warm_start=True, **FAST)
+    with pytest.warns(UserWarning, match=r"from 0 to 5, beyond the range \[1, 5\].*warm_st"):
+        warm.fit(X, y).fit(X[:30], np.where(high > 5, 0.0, high))

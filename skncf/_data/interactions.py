@@ -8,6 +8,7 @@ explicit ratings scaled to [0, 1]; the matrix of the pairs that count as seen (w
 
 import dataclasses
 import functools
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,6 +92,8 @@ def explicit_interactions(
     if scalars is None:
         fallback = float(np.average(ratings, weights=weights))
         scalars = (float(ratings.min()), float(np.ptp(ratings)), fallback)
+    else:
+        ratings = _within_scale(ratings, *scalars[:2])
     targets = (ratings - scalars[0]) / (scalars[1] or 1.0)
     in_train = np.ones(len(users), dtype=bool)
     held_out = None
@@ -103,6 +106,23 @@ def explicit_interactions(
     return Interactions(
         seen, users[in_train], items[in_train], w / w.mean(), targets[in_train], scalars, held_out
     )
+
+
+def _within_scale(ratings, offset, scale):
+    """``ratings`` clipped, with a warning, to the range ``[offset, offset + scale]`` of
+    the fit being continued: its sigmoid output cannot leave it, and targets beyond it
+    would drive the logits without bound."""
+    low, high = offset, offset + scale
+    if ratings.min() < low or ratings.max() > high:
+        warnings.warn(
+            f"y holds ratings from {ratings.min():g} to {ratings.max():g}, beyond the "
+            f"range [{low:g}, {high:g}] of the fit being continued, which predictions "
+            f"cannot leave: they are taken as {low:g} and {high:g}. Fit anew "
+            "(warm_start=False) to learn the wider range.",
+            UserWarning,
+            stacklevel=8,  # the caller of partial_fit or fit
+        )
+    return np.clip(ratings, low, high)
 
 
 def _seen(users, items, shape, kept):
