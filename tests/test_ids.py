@@ -1,5 +1,8 @@
 """Validation and encoding of ids."""
 
+import decimal
+import uuid
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,7 +49,14 @@ def test_encode_marks_unknown_and_other_kinds():
         (np.array([1.0, -np.inf]), ValueError, "inf"),
         (np.array([1, None], dtype=object), ValueError, "None"),
         (np.array(["a", 1], dtype=object), TypeError, "mix id types"),
-        (np.array([pd.Timestamp(0)], dtype=object), TypeError, "are Timestamp values; ids must"),
+        (
+            np.array([pd.Timestamp(0)], dtype=object),
+            TypeError,
+            r"are Timestamp values; ids must .* convert them \(a pandas column: .astype\(str\)\)",
+        ),
+        # as SQL drivers return uuid and numeric columns
+        (np.array([uuid.UUID(int=1)]), TypeError, r"are UUID values; .*\.astype\(str\)\)"),
+        (np.array([decimal.Decimal(3)]), TypeError, r"are Decimal values; .*\.astype\(int\)\)"),
         (np.array([True, False]), TypeError, "booleans; use integers or strings"),
         (np.array([1, float("nan")], dtype=object), ValueError, "NaN"),
         # a gap in a column of text ids, as pandas holds it (NaN, NA or NaT)

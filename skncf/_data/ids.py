@@ -84,7 +84,11 @@ def _check_object_ids(values, name):
         return _check_finite_floats(values.astype(np.float64), name)
     kinds = ", ".join(sorted(t.__name__ for t in types))
     if len(types) == 1:
-        raise TypeError(f"{name} are {kinds} values; ids must be integers, floats or strings.")
+        to = "int" if issubclass(types.pop(), numbers.Number) else "str"  # Decimal: int
+        raise TypeError(
+            f"{name} are {kinds} values; ids must be integers, floats or strings: convert "
+            f"them (a pandas column: .astype({to}))."
+        )
     raise TypeError(f"{name} mix id types ({kinds}); use one type per column, e.g. all strings.")
 
 
