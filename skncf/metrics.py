@@ -127,6 +127,11 @@ def _check_inputs(y_true, y_score, exclude):
             )
         exclude.eliminate_zeros()
     y_true.eliminate_zeros()
+    if y_true.dtype.kind != "b" and (y_true.data < 0).any():
+        raise ValueError(
+            "y_true holds negative values, which would count as relevant (non-zero); for "
+            "signed feedback (a dislike as -1), pass y_true > 0."
+        )
     return y_true, y_score, exclude
 
 
@@ -209,8 +214,8 @@ _INPUTS = """
     Parameters
     ----------
     y_true : array-like or sparse matrix of shape (n_users, n_candidates)
-        Non-zero where an item is relevant (held out); relevance is binary, the
-        values' size is not used.
+        Non-zero where an item is relevant (held out), never negative; relevance is
+        binary, the values' size is not used.
     y_score : array-like of shape (n_users, n_candidates)
         Scores, higher is better; NaN is refused.{k}
     exclude : array-like or sparse matrix of shape (n_users, n_candidates), default=None

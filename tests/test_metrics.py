@@ -98,6 +98,11 @@ def test_catalog_coverage_and_bad_inputs():
         M.ndcg_at_k(np.eye(2), sp.csr_array(np.eye(2)))
     with pytest.raises(TypeError, match="y_score must hold numbers"):
         M.ndcg_at_k(np.eye(2), [["a", "b"], ["c", "d"]])
+    signed = np.array([[1, -1, 0], [-1, 0, 1]])  # thumbs up and down
+    for y_true in (signed, sp.csr_array(signed)):
+        with pytest.raises(ValueError, match=r"y_true holds negative values.*pass y_true > 0"):
+            M.hit_rate_at_k(y_true, np.ones((2, 3)))
+    assert M.hit_rate_at_k(signed > 0, [[0, 1, 0], [0, 0, 1]], k=1) == 0.5
 
 
 def test_auc_leaves_out_users_whose_every_candidate_is_relevant():
