@@ -11,6 +11,8 @@ import csv
 import os
 from typing import NamedTuple
 
+from ._data.interactions import is_decimal_comma
+
 
 class UserError(Exception):
     """A mistake in the command line or its input files: reported in one line."""
@@ -338,20 +340,11 @@ def numbers(frame, column, option, name):
         try:
             float(value)
         except (TypeError, ValueError):
-            hint = " (a decimal comma: give --decimal ',')" if _decimal_comma(value) else ""
+            hint = " (a decimal comma: give --decimal ',')" if is_decimal_comma(value) else ""
             raise UserError(
                 f"{name}: {option} {column!r} must hold numbers; got {value!r}{hint}."
             ) from None
     return values.to_numpy(dtype=float)
-
-
-def _decimal_comma(value):
-    """Whether ``value`` is a number written with a decimal comma, as ``2,5``."""
-    try:
-        float(str(value).replace(",", "."))
-    except ValueError:
-        return False
-    return str(value).count(",") == 1
 
 
 def _format_hint(frame, column, table_format):

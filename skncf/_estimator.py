@@ -12,7 +12,6 @@ import contextlib
 import functools
 import itertools
 import os
-import re
 import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
@@ -60,6 +59,7 @@ from ._data.interactions import (
     explicit_interactions,
     implicit_interactions,
     interaction_matrix,
+    is_decimal_comma,
 )
 from ._distribute import StrategyRecipe, agree, fingerprint, plain_copy
 from ._explaining import ExplainMethods
@@ -1595,7 +1595,7 @@ def _check_no_text(values, name):
             if not isinstance(value, (str, bytes)):
                 continue
             hint = ""
-            if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
+            if is_decimal_comma(value):
                 hint = " (a decimal comma: read the file with pandas' decimal=',')"
             raise ValueError(f"{name} must hold numbers; got {value!r}{hint}.") from None
 

@@ -108,6 +108,21 @@ def explicit_interactions(
     )
 
 
+def is_decimal_comma(value):
+    """Whether ``value`` is a number written with a decimal comma, as ``"2,5"``: text
+    that explains why ratings or weights read from a file are not numbers."""
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return text.count(",") == 1 and _is_number(text.replace(",", "."))
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _within_scale(ratings, offset, scale):
     """``ratings`` clipped, with a warning, to the range ``[offset, offset + scale]`` of
     the fit being continued: its sigmoid output cannot leave it, and targets beyond it
