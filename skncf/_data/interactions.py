@@ -112,10 +112,11 @@ def is_decimal_comma(value):
     """Whether ``value`` is a number written with a decimal comma, as ``"2,5"``: text
     that explains why ratings or weights read from a file are not numbers."""
     text = value.decode() if isinstance(value, bytes) else str(value)
-    return text.count(",") == 1 and _is_number(text.replace(",", "."))
+    return text.count(",") == 1 and is_number(text.replace(",", "."))
 
 
-def _is_number(text):
+def is_number(text):
+    """Whether ``text`` reads as a number."""
     try:
         float(text)
     except ValueError:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._data.interactions import is_number
+
 # Archives and the MD5 sums that GroupLens publishes beside them (ml-*.zip.md5). The
 # "latest" releases change without notice and have no fixed sum: load them with
 # load_movielens, or fetch with url= and checksum=.
@@ -51,7 +53,7 @@ def _read_table(path, what):
         return np.empty((0, 4))
     separator = "::" if "::" in first else "," if "," in first else None
     fields = first.split(separator)
-    header = separator == "," and not _is_number(fields[0])
+    header = separator == "," and not is_number(fields[0])
     width = min(len(fields), 4)
     if width < 3:
         raise ValueError(f"{path}:{number}: expected user, item, rating[, timestamp].")
@@ -78,14 +80,6 @@ def _first_line(path):
     return 0, None
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _bad_line(path, what, separator, width, header):
     """A ValueError naming the first line after ``header`` without ``width`` numbers."""
     with _open_text(path) as lines:
@@ -93,7 +87,7 @@ def _bad_line(path, what, separator, width, header):
             if number <= header or not line.strip():
                 continue
             fields = line.strip().split(separator)
-            if len(fields) < width or not all(_is_number(x) for x in fields[:width]):
+            if len(fields) < width or not all(is_number(x) for x in fields[:width]):
                 return ValueError(
                     f"{path}:{number}: not a {what} line ({width} numbers): {line.strip()[:80]!r}"
                 )
