@@ -558,3 +558,59 @@ def test_features_cost_times_each_width_against_no_features(capsys):
     )
     assert [row[:2] for row in rows] == [["none", 0], [4, 4]]
     assert "| categories | encoded width |" in capsys.readouterr().out
+
+
+def test_recent_context_keeps_each_users_latest_rows_ties_by_row_order():
+    from types import SimpleNamespace
+
+    import recent_context
+
+    split = SimpleNamespace(
+        train=np.array([[0, 10], [1, 11], [0, 12], [0, 13], [1, 14], [0, 15]]),
+        train_timestamps=np.array([5, 1, 9, 9, 2, 1]),  # user 0's rows 2 and 3 tie: 3 later
+    )
+    assert recent_context.latest_rows(split, 1).tolist() == [0, 0, 0, 1, 1, 0]
+    assert recent_context.latest_rows(split, 2).tolist() == [0, 1, 1, 1, 1, 0]
+    assert recent_context.latest_rows(split, 3).tolist() == [1, 1, 1, 1, 1, 0]
+    assert recent_context.latest_rows(split, None).all()
+
+
+def test_recent_context_chooses_each_methods_context_on_validation(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import recent_context
+
+    recomputed = []
+
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0, factors=64):  # no implicit
+        interactions = common.train_matrix(split)
+        counts = np.asarray(interactions.sum(axis=0)).ravel()
+        n_users = interactions.shape[0]
+
+        def recalculate_user(users, context):
+            recomputed.append(context.sum())
+            return np.ones((len(users), 1))
+
+        return SimpleNamespace(
+            user_factors=np.ones((n_users, 1)),
+            item_factors=counts[:, None],
+            recalculate_user=recalculate_user,
+        )
+
+    write_split(tmp_path / "toy", np.random.default_rng(6))
+    monkeypatch.setattr(recent_context, "fit_als", popularity)
+    monkeypatch.setattr(recent_context, "ALS_GRID", [(0.01, 1.0)])
+    monkeypatch.setattr(recent_context, "EASE_LAMBDAS", (50.0,))
+    monkeypatch.setattr(sys, "argv", ["recent_context.py", "--data", str(tmp_path / "toy")])
+    recent_context.main()
+    validation, test = capsys.readouterr().out.split("test set of")
+    contexts = recent_context.CONTEXTS
+    for name in ("NCFRecommender()", "EASE (lambda 50)", "ALS (64 f, reg 0.01, alpha 1)"):
+        assert sum(line.startswith(f"  {name}, latest") for line in validation.splitlines()) == len(
+            contexts
+        )
+        rows = [line for line in test.splitlines() if line.startswith(f"| {name} |")]
+        assert rows[0].startswith(f"| {name} | whole history |")
+        assert all("(chosen on validation)" in row for row in rows[1:]) and len(rows) <= 2
+    # each user's 3 latest of 6 validation train rows, then of 7 test train rows
+    assert recomputed[:2] == [12 * 3, 12 * 5]
