@@ -18,8 +18,9 @@ full-ranking and sampled HR@10 / NDCG@10 per method and context.
     python benchmarks/recent_context.py --data ../shared/data/ml1m-half/ml1m-half
     python benchmarks/recent_context.py --data ../shared/data/ml-100k-loo/ml-100k
 
-Needs ``pip install implicit``. "Latest" orders by timestamp, ties by row order, as
-``skncf.model_selection.LeaveLastOut`` does.
+Needs ``pip install implicit``. "Latest" is
+:func:`skncf.preprocessing.latest_interactions`': the rows with fewer than ``L`` later
+ones of the same user (a burst of tied times at the cut is kept whole).
 """
 
 import argparse
@@ -38,6 +39,7 @@ from common import (
 
 from skncf import NCFRecommender
 from skncf.datasets import load_ncf_split
+from skncf.preprocessing import latest_interactions
 
 CONTEXTS = (3, 5, 10, 20, 50, None)  # None: the whole history
 
@@ -46,14 +48,7 @@ def latest_rows(split, n):
     """Mask of each user's ``n`` latest train rows (all rows for ``n=None``)."""
     if n is None:
         return np.ones(len(split.train), dtype=bool)
-    rows = np.arange(len(split.train))
-    order = np.lexsort((rows, split.train_timestamps, split.train[:, 0]))
-    users = split.train[order, 0]
-    group_ends = np.r_[np.flatnonzero(users[1:] != users[:-1]), len(users) - 1]
-    from_end = group_ends[np.searchsorted(group_ends, rows)] - rows  # 0: the latest
-    mask = np.empty(len(rows), dtype=bool)
-    mask[order] = from_end < n
-    return mask
+    return latest_interactions(split.train[:, 0], split.train_timestamps, n=n)
 
 
 def context_matrix(split, n):

@@ -1,5 +1,6 @@
 """Sample weights built from interaction data, to pass as ``fit(..., sample_weight=...)``,
-and :class:`LabelSets`, the encoder of side-feature columns of label lists.
+each user's latest interactions, to fold users in from, and :class:`LabelSets`, the
+encoder of side-feature columns of label lists.
 
 Examples
 --------
@@ -13,14 +14,14 @@ Examples
 """
 
 import datetime
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
 from ._data.ids import check_ids
 from ._data.label_sets import LabelSets
 
-__all__ = ["LabelSets", "recency_weights"]
+__all__ = ["LabelSets", "latest_interactions", "recency_weights"]
 
 
 def recency_weights(users, timestamps, *, boost=3.0, half_life=7.0):
@@ -70,14 +71,56 @@ def recency_weights(users, timestamps, *, boost=3.0, half_life=7.0):
         or not 0 < float(half_life) < np.inf
     ):
         raise ValueError(f"half_life must be a finite number > 0; got {half_life!r}.")
+    weights = 1.0 + boost * 0.5 ** (_ages(users, timestamps) / half_life)
+    return weights / weights.mean()
+
+
+def latest_interactions(users, timestamps, *, n=5):
+    """Which interactions are among their user's ``n`` latest: a row mask.
+
+    A row is kept when fewer than ``n`` of the same user's interactions are strictly
+    later (its *age*, as :func:`recency_weights` counts it: ties share an age, so row
+    order never matters and a burst of ties at the cut is kept whole). Fold users in
+    from these rows alone (``rec.fold_in(X[mask])``) and they are scored from what they
+    did last, which predicts what they do next better than their whole history: on
+    ml1m-half, folding ``NCFRecommender()``'s users in from their 5 latest items raised
+    full-ranking HR@10 from 0.105 to 0.186 (EASE and ALS gain as much from the same
+    rows; ``benchmarks/recent_context.py``). ``n=5`` was best on the validation splits
+    of ml1m-half and MovieLens-100K: choose it on a validation split of your own.
+
+    Parameters
+    ----------
+    users : array-like of shape (n_samples,)
+        User id of each interaction (integers, floats or strings).
+    timestamps : array-like of shape (n_samples,)
+        Time of each interaction, as :func:`recency_weights` takes them.
+    n : int, default=5
+        How many of each user's latest interactions to keep (more where times tie).
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples,), dtype bool
+        True for the rows to keep.
+
+    Examples
+    --------
+    >>> from skncf.preprocessing import latest_interactions
+    >>> latest_interactions(["ann", "ann", "ann", "bob"], [5, 9, 7, 1], n=2).tolist()
+    [False, True, True, True]
+    """
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"n must be an int >= 1; got {n!r}.")
+    return _ages(users, timestamps) < n
+
+
+def _ages(users, timestamps):
+    """Each interaction's age: how many of its user's interactions are strictly later."""
     users = check_ids(np.asarray(users), "users")
     if users.ndim != 1 or users.size == 0:
         raise ValueError(f"users must be a non-empty 1-D array; got shape {users.shape}.")
     times = check_timestamps(timestamps, len(users), "user id")
     codes = np.unique(users, return_inverse=True)[1].ravel()
-    age = _later_in_same_user(codes, times)
-    weights = 1.0 + boost * 0.5 ** (age / half_life)
-    return weights / weights.mean()
+    return _later_in_same_user(codes, times)
 
 
 def check_timestamps(timestamps, n, per):

@@ -560,21 +560,6 @@ def test_features_cost_times_each_width_against_no_features(capsys):
     assert "| categories | encoded width |" in capsys.readouterr().out
 
 
-def test_recent_context_keeps_each_users_latest_rows_ties_by_row_order():
-    from types import SimpleNamespace
-
-    import recent_context
-
-    split = SimpleNamespace(
-        train=np.array([[0, 10], [1, 11], [0, 12], [0, 13], [1, 14], [0, 15]]),
-        train_timestamps=np.array([5, 1, 9, 9, 2, 1]),  # user 0's rows 2 and 3 tie: 3 later
-    )
-    assert recent_context.latest_rows(split, 1).tolist() == [0, 0, 0, 1, 1, 0]
-    assert recent_context.latest_rows(split, 2).tolist() == [0, 1, 1, 1, 1, 0]
-    assert recent_context.latest_rows(split, 3).tolist() == [1, 1, 1, 1, 1, 0]
-    assert recent_context.latest_rows(split, None).all()
-
-
 def test_recent_context_chooses_each_methods_context_on_validation(tmp_path, monkeypatch, capsys):
     from types import SimpleNamespace
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from skncf import NCFRecommender
-from skncf.preprocessing import recency_weights
+from skncf.preprocessing import latest_interactions, recency_weights
 
 
 def brute_force(users, times, boost, half_life):
@@ -97,6 +97,32 @@ def test_bad_arguments_are_named(kwargs, exc, match):
         arguments["timestamps"] = []
     with pytest.raises(exc, match=match):
         recency_weights(**arguments)
+
+
+def test_latest_interactions_keep_rows_with_fewer_than_n_later_ones():
+    rng = np.random.default_rng(2)
+    users = rng.choice(["a", "b", "c", "d"], size=300)
+    times = rng.integers(0, 40, size=300)  # ties within a user
+    later = np.array([np.sum((users == u) & (times > t)) for u, t in zip(users, times)])
+    for n in (1, 3, 10):
+        mask = latest_interactions(users, times, n=n)
+        np.testing.assert_array_equal(mask, later < n)
+        perm = rng.permutation(300)  # row order never matters
+        np.testing.assert_array_equal(
+            latest_interactions(users[perm], times[perm], n=n), mask[perm]
+        )
+    # distinct times: exactly pandas' groupby().tail(n) of the log sorted by time
+    log = pd.DataFrame({"user": users, "t": rng.permutation(300)})
+    tail = log.sort_values("t").groupby("user").tail(3).index
+    np.testing.assert_array_equal(np.flatnonzero(latest_interactions(log.user, log.t, n=3)),
+                                  np.sort(tail))  # fmt: skip
+    # a burst of ties at the cut stays whole
+    assert latest_interactions([1, 1, 1, 1], [5, 9, 9, 1], n=1).tolist() == [0, 1, 1, 0]
+    for bad in (0, 2.0, True, "5"):
+        with pytest.raises(ValueError, match="n must be an int >= 1"):
+            latest_interactions([1], [1], n=bad)
+    with pytest.raises(ValueError, match="one entry per user id"):
+        latest_interactions([1, 2], [1], n=1)
 
 
 @pytest.mark.slow
