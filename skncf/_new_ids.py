@@ -17,7 +17,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data.features import check_covered, check_features, check_id_column, encoded_later
 from ._data.ids import checked_pair_ids, encode, extend_codes, fit_codes
-from ._data.interactions import interacted_items, interaction_matrix, merge_positives
+from ._data.interactions import (
+    interacted_items,
+    interaction_matrix,
+    merge_positives,
+    merge_seen,
+)
 from ._fitted_state import FittedState
 from ._folded import FoldedUsers
 from ._graph.graphs import GraphLayout, set_untrained_rows
@@ -38,7 +43,10 @@ class NewIdsMethods(FittedState):
     ) -> FoldedUsers:
         """Fit embedding rows for users from their interactions or features, the model unchanged.
 
-        For users who arrived after ``fit`` (or a known user, from a fresh history): each
+        For users who arrived after ``fit``, or known users from a fresh history or
+        from their latest items (:func:`skncf.preprocessing.latest_interactions`; a
+        known user's items of ``fit`` stay seen, left out by ``recommend`` and by
+        evaluation, with those of ``X``): each
         user's rows are fitted against the frozen item side of the fitted graph, under the
         fit's own objective (the softmax, the log loss with its negatives' weight, or the
         squared error of ratings) and a Gaussian prior fitted to the fitted users' rows,
@@ -131,6 +139,10 @@ class NewIdsMethods(FittedState):
         rows = None if features is None else features[1][encode(features[0], labels)[0]]
         vectors = self._fold_in_solver().rows(len(labels), *history, features=rows)
         seen = interaction_matrix(u[keep], i[keep], len(labels), len(self.items_))
+        fitted, known = encode(self.users_, labels)
+        if known.any():  # a known user's items of fit stay seen
+            everything = np.arange(len(self.items_))
+            seen = merge_seen(seen, self.seen_[fitted[known]], np.flatnonzero(known), everything)
         return FoldedUsers(self, labels, vectors, seen, history[:3])
 
     def add_items(self, item_features: Any) -> Self:

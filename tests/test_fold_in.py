@@ -270,3 +270,21 @@ def test_evaluate_scores_held_out_users_folded_in_from_part_of_their_history(arc
     # the estimator itself does not know these users: every pair is a miss
     assert evaluate(rec, test)["full"]["hit_rate@10"] == 0
     assert rec.score(test) == 0
+
+
+def test_a_known_user_folded_in_keeps_its_items_of_fit_as_seen(data):
+    # folded in from its latest items (preprocessing.latest_interactions), a known user
+    # must still not be recommended, nor evaluated on, what it had in fit
+    X = data[0]
+    rec = NCFRecommender("gmf", **SMALL).fit(X)
+    user = rec.users_[0]
+    history = X[X[:, 0] == user]
+    latest = history[-2:]
+    folded = rec.fold_in(latest)
+    assert set(folded.items_[folded.seen_[[0]].indices]) == set(history[:, 1])
+    top = folded.recommend([user], k=len(rec.items_) - len(set(history[:, 1])))
+    assert not set(top[0]) & set(history[:, 1])
+    held_out = np.array([[user, top[0][0]]])  # the best unseen item: rank 1 of the unseen
+    assert evaluate(folded, held_out)["full"]["hit_rate@10"] == 1.0
+    new = rec.fold_in(np.column_stack([[10**6, 10**6], latest[:, 1]]))  # a new user
+    assert set(new.items_[new.seen_[[0]].indices]) == set(latest[:, 1])
