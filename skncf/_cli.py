@@ -98,6 +98,7 @@ def _parser():
         "--rating-col, the held-out ratings are predicted (RMSE, MAE, R^2).",
     )
     evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
+    _latest_option(evaluate, "the trained users")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_evaluate)
 
@@ -275,6 +276,32 @@ def _recency_options(group, time_help):
     )
 
 
+def _latest_option(group, whom):
+    """--latest: fold ``whom`` in from each user's latest interactions alone."""
+    group.add_argument(
+        "--latest",
+        type=int,
+        metavar="N",
+        help=f"score {whom} from each one's N latest interactions by --time-col (skncf."
+        "preprocessing.latest_interactions, ties at the cut kept), folded into the model: "
+        "that ranks what users do next better than their whole history, which stays seen",
+    )
+
+
+def _latest_rows(args, users, times):
+    """The mask of each user's --latest rows, or None without the option."""
+    from .preprocessing import latest_interactions
+
+    if args.latest is None:
+        return None
+    if times is None:
+        raise UserError("--latest needs --time-col, the column of timestamps.")
+    try:
+        return latest_interactions(users, times, n=args.latest)
+    except ValueError as error:
+        raise UserError(str(error).replace("n must", "--latest must")) from None
+
+
 def _add_recommend(commands):
     """The ``recommend`` command: top-k items from a model file."""
     recommend = commands.add_parser(
@@ -325,6 +352,7 @@ def _add_recommend(commands):
         "timestamps of --history (numbers, or dates as text), for --recency: to weight new "
         "users' histories as the model's were weighted in fit",
     )
+    _latest_option(history, "the users of --history")
     table_format_options(history)
     features_options(history)
     recommend.add_argument(
@@ -536,6 +564,15 @@ def _fit(args):
     )
 
 
+def _from_latest(args, rec, X, y, weights, times):
+    """``rec``, or with --latest its users folded in from their latest rows of ``X``."""
+    latest = _latest_rows(args, X[args.user_col].to_numpy(), times)
+    if latest is None:
+        return rec
+    y, weights = (None if values is None else values[latest] for values in (y, weights))
+    return rec.fold_in(X[latest], y, weights)
+
+
 def _timestamps(args, frame):
     """``frame``'s --time-col column as :func:`_times` reads it, or None without one."""
     return None if args.time_col is None else _times(frame[args.time_col], args.time_col)
@@ -568,15 +605,17 @@ def _evaluate(args):
     users = X[args.user_col].to_numpy()[train]  # the training rows alone age each other
     weights = _recency_weights(args, users, None if times is None else times[train])
     _fit_with_progress_on_stderr(rec, X.iloc[train], None if y is None else y[train], weights)
+    model = _from_latest(args, rec, X.iloc[train], None if y is None else y[train], weights,
+                         None if times is None else times[train])  # fmt: skip
     if feedback == "explicit":
-        predicted = rec.predict(X.iloc[test])  # once, for all three figures
+        predicted = model.predict(X.iloc[test])  # once, for all three figures
         report = {
             "rmse": float(np.sqrt(mean_squared_error(y[test], predicted))),
             "mae": float(mean_absolute_error(y[test], predicted)),
             "r2": float(r2_score(y[test], predicted)),
         }
     else:
-        report = evaluate(rec, X.iloc[test], k=args.k)["full"]
+        report = evaluate(model, X.iloc[test], k=args.k)["full"]
     if args.json:
         print(json.dumps(report, indent=1))
         return
@@ -606,11 +645,22 @@ def _recommend(args):
         _add_new_items(args, rec)
     filters = {**_filters(args, rec, "item"), **_pair_filters(args)}
     recommend, users, options = _ranker(args, rec)
+    if "seen" in options:  # --latest: each user's history stays out, as do --deny's
+        filters["deny"] = _also_denied(options.pop("seen"), filters.get("deny"))
     items, scores = _in_cli_terms(
         recommend, users, k=args.k, exclude_seen=not args.include_seen, return_scores=True,
         fill_value=_absent(rec.items_), **filters, **options,
     )  # fmt: skip
     _write_lists(args, ("user", "items", "item"), users, items, scores)
+
+
+def _also_denied(seen, deny):
+    """Each user's ``seen`` items and ``deny``'s: a list for every user, or each one's."""
+    if deny is None:
+        return seen
+    if hasattr(deny, "get"):  # --deny-pairs: each user's own
+        return {user: [*items, *deny.get(user, [])] for user, items in seen.items()}
+    return {user: [*items, *deny] for user, items in seen.items()}
 
 
 def _add_new_items(args, rec):
@@ -705,10 +755,13 @@ def _ranker(args, rec):
     if args.approximate is not None:
         approximate = {"n_probe": args.approximate} if args.approximate else True
     if new_users:
-        X, y, weights = (None,) * 3 if args.history is None else _history(args, rec)
+        X, y, weights, seen = (None,) * 4 if args.history is None else _history(args, rec)
         features = features_table(args, "user")
         folded = _in_cli_terms(rec.fold_in, X, y, weights, user_features=features)
-        return folded.recommend, folded.users_, {"approximate": approximate}
+        options = {"approximate": approximate}
+        if seen is not None and not args.include_seen:
+            options["seen"] = seen
+        return folded.recommend, folded.users_, options
     users = rec.users_
     if not args.all_users:
         raw = args.users if args.users_file is None else _lines(args.users_file)
@@ -822,12 +875,17 @@ def _history(args, rec):
     X = frame[[args.user_col, args.item_col]]
     times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
-    names = getattr(rec, "feature_names_in_", None)
-    X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
     y = None
     if args.weight_col is not None:
         y = numbers(frame, args.weight_col, "--weight-col", args.history)
-    return X, y, weights
+    seen = None
+    latest = _latest_rows(args, X[args.user_col].to_numpy(), times)
+    if latest is not None:  # the whole history stays seen
+        seen = X.groupby(args.user_col, sort=False)[args.item_col].agg(list)
+        X, y, weights = (None if v is None else v[latest] for v in (X, y, weights))
+    names = getattr(rec, "feature_names_in_", None)
+    X = X.set_axis(list(names), axis=1) if names is not None else X.to_numpy()
+    return X, y, weights, seen
 
 
 def _as_labels(raw, known, what="user"):

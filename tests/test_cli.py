@@ -527,6 +527,53 @@ def test_recommend_weights_a_history_by_recency(skncf, interactions_csv):
     assert known.returncode == 2 and "weight the rows of a --history file" in known.stderr
 
 
+def test_latest_folds_users_in_from_their_latest_rows(skncf, interactions_csv):
+    from skncf.preprocessing import latest_interactions
+
+    folder, frame = interactions_csv
+    X = frame[["player", "game"]]
+    # evaluate: trained on all but each user's last row, users folded in from their 3
+    # latest training rows, every training item still seen
+    timed = ["--time-col", "time", "--json", "--quiet", *QUICK]
+    evaluated = skncf("evaluate", "plays.csv", *COLUMNS, *timed, "--latest", "3", cwd=folder)
+    assert evaluated.returncode == 0, evaluated.stderr
+    train, test = next(LeaveLastOut(timestamps=frame.time.to_numpy()).split(X))
+    rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X.iloc[train])
+    latest = latest_interactions(X.player.iloc[train], frame.time.iloc[train], n=3)
+    folded = rec.fold_in(X.iloc[train][latest])
+    expected = evaluate_ranking(folded, X.iloc[test])["full"]
+    assert json.loads(evaluated.stdout) == pytest.approx(expected)
+    assert expected != pytest.approx(evaluate_ranking(rec, X.iloc[test])["full"])
+
+    # recommend: new users folded in from their 2 latest rows, their whole history and
+    # --deny-file's items left out
+    rec.save(folder / "l.skncf")
+    games = sorted(frame.game.unique().tolist())
+    history = pd.DataFrame({"who": ["n1"] * 4 + ["n2"] * 3, "what": games[:4] + games[4:7],
+                            "when": [4, 1, 3, 2, 1, 2, 3]})  # fmt: skip
+    history.to_csv(folder / "timed.csv", index=False)
+    new = history[["who", "what"]].set_axis(["player", "game"], axis=1)
+    kept = new[latest_interactions(history.who, history.when, n=2)]
+    assert kept.game.tolist() == [games[0], games[2], games[5], games[6]]
+    now = rec.fold_in(kept)
+    best = now.recommend(["n1"], k=1, deny={"n1": games[:4]})[0, 0]  # denied below
+    (folder / "deny.txt").write_text(f"{best}\n")
+    columns = ["--history", "timed.csv", "--user-col", "who", "--item-col", "what"]
+    out = skncf("recommend", "l.skncf", *columns, "--time-col", "when", "--latest", "2",
+                "--k", "6", "--deny-file", "deny.txt", cwd=folder)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    got = pd.read_csv(io.StringIO(out.stdout))
+    deny = {"n1": games[:4] + [best], "n2": games[4:7] + [best]}
+    items = now.recommend(["n1", "n2"], k=6, deny=deny)
+    assert got["item"].tolist() == items.ravel().tolist()
+    for args, message in [
+        (["--latest", "2"], "--latest needs --time-col"),
+        (["--time-col", "when", "--latest", "0"], "--latest must be an int >= 1; got 0"),
+    ]:
+        refused = skncf("recommend", "l.skncf", *columns, *args, cwd=folder)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+
+
 def test_side_features_from_files_fit_evaluate_and_serve_cold_ids(skncf, interactions_csv):
     folder, frame = interactions_csv
     players = sorted(frame.player.unique())
