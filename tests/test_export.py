@@ -213,6 +213,21 @@ def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture
         assert not set(top) & set(history[history[:, 0] == user, 1])
 
 
+def test_recommend_from_history_of_a_known_user_leaves_its_items_of_fit_out(tmp_path):
+    # a user of the fit folded in from its latest items, as fold_in does it
+    rec, X = fitted("gmf", "implicit", "int", latent_dim=8, epochs=10)
+    user = rec.users_[0]
+    mine = X[X[:, 0] == user]
+    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    out = served["recommend_from_history"](
+        user=tf.constant(mine[-2:, 0]), item=tf.constant(mine[-2:, 1]), k=tf.constant(K)
+    )
+    expected, scores = rec.fold_in(mine[-2:]).recommend([user], k=K, return_scores=True)
+    np.testing.assert_array_equal(out["items"].numpy(), expected)
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-4)
+    assert not set(out["items"].numpy()[0]) & set(mine[:, 1])
+
+
 def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(tmp_path):
     rec, X = fitted("gmf", "implicit", "str", latent_dim=8, epochs=10)
     items = rec.items_

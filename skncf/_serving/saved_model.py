@@ -389,7 +389,8 @@ class ServingModule(tf.Module):
         return self.recommend_new(self.attributes(columns), k)
 
     def _recommend_from_history(self, user, item, k):
-        """Top ``k`` of new users folded in from (user, item) pairs, their items left out.
+        """Top ``k`` of users folded in from (user, item) pairs, their items left out
+        (and a known user's items of fit, as ``fold_in``).
 
         Each distinct user in order of first appearance; repeated pairs count as one
         interaction each, and each user's weights are scaled to mean 1, as ``fold_in``
@@ -472,6 +473,8 @@ class ServingModule(tf.Module):
         history = tf.stack([users, items], 1)
         minus_inf = tf.fill(tf.shape(users), tf.constant(-np.inf, logits.dtype))
         logits = tf.tensor_scatter_nd_update(logits, history, minus_inf)
+        fitted = self.user_table.lookup(labels)  # a known user's items of fit stay seen
+        logits = self._mask_seen(logits, tf.maximum(fitted, 0), fitted >= 0)
         return {"users": labels, **self._top(logits, k, tf.ones([n_users], tf.bool))}
 
     def _explain(self, user, item, k):
