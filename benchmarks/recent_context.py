@@ -27,7 +27,16 @@ import argparse
 
 import numpy as np
 import scipy.sparse as sp
-from baselines import ALS_GRID, EASE_LAMBDAS, _row, choose, ease_metrics, fit_als, fit_ease
+from baselines import (
+    ALS_GRID,
+    EASE_LAMBDAS,
+    _row,
+    als_metrics,
+    choose,
+    ease_metrics,
+    fit_als,
+    fit_ease,
+)
 from common import (
     ProtocolArrays,
     data_option,
@@ -119,7 +128,7 @@ def main():
     print("choosing EASE's lambda and ALS's regularization and alpha on validation", flush=True)
     settings = {
         "ease": choose("EASE", EASE_LAMBDAS, fit_ease, ease_metrics, validation),
-        "als": choose("ALS", ALS_GRID, fit_als, _als_metrics, validation),
+        "als": choose("ALS", ALS_GRID, fit_als, als_metrics, validation),
     }
     chosen = {}
     for name, scored in methods(validation, settings).items():
@@ -138,10 +147,6 @@ def main():
 
 
 _KEYS = ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
-
-
-def _als_metrics(split, als):
-    return ranked(split, als.user_factors[split.test[:, 0]] @ als.item_factors.T)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import csv
 import os
 from typing import NamedTuple
 
-from ._data.interactions import is_decimal_comma
+from ._data.interactions import first_non_number, is_decimal_comma
 
 
 class UserError(Exception):
@@ -336,14 +336,10 @@ def numbers(frame, column, option, name):
     values = frame[column]
     if values.dtype.kind in "biuf":
         return values.to_numpy()
-    for value in values:
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            hint = " (a decimal comma: give --decimal ',')" if is_decimal_comma(value) else ""
-            raise UserError(
-                f"{name}: {option} {column!r} must hold numbers; got {value!r}{hint}."
-            ) from None
+    text = first_non_number(values.to_numpy())
+    if text is not None:
+        hint = " (a decimal comma: give --decimal ',')" if is_decimal_comma(text) else ""
+        raise UserError(f"{name}: {option} {column!r} must hold numbers; got {text!r}{hint}.")
     return values.to_numpy(dtype=float)
 
 

@@ -57,6 +57,7 @@ from ._data.ids import (
 from ._data.interactions import (
     Interactions,
     explicit_interactions,
+    first_non_number,
     implicit_interactions,
     interaction_matrix,
     is_decimal_comma,
@@ -1582,22 +1583,12 @@ def _check_no_text(values, name):
     object array) hold text that is no number: scikit-learn's message names neither."""
     if getattr(values, "dtype", np.dtype(object)).kind not in "OSU":  # pandas' Float64 too
         return
-    values = np.asarray(values)
-    try:
-        values.astype(np.float64)
-        return
-    except (TypeError, ValueError):
-        pass
-    for value in values.ravel():  # the first text that fails (None: scikit-learn's NaN)
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            if not isinstance(value, (str, bytes)):
-                continue
-            hint = ""
-            if is_decimal_comma(value):
-                hint = " (a decimal comma: read the file with pandas' decimal=',')"
-            raise ValueError(f"{name} must hold numbers; got {value!r}{hint}.") from None
+    text = first_non_number(values)
+    if text is not None:
+        hint = ""
+        if is_decimal_comma(text):
+            hint = " (a decimal comma: read the file with pandas' decimal=',')"
+        raise ValueError(f"{name} must hold numbers; got {text!r}{hint}.")
 
 
 def _check_not_a_name(value, name):

@@ -115,6 +115,23 @@ def is_decimal_comma(value):
     return text.count(",") == 1 and is_number(text.replace(",", "."))
 
 
+def first_non_number(values):
+    """The first text of ``values`` that does not read as a number, or None: what a
+    message names where ratings or weights came as text. Gaps (None, NaN) are no text:
+    they are left to the check for NaN."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "OSU":
+        return None
+    try:
+        values.astype(np.float64)
+        return None
+    except (TypeError, ValueError):
+        pass
+    return next(
+        (v for v in values.ravel() if isinstance(v, (str, bytes)) and not is_number(v)), None
+    )
+
+
 def is_number(text):
     """Whether ``text`` reads as a number."""
     try:
