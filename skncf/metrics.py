@@ -169,11 +169,17 @@ def _per_user(metric, y_true, y_score, k, exclude):
     return _per_user_from_positions(metric, relevant_positions(y_true, y_score, exclude=exclude), k)
 
 
-def _per_user_from_positions(metric, ranked, k):
-    """Metric value per user from :func:`relevant_positions`' output, ``ranked``."""
+def _per_user_from_positions(metric, ranked, k, unranked=None):
+    """Metric value per user from :func:`relevant_positions`' output, ``ranked``.
+
+    ``unranked``: each user's relevant items that could not be ranked (unknown to the
+    model), placed after every candidate: missed, but counted where a metric divides by
+    the number of relevant items (recall, NDCG's ideal, MAP, AUC).
+    """
     rows, positions, n_candidates = ranked
     n_users = len(n_candidates)
-    counts = np.bincount(rows, minlength=n_users)
+    ranked_counts = np.bincount(rows, minlength=n_users)
+    counts = ranked_counts if unranked is None else ranked_counts + unranked
     order = np.lexsort((positions, rows))
     rows, positions = rows[order], positions[order]
     # How many relevant items of the same row are placed before each one.
@@ -201,11 +207,11 @@ def _per_user_from_positions(metric, ranked, k):
             # (position + 1) minus the relevant ones at least as high (tied ones included).
             keys = rows * (int(positions.max(initial=0)) + 1) + positions
             relevant_up_to = np.searchsorted(keys, keys, side="right") - np.searchsorted(rows, rows)
-            negatives = (n_candidates - counts)[rows]
+            negatives = n_candidates - ranked_counts
             above = positions + 1 - relevant_up_to
-            share = np.where(negatives > 0, 1 - above / negatives, np.nan)
+            share = 1 - above / negatives[rows]  # an unranked item's share: 0
             # NaN (undefined, left out) for a user without non-relevant candidates
-            values = _sums(rows, share, n_users) / counts
+            values = np.where(negatives > 0, _sums(rows, share, n_users) / counts, np.nan)
     return np.where(counts > 0, values, np.nan)
 
 
@@ -333,14 +339,18 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     """Per-user metrics of a fitted estimator under full ranking.
 
     Each user's held-out items (the rows of ``X_test`` with that user) are ranked among
-    all items the user had no training interaction with. Pairs whose user or item the
-    estimator does not know cannot be ranked: each such pair counts as one more user for
-    whom every metric is 0 (a miss).
+    all items the user had no training interaction with. Held-out items the estimator
+    does not know cannot be ranked: each is one more relevant item of its user, missed
+    (placed after every candidate, and counted by recall, NDCG, MAP and AUC, which
+    divide by the relevant items; a user with such items alone scores 0 on each
+    metric). Each pair whose user the estimator does not know counts as one more user
+    for whom every metric is 0 (a miss).
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
-        The model to score; the users that ``fold_in`` returns, for held-out users.
+    estimator : fitted NCFRecommender, a Pipeline that ends in one, or FoldedUsers
+        The model to score (a fitted ``GridSearchCV`` over them: its
+        ``best_estimator_``); the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs, as the estimator's ``predict`` takes them.
     metrics : str or sequence of str, default=all
@@ -352,7 +362,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     Returns
     -------
     per_user : dict of str to ndarray
-        For each metric, one value per test user (and per unrankable pair), in the
+        For each metric, one value per test user (and per pair of an unknown user), in the
         order of their first row in ``X_test``: with one held-out pair per user (leave
         one out), value ``j`` is row ``j``'s, so that two methods' values pair up user
         by user.
@@ -364,13 +374,15 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     metrics = _check_metrics(metrics)
     estimator, X_test = _recommender_of(estimator, X_test)
     u, i, user_known, item_known = estimator.encode_pairs(X_test)
-    known = user_known & item_known
-    users, first, rows = np.unique(u[known], return_index=True, return_inverse=True)
-    first_rows = np.concatenate([np.flatnonzero(known)[first], np.flatnonzero(~known)])
+    users, first, rows = np.unique(u[user_known], return_index=True, return_inverse=True)
+    first_rows = np.concatenate([np.flatnonzero(user_known)[first], np.flatnonzero(~user_known)])
     order = np.argsort(first_rows, kind="stable")
+    ranked = item_known[user_known]
     relevant = sp.csr_array(
-        (np.ones(known.sum()), (rows, i[known])), shape=(len(users), len(estimator.items_))
+        (np.ones(ranked.sum()), (rows[ranked], i[user_known][ranked])),
+        shape=(len(users), len(estimator.items_)),
     )
+    unranked = np.bincount(rows[~ranked], minlength=len(users))
     blocks: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
     recommended = []
     for start, logits in estimator.catalog_logits(users):
@@ -379,12 +391,12 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
             relevant[block], logits, exclude=estimator.seen_[users[block]]
         )
         for metric in metrics:
-            blocks[metric].append(_per_user_from_positions(metric, positions, k))
+            blocks[metric].append(_per_user_from_positions(metric, positions, k, unranked[block]))
         unseen = mask_seen(logits, estimator.seen_, users[block])
         top = top_k(unseen, min(k, unseen.shape[1]))
         # a user with fewer than k unseen items: its seen ones (-inf) fill the list
         recommended.append(top[np.isfinite(np.take_along_axis(unseen, top, axis=1))])
-    n_missed = (~known).sum()
+    n_missed = (~user_known).sum()
     per_user = {
         metric: np.concatenate(values + [np.zeros(n_missed)])[order]
         for metric, values in blocks.items()
@@ -409,8 +421,9 @@ def evaluate(estimator, X_test, *, negatives=None, k=10):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
-        The model to score; the users that ``fold_in`` returns, for held-out users.
+    estimator : fitted NCFRecommender, a Pipeline that ends in one, or FoldedUsers
+        The model to score (a fitted ``GridSearchCV`` over them: its
+        ``best_estimator_``); the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_pairs, 2)
         Held-out (user, item) pairs.
     negatives : array-like of shape (n_pairs, n_negatives), default=None
@@ -440,16 +453,21 @@ def _recommender_of(estimator, X=None):
     """The fitted recommender that ``estimator`` is or ends in, and ``X`` as it gets it.
 
     A :class:`~sklearn.pipeline.Pipeline` (nested ones too) passes ``X`` (unless None)
-    through its steps before the last, as its own ``predict`` and ``score`` do.
+    through its steps before the last, as its own ``predict`` and ``score`` do; a fitted
+    search (``GridSearchCV`` and the like, refit) stands for its ``best_estimator_``, as
+    its own ``predict`` does: an outer ``cross_validate`` of a search scores it so.
     """
-    while hasattr(estimator, "steps"):
+    while hasattr(estimator, "steps") or hasattr(estimator, "best_estimator_"):
+        if hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+            continue
         if len(estimator.steps) > 1 and X is not None:
             X = estimator[:-1].transform(X)
         estimator = estimator[-1]
     if not hasattr(estimator, "encode_pairs"):
         raise TypeError(
-            "estimator must be a fitted NCFRecommender, a Pipeline that ends in one, or "
-            "the FoldedUsers of its fold_in; "
+            "estimator must be a fitted NCFRecommender, a Pipeline that ends in one, a "
+            "search fitted over them with refit=True, or the FoldedUsers of its fold_in; "
             f"got {type(estimator).__name__}."
         )
     return estimator, X
@@ -467,8 +485,9 @@ def sampled_scores(estimator, X_test, negatives):
 
     Parameters
     ----------
-    estimator : fitted NCFRecommender, or a Pipeline that ends in one, or FoldedUsers
-        The model to score; the users that ``fold_in`` returns, for held-out users.
+    estimator : fitted NCFRecommender, a Pipeline that ends in one, or FoldedUsers
+        The model to score (a fitted ``GridSearchCV`` over them: its
+        ``best_estimator_``); the users that ``fold_in`` returns, for held-out users.
     X_test : array-like of shape (n_users, 2)
         One held-out (user, item) pair per row.
     negatives : array-like of shape (n_users, n_negatives)

@@ -1,7 +1,9 @@
 """Splitters and scorers for tuning recommenders with scikit-learn's model selection.
 
-The splitters hold out interactions *per user*, as recommender evaluation does, and work
-as ``cv=`` in :class:`~sklearn.model_selection.GridSearchCV` and
+The splitters hold out interactions per user (:class:`LeaveLastOut`, :class:`UserHoldout`),
+as the field's benchmarks do, or after one point in time for every user
+(:class:`GlobalTimeSplit`), as a deployed model meets its data; they work as ``cv=`` in
+:class:`~sklearn.model_selection.GridSearchCV` and
 :func:`~sklearn.model_selection.cross_validate`. The scorers rank held-out items among all
 items a user has not interacted with, for ``scoring=``.
 
@@ -33,7 +35,7 @@ from ._data.ids import check_ids, keep_python_types
 from .metrics import METRICS, full_ranking_per_user
 from .preprocessing import check_timestamps
 
-__all__ = ["LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
+__all__ = ["GlobalTimeSplit", "LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
 
 
 def _named_column(X, name, parameter):
@@ -230,6 +232,116 @@ class UserHoldout(_UserSplitter):
                     "No user has 2 interactions or more: there is nothing to hold out."
                 )
             yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
+class GlobalTimeSplit(_UserSplitter):
+    """Train on the interactions before a point in time, test on those after it.
+
+    :class:`LeaveLastOut` holds out each user's own latest interactions whatever their
+    time, so a model trains on other users' later behaviour, which no deployed model has
+    seen (Meng et al., SIGIR 2020, "Exploring Data Splitting Strategies for the Evaluation
+    of Recommendation Models"). This splitter cuts the whole log at one time, as a model
+    fit on that day would know it, and tests on what users did next.
+
+    The cut leaves the latest ``test_size`` share of the rows to the test; rows that
+    share a time fall on the same side, so the share is approximate. With ``n_splits``
+    greater than 1 the cut rolls forward, as scikit-learn's
+    :class:`~sklearn.model_selection.TimeSeriesSplit` does: split ``j`` trains on every
+    row before its cut and tests on the next ``test_size`` share, the last split's test
+    ending with the log.
+
+    Test rows of users with no earlier row are left out of both sides: ranking them asks
+    another question, answered by ``fold_in`` or user features (``keep_new_users=True``
+    keeps them; the ranking scorers count each as a miss). Test rows of items with no
+    earlier row stay, and count as misses: no model of the past can recommend them.
+
+    Parameters
+    ----------
+    timestamps : str or array-like of shape (n_samples,)
+        Time of each row of ``X``, as :class:`LeaveLastOut` takes them: numbers,
+        datetime64 values or datetimes, or the name of a DataFrame column, read at each
+        ``split`` (which suits the inner search of nested cross-validation).
+    test_size : float, default=0.2
+        Share of the rows in each test, in (0, 1); ``n_splits * test_size`` must stay
+        below 1, leaving rows to train the first split on.
+    n_splits : int, default=1
+        Cuts, each ``test_size`` later than the one before.
+    user_column : int or str, default=0
+        Where the user ids are in ``X``: a position or a DataFrame column name.
+    keep_new_users : bool, default=False
+        Keep the test rows of users who have no training row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skncf.model_selection import GlobalTimeSplit
+    >>> log = pd.DataFrame({"user": [0, 0, 1, 1, 2, 3], "item": [5, 6, 5, 7, 6, 5],
+    ...                     "time": [1, 4, 2, 5, 3, 5]})
+    >>> train, test = next(GlobalTimeSplit("time", test_size=0.5).split(log))
+    >>> train.tolist(), test.tolist()  # cut at time 4; user 3 has no earlier row
+    ([0, 2, 4], [1, 3])
+    """
+
+    def __init__(
+        self, timestamps, *, test_size=0.2, n_splits=1, user_column=0, keep_new_users=False
+    ):
+        self.timestamps = timestamps
+        self.test_size = test_size
+        self.n_splits = n_splits
+        self.user_column = user_column
+        self.keep_new_users = keep_new_users
+
+    def _splits(self, users, X):
+        times = self._times(X, len(users))
+        n_test = self._check_sizes(len(users))
+        ordered = np.sort(times)
+        cuts = ordered[len(times) - n_test * np.arange(self.n_splits, 0, -1)]
+        for j, cut in enumerate(cuts):
+            train = times < cut
+            test = times >= cut
+            if j + 1 < len(cuts):
+                test &= times < cuts[j + 1]
+            if not test.any() or not train.any():
+                raise ValueError(
+                    f"Split {j} has no {'test' if train.any() else 'training'} row: the "
+                    f"log's times ({len(np.unique(times))} distinct) leave nothing on that "
+                    "side of its cut. Pass fewer n_splits or another test_size."
+                )
+            if not self.keep_new_users:
+                test &= np.bincount(users[train], minlength=users.max() + 1)[users] > 0
+                if not test.any():
+                    raise ValueError(
+                        f"Every test row of split {j} belongs to a user with no earlier "
+                        "row; pass keep_new_users=True to keep them."
+                    )
+            yield np.flatnonzero(train), np.flatnonzero(test)
+
+    def _times(self, X, n):
+        times = self.timestamps
+        if times is None:
+            raise TypeError("GlobalTimeSplit needs timestamps: an array or a column name.")
+        if isinstance(times, str):
+            times = _named_column(X, times, "timestamps")
+        return check_timestamps(times, n, "row of X")
+
+    def _check_sizes(self, n):
+        """Rows in each test (before ties), after checking the parameters."""
+        if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
+            raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
+        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
+            raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")
+        if self.n_splits < 1:
+            raise ValueError(f"n_splits must be at least 1; got {self.n_splits}.")
+        if not isinstance(self.keep_new_users, bool | np.bool_):
+            raise TypeError(f"keep_new_users must be a bool; got {self.keep_new_users!r}.")
+        n_test = max(1, round(float(self.test_size) * n))
+        if self.n_splits * n_test >= n:
+            raise ValueError(
+                f"n_splits={self.n_splits} tests of test_size={self.test_size} take all "
+                f"{n} rows, leaving none to train on; pass fewer splits or a smaller "
+                "test_size."
+            )
+        return n_test
 
 
 def _interaction_rows(X, y):

@@ -191,6 +191,32 @@ def test_per_user_values_follow_the_test_rows_also_past_an_unknown_pair(fitted_g
     np.testing.assert_allclose(alone, [1, 1 / np.log2(3), 0, 1, 1 / np.log2(3)])
 
 
+def test_a_known_users_unknown_held_out_items_are_missed_items_of_that_user(fitted_gmf):
+    # As a time split gives: users with several held-out items, some of them new to the
+    # model. Each new item is one more relevant item of its user, ranked below every
+    # candidate (recall, NDCG, MAP and AUC count it), not one more user.
+    rec, new = fitted_gmf, [10**6, 10**6 + 1]
+    top = rec.recommend([0, 1, 2], k=3)
+    test = np.array([[0, top[0, 0]], [0, new[0]], [1, new[1]], [0, top[0, 2]], [2, top[2, 1]],
+                     [2, top[2, 2]], [0, new[1]]])  # fmt: skip
+    logits = np.vstack([block for _, block in rec.catalog_logits(np.array([0, 1, 2]))])
+    n_items = logits.shape[1]
+    y_score = np.hstack([logits, np.full((3, 2), -np.inf)])  # the new items last
+    y_true = np.zeros(y_score.shape, dtype=bool)
+    exclude = np.hstack([rec.seen_[[0, 1, 2]].toarray() > 0, np.ones((3, 2), dtype=bool)])
+    codes = {int(item): n for n, item in enumerate(rec.items_)}
+    for user, item in test:
+        y_true[user, codes.get(int(item), n_items + new.index(item) if item in new else -1)] = True
+    expected = _brute(y_true, y_score, exclude, k=10)
+    expected["mrr"] = (1 + 0 + 1 / 2) / 3  # a user with new items alone has no rank: 0
+    report = M.evaluate(rec, test)["full"]
+    for name, value in expected.items():
+        key = name if name in ("mrr", "auc") else f"{name}@10"
+        assert report[key] == pytest.approx(value), name
+    per_user, _ = M.full_ranking_per_user(rec, test, metrics=("recall",))
+    np.testing.assert_allclose(per_user["recall"], [2 / 4, 0, 2 / 2])  # users 0, 1, 2
+
+
 def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
     test = np.array([[0, 1], [1, 2]])
     negatives = np.array([[3, 4, 5], [6, 7, 8]])

@@ -1,12 +1,19 @@
-"""Per-user splitters and ranking scorers in scikit-learn's model selection."""
+"""Per-user and global-time splitters, and ranking scorers in scikit-learn's model selection."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_validate
 
 from skncf import NCFRecommender
-from skncf.model_selection import LeaveLastOut, UserHoldout, make_ranking_scorer
+from skncf.metrics import evaluate
+from skncf.model_selection import (
+    GlobalTimeSplit,
+    LeaveLastOut,
+    UserHoldout,
+    make_ranking_scorer,
+)
 
 from .conftest import FAST
 
@@ -54,6 +61,28 @@ def test_leave_last_out_reads_timestamps_by_column_name_in_nested_searches(inter
         next(by_name.split(interactions))
 
 
+def test_ranking_scorers_and_evaluate_take_a_fitted_search(interactions):
+    # nested cross-validation: the outer scorer gets the fitted search, and ranks with
+    # its best estimator, as the search's own predict would
+    split = LeaveLastOut(random_state=0)
+    search = GridSearchCV(
+        NCFRecommender(architecture="gmf", **{**FAST, "epochs": 1}), {"latent_dim": [4, 8]},
+        cv=split, scoring=make_ranking_scorer("ndcg"),
+    )  # fmt: skip
+    scores = cross_validate(search, interactions, cv=split, scoring=make_ranking_scorer("hit_rate"),
+                            error_score="raise", return_estimator=True)  # fmt: skip
+    test = next(split.split(interactions))[1]
+    best = scores["estimator"][0].best_estimator_
+    assert scores["test_score"][0] == make_ranking_scorer("hit_rate")(best, interactions[test])
+    search.fit(interactions)
+    assert (
+        evaluate(search, interactions)["full"]
+        == evaluate(search.best_estimator_, interactions)["full"]
+    )
+    with pytest.raises(TypeError, match="a search fitted over them with refit=True"):
+        make_ranking_scorer()(clone(search).set_params(refit=False).fit(interactions), interactions)
+
+
 def test_user_holdout_fraction_per_user(interactions):
     splits = list(UserHoldout(0.25, n_splits=3, random_state=0).split(interactions))
     assert len(splits) == 3
@@ -64,6 +93,89 @@ def test_user_holdout_fraction_per_user(interactions):
         expected = 0 if n < 2 else min(max(round(0.25 * n), 1), n - 1)
         assert held == expected
     assert not np.array_equal(splits[0][1], splits[1][1])
+
+
+def test_global_time_split_cuts_the_log_at_one_time():
+    X = np.array([[0, 1], [0, 2], [1, 1], [1, 3], [2, 2], [3, 1], [0, 3], [1, 9]])
+    t = np.array([1, 6, 2, 5, 3, 5, 4, 5])
+    train, test = next(GlobalTimeSplit(t, test_size=0.25).split(X))
+    # the 2 latest rows would cut inside the three rows of time 5: they all go to the
+    # test, user 3's row (3 has no earlier one) left out; item 9, new, stays
+    assert train.tolist() == [0, 2, 4, 6]
+    assert test.tolist() == [1, 3, 7]
+    kept = next(GlobalTimeSplit(t, test_size=0.25, keep_new_users=True).split(X))[1]
+    assert kept.tolist() == [1, 3, 5, 7]
+
+
+def test_global_time_split_rolls_forward_as_time_series_split_does(interactions):
+    # distinct times in a shuffled log: the same windows as TimeSeriesSplit of the rows
+    # in time order
+    n = len(interactions)
+    times = np.random.default_rng(0).permutation(n) * 10.0
+    in_time = np.argsort(times)
+    ours = GlobalTimeSplit(times, test_size=40 / n, n_splits=3, keep_new_users=True)
+    theirs = TimeSeriesSplit(n_splits=3, test_size=40).split(in_time)
+    assert ours.get_n_splits() == 3
+    for (train, test), (train_order, test_order) in zip(ours.split(interactions), theirs):
+        assert train.tolist() == sorted(in_time[train_order])
+        assert test.tolist() == sorted(in_time[test_order])
+    for train, test in GlobalTimeSplit(times, test_size=0.1, n_splits=2).split(interactions):
+        assert times[train].max() < times[test].min()
+        assert np.isin(interactions[test, 0], interactions[train, 0]).all()
+
+
+def test_global_time_split_in_a_nested_search_by_column_name(interactions):
+    times = np.random.default_rng(0).permutation(len(interactions))
+    log = pd.DataFrame({"user": interactions[:, 0], "item": interactions[:, 1], "time": times})
+    split = GlobalTimeSplit("time", test_size=0.2)
+    search = GridSearchCV(
+        NCFRecommender(architecture="gmf", columns=("user", "item"), **{**FAST, "epochs": 1}),
+        {"latent_dim": [4, 8]},
+        cv=split,
+        scoring=make_ranking_scorer("ndcg"),
+    )
+    scores = cross_validate(search, log, cv=split, scoring=make_ranking_scorer("hit_rate"),
+                            error_score="raise")  # fmt: skip
+    assert len(scores["test_score"]) == 1 and 0 <= scores["test_score"][0] <= 1
+
+
+@pytest.mark.parametrize(
+    "splitter,error,match",
+    [
+        (GlobalTimeSplit(None), TypeError, "needs timestamps"),
+        (GlobalTimeSplit("time"), ValueError, "timestamps 'time' is not a column name"),
+        (GlobalTimeSplit(np.arange(3)), ValueError, "timestamps must have one entry per row"),
+        (GlobalTimeSplit(np.arange(8), test_size=1.0), ValueError, "test_size must be"),
+        (GlobalTimeSplit(np.arange(8), n_splits=1.5), TypeError, "n_splits must be an int"),
+        (GlobalTimeSplit(np.arange(8), n_splits=0), ValueError, "n_splits must be at least"),
+        (
+            GlobalTimeSplit(np.arange(8), n_splits=4, test_size=0.25),
+            ValueError,
+            "take all 8 rows",
+        ),  # fmt: skip
+        (GlobalTimeSplit(np.arange(8), keep_new_users="no"), TypeError, "keep_new_users"),
+        (GlobalTimeSplit(np.ones(8)), ValueError, "Split 0 has no training row"),
+        (
+            GlobalTimeSplit(np.r_[0, 0, 0, 0, 0, 0, 1, 1], n_splits=2, test_size=0.1),
+            ValueError,
+            "Split 0 has no test row",
+        ),  # fmt: skip
+        (
+            GlobalTimeSplit(np.r_[0, 0, 0, 0, 0, 0, 1, 1], n_splits=2, test_size=0.1),
+            ValueError,
+            "Split 0 has no test row",
+        ),  # fmt: skip
+        (
+            GlobalTimeSplit(np.arange(8), test_size=0.25),
+            ValueError,
+            "Every test row of split 0 belongs to a user with no earlier row",
+        ),  # fmt: skip
+    ],
+)
+def test_bad_global_time_splits(splitter, error, match):
+    X = np.column_stack([[0, 0, 0, 1, 1, 1, 2, 3], np.arange(8)])
+    with pytest.raises(error, match=match):
+        next(splitter.split(X))
 
 
 def test_splitters_read_user_column_by_name(interactions):
@@ -80,6 +192,10 @@ def test_splitters_print_their_parameters():
     )
     assert repr(UserHoldout(0.1, n_splits=3)) == (
         "UserHoldout(n_splits=3, random_state=None, test_size=0.1, user_column=0)"
+    )
+    assert repr(GlobalTimeSplit("time")) == (
+        "GlobalTimeSplit(keep_new_users=False, n_splits=1, test_size=0.2,\n"
+        "        timestamps='time', user_column=0)"
     )
 
 
