@@ -95,9 +95,18 @@ def _parser():
         description="Leave-last-out evaluation: each user's last interaction (by --time-col, "
         "else a seeded random one) is held out, the model trains on the rest and every held-"
         "out item is ranked among all items its user has not seen (full ranking); with "
-        "--rating-col, the held-out ratings are predicted (RMSE, MAE, R^2).",
+        "--rating-col, the held-out ratings are predicted (RMSE, MAE, R^2). With "
+        "--time-split, the latest rows of all users are held out instead.",
     )
     evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
+    evaluate.add_argument(
+        "--time-split",
+        type=float,
+        metavar="SHARE",
+        help="hold out the latest SHARE (e.g. 0.2) of all rows by --time-col instead: one "
+        "cut in time for every user (skncf.model_selection.GlobalTimeSplit), as a model "
+        "deployed then would meet its data; users with no row before it are left out",
+    )
     _latest_option(evaluate, "the trained users")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_evaluate)
@@ -242,7 +251,8 @@ def _model_options(basics):
     _recency_options(
         model.add_argument_group("timestamps"),
         "column of timestamps (numbers, or dates as text): for evaluate, what defines "
-        "each user's last interaction; for --recency, how recent each one is",
+        "each user's last interaction (or the cut of --time-split); for --recency, how "
+        "recent each one is",
     )
     return model
 
@@ -596,11 +606,10 @@ def _evaluate(args):
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     from .metrics import evaluate
-    from .model_selection import LeaveLastOut
 
     frame, X, y, feedback = _training_data(args)
     times = _timestamps(args, frame)
-    train, test = next(LeaveLastOut(timestamps=times, random_state=args.seed).split(X))
+    train, test = next(_evaluation_split(args, times).split(X))
     rec = _estimator(args, feedback, X)
     users = X[args.user_col].to_numpy()[train]  # the training rows alone age each other
     weights = _recency_weights(args, users, None if times is None else times[train])
@@ -619,7 +628,13 @@ def _evaluate(args):
     if args.json:
         print(json.dumps(report, indent=1))
         return
-    print(f"held out {len(test)} interactions (one per user), trained on {len(train)}")
+    held = "one per user"
+    if args.time_split is not None:
+        held = f"of {X[args.user_col].iloc[test].nunique()} users, after one cut in time"
+    print(f"held out {len(test)} interactions ({held}), trained on {len(train)}")
+    if len(train) + len(test) < len(X):
+        print(f"left out {len(X) - len(train) - len(test)} later interactions of users "
+              "with none before the cut (new users)")  # fmt: skip
     unseen = (~rec.encode_pairs(X.iloc[test]).item_known).sum()
     if unseen:
         scored = "get the mean training rating" if feedback == "explicit" else "count as misses"
@@ -627,6 +642,19 @@ def _evaluate(args):
               f"no item features): they {scored}")  # fmt: skip
     for name, value in report.items():
         print(f"{name:>14}: {value:.4f}")
+
+
+def _evaluation_split(args, times):
+    """The splitter of ``evaluate``: each user's last row, or one cut in time."""
+    from .model_selection import GlobalTimeSplit, LeaveLastOut
+
+    if args.time_split is None:
+        return LeaveLastOut(timestamps=times, random_state=args.seed)
+    if times is None:
+        raise UserError("--time-split needs --time-col, the column of timestamps.")
+    if not 0 < args.time_split < 1:
+        raise UserError(f"--time-split must be a share in (0, 1); got {args.time_split:g}.")
+    return GlobalTimeSplit(times, test_size=args.time_split)
 
 
 def _in_cli_terms(recommend, *args, **options):

@@ -25,7 +25,7 @@ from skncf import load as skncf_load
 from skncf._cli import main
 from skncf.datasets import make_interactions
 from skncf.metrics import evaluate as evaluate_ranking
-from skncf.model_selection import LeaveLastOut
+from skncf.model_selection import GlobalTimeSplit, LeaveLastOut
 from skncf.preprocessing import recency_weights
 
 SCRIPT = shutil.which("skncf", path=str(Path(sys.executable).parent)) or "skncf"
@@ -571,6 +571,34 @@ def test_latest_folds_users_in_from_their_latest_rows(skncf, interactions_csv):
         (["--time-col", "when", "--latest", "0"], "--latest must be an int >= 1; got 0"),
     ]:
         refused = skncf("recommend", "l.skncf", *columns, *args, cwd=folder)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+
+
+def test_evaluate_time_split_holds_out_the_latest_rows_of_all_users(skncf, interactions_csv):
+    folder, frame = interactions_csv
+    log = frame.assign(time=np.random.default_rng(0).permutation(len(frame)))
+    newcomer = pd.DataFrame({"player": ["late"] * 2, "game": [1, 2], "stars": [3, 4],
+                             "time": [len(frame), len(frame) + 1]})  # fmt: skip
+    log = pd.concat([log, newcomer], ignore_index=True)
+    log.to_csv(folder / "timed_plays.csv", index=False)
+    args = ["evaluate", "timed_plays.csv", *COLUMNS, "--time-col", "time", "--quiet", *QUICK]
+    out = skncf(*args, "--time-split", "0.25", "--json", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    X = log[["player", "game"]]
+    train, test = next(GlobalTimeSplit(log.time.to_numpy(), test_size=0.25).split(X))
+    assert "late" not in set(X.player.iloc[test])
+    rec = NCFRecommender(latent_dim=8, epochs=2, random_state=0).fit(X.iloc[train])
+    assert json.loads(out.stdout) == pytest.approx(evaluate_ranking(rec, X.iloc[test])["full"])
+    text = skncf(*args, "--time-split", "0.25", cwd=folder).stdout
+    users = X.player.iloc[test].nunique()
+    assert f"held out {len(test)} interactions (of {users} users, after one cut in time)" in text
+    assert "left out 2 later interactions of users with none before the cut" in text
+    for extra, message in [
+        (["--time-split", "0.2"], "--time-split needs --time-col"),
+        (["--time-col", "time", "--time-split", "1.5"], "--time-split must be a share in (0, 1)"),
+    ]:
+        plain = ["evaluate", "timed_plays.csv", *COLUMNS, "--quiet", *QUICK]
+        refused = skncf(*plain, *extra, cwd=folder)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr
 
 
