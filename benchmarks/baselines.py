@@ -70,7 +70,8 @@ def ease_metrics(split, fitted):
     return arrays.evaluate(np.asarray(interactions[arrays.users] @ weights))
 
 
-def fit_als(split, regularization=0.01, alpha=1.0, seed=0, factors=ALS_FACTORS):
+def implicit_als(matrix, regularization=0.01, alpha=1.0, seed=0, factors=ALS_FACTORS):
+    """implicit's ALS (CPU, ``ALS_ITERATIONS``) fit on a users x items csr_matrix."""
     from implicit.cpu.als import AlternatingLeastSquares
 
     als = AlternatingLeastSquares(
@@ -80,8 +81,12 @@ def fit_als(split, regularization=0.01, alpha=1.0, seed=0, factors=ALS_FACTORS):
         alpha=alpha,
         random_state=seed,
     )
-    als.fit(sp.csr_matrix(train_matrix(split)), show_progress=False)
+    als.fit(matrix, show_progress=False)
     return als
+
+
+def fit_als(split, regularization=0.01, alpha=1.0, seed=0, factors=ALS_FACTORS):
+    return implicit_als(sp.csr_matrix(train_matrix(split)), regularization, alpha, seed, factors)
 
 
 def als_metrics(split, als):

@@ -599,3 +599,65 @@ def test_recent_context_chooses_each_methods_context_on_validation(tmp_path, mon
         assert all("(chosen on validation)" in row for row in rows[1:]) and len(rows) <= 2
     # each user's 3 latest of 6 validation train rows, then of 7 test train rows
     assert recomputed[:2] == [12 * 3, 12 * 5]
+
+
+def test_time_split_protocol_counts_new_items_as_missed_relevant_items(monkeypatch):
+    import pandas as pd
+    import time_split
+    from time_split import Protocol
+
+    # new items score -inf, last of a user's candidates: out of the top k wherever a user
+    # has more than k candidates, as every user of MovieLens has for k = 10; here k = 2
+    monkeypatch.setattr(time_split, "K", 2)
+
+    train = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": [10, 11, 10, 12, 13]})
+    test = pd.DataFrame({"user": [1, 1, 2], "item": [12, 99, 11]})  # 99: new after the cut
+    protocol = Protocol(train, test)
+    assert protocol.n_new == 1 and protocol.users.tolist() == [1, 2]
+    # items 10-13 in columns 0-3: each user's held-out known item scored best
+    perfect = np.array([[0.0, 0.0, 1.0, 0.5], [0.0, 1.0, 0.0, 0.5]])
+    found = protocol.metrics(perfect)
+    assert found["hr"] == 1.0
+    assert found["recall"] == pytest.approx((1 / 2 + 1) / 2)  # user 1 misses item 99
+    ideal = 1 + 1 / np.log2(3)  # user 1's two relevant items in the top 2
+    assert found["ndcg"] == pytest.approx((1 / ideal + 1) / 2)
+    # seen items are no candidates: the best unseen item wins even below a seen one
+    assert protocol.metrics(np.array([[9.0, 9.0, 1.0, 0.5], [9.0, 1.0, 9.0, 0.5]]))["hr"] == 1.0
+
+
+def test_time_split_runs_end_to_end_and_chooses_on_validation(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import time_split
+
+    rng = np.random.default_rng(3)
+    rows = [
+        (user, item, 4, time)
+        for user in range(1, 31)
+        for item, time in zip(rng.choice(40, 10, replace=False) + 1, rng.choice(9999, 10))
+    ]
+    (tmp_path / "u.data").write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
+
+    def popularity(matrix, regularization=0.01, alpha=1.0, seed=0):  # no implicit needed
+        counts = np.asarray(matrix.sum(axis=0)).ravel()
+        return SimpleNamespace(
+            user_factors=np.ones((matrix.shape[0], 1)), item_factors=counts[:, None]
+        )
+
+    monkeypatch.setattr(time_split, "implicit_als", popularity)
+    monkeypatch.setattr(time_split, "ALS_GRID", [(0.01, 1.0), (1.0, 1.0)])
+    monkeypatch.setattr(time_split, "EASE_LAMBDAS", (50.0,))
+    monkeypatch.setattr(time_split, "SKNCF_GRID", [(1, 0.0), (2, 1e-3)])
+    monkeypatch.setattr(sys, "argv", ["time_split.py", "--data", str(tmp_path), "--seeds", "2"])
+    time_split.main()
+    validation, test = capsys.readouterr().out.split("test set,")
+    assert validation.count("skncf (epochs, l2)") == 2 and validation.count("ALS (reg") == 2
+    table = [line for line in test.splitlines() if line.startswith("| ")][1:]
+    names = [line.split(" | ")[0][2:] for line in table]
+    assert names[:3] == ["popularity", "EASE (lambda 50)", "implicit ALS (reg 0.01, alpha 1)"]
+    assert names[3] == "NCFRecommender()" and names[4].startswith("NCFRecommender(epochs=")
+    # the stand-in ALS is popularity: the same figures, and the two seeds agree
+    assert table[0].split(" | ")[1:4] == [
+        f"{x.split(' ± ')[0]}" for x in table[2].split(" | ")[1:4]
+    ]
+    assert all(" ± " in cell for cell in table[3].split(" | ")[1:4])
