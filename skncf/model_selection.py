@@ -64,6 +64,23 @@ def _user_codes(X, user_column):
     return np.unique(check_ids(values, "user ids"), return_inverse=True)[1].ravel()
 
 
+def _check_share_and_splits(test_size, n_splits):
+    """Raise unless ``test_size`` is a share in (0, 1) and ``n_splits`` an int >= 1."""
+    if not isinstance(test_size, Real) or not 0 < float(test_size) < 1:
+        raise ValueError(f"test_size must be a float in (0, 1); got {test_size!r}.")
+    if isinstance(n_splits, bool) or not isinstance(n_splits, Integral):
+        raise TypeError(f"n_splits must be an int; got {n_splits!r}.")
+    if n_splits < 1:
+        raise ValueError(f"n_splits must be at least 1; got {n_splits}.")
+
+
+def _row_times(timestamps, X):
+    """``timestamps`` (an array, or a column name of ``X``) as numbers, one per row."""
+    if isinstance(timestamps, str):
+        timestamps = _named_column(X, timestamps, "timestamps")
+    return check_timestamps(timestamps, len(X), "row of X")
+
+
 def _rank_within_user(users, keys):
     """0-based rank of each row among its user's rows by ``keys``, and the user's size."""
     order = np.lexsort((np.arange(len(users)), keys, users))
@@ -176,10 +193,7 @@ class LeaveLastOut(_UserSplitter):
         if self.timestamps is None:
             keys = check_random_state(self.random_state).permutation(len(users))
         else:
-            times = self.timestamps
-            if isinstance(times, str):
-                times = _named_column(X, times, "timestamps")
-            keys = check_timestamps(times, len(users), "row of X")
+            keys = _row_times(self.timestamps, X)
         rank, size = _rank_within_user(users, keys)
         test = (size > self.n_test) & (rank >= size - self.n_test)
         if len(users) and not test.any():
@@ -216,12 +230,7 @@ class UserHoldout(_UserSplitter):
         self.random_state = random_state
 
     def _splits(self, users, X):
-        if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
-            raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
-        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
-            raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")
-        if self.n_splits < 1:
-            raise ValueError(f"n_splits must be at least 1; got {self.n_splits}.")
+        _check_share_and_splits(self.test_size, self.n_splits)
         rng = check_random_state(self.random_state)
         for _ in range(self.n_splits):
             rank, size = _rank_within_user(users, rng.permutation(len(users)))
@@ -292,7 +301,9 @@ class GlobalTimeSplit(_UserSplitter):
         self.keep_new_users = keep_new_users
 
     def _splits(self, users, X):
-        times = self._times(X, len(users))
+        if self.timestamps is None:
+            raise TypeError("GlobalTimeSplit needs timestamps: an array or a column name.")
+        times = _row_times(self.timestamps, X)
         n_test = self._check_sizes(len(users))
         ordered = np.sort(times)
         cuts = ordered[len(times) - n_test * np.arange(self.n_splits, 0, -1)]
@@ -316,22 +327,9 @@ class GlobalTimeSplit(_UserSplitter):
                     )
             yield np.flatnonzero(train), np.flatnonzero(test)
 
-    def _times(self, X, n):
-        times = self.timestamps
-        if times is None:
-            raise TypeError("GlobalTimeSplit needs timestamps: an array or a column name.")
-        if isinstance(times, str):
-            times = _named_column(X, times, "timestamps")
-        return check_timestamps(times, n, "row of X")
-
     def _check_sizes(self, n):
         """Rows in each test (before ties), after checking the parameters."""
-        if not isinstance(self.test_size, Real) or not 0 < float(self.test_size) < 1:
-            raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
-        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, Integral):
-            raise TypeError(f"n_splits must be an int; got {self.n_splits!r}.")
-        if self.n_splits < 1:
-            raise ValueError(f"n_splits must be at least 1; got {self.n_splits}.")
+        _check_share_and_splits(self.test_size, self.n_splits)
         if not isinstance(self.keep_new_users, bool | np.bool_):
             raise TypeError(f"keep_new_users must be a bool; got {self.keep_new_users!r}.")
         n_test = max(1, round(float(self.test_size) * n))
