@@ -94,7 +94,11 @@ class FoldedUsers:
             ``(users, items, user_known, item_known)``: positions in ``users_`` and
             ``items_``, and whether each id is known there (unknown ids are no error).
         """
-        return self._check_current()._encode_pairs(X, self.users_)[0]
+        return self._encode_pairs(X)[0]
+
+    def _encode_pairs(self, X):
+        """:meth:`encode_pairs`' codes, and the pairs' user and item ids as given."""
+        return self._check_current()._encode_pairs(X, self.users_)
 
     def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
         """Ranking scores of the code pairs ``(users[n], items[n])``.

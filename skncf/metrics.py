@@ -343,8 +343,8 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     does not know cannot be ranked: each is one more relevant item of its user, missed
     (placed after every candidate, and counted by recall, NDCG, MAP and AUC, which
     divide by the relevant items; a user with such items alone scores 0 on each
-    metric). Each pair whose user the estimator does not know counts as one more user
-    for whom every metric is 0 (a miss).
+    metric). A user the estimator does not know cannot be ranked for: it counts as a
+    user for whom every metric is 0 (a miss).
 
     Parameters
     ----------
@@ -362,7 +362,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     Returns
     -------
     per_user : dict of str to ndarray
-        For each metric, one value per test user (and per pair of an unknown user), in the
+        For each metric, one value per test user, known to the estimator or not, in the
         order of their first row in ``X_test``: with one held-out pair per user (leave
         one out), value ``j`` is row ``j``'s, so that two methods' values pair up user
         by user.
@@ -373,9 +373,11 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     k = _check_k(k)
     metrics = _check_metrics(metrics)
     estimator, X_test = _recommender_of(estimator, X_test)
-    u, i, user_known, item_known = estimator.encode_pairs(X_test)
+    (u, i, user_known, item_known), user_ids = _codes_and_user_ids(estimator, X_test)
     users, first, rows = np.unique(u[user_known], return_index=True, return_inverse=True)
-    first_rows = np.concatenate([np.flatnonzero(user_known)[first], np.flatnonzero(~user_known)])
+    new_rows = np.flatnonzero(~user_known)
+    new_rows = new_rows[np.unique(user_ids[new_rows], return_index=True)[1]]
+    first_rows = np.concatenate([np.flatnonzero(user_known)[first], new_rows])
     order = np.argsort(first_rows, kind="stable")
     ranked = item_known[user_known]
     relevant = sp.csr_array(
@@ -396,7 +398,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         top = top_k(unseen, min(k, unseen.shape[1]))
         # a user with fewer than k unseen items: its seen ones (-inf) fill the list
         recommended.append(top[np.isfinite(np.take_along_axis(unseen, top, axis=1))])
-    n_missed = (~user_known).sum()
+    n_missed = len(new_rows)
     per_user = {
         metric: np.concatenate(values + [np.zeros(n_missed)])[order]
         for metric, values in blocks.items()
@@ -405,6 +407,18 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0
     )
     return per_user, coverage
+
+
+def _codes_and_user_ids(estimator, X):
+    """``X``'s :class:`PairCodes`, and the id of each pair's user, which groups the pairs
+    of a user the estimator does not know; an estimator that does not give ids (only
+    the ``encode_pairs`` of the evaluation interface) gets row numbers: each such pair
+    is one user."""
+    if hasattr(estimator, "_encode_pairs"):
+        codes, user_ids, _ = estimator._encode_pairs(X)
+        return codes, np.asarray(user_ids)
+    codes = estimator.encode_pairs(X)
+    return codes, np.arange(len(codes.users))
 
 
 def _check_metrics(metrics):

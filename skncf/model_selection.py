@@ -261,8 +261,9 @@ class GlobalTimeSplit(_UserSplitter):
 
     Test rows of users with no earlier row are left out of both sides: ranking them asks
     another question, answered by ``fold_in`` or user features (``keep_new_users=True``
-    keeps them; the ranking scorers count each as a miss). Test rows of items with no
-    earlier row stay, and count as misses: no model of the past can recommend them.
+    keeps them; the ranking scorers count each such user as a miss). Test rows of items
+    with no earlier row stay, and count as misses: no model of the past can recommend
+    them.
 
     Parameters
     ----------

@@ -217,6 +217,18 @@ def test_a_known_users_unknown_held_out_items_are_missed_items_of_that_user(fitt
     np.testing.assert_allclose(per_user["recall"], [2 / 4, 0, 2 / 2])  # users 0, 1, 2
 
 
+def test_a_user_the_model_does_not_know_is_one_missed_user_however_many_rows(fitted_gmf):
+    top = fitted_gmf.recommend([0, 1], k=1)[:, 0]
+    test = np.array([[0, top[0]], [10**6, 1], [1, top[1]], [10**6, 2], [10**6 + 1, 3]])
+    per_user, _ = M.full_ranking_per_user(fitted_gmf, test, metrics="hit_rate")
+    # users in the order of their first row: 0, the first new one, 1, the second new one
+    np.testing.assert_array_equal(per_user["hit_rate"], [1, 0, 1, 0])
+    assert M.evaluate(fitted_gmf, test)["full"]["hit_rate@10"] == 0.5
+    folded = fitted_gmf.fold_in(np.array([[7, top[0]], [7, top[1]]]))
+    test = np.array([[7, 1], [0, 1], [0, 2]])  # user 0 is not among the folded users
+    assert len(M.full_ranking_per_user(folded, test, metrics="mrr")[0]["mrr"]) == 2
+
+
 def test_sampled_scores_rank_the_held_out_item_among_its_negatives(fitted_gmf):
     test = np.array([[0, 1], [1, 2]])
     negatives = np.array([[3, 4, 5], [6, 7, 8]])
