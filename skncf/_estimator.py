@@ -15,7 +15,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Any, BinaryIO, Literal, NamedTuple, Self
+from typing import Any, BinaryIO, Literal, NamedTuple, Self, overload
 
 import keras
 import numpy as np
@@ -74,7 +74,7 @@ from ._graph.graphs import (
     start_gmf_as_dot_product,
 )
 from ._new_ids import NewIdsMethods, _average_untrained
-from ._recommending import RankingMethods
+from ._recommending import RankingMethods, _check_flags
 from ._saving import read_model, set_graph_weights, source_name
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.scoring import Scorer, sigmoid
@@ -1362,7 +1362,17 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
 
     # ------------------------------------- scores by code, for evaluation code
 
-    def encode_pairs(self, X: ArrayLike) -> PairCodes:
+    @overload
+    def encode_pairs(self, X: ArrayLike, *, return_ids: Literal[False] = ...) -> PairCodes: ...
+
+    @overload
+    def encode_pairs(
+        self, X: ArrayLike, *, return_ids: Literal[True]
+    ) -> tuple[PairCodes, np.ndarray, np.ndarray]: ...
+
+    def encode_pairs(
+        self, X: ArrayLike, *, return_ids: bool = False
+    ) -> PairCodes | tuple[PairCodes, np.ndarray, np.ndarray]:
         """Codes of (user, item) pairs: their positions in ``users_`` and ``items_``.
 
         The interface of evaluation code (:mod:`skncf.metrics`) to a fitted estimator,
@@ -1373,6 +1383,9 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             (user id, item id) pairs.
+        return_ids : bool, default=False
+            Also return the pairs' user and item ids as read from ``X``, which tell
+            unknown ids apart (they share code 0).
 
         Returns
         -------
@@ -1380,6 +1393,8 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
             Named tuple ``(users, items, user_known, item_known)`` of arrays of shape
             (n_samples,): user and item codes, and whether each id was seen in ``fit``
             (an unknown id gets code 0 and False).
+        user_ids, item_ids : ndarray of shape (n_samples,)
+            Only if ``return_ids``.
 
         Examples
         --------
@@ -1389,7 +1404,9 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
         PairCodes(users=array([1, 0]), items=array([0, 1]), user_known=array([ True, False]), item_known=array([ True,  True]))
         """  # noqa: E501
         check_is_fitted(self)
-        return self._encode_pairs(X)[0]
+        _check_flags(return_ids=return_ids)
+        codes, users, items = self._encode_pairs(X)
+        return (codes, users, items) if return_ids else codes
 
     def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
         """Ranking scores of the code pairs ``(users[n], items[n])``.

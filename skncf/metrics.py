@@ -373,7 +373,7 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
     k = _check_k(k)
     metrics = _check_metrics(metrics)
     estimator, X_test = _recommender_of(estimator, X_test)
-    (u, i, user_known, item_known), user_ids = _codes_and_user_ids(estimator, X_test)
+    (u, i, user_known, item_known), user_ids, _ = estimator.encode_pairs(X_test, return_ids=True)
     users, first, rows = np.unique(u[user_known], return_index=True, return_inverse=True)
     new_rows = np.flatnonzero(~user_known)
     new_rows = new_rows[np.unique(user_ids[new_rows], return_index=True)[1]]
@@ -407,18 +407,6 @@ def full_ranking_per_user(estimator, X_test, *, metrics=METRICS, k=10):
         catalog_coverage(np.concatenate(recommended), len(estimator.items_)) if recommended else 0.0
     )
     return per_user, coverage
-
-
-def _codes_and_user_ids(estimator, X):
-    """``X``'s :class:`PairCodes`, and the id of each pair's user, which groups the pairs
-    of a user the estimator does not know; an estimator that does not give ids (only
-    the ``encode_pairs`` of the evaluation interface) gets row numbers: each such pair
-    is one user."""
-    if hasattr(estimator, "_encode_pairs"):
-        codes, user_ids, _ = estimator._encode_pairs(X)
-        return codes, np.asarray(user_ids)
-    codes = estimator.encode_pairs(X)
-    return codes, np.arange(len(codes.users))
 
 
 def _check_metrics(metrics):

@@ -186,6 +186,12 @@ def test_the_evaluation_interface_encodes_and_scores_by_code(fitted, interaction
     np.testing.assert_allclose(rows[np.arange(5), codes.items[:5]], logits, atol=1e-5)
     assert fitted.seen_.shape == (len(fitted.users_), len(fitted.items_))
     assert fitted.seen_[codes.users[:5], codes.items[:5]].tolist() == [1] * 5
+    # the ids as read tell apart the unknown ids that share code 0
+    same, user_ids, item_ids = fitted.encode_pairs(X, return_ids=True)
+    np.testing.assert_array_equal(same.users, codes.users)
+    assert user_ids.tolist() == X[:, 0].tolist() and item_ids.tolist() == X[:, 1].tolist()
+    with pytest.raises(TypeError, match="return_ids must be True or False"):
+        fitted.encode_pairs(X, return_ids="yes")
 
 
 def test_the_evaluation_interface_rejects_bad_codes(fitted_gmf):
