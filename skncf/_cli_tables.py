@@ -343,6 +343,25 @@ def numbers(frame, column, option, name):
     return values.to_numpy(dtype=float)
 
 
+def check_several_items(frame, column, path, table_format):
+    """Raise where the item column holds one id on every row: nothing to rank, and most
+    likely a misread file (a wrong --sep splits each line inside a field)."""
+    items = frame[column]
+    if len(items) < 2 or items.nunique(dropna=False) != 1:
+        return
+    others = [str(value) for value in frame.drop(columns=column).iloc[:50].to_numpy().ravel()]
+    seen = [sep for sep in _SEPARATORS if others and all(sep in value for value in others)]
+    hint = ""
+    if seen:
+        hint = f" (every other field holds {seen[0]!r}: is it the separator? --sep {seen[0]!r})"
+    item = items.iloc[0]
+    item = item.item() if hasattr(item, "item") else item  # numpy's 5, not np.int64(5)
+    raise UserError(
+        f"{path}: --item-col {column!r} holds one id, {item!r}, on all {len(items)} rows: "
+        f"a model of one item has nothing to rank{hint}."
+    )
+
+
 def _format_hint(frame, column, table_format):
     """Advice on the separator or the header row when the table looks misread."""
     prefix = "--features-" if table_format.features else "--"

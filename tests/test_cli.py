@@ -918,6 +918,18 @@ def test_spreadsheet_files_decimal_commas_and_spaces_after_separators(skncf, int
         assert result.returncode == 2 and message in result.stderr, result.stderr
         if "must hold" in message:
             assert "(a decimal comma: give --decimal ',')" in result.stderr
+    # read at its commas, "u1;3;2,5" is the user "u1;3;2" and the item 5: one item
+    lines = [f"{player};{game};{int(stars)},5" for player, game, stars in columns.to_numpy()]
+    (folder / "halves_only.csv").write_text("\n".join(lines) + "\n")
+    by_position = ["--no-header", "--user-col", "0", "--item-col", "1"]
+    for command in (["fit", "-o", "x.skncf"], ["evaluate"]):
+        result = skncf(*command, "halves_only.csv", *by_position, cwd=folder)
+        assert result.returncode == 2, result.stderr
+        assert (
+            f"halves_only.csv: --item-col '1' holds one id, 5, on all {len(lines)} rows: a "
+            "model of one item has nothing to rank (every other field holds ';': is it the "
+            "separator? --sep ';')."
+        ) in result.stderr
 
 
 def test_explain_lists_the_history_items_that_lift_each_item(skncf, interactions_csv):
