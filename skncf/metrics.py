@@ -421,6 +421,10 @@ def _check_metrics(metrics):
 def evaluate(estimator, X_test, *, negatives=None, k=10):
     """All ranking metrics of a fitted estimator, under full ranking and sampled.
 
+    Full ranking is :func:`full_ranking_per_user`'s, averaged over users (ids the
+    estimator does not know are misses, counted as it says); sampled ranking ranks each
+    held-out pair among its ``negatives``.
+
     Parameters
     ----------
     estimator : fitted NCFRecommender, a Pipeline that ends in one, or FoldedUsers
