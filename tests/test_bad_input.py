@@ -99,6 +99,12 @@ BAD_FIT = [
     ),  # fmt: skip
     ("sparse X", dict(X=sp.csr_array(PAIRS)), TypeError, "not a sparse matrix.*coo.row"),
     ("users x items", dict(X=sp.random(6, 9, density=0.5)), TypeError, "X = np.column_stack"),
+    (
+        "dict X",
+        dict(X={"u": PAIRS[:, 0], "i": PAIRS[:, 1]}),
+        TypeError,
+        "not a dict; for a dict of columns, pass pandas",
+    ),
     ("complex X", dict(X=PAIRS + 1j), ValueError, "[Cc]omplex"),
     ("length mismatch", dict(X=PAIRS, y=np.ones(4)), ValueError, "y has 4 entries but X has 5"),
     ("2-d y", dict(X=PAIRS, y=np.ones((5, 2))), ValueError, "y must be 1-dimensional"),

@@ -227,6 +227,11 @@ def keep_python_types(values):
             "From a users x items matrix M: coo = M.tocoo(); X = np.column_stack([coo.row, "
             "coo.col]); y = coo.data."
         )
+    if isinstance(values, Mapping):  # numpy makes a dict one 0-d object
+        raise TypeError(
+            "X must hold (user, item) pairs, one row per interaction, not a dict; for a "
+            "dict of columns, pass pandas.DataFrame(X)."
+        )
     if isinstance(values, (list, tuple)):
         values = np.array(values, dtype=object)
     elif not hasattr(values, "__array__"):
