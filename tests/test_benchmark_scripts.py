@@ -656,6 +656,8 @@ def test_time_split_runs_end_to_end_and_chooses_on_validation(tmp_path, monkeypa
     names = [line.split(" | ")[0][2:] for line in table]
     assert names[:3] == ["popularity", "EASE (lambda 50)", "implicit ALS (reg 0.01, alpha 1)"]
     assert names[3] == "NCFRecommender()" and names[4].startswith("NCFRecommender(epochs=")
+    assert names[5].startswith("NCFRecommender(epochs=") and "by early stopping" in names[5]
+    assert "skncf early stopping: validation NDCG@10 by epoch" in validation
     # the stand-in ALS is popularity: the same figures, and the two seeds agree
     assert table[0].split(" | ")[1:4] == [
         f"{x.split(' ± ')[0]}" for x in table[2].split(" | ")[1:4]
