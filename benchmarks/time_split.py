@@ -14,8 +14,8 @@ and alpha (64 factors, 15 iterations) and skncf's epochs and l2 are chosen there
 NDCG@10; skncf also runs at its defaults, ``NCFRecommender()``, which were chosen on
 leave-last-out validation, and with the epochs at which early stopping on the validation
 cut stopped (``validation_data=``, ``n_iter_no_change=3``; the user guide's recipe).
-Popularity is the floor. Prints full-ranking HR@10,
-NDCG@10 and recall@10 on the test, and each fit's seconds with its ratio to ALS's.
+Popularity is the floor. Prints full-ranking HR@10, NDCG@10 and recall@10 on the test,
+and each fit's seconds with its ratio to ALS's.
 
     python benchmarks/time_split.py --data ../shared/data/ml-100k
     python benchmarks/time_split.py \\
