@@ -507,7 +507,7 @@ def _training_data(args):
     wanted += [getattr(args, "time_col", None)]
     options = ["--user-col", "--item-col", "--rating-col", "--weight-col", "--time-col"]
     check_columns(frame, args.data, zip(options, wanted), table_format)
-    check_several_items(frame, args.item_col, args.data, table_format)
+    check_several_items(frame, args.item_col, args.data)
     X = frame[[args.user_col, args.item_col]]
     target = args.rating_col or args.weight_col
     option = "--rating-col" if args.rating_col else "--weight-col"

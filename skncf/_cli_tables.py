@@ -343,7 +343,7 @@ def numbers(frame, column, option, name):
     return values.to_numpy(dtype=float)
 
 
-def check_several_items(frame, column, path, table_format):
+def check_several_items(frame, column, path):
     """Raise where the item column holds one id on every row: nothing to rank, and most
     likely a misread file (a wrong --sep splits each line inside a field)."""
     items = frame[column]
