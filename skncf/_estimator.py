@@ -15,7 +15,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Any, BinaryIO, Literal, NamedTuple, Self, overload
+from typing import Any, BinaryIO, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -74,7 +74,8 @@ from ._graph.graphs import (
     start_gmf_as_dot_product,
 )
 from ._new_ids import NewIdsMethods, _average_untrained
-from ._recommending import RankingMethods, _check_flags
+from ._pair_codes import PairCodes, PairEncoding
+from ._recommending import RankingMethods
 from ._saving import read_model, set_graph_weights, source_name
 from ._serving.ranking import full_ranks, ndcg_gains
 from ._serving.scoring import Scorer, sigmoid
@@ -117,7 +118,9 @@ MODEL_SETTINGS = (
 )  # fmt: skip
 
 
-class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods, BaseEstimator):
+class NCFRecommender(
+    RankingMethods, NewIdsMethods, ExplainMethods, FileMethods, PairEncoding, BaseEstimator
+):
     """Neural Collaborative Filtering recommender (He et al., WWW 2017).
 
     Learns user and item embeddings from (user, item) pairs with a Keras graph and
@@ -1362,51 +1365,10 @@ class NCFRecommender(RankingMethods, NewIdsMethods, ExplainMethods, FileMethods,
 
     # ------------------------------------- scores by code, for evaluation code
 
-    @overload
-    def encode_pairs(self, X: ArrayLike, *, return_ids: Literal[False] = ...) -> PairCodes: ...
-
-    @overload
-    def encode_pairs(
-        self, X: ArrayLike, *, return_ids: Literal[True]
-    ) -> tuple[PairCodes, np.ndarray, np.ndarray]: ...
-
-    def encode_pairs(
-        self, X: ArrayLike, *, return_ids: bool = False
-    ) -> PairCodes | tuple[PairCodes, np.ndarray, np.ndarray]:
-        """Codes of (user, item) pairs: their positions in ``users_`` and ``items_``.
-
-        The interface of evaluation code (:mod:`skncf.metrics`) to a fitted estimator,
-        with :meth:`pair_logits`, :meth:`catalog_logits` and ``seen_``. ``X`` is read as
-        ``predict`` reads it (``columns``); ids not seen in ``fit`` are not an error here.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            (user id, item id) pairs.
-        return_ids : bool, default=False
-            Also return the pairs' user and item ids as read from ``X``, which tell
-            unknown ids apart (they share code 0).
-
-        Returns
-        -------
-        codes : PairCodes
-            Named tuple ``(users, items, user_known, item_known)`` of arrays of shape
-            (n_samples,): user and item codes, and whether each id was seen in ``fit``
-            (an unknown id gets code 0 and False).
-        user_ids, item_ids : ndarray of shape (n_samples,)
-            Only if ``return_ids``.
-
-        Examples
-        --------
-        >>> from skncf import NCFRecommender
-        >>> rec = NCFRecommender(epochs=1, random_state=0).fit([["a", 1], ["b", 2]])
-        >>> rec.encode_pairs([["b", 1], ["c", 2]])
-        PairCodes(users=array([1, 0]), items=array([0, 1]), user_known=array([ True, False]), item_known=array([ True,  True]))
-        """  # noqa: E501
+    def _pair_codes_and_ids(self, X):
+        """:meth:`encode_pairs`' codes of ``X``, and its user and item ids as read."""
         check_is_fitted(self)
-        _check_flags(return_ids=return_ids)
-        codes, users, items = self._encode_pairs(X)
-        return (codes, users, items) if return_ids else codes
+        return self._encode_pairs(X)
 
     def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
         """Ranking scores of the code pairs ``(users[n], items[n])``.
@@ -1523,15 +1485,6 @@ def load(path: str | os.PathLike[str] | BinaryIO) -> NCFRecommender:
         estimator.feature_encoders_ = {**encoders, **{s: e for s, (_, e) in tables.items()}}
         estimator._encoder_tables = {side: table for side, (table, _) in tables.items()}
     return estimator
-
-
-class PairCodes(NamedTuple):
-    """Codes of (user, item) pairs, from :meth:`NCFRecommender.encode_pairs`."""
-
-    users: np.ndarray
-    items: np.ndarray
-    user_known: np.ndarray
-    item_known: np.ndarray
 
 
 class _FitIds(NamedTuple):

@@ -3,21 +3,18 @@
 from __future__ import annotations  # help() shows ArrayLike, not numpy's full union
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._recommending import _check_flags
-
-if TYPE_CHECKING:
-    from ._estimator import PairCodes
+from ._pair_codes import PairEncoding
 
 # how an unknown user is described: folded-in users are all a FoldedUsers knows
 FOLDED = "among the folded-in users"
 
 
-class FoldedUsers:
+class FoldedUsers(PairEncoding):
     """Users folded into a fitted :class:`~skncf.NCFRecommender`, without refitting it.
 
     Made by :meth:`NCFRecommender.fold_in`; it holds the users' fitted embedding rows
@@ -82,37 +79,9 @@ class FoldedUsers:
     def items_(self):
         return self._check_current().items_
 
-    @overload
-    def encode_pairs(self, X: ArrayLike, *, return_ids: Literal[False] = ...) -> PairCodes: ...
-
-    @overload
-    def encode_pairs(
-        self, X: ArrayLike, *, return_ids: Literal[True]
-    ) -> tuple[PairCodes, np.ndarray, np.ndarray]: ...
-
-    def encode_pairs(
-        self, X: ArrayLike, *, return_ids: bool = False
-    ) -> PairCodes | tuple[PairCodes, np.ndarray, np.ndarray]:
-        """Codes of (folded user, item) pairs, as :meth:`NCFRecommender.encode_pairs`.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            (user id, item id) pairs, read as :meth:`predict` reads them.
-        return_ids : bool, default=False
-            Also return the pairs' user and item ids as read from ``X``.
-
-        Returns
-        -------
-        codes : PairCodes
-            ``(users, items, user_known, item_known)``: positions in ``users_`` and
-            ``items_``, and whether each id is known there (unknown ids are no error).
-        user_ids, item_ids : ndarray of shape (n_samples,)
-            Only if ``return_ids``.
-        """
-        _check_flags(return_ids=return_ids)
-        codes, users, items = self._check_current()._encode_pairs(X, self.users_)
-        return (codes, users, items) if return_ids else codes
+    def _pair_codes_and_ids(self, X):
+        """:meth:`encode_pairs`' codes of ``X`` (folded users, items), and its ids as read."""
+        return self._check_current()._encode_pairs(X, self.users_)
 
     def pair_logits(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
         """Ranking scores of the code pairs ``(users[n], items[n])``.

@@ -48,6 +48,9 @@ def test_sphinx_builds_with_warnings_as_errors_and_draws_the_plots(tmp_path):
     for method in ["fit", "recommend", "fold_in", "add_items", "similar_users", "export"]:
         assert f'id="skncf.NCFRecommender.{method}"' in api, method
     assert "Neighbours per item" in api  # from similar_items' parameters
+    folded = (out / "generated" / "skncf.FoldedUsers.html").read_text()
+    for method in ["recommend", "encode_pairs", "score"]:  # encode_pairs from a mixin
+        assert f'id="skncf.FoldedUsers.{method}"' in folded, method
     images = sorted((out / "_images").glob("user_guide-*.png"))
     assert len(images) == 2
     for image in images:

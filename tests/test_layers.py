@@ -29,6 +29,7 @@ LAYERS = [
             "_saving",
             "_saving_tables",
             "_folded",
+            "_pair_codes",
         },
     ),
     (
