@@ -1314,11 +1314,12 @@ class NCFRecommender(
         """Return the mean NDCG@10 (implicit) or R^2 (explicit) of held-out pairs.
 
         Implicit feedback: each pair's item is ranked among every item its user had no
-        interaction with in training (full ranking, no sampling; ties count against the
-        pair's item), and scores ``1 / log2(rank + 2)`` if its 0-based rank is below 10,
-        else 0. A pair whose user or item was not seen in fit counts as a miss (0), so
-        that a cross-validation fold with new ids still gets a finite score. If ``y`` is
-        given, pairs with ``y == 0`` are no interactions and are left out.
+        interaction with in training, less the user's other items in ``X``, which are
+        held out too (full ranking, no sampling; ties count against the pair's item), and
+        scores ``1 / log2(rank + 2)`` if its 0-based rank is below 10, else 0. A pair
+        whose user or item was not seen in fit counts as a miss (0), so that a
+        cross-validation fold with new ids still gets a finite score. If ``y`` is given,
+        pairs with ``y == 0`` are no interactions: left out, and not held out either.
 
         Explicit feedback: the coefficient of determination R^2 of the predicted ratings,
         as for scikit-learn regressors; unknown ids are predicted by the fallback of
@@ -1353,11 +1354,11 @@ class NCFRecommender(
             y = _check_target(y, u)
             predicted = self._predict_codes(u, i, known, vectors)
             return float(r2_score(y, predicted, sample_weight=weights))
-        if y is not None:
-            weights = weights * (_check_target(y, u) > 0)
+        relevant = np.ones(len(u), dtype=bool) if y is None else _check_target(y, u) > 0
+        weights = weights * relevant
         gains = np.zeros(len(u))
         seen = self.seen_ if seen is None else seen
-        ranks = full_ranks(self._scorer, seen, u[known], i[known], vectors)
+        ranks = full_ranks(self._scorer, seen, u[known], i[known], vectors, relevant[known])
         gains[known] = ndcg_gains(ranks, SCORE_K)
         if not weights.any():
             return 0.0

@@ -299,9 +299,9 @@ class FoldedUsers(PairEncoding):
         """Mean NDCG@10 (implicit) or R^2 (explicit) of the folded users' held-out pairs.
 
         As :meth:`NCFRecommender.score`: each pair's item is ranked among every item its
-        user was not folded in with. A pair whose user was not folded in, or whose item
-        the estimator does not know, counts as a miss (implicit) or gets the fallback
-        prediction (explicit).
+        user was not folded in with, less the user's other items in ``X``. A pair whose
+        user was not folded in, or whose item the estimator does not know, counts as a
+        miss (implicit) or gets the fallback prediction (explicit).
 
         Parameters
         ----------

@@ -84,12 +84,15 @@ def test_neumf_concatenates_gmf_and_mlp(fitted):
         assert "neumf" not in names
 
 
-def _brute_force_ranks(scorer, seen, users, items):
+def _brute_force_ranks(scorer, seen, users, items, held_out=None):
     dense = seen.toarray() > 0
+    held_out = np.ones(len(users), dtype=bool) if held_out is None else held_out
     ranks = []
     for u, i in zip(users, items):
         scores = scorer.pairs(np.full(scorer.n_items, u), np.arange(scorer.n_items))
-        others = [j for j in range(scorer.n_items) if j != i and not dense[u, j]]
+        relevant = set(items[(users == u) & held_out].tolist())  # they do not compete
+        others = [j for j in range(scorer.n_items)
+                  if j != i and not dense[u, j] and j not in relevant]  # fmt: skip
         ranks.append(sum(scores[j] >= scores[i] for j in others))
     return np.array(ranks)
 
@@ -115,9 +118,13 @@ def test_ties_count_against_the_target():
 
     seen = sp.csr_array(np.array([[1, 0, 0, 0, 0]], dtype=np.float32))
     # Item 3 ties with the 3 other unseen items: rank 3. Seen item 0 ties with 4 unseen.
-    np.testing.assert_array_equal(
-        full_ranks(Flat(), seen, np.array([0, 0]), np.array([3, 0])), [3, 4]
-    )
+    assert full_ranks(Flat(), seen, np.array([0]), np.array([3])).tolist() == [3]
+    assert full_ranks(Flat(), seen, np.array([0]), np.array([0])).tolist() == [4]
+    # held out together, item 3 is relevant and does not push item 0 down; one that is
+    # not held out (y == 0 in score) does
+    both = np.array([0, 0]), np.array([3, 0])
+    assert full_ranks(Flat(), seen, *both).tolist() == [3, 3]
+    assert full_ranks(Flat(), seen, *both, held_out=np.array([False, True])).tolist() == [3, 4]
 
 
 def test_top_k_is_sorted_and_exact():
@@ -146,9 +153,24 @@ def test_implicit_score_is_ndcg_at_10(interactions):
     ranks = _brute_force_ranks(rec._scorer, rec.seen_, pairs[:, 0], pairs[:, 1])
     expected = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0))
     assert rec.score(pairs) == pytest.approx(expected)
-    y = np.arange(30) % 2  # y == 0: no interaction, left out
+    y = np.arange(30) % 2  # y == 0: no interaction, left out, and not relevant
+    ranks = _brute_force_ranks(rec._scorer, rec.seen_, pairs[:, 0], pairs[:, 1], y > 0)
     expected_half = np.mean(np.where(ranks < 10, 1 / np.log2(ranks + 2), 0)[y > 0])
     assert rec.score(pairs, y) == pytest.approx(expected_half)
+
+
+def test_score_ranks_each_held_out_item_among_the_items_not_held_out():
+    # a user's other held-out items are relevant too: a model that ranks all of them
+    # first scores 1, not the mean of 1 / log2(rank + 2) over ranks 0, 1, 2, ...
+    X = np.array([(u, (u + t) % 30) for u in range(40) for t in range(10)])
+    rec = NCFRecommender(architecture="gmf", **FAST).fit(X)
+    users = np.repeat([0, 1, 2], 5)
+    best = rec.recommend([0, 1, 2], k=5).ravel()
+    assert rec.score(np.column_stack([users, best])) == pytest.approx(1.0)
+    # an item held out with y == 0 is no interaction: it competes as any other
+    y = np.ones(15)
+    y[0] = 0  # user 0's best item
+    assert rec.score(np.column_stack([users, best]), y) < 1.0
 
 
 @pytest.mark.parametrize("model", ["seed", "mlp", "neumf"])

@@ -32,17 +32,20 @@ def top_k(logits, k):
     return np.take_along_axis(candidates, order, axis=1)
 
 
-def full_ranks(scorer, seen, users, items, vectors=None):
+def full_ranks(scorer, seen, users, items, vectors=None, held_out=None):
     """0-based rank of each pair's item among the items its user has not seen.
 
     The candidates of pair ``n`` are every item ``users[n]`` has no training interaction
-    with, plus ``items[n]`` itself. Ties count against the pair's item: its rank is the
-    number of other candidates scoring at least as high. Each user's scores are computed
-    once, however many pairs it has. ``vectors``: folded-in users' embedding rows, in
-    place of the fitted ones.
+    with, plus ``items[n]`` itself, less the user's other held-out items: the items of
+    its pairs where ``held_out`` is True (all pairs if None), which are relevant too and
+    do not push it down. Ties count against the pair's item: its rank is the number of
+    other candidates scoring at least as high. Each user's scores are computed once,
+    however many pairs it has. ``vectors``: folded-in users' embedding rows, in place of
+    the fitted ones.
     """
     ranks = np.empty(len(users), dtype=np.int64)
-    item_unseen = (~SeenPairs(seen).contains(users, items)).astype(np.int64)
+    item_unseen = ~SeenPairs(seen).contains(users, items)
+    held_out = np.ones(len(users), dtype=bool) if held_out is None else held_out
     distinct, row_of_pair = np.unique(users, return_inverse=True)
     order = np.argsort(row_of_pair, kind="stable")
     bounds = np.searchsorted(row_of_pair[order], np.arange(len(distinct) + 1))
@@ -54,9 +57,24 @@ def full_ranks(scorer, seen, users, items, vectors=None):
         offsets = bounds[start : stop + 1] - bounds[start]
         for r in range(len(ranked)):
             mine = slice(offsets[r], offsets[r + 1])
+            pairs = block[mine]
             at_least = ranked.shape[1] - np.searchsorted(ranked[r], target[mine], side="left")
-            ranks[block[mine]] = at_least - item_unseen[block[mine]]
+            ranks[pairs] = at_least - _relevant_at_least(
+                target[mine], items[pairs], item_unseen[pairs], held_out[pairs]
+            )
     return ranks
+
+
+def _relevant_at_least(targets, items, unseen, held_out):
+    """Of one user's pairs, how many candidates scoring at least as high as each pair's
+    item are that item itself or another held-out item: the candidates that do not
+    count against it."""
+    competing = unseen & held_out  # held-out items among the candidates
+    relevant, first = np.unique(items[competing], return_index=True)
+    scores = np.sort(targets[competing][first])
+    at_least = len(scores) - np.searchsorted(scores, targets, side="left")
+    itself = unseen & ~np.isin(items, relevant)  # a candidate, but not a held-out one
+    return at_least + itself
 
 
 def ndcg_gains(ranks, k):

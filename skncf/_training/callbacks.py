@@ -35,7 +35,8 @@ class Validation:
     """Scores a graph on held-out pairs after each epoch.
 
     Implicit: the mean NDCG@10 of each held-out pair's item ranked among the items its
-    user did not see in training (as ``NCFRecommender.score``). Explicit: the R^2 of the
+    user did not see in training, less its other held-out items (as
+    ``NCFRecommender.score``). Explicit: the R^2 of the
     predicted ratings. ``n_missed`` pairs that cannot be ranked (unknown ids) count as 0.
     """
 
