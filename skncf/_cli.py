@@ -89,6 +89,26 @@ def _parser():
     fit.add_argument("-o", "--output", required=True, help="model file to write, e.g. m.skncf")
     fit.set_defaults(run=_fit)
 
+    _add_evaluate(commands, data, model)
+    _add_recommend(commands)
+    _add_similar(commands)
+    _add_explain(commands)
+    _add_export(commands)
+    demo = commands.add_parser(
+        "demo",
+        parents=[basics],
+        help="train on built-in synthetic data (no download) and print metrics",
+        description="Train on built-in synthetic interactions with planted taste groups "
+        "and print ranking quality, example recommendations and explicit-rating R^2.",
+    )
+    demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
+    demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _add_evaluate(commands, data, model):
+    """The ``evaluate`` command: hold out, train, report ranking metrics or RMSE."""
     evaluate = commands.add_parser(
         "evaluate",
         parents=[data, model],
@@ -112,9 +132,9 @@ def _parser():
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_evaluate)
 
-    _add_recommend(commands)
-    _add_similar(commands)
-    _add_explain(commands)
+
+def _add_export(commands):
+    """The ``export`` command: a model file as a TensorFlow SavedModel."""
     export = commands.add_parser(
         "export",
         help="write a saved model as a TensorFlow SavedModel that serves raw ids",
@@ -146,17 +166,6 @@ def _parser():
         "type than item ids (default: --fill-value)",
     )
     export.set_defaults(run=_export)
-    demo = commands.add_parser(
-        "demo",
-        parents=[basics],
-        help="train on built-in synthetic data (no download) and print metrics",
-        description="Train on built-in synthetic interactions with planted taste groups "
-        "and print ranking quality, example recommendations and explicit-rating R^2.",
-    )
-    demo.add_argument("--users", type=int, default=600, help="number of users (default: 600)")
-    demo.add_argument("--items", type=int, default=300, help="number of items (default: 300)")
-    demo.set_defaults(run=_demo)
-    return parser
 
 
 def _data_options():
