@@ -59,6 +59,9 @@ def full_ranks(scorer, seen, users, items, vectors=None, held_out=None):
             mine = slice(offsets[r], offsets[r + 1])
             pairs = block[mine]
             at_least = ranked.shape[1] - np.searchsorted(ranked[r], target[mine], side="left")
+            if len(pairs) == 1:  # leave one out: only the item itself to leave aside
+                ranks[pairs] = at_least - item_unseen[pairs]
+                continue
             ranks[pairs] = at_least - _relevant_at_least(
                 target[mine], items[pairs], item_unseen[pairs], held_out[pairs]
             )
