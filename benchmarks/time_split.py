@@ -25,12 +25,11 @@ Needs ``pip install implicit``.
 """
 
 import argparse
-import time
 
 import numpy as np
 import scipy.sparse as sp
 from baselines import ALS_GRID, EASE_LAMBDAS, ease_weights, implicit_als
-from common import data_option, mean_and_sd, print_table, required_data
+from common import data_option, mean_and_sd, median_seconds, print_table, required_data
 
 from skncf import NCFRecommender
 from skncf._training.programs import forget
@@ -140,9 +139,8 @@ def early_stopped_epochs(validation, seed=0):
 
 
 def timed(call):
-    tic = time.perf_counter()
-    result = call()
-    return result, time.perf_counter() - tic
+    """``call()``'s result and seconds, timed once."""
+    return median_seconds(call, 1)
 
 
 def choose(name, grid, scores, protocol):
