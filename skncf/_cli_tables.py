@@ -323,7 +323,7 @@ def check_columns(frame, name, options, table_format):
     ``options``, (option, column) pairs."""
     for option, column in options:
         if column is not None and column not in frame.columns:
-            hint = _format_hint(frame, column, table_format)
+            hint = _format_hint(frame, option, column, table_format)
             raise UserError(
                 f"{name} has no column {column!r} ({option}); its columns are "
                 f"{', '.join(map(str, frame.columns))}{hint}"
@@ -362,8 +362,8 @@ def check_several_items(frame, column, path):
     )
 
 
-def _format_hint(frame, column, table_format):
-    """Advice on the separator or the header row when the table looks misread."""
+def _format_hint(frame, option, column, table_format):
+    """Advice on the separator or the header row when ``option``'s ``column`` is missing."""
     prefix = "--features-" if table_format.features else "--"
     if len(frame.columns) == 1:
         line = frame.iloc[0, 0] if table_format.no_header and len(frame) else frame.columns[0]
@@ -374,8 +374,10 @@ def _format_hint(frame, column, table_format):
     if not table_format.no_header and column.isdigit():
         return f" (to name columns by position, pass {prefix}no-header)"
     if table_format.no_header and not column.isdigit():
-        names = "pass --features-header" if table_format.features else "leave out --no-header"
-        return f" (without a header row columns are named by position: {names})"
+        if len(frame) and column in {str(value) for value in frame.iloc[0]}:
+            names = "pass --features-header" if table_format.features else "leave out --no-header"
+            return f" (the first row names the columns: {names})"
+        return f" (without a header row columns are named by position: e.g. {option} 0)"
     return "."
 
 

@@ -863,6 +863,14 @@ def test_files_without_a_header_and_with_other_separators(skncf, interactions_cs
         (["latin.csv", *named, "--encoding", "nope"], "unknown encoding: nope"),
         (["u.data", *by_position], "(to name columns by position, pass --no-header)"),
         (
+            ["u.data", "--no-header"],
+            "(without a header row columns are named by position: e.g. --user-col 0)",
+        ),
+        (
+            ["plays.csv", "--no-header", *named],
+            "(the first row names the columns: leave out --no-header)",
+        ),
+        (
             ["ratings.dat", "--no-header", "--sep", ";", *by_position],
             "(one column: give the separator, --sep '::')",
         ),
