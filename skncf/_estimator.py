@@ -1100,9 +1100,12 @@ class NCFRecommender(
         """Positions of the user and item columns in validated ``X``."""
         if self.columns is None:
             if X.shape[1] != 2:
+                names = [str(name) for name in getattr(self, "feature_names_in_", [])]
+                pick = f"({names[0]!r}, {names[1]!r})" if len(names) > 2 else "(user, item)"
+                listed = f" (X's columns: {', '.join(map(repr, names))})" if names else ""
                 raise ValueError(
                     f"X must have 2 columns (user id, item id) when columns=None; got "
-                    f"{X.shape[1]} feature(s). Pass columns=(user, item) to pick two."
+                    f"{X.shape[1]} feature(s){listed}. Pass columns={pick} to pick two."
                 )
             return (0, 1)
         columns = list(self.columns) if not isinstance(self.columns, str) else [self.columns]

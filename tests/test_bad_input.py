@@ -72,6 +72,14 @@ def test_out_of_range_parameter_is_named(name, value, error):
 BAD_FIT = [
     ("1-d X", dict(X=np.array([0, 1, 2])), ValueError, "2D array"),
     ("3 columns", dict(X=np.zeros((4, 3))), ValueError, "X must have 2 columns"),
+    # a ratings table as read: the message names its columns and the two to pick
+    (
+        "4 named columns",
+        dict(X=pd.DataFrame({"userId": [1, 2], "movieId": [3, 4], "rating": 5, "ts": 0})),
+        ValueError,
+        r"\(X's columns: 'userId', 'movieId', 'rating', 'ts'\)\. Pass "
+        r"columns=\('userId', 'movieId'\) to pick two",
+    ),
     ("empty X", dict(X=np.zeros((0, 2))), ValueError, "0 sample"),
     ("NaN id", dict(X=np.array([[0.0, 1.0], [np.nan, 2.0]])), ValueError, "user ids.*NaN"),
     ("inf id", dict(X=np.array([[0.0, 1.0], [1.0, np.inf]])), ValueError, "item ids.*inf"),
