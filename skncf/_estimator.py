@@ -263,8 +263,9 @@ class NCFRecommender(
         seen in ``fit``. ``"error"`` raises a ValueError. ``"ignore"`` uses a fallback:
         ``predict`` returns 0 (implicit) or the mean training rating (explicit) for such a
         pair; ``recommend`` gives an unknown user, and ``similar_items`` an unknown item,
-        the most popular items with that same fallback score. ``score`` never raises for
-        unknown ids, whatever this setting (see :meth:`score`).
+        the most popular items with that same fallback score; unknown items in
+        ``fold_in``'s pairs and in ``allow`` or ``deny`` lists are left out. ``score``
+        never raises for unknown ids, whatever this setting (see :meth:`score`).
     validation_fraction : float or None, default=None
         Hold out validation data and score it after every epoch, into ``history_`` and
         the logs Keras callbacks see. Implicit feedback: this share (up to 1.0, all)
@@ -1263,14 +1264,23 @@ class NCFRecommender(
             return probabilities
         return self._rating_offset + self._rating_scale * probabilities
 
-    def _raise_unknown(self, known, labels, what, among="seen in fit", fitted=None):
-        """Raise for ``labels`` not ``known`` (among ``fitted``) unless told to ignore them."""
+    def _raise_unknown(
+        self,
+        known,
+        labels,
+        what,
+        among="seen in fit",
+        fitted=None,
+        ignored="score them with the documented fallback",
+    ):
+        """Raise for ``labels`` not ``known`` (among ``fitted``) unless told to ignore them;
+        ``ignored`` says what ``handle_unknown="ignore"`` would do with them."""
         if self.handle_unknown == "error":
             check_known(
                 known,
                 labels,
                 what,
-                hint="Pass handle_unknown='ignore' to score them with the documented fallback.",
+                hint=f"Pass handle_unknown='ignore' to {ignored}.",
                 among=among,
                 fitted=fitted,
             )

@@ -125,7 +125,9 @@ class NewIdsMethods(FittedState):
             if y is not None and feedback == "implicit":
                 weights = sample_weight * y
         i, item_known = encode(self.items_, items)
-        self._raise_unknown(item_known, items, "X (item ids)", fitted=self.items_)
+        self._raise_unknown(
+            item_known, items, "X (item ids)", fitted=self.items_, ignored="leave their rows out"
+        )
         if features is None:
             labels, u = fit_codes(users)
         else:

@@ -169,7 +169,13 @@ class RankingMethods(FittedState):
             value = lists_by_query(value, queries, name, queried)
             ids, rows = check_id_lists(value, name, n_rows)
             codes, known = encode(labels, ids)
-            self._raise_unknown(known, ids, f"{name} ({kind} ids)", fitted=labels)
+            self._raise_unknown(
+                known,
+                ids,
+                f"{name} ({kind} ids)",
+                fitted=labels,
+                ignored=f"leave them out of {name}",
+            )
             codes = codes[known]
             lists[name] = (
                 codes

@@ -242,7 +242,10 @@ def test_unknown_filter_items_follow_handle_unknown(model):
     rec, _ = model
     strict = NCFRecommender(**{**rec.get_params(), "handle_unknown": "error"})
     strict.fit(model[1])
-    with pytest.raises(ValueError, match=r"allow \(item ids\) contains 1 id\(s\) not seen"):
+    unknown = r"allow \(item ids\) contains 1 id\(s\) not seen in fit: 1000000000\. "
+    with pytest.raises(
+        ValueError, match=unknown + "Pass handle_unknown='ignore' to leave them out"
+    ):
         strict.recommend(strict.users_[:1], k=1, allow=[rec.items_[0], 10**9])
     # "ignore": the unknown id is dropped, the rest still filters
     top = rec.recommend(rec.users_[:1], k=1, allow=[rec.items_[0], 12345], exclude_seen=False)

@@ -185,7 +185,11 @@ def test_fold_in_bad_input(data):
     item = rec.items_[0]
     with pytest.raises(NotFittedError):
         NCFRecommender().fold_in([[0, 1]])
-    with pytest.raises(ValueError, match=r"X \(item ids\) contains 1 id\(s\) not seen in fit"):
+    # the hint says what "ignore" does here: the rows go, not a fallback score
+    unknown = r"X \(item ids\) contains 1 id\(s\) not seen in fit: 1000000000\. Pass "
+    with pytest.raises(
+        ValueError, match=unknown + "handle_unknown='ignore' to leave their rows out"
+    ):
         rec.fold_in([["n", item], ["n", 10**9]])
     with pytest.raises(ValueError, match="X leaves 1 user\\(s\\) with no interaction"):
         rec.fold_in([["n", item], ["m", item]], y=[1.0, 0.0])
