@@ -86,11 +86,15 @@ def synthetic_pairs(n_users=3000, n_items=3600, n_pairs=480_000, seed=0):
 
 
 def train_matrix(split):
-    """The split's train pairs as a sparse (users, every item id in the split) matrix."""
+    """The split's train pairs as a sparse (users, every item id in the split) matrix.
+
+    A split's ``test_negatives`` may be None: a fold scored under full ranking only.
+    """
     n_users = int(split.train[:, 0].max()) + 1
-    n_items = (
-        int(max(split.train[:, 1].max(), split.test[:, 1].max(), split.test_negatives.max())) + 1
-    )
+    items = [split.train[:, 1], split.test[:, 1]]
+    if split.test_negatives is not None:
+        items.append(split.test_negatives.ravel())
+    n_items = int(max(part.max() for part in items)) + 1
     return sp.csr_array(
         (np.ones(len(split.train)), (split.train[:, 0], split.train[:, 1])),
         shape=(n_users, n_items),
@@ -129,26 +133,29 @@ def validation_split(split, seed=0):
 # --------------------------------------------------------- the NCF protocol
 
 
-def evaluate_scores(full_scores, exclude, test_columns, sampled_scores):
+def evaluate_scores(full_scores, exclude, test_columns, sampled_scores=None):
     """Full and sampled HR@10 / NDCG@10 from score matrices, rows = test users.
 
     ``full_scores`` has one column per train item; ``test_columns`` gives each row's
-    held-out item column, or -1 for an item absent from train (a miss).
+    held-out item column, or -1 for an item absent from train (a miss). Without
+    ``sampled_scores``, the full-ranking figures only.
     """
     present = test_columns >= 0
     y_true = np.zeros(full_scores.shape, dtype=bool)
     y_true[np.flatnonzero(present), test_columns[present]] = True
     share = present.mean()
-    sampled_true = np.zeros(sampled_scores.shape, dtype=bool)
-    sampled_true[:, 0] = True
-    return {
+    found = {
         "full_hr": share
         * hit_rate_at_k(y_true[present], full_scores[present], k=K, exclude=exclude[present]),
         "full_ndcg": share
         * ndcg_at_k(y_true[present], full_scores[present], k=K, exclude=exclude[present]),
-        "sampled_hr": hit_rate_at_k(sampled_true, sampled_scores, k=K),
-        "sampled_ndcg": ndcg_at_k(sampled_true, sampled_scores, k=K),
     }
+    if sampled_scores is not None:
+        sampled_true = np.zeros(sampled_scores.shape, dtype=bool)
+        sampled_true[:, 0] = True
+        found["sampled_hr"] = hit_rate_at_k(sampled_true, sampled_scores, k=K)
+        found["sampled_ndcg"] = ndcg_at_k(sampled_true, sampled_scores, k=K)
+    return found
 
 
 class ProtocolArrays:
@@ -161,16 +168,16 @@ class ProtocolArrays:
         position = np.searchsorted(self.items, split.test[:, 1])
         found = self.items[np.minimum(position, len(self.items) - 1)] == split.test[:, 1]
         self.test_columns = np.where(found, position, -1)
-        self.sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
+        self.sampled_items = None
+        if split.test_negatives is not None:
+            self.sampled_items = np.column_stack([split.test[:, 1], split.test_negatives])
 
     def evaluate(self, scores):
         """Metrics of a (test users, all item ids) score matrix."""
-        return evaluate_scores(
-            scores[:, self.items],
-            self.exclude,
-            self.test_columns,
-            np.take_along_axis(scores, self.sampled_items, 1),
-        )
+        sampled = None
+        if self.sampled_items is not None:
+            sampled = np.take_along_axis(scores, self.sampled_items, 1)
+        return evaluate_scores(scores[:, self.items], self.exclude, self.test_columns, sampled)
 
 
 def skncf_metrics(rec, split):

@@ -390,15 +390,57 @@ def test_baselines_seeds_report_both_seeded_methods(tmp_path, monkeypatch, capsy
 
 
 def test_grid_search_runs_its_grid_and_scores_the_best_on_test(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
     import grid_search
+
+    def popularity(split, regularization=0.01, alpha=1.0, seed=0, factors=64):  # no implicit
+        counts = np.asarray(common.train_matrix(split).sum(axis=0)).ravel()
+        users = np.ones((common.train_matrix(split).shape[0], 1))
+        return SimpleNamespace(user_factors=users, item_factors=counts[:, None] + alpha)
 
     write_split(tmp_path / "toy", np.random.default_rng(5))
     monkeypatch.setattr(grid_search, "GRID", {"latent_dim": [4, 8], "epochs": [1]})
+    monkeypatch.setattr(grid_search, "fit_als", popularity)
     monkeypatch.setattr(sys, "argv", ["grid_search.py", "--data", str(tmp_path / "toy")])
     grid_search.main()
     out = capsys.readouterr().out
     assert "2 settings x 3 folds + refit" in out
     assert "'epochs': 1" in out and "test: full HR@10" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
+    names = [row[0] for row in rows]
+    assert names[0].startswith("| skncf, 2 settings: best {") and len(rows) == 3
+    assert names[1].startswith("| EASE, 6 lambdas: best ")
+    assert names[2].startswith("| ALS, 8 settings: best reg ") and rows[2][-1] == "1.0x |"
+    assert all(0 <= float(cell) <= 1 for row in rows for cell in row[1:6])
+
+
+def test_grid_search_scores_a_baseline_fold_as_the_ranking_scorer_does(tmp_path):
+    # EASE and ALS are scored on the folds by common.ProtocolArrays, skncf by
+    # make_ranking_scorer: the same model must get the same fold NDCG@10 from both
+    import grid_search
+
+    from skncf import NCFRecommender
+    from skncf.datasets import load_ncf_split
+    from skncf.model_selection import make_ranking_scorer
+
+    write_split(tmp_path / "toy", np.random.default_rng(8))
+    train = load_ncf_split(tmp_path / "toy").train
+    cv = grid_search.folds(train)
+    for (fit_rows, held_rows), fold in zip(cv, grid_search.fold_splits(train, cv)):
+        np.testing.assert_array_equal(fold.test, train[held_rows])
+        rec = NCFRecommender(latent_dim=4, epochs=2, random_state=0).fit(train[fit_rows])
+        n_users, n_items = common.train_matrix(fold).shape
+        pairs = np.array([(u, i) for u in range(n_users) for i in range(n_items)])
+        scores = np.zeros((n_users, n_items))
+        known = np.isin(pairs[:, 0], rec.users_) & np.isin(pairs[:, 1], rec.items_)
+        scores[pairs[known, 0], pairs[known, 1]] = rec.predict(pairs[known])
+        found = common.ProtocolArrays(fold, common.train_matrix(fold)).evaluate(
+            scores[fold.test[:, 0]]
+        )
+        assert set(found) == {"full_hr", "full_ndcg"}  # no negatives: full ranking only
+        expected = make_ranking_scorer("ndcg", k=10)(rec, train[held_rows])
+        assert found["full_ndcg"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_baselines_choose_on_validation_and_report_every_method(tmp_path, monkeypatch, capsys):
