@@ -4,8 +4,11 @@ Searches ``NCFRecommender()`` over ``latent_dim``, ``l2``, ``learning_rate`` and
 ``epochs`` (12 settings) on a split's train rows, each fold holding out one random train
 interaction per user (``LeaveLastOut(random_state=fold)``, folds 0, 1, 2), scored by
 NDCG@10 under full ranking (``make_ranking_scorer``); the test rows are never seen by
-the search. Prints the wall time of the whole search (refit included), the best
-setting and its test figures (full and sampled HR@10 / NDCG@10).
+the search. ``--folds latest`` holds out each user's latest, second latest and third
+latest train interaction instead, each fold trained on what came before
+(``LeaveLastOut(n_splits=3, timestamps=...)``): the test's own question, asked earlier.
+Prints the wall time of the whole search (refit included), the best setting and its test
+figures (full and sampled HR@10 / NDCG@10).
 
 The field's cheap baselines are searched the same way in the same run: EASE over its
 lambdas and implicit's ALS (64 factors, 15 iterations) over regularization x alpha
@@ -15,6 +18,7 @@ gives each search's test figures, wall time and its ratio to ALS's search
 (``--no-baselines`` leaves them out; they need ``pip install implicit``).
 
     python benchmarks/grid_search.py --data ../shared/data/ml1m-half/ml1m-half
+    python benchmarks/grid_search.py --data ../shared/data/ml1m-half/ml1m-half --folds latest
 """
 
 import argparse
@@ -38,8 +42,11 @@ GRID = {
 }
 
 
-def folds(train, n_folds=3):
-    """``n_folds`` (train, test) index pairs, one random held-out row per user each."""
+def folds(train, n_folds=3, timestamps=None):
+    """``n_folds`` (train, test) index pairs: one random held-out row per user each, or
+    with ``timestamps`` each user's latest, second latest, ... (``LeaveLastOut(n_splits=)``)."""
+    if timestamps is not None:
+        return list(LeaveLastOut(n_splits=n_folds, timestamps=timestamps).split(train))
     return [next(LeaveLastOut(random_state=fold).split(train)) for fold in range(n_folds)]
 
 
@@ -92,11 +99,18 @@ def main():
     data_option(parser)
     parser.add_argument("--n-jobs", type=int, default=None, help="GridSearchCV's n_jobs")
     parser.add_argument("--no-baselines", action="store_true", help="skip ALS and EASE")
+    parser.add_argument(
+        "--folds",
+        choices=["random", "latest"],
+        default="random",
+        help="hold out a random train row per user in each fold, or each user's latest, "
+        "second latest and third latest (LeaveLastOut(n_splits=3, timestamps=...))",
+    )
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data PREFIX or set SKNCF_NCF_SPLIT")
     split = load_ncf_split(args.data)
-    cv = folds(split.train)
+    cv = folds(split.train, timestamps=split.train_timestamps if args.folds == "latest" else None)
     params, score, found, seconds = search_skncf(split, cv, args.n_jobs)
     n_settings = int(np.prod([len(v) for v in GRID.values()]))
     print(f"{n_settings} settings x 3 folds + refit: {seconds:.0f} s wall time")

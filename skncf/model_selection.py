@@ -64,14 +64,19 @@ def _user_codes(X, user_column):
     return np.unique(check_ids(values, "user ids"), return_inverse=True)[1].ravel()
 
 
+def _check_count(value, name):
+    """Raise unless ``value`` is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int; got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}.")
+
+
 def _check_share_and_splits(test_size, n_splits):
     """Raise unless ``test_size`` is a share in (0, 1) and ``n_splits`` an int >= 1."""
     if not isinstance(test_size, Real) or not 0 < float(test_size) < 1:
         raise ValueError(f"test_size must be a float in (0, 1); got {test_size!r}.")
-    if isinstance(n_splits, bool) or not isinstance(n_splits, Integral):
-        raise TypeError(f"n_splits must be an int; got {n_splits!r}.")
-    if n_splits < 1:
-        raise ValueError(f"n_splits must be at least 1; got {n_splits}.")
+    _check_count(n_splits, "n_splits")
 
 
 def _row_times(timestamps, X):
@@ -95,7 +100,7 @@ class _UserSplitter(BaseCrossValidator):
 
     A subclass sets ``n_splits`` and ``user_column`` and yields the splits of the rows'
     user codes from ``_splits(users)``. scikit-learn's base class gives the repr that
-    its own splitters print (``LeaveLastOut(n_test=1, random_state=0, ...)``).
+    its own splitters print (``LeaveLastOut(n_splits=1, n_test=1, ...)``).
     """
 
     n_splits: int
@@ -139,17 +144,30 @@ class _UserSplitter(BaseCrossValidator):
 
 
 class LeaveLastOut(_UserSplitter):
-    """Hold out each user's last ``n_test`` interactions.
+    """Hold out each user's last ``n_test`` interactions, or, split by split, earlier ones.
 
     "Last" is by ``timestamps`` when given (ties broken by row order: a later row is
     later), else a seeded random draw. Users with ``n_test`` interactions or fewer keep
     them all for training, so that every test user is known to the model; if no user has
     more, ``split`` raises a ValueError, as there is nothing to hold out.
 
+    With ``n_splits`` greater than 1, each split asks the same question one step earlier
+    in every user's history: split ``k`` (from 0) holds out, of each user with more than
+    ``(k + 1) * n_test`` interactions, the ``n_test`` before their last ``k * n_test``.
+    With ``timestamps`` it trains on the rest less those last ``k * n_test``, which a
+    model fit at that point in the user's history had not seen; without, the held-out
+    rows of the splits are disjoint random draws, and each split trains on all the
+    others. Users with fewer interactions keep them all for training. When the test is
+    what each user does next, these splits tune for it where random held-out rows ask
+    another question (``benchmarks/grid_search.py``).
+
     Parameters
     ----------
     n_test : int, default=1
         Interactions held out per user.
+    n_splits : int, default=1
+        Splits, each ``n_test`` interactions earlier in every user's history than the
+        one before; split 0 holds out the last ones.
     timestamps : str or array-like of shape (n_samples,), default=None
         Time of each row of the ``X`` that will be split: numbers, datetime64 values or
         datetimes (timezone-aware ones order as instants). Dates held as text raise a
@@ -175,33 +193,52 @@ class LeaveLastOut(_UserSplitter):
     >>> log = pd.DataFrame({"user": [0, 0, 1, 0], "item": [5, 6, 5, 7], "time": [3, 1, 9, 2]})
     >>> next(LeaveLastOut(timestamps="time").split(log))[1].tolist()
     [0]
+
+    Two splits: user 0's last row (time 3), then its one before (time 2), trained on
+    what came before that:
+
+    >>> [(train.tolist(), test.tolist())
+    ...  for train, test in LeaveLastOut(n_splits=2, timestamps="time").split(log)]
+    [([1, 2, 3], [0]), ([1, 2], [3])]
     """
 
-    n_splits = 1  # one split: each user's last interactions
-
-    def __init__(self, n_test=1, *, timestamps=None, user_column=0, random_state=None):
+    def __init__(self, n_test=1, *, n_splits=1, timestamps=None, user_column=0, random_state=None):
         self.n_test = n_test
+        self.n_splits = n_splits
         self.timestamps = timestamps
         self.user_column = user_column
         self.random_state = random_state
 
     def _splits(self, users, X):
-        if isinstance(self.n_test, bool) or not isinstance(self.n_test, Integral):
-            raise TypeError(f"n_test must be an int; got {self.n_test!r}.")
-        if self.n_test < 1:
-            raise ValueError(f"n_test must be at least 1; got {self.n_test}.")
+        _check_count(self.n_test, "n_test")
+        _check_count(self.n_splits, "n_splits")
         if self.timestamps is None:
             keys = check_random_state(self.random_state).permutation(len(users))
         else:
             keys = _row_times(self.timestamps, X)
         rank, size = _rank_within_user(users, keys)
-        test = (size > self.n_test) & (rank >= size - self.n_test)
-        if len(users) and not test.any():
-            raise ValueError(
-                f"No user has more than n_test={self.n_test} interactions: there is "
-                "nothing to hold out."
+        from_end = size - 1 - rank
+        self._check_enough(size)
+        for k in range(self.n_splits):
+            tested = size > (k + 1) * self.n_test
+            test = tested & (from_end // self.n_test == k)
+            train = ~test
+            if self.timestamps is not None:  # the user's later rows, unseen at that point
+                train &= ~(tested & (from_end < k * self.n_test))
+            yield np.flatnonzero(train), np.flatnonzero(test)
+
+    def _check_enough(self, size):
+        """Raise unless some user has interactions to hold out in every split."""
+        needed = self.n_splits * self.n_test
+        if len(size) and size.max() <= needed:
+            enough = (
+                f"n_test={self.n_test}"
+                if self.n_splits == 1
+                else f"n_splits * n_test = {needed} (every split holds out {self.n_test})"
             )
-        yield np.flatnonzero(~test), np.flatnonzero(test)
+            raise ValueError(
+                f"No user has more than {enough} interactions: there is nothing to hold out."
+            )
 
 
 class UserHoldout(_UserSplitter):

@@ -253,6 +253,13 @@ def test_grid_search_folds_hold_out_one_train_row_per_user(tmp_path):
         assert sorted(train[held_rows, 0].tolist()) == list(range(12))  # one per user
         assert len(fit_rows) + len(held_rows) == len(train)
     assert len({tuple(held.tolist()) for _, held in found}) > 1  # the folds differ
+    # --folds latest: each user's latest, second latest, third latest train row
+    times = load_ncf_split(tmp_path / "toy").train_timestamps
+    for k, (fit_rows, held_rows) in enumerate(grid_search.folds(train, timestamps=times)):
+        for row in held_rows:
+            mine = np.flatnonzero(train[:, 0] == train[row, 0])
+            assert np.sort(times[mine])[::-1][k] == times[row]
+            assert times[np.intersect1d(fit_rows, mine)].max() < times[row]  # no later row
 
 
 def test_cold_start_scores_latest_ratings_per_user_and_pairs_methods():

@@ -30,6 +30,64 @@ def test_leave_last_out_by_timestamp():
     assert test.tolist() == [0, 1]
 
 
+def test_leave_last_out_splits_step_back_through_each_users_history():
+    # brute force: split k holds out, of each user with more than (k + 1) * n_test rows,
+    # the n_test before its last k * n_test by time, and trains on the rows before them
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 30, 400)
+    X = np.column_stack([users, rng.integers(0, 50, 400)])
+    times = rng.integers(0, 60, 400)  # with ties: broken by row order
+    for n_test, n_splits in [(1, 1), (1, 4), (2, 3)]:
+        found = list(LeaveLastOut(n_test, n_splits=n_splits, timestamps=times).split(X))
+        assert len(found) == n_splits
+        for k, (train, test) in enumerate(found):
+            expected_train, expected_test = [], []
+            for user in np.unique(users):
+                rows = np.flatnonzero(users == user)
+                latest_first = rows[np.lexsort((rows, times[rows]))][::-1]
+                if len(rows) <= (k + 1) * n_test:
+                    expected_train += rows.tolist()
+                    continue
+                expected_test += latest_first[k * n_test : (k + 1) * n_test].tolist()
+                expected_train += latest_first[(k + 1) * n_test :].tolist()
+            assert test.tolist() == sorted(expected_test), (n_test, n_splits, k)
+            assert train.tolist() == sorted(expected_train), (n_test, n_splits, k)
+    # split 0 is the one split of n_splits=1
+    one = next(LeaveLastOut(2, timestamps=times).split(X))
+    first = next(LeaveLastOut(2, n_splits=3, timestamps=times).split(X))
+    for a, b in zip(one, first):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_leave_last_out_random_splits_hold_out_disjoint_rows(interactions):
+    users = interactions[:, 0]
+    splits = list(LeaveLastOut(n_splits=3, random_state=0).split(interactions))
+    assert (
+        splits[0][1].tolist() == next(LeaveLastOut(random_state=0).split(interactions))[1].tolist()
+    )
+    held = np.concatenate([test for _, test in splits])
+    assert len(np.unique(held)) == len(held)  # each row held out once at most
+    counts = np.bincount(users)
+    for k, (train, test) in enumerate(splits):
+        assert sorted(train.tolist() + test.tolist()) == list(range(len(users)))  # no row dropped
+        assert sorted(users[test].tolist()) == np.flatnonzero(counts > k + 1).tolist()
+    again = list(LeaveLastOut(n_splits=3, random_state=0).split(interactions))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+
+
+def test_grid_search_takes_leave_last_out_splits_by_a_time_column(interactions):
+    times = np.random.default_rng(1).permutation(len(interactions))
+    log = pd.DataFrame({"user": interactions[:, 0], "item": interactions[:, 1], "time": times})
+    cv = LeaveLastOut(n_splits=3, timestamps="time", user_column="user")
+    assert cv.get_n_splits() == 3
+    search = GridSearchCV(
+        NCFRecommender(architecture="gmf", columns=("user", "item"), **{**FAST, "epochs": 1}),
+        {"latent_dim": [4, 8]}, cv=cv, scoring=make_ranking_scorer("ndcg"), error_score="raise",
+    ).fit(log)  # fmt: skip
+    scores = [search.cv_results_[f"split{k}_test_score"] for k in range(3)]
+    assert np.all((0 <= np.array(scores)) & (np.array(scores) <= 1))
+
+
 def test_leave_last_out_random_is_seeded_and_one_per_user(interactions):
     a = next(LeaveLastOut(random_state=0).split(interactions))[1]
     b = next(LeaveLastOut(random_state=0).split(interactions))[1]
@@ -188,7 +246,7 @@ def test_splitters_read_user_column_by_name(interactions):
 def test_splitters_print_their_parameters():
     # As scikit-learn's splitters do, so that a search's repr says how it was split.
     assert repr(LeaveLastOut(random_state=0)) == (
-        "LeaveLastOut(n_test=1, random_state=0, timestamps=None, user_column=0)"
+        "LeaveLastOut(n_splits=1, n_test=1, random_state=0, timestamps=None,\n       user_column=0)"
     )
     assert repr(UserHoldout(0.1, n_splits=3)) == (
         "UserHoldout(n_splits=3, random_state=None, test_size=0.1, user_column=0)"
@@ -203,6 +261,7 @@ def test_splitters_print_their_parameters():
     "splitter,match",
     [
         (LeaveLastOut(0), "n_test"),
+        (LeaveLastOut(n_splits=0), "n_splits must be at least 1; got 0"),
         (LeaveLastOut(timestamps=[1, 2]), "timestamps must have one entry"),
         (LeaveLastOut(user_column=5), "user_column"),
         (UserHoldout(1.5), "test_size"),
@@ -220,6 +279,11 @@ def test_splitters_refuse_a_user_column_of_another_type_and_nothing_to_hold_out(
     once_each = np.array([[0, 1], [1, 2], [2, 1]])
     with pytest.raises(ValueError, match="No user has more than n_test=1 interactions"):
         next(LeaveLastOut().split(once_each))
+    twice = np.array([[0, 1], [0, 2], [1, 1], [1, 3]])
+    with pytest.raises(ValueError, match=r"more than n_splits \* n_test = 2 \(every split hold"):
+        next(LeaveLastOut(n_splits=2).split(twice))
+    with pytest.raises(TypeError, match="n_splits must be an int; got 2.0"):
+        next(LeaveLastOut(n_splits=2.0).split(twice))
     with pytest.raises(ValueError, match="No user has 2 interactions or more"):
         next(UserHoldout().split(once_each))
 
