@@ -95,7 +95,7 @@ def run_skncf(method, split, args, sample_weight, seed):
             n_negatives=args.negatives,
             loss=args.loss,
             l2=args.l2,
-            init=args.init if model in ("gmf", "neumf") else "random",
+            init="random" if args.init == "svd" and model not in ("gmf", "neumf") else args.init,
             handle_unknown="ignore",
             random_state=seed,
         )
@@ -168,9 +168,9 @@ def main():
     parser.add_argument("--l2", type=float, default=defaults.l2)
     parser.add_argument(
         "--init",
-        choices=("random", "svd"),
+        choices=("popularity", "random", "svd"),
         default=NCFRecommender().init,
-        help="start of the GMF embeddings of gmf and neumf (seed and mlp start random)",
+        help="NCFRecommender's init (svd: gmf and neumf only, seed and mlp start random)",
     )
     parser.add_argument("--keras-factors", type=int, default=16)
     parser.add_argument("--keras-epochs", type=int, default=10)

@@ -64,7 +64,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--init",
-        choices=("random", "svd"),
+        choices=("popularity", "random", "svd"),
         default=NCFRecommender().init,
         help="NCFRecommender's init (one of the settings that may leave their defaults)",
     )

@@ -213,7 +213,8 @@ def _training_options():
         "--epochs",
         type=_auto(int),
         default="auto",
-        help="training epochs (default: auto, 20 when training by users, else 10)",
+        help="training epochs (default: auto: by users 14 from the popularity start, 20 "
+        "from a random one, else 10)",
     )
     basics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return basics
@@ -250,10 +251,11 @@ def _model_options(basics):
     )
     model.add_argument(
         "--init",
-        default="random",
-        choices=["random", "svd"],
-        help="start of the GMF embeddings of gmf and neumf: svd ranks well after fewer "
-        "epochs (default: random)",
+        default="popularity",
+        choices=["popularity", "random", "svd"],
+        help="how training starts: popularity starts the item biases of the softmax by "
+        "users at log popularity; svd starts the GMF embeddings of gmf and neumf from the "
+        "interactions' SVD (default: popularity)",
     )
     model.add_argument(
         "--quiet", action="store_true", help="do not print one progress line per epoch"
