@@ -94,6 +94,15 @@ def als_metrics(split, als):
     return arrays.evaluate(als.user_factors[arrays.users] @ als.item_factors.T)
 
 
+def skncf_method(method):
+    """``(label, params)`` of a ``--skncf`` method."""
+    if method == "default":
+        return "NCFRecommender()", {}
+    if method == "random-start":  # the defaults' settings from init="random"'s start
+        return "NCFRecommender(init='random')", {"init": "random"}
+    return f"NCFRecommender(architecture={method!r})", {"architecture": method}
+
+
 def fit_skncf(split, seed=0, **params):
     forget()  # a user's first fit: no compiled program kept from an earlier one
     return NCFRecommender(random_state=seed, handle_unknown="ignore", **params).fit(split.train)
@@ -150,7 +159,8 @@ def parse_args():
     parser.add_argument(
         "--skncf",
         default="default,gmf",
-        help="comma-separated skncf methods: default (NCFRecommender()) or an architecture",
+        help="comma-separated skncf methods: default (NCFRecommender()), random-start "
+        "(NCFRecommender(init='random')) or an architecture",
     )
     args = parser.parse_args()
     if not args.data:
@@ -201,14 +211,9 @@ def main():
     fitted, seconds = median_seconds(lambda: fit_ease(split, lam), args.repeats)
     rows.append((f"EASE, validated (lambda {lam:g})", ease_metrics(split, fitted), seconds))
     for method in args.skncf.split(","):
-        params = {} if method == "default" else {"architecture": method}
+        name, params = skncf_method(method)
         rec, seconds = median_seconds(
             lambda params=params: fit_skncf(split, args.seed, **params), args.repeats
-        )
-        name = (
-            "NCFRecommender()"
-            if method == "default"
-            else f"NCFRecommender(architecture={method!r})"
         )
         rows.append((name, skncf_metrics(rec, split), seconds))
         if args.seeds > 1:

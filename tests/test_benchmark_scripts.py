@@ -387,12 +387,21 @@ def test_baselines_seeds_report_both_seeded_methods(tmp_path, monkeypatch, capsy
     write_split(tmp_path / "toy", np.random.default_rng(6))
     monkeypatch.setattr(baselines, "fit_als", popularity)
     argv = ["baselines.py", "--data", str(tmp_path / "toy"), "--repeats", "1", "--seeds", "2"]
-    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default"])
+    monkeypatch.setattr(sys, "argv", argv + ["--skncf", "default,random-start"])
+    fitted = []
+    fit_skncf = baselines.fit_skncf
+    monkeypatch.setattr(
+        baselines,
+        "fit_skncf",
+        lambda *a, **params: fitted.append(params) or fit_skncf(*a, **params),
+    )
     baselines.main()
     out = capsys.readouterr().out.split("test set over seeds 0-1: mean ± standard deviation")[1]
     rows = [line for line in out.splitlines() if " ± " in line]
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert rows[0].startswith("implicit ALS, validated") and rows[1].startswith("NCFRecommender()")
+    assert rows[2].startswith("NCFRecommender(init='random')")
+    assert {} in fitted and {"init": "random"} in fitted
     assert all(line.count(" ± ") == 4 for line in rows)  # every metric with its deviation
 
 
