@@ -38,7 +38,7 @@ GRID = {
     "latent_dim": [64, 128],
     "l2": [0.0, 1e-4],
     "learning_rate": [0.003],
-    "epochs": [10, 20, 30],
+    "epochs": [7, 14, 21],
 }
 
 
