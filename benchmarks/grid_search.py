@@ -22,11 +22,10 @@ gives each search's test figures, wall time and its ratio to ALS's search
 """
 
 import argparse
-import time
 
 import numpy as np
 from baselines import ALS_GRID, EASE_LAMBDAS, als_metrics, ease_metrics, fit_als, fit_ease
-from common import data_option, print_table, skncf_metrics
+from common import data_option, median_seconds, print_table, skncf_metrics
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import Bunch
 
@@ -63,15 +62,18 @@ def search_baseline(grid, fit, metrics, fold_list, split):
     Returns the setting, its mean fold NDCG@10, its test figures and the wall seconds of
     the whole search, refit included.
     """
-    tic = time.perf_counter()
-    means = []
-    for setting in grid:
-        args = np.atleast_1d(setting)
-        means.append(np.mean([metrics(fold, fit(fold, *args))["full_ndcg"] for fold in fold_list]))
-    best = int(np.argmax(means))
-    refit = fit(split, *np.atleast_1d(grid[best]))
-    seconds = time.perf_counter() - tic
-    return grid[best], means[best], metrics(split, refit), seconds
+
+    def search():
+        means = [
+            np.mean([metrics(fold, fit(fold, *np.atleast_1d(setting)))["full_ndcg"]
+                     for fold in fold_list])
+            for setting in grid
+        ]  # fmt: skip
+        best = int(np.argmax(means))
+        return best, means[best], fit(split, *np.atleast_1d(grid[best]))
+
+    (best, score, refit), seconds = median_seconds(search, 1)
+    return grid[best], score, metrics(split, refit), seconds
 
 
 def search_skncf(split, cv, n_jobs):
@@ -83,9 +85,7 @@ def search_skncf(split, cv, n_jobs):
         scoring=make_ranking_scorer("ndcg", k=10),
         n_jobs=n_jobs,
     )
-    tic = time.perf_counter()
-    search.fit(split.train)
-    seconds = time.perf_counter() - tic
+    _, seconds = median_seconds(lambda: search.fit(split.train), 1)
     return (
         search.best_params_,
         search.best_score_,
