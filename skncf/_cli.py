@@ -572,10 +572,19 @@ def _recency_weights(args, users, times):
         raise UserError(message.replace("half_life", "--recency-half-life")) from None
 
 
+def _check_time_col_has_a_use(args, uses):
+    """Refuse --time-col where none of the options ``uses`` that read it is given: a
+    column that changes nothing must not look as if it did."""
+    recency = args.recency or args.recency_boost is not None or args.recency_half_life is not None
+    if args.time_col is not None and not (recency or getattr(args, "latest", None) is not None):
+        raise UserError(f"--time-col is read only by {uses}; add one, or leave --time-col out.")
+
+
 def _fit(args):
     from ._saving import check_path
 
     check_path(args.output, for_writing=True)  # before training, not after
+    _check_time_col_has_a_use(args, "--recency")
     frame, X, y, feedback = _training_data(args)
     times = _timestamps(args, frame)
     weights = _recency_weights(args, X[args.user_col].to_numpy(), times)
@@ -782,6 +791,8 @@ def _ranker(args, rec):
     timed = (args.time_col, args.recency_boost, args.recency_half_life)
     if args.history is None and (args.recency or any(v is not None for v in timed)):
         raise UserError("--time-col and --recency weight the rows of a --history file; give one.")
+    if args.history is not None:
+        _check_time_col_has_a_use(args, "--recency and --latest")
     if new_users == known_users:
         if not new_users:
             raise UserError(

@@ -392,6 +392,10 @@ def test_fit_and_evaluate_weight_by_recency(skncf, interactions_csv):
     bad = skncf("fit", "plays.csv", *COLUMNS, "--time-col", "time", "--recency-boost", "-1",
                 "-o", "x.skncf", cwd=folder)  # fmt: skip
     assert bad.returncode == 2 and "--recency-boost must be a finite number" in bad.stderr
+    unused = skncf("fit", "plays.csv", *COLUMNS, "--time-col", "time", "-o", "x.skncf",
+                   cwd=folder)  # fmt: skip
+    assert unused.returncode == 2 and "--time-col is read only by --recency" in unused.stderr
+    assert not (folder / "x.skncf").exists()
 
 
 @pytest.mark.slow
@@ -569,6 +573,7 @@ def test_latest_folds_users_in_from_their_latest_rows(skncf, interactions_csv):
     for args, message in [
         (["--latest", "2"], "--latest needs --time-col"),
         (["--time-col", "when", "--latest", "0"], "--latest must be an int >= 1; got 0"),
+        (["--time-col", "when"], "--time-col is read only by --recency and --latest"),
     ]:
         refused = skncf("recommend", "l.skncf", *columns, *args, cwd=folder)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr
