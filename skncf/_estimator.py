@@ -41,6 +41,7 @@ from ._data.features import (
     encoded_rows,
     fit_encoder,
     in_code_order,
+    shown_in_repr,
 )
 from ._data.ids import (
     arrow_as_pandas,
@@ -500,6 +501,15 @@ class NCFRecommender(
             # learn to an R^2 above 0.5
             tags.regressor_tags = RegressorTags(poor_score=True)
         return tags
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # feature tables print as their shapes: a DataFrame's own repr fills a screen
+        shown = {
+            name: shown_in_repr(getattr(self, name)) for name in ("user_features", "item_features")
+        }
+        stand_in = object.__new__(type(self))
+        stand_in.__dict__ = {**self.__dict__, **shown}
+        return super(NCFRecommender, stand_in).__repr__(N_CHAR_MAX)
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -313,6 +313,19 @@ def test_features_travel_unsplit_through_a_search_pickles_and_files(planted, tmp
     assert folded.recommend(["new"], k=3).shape == (1, 3)
 
 
+def test_the_repr_shows_feature_tables_by_their_shapes(planted):
+    _, _, _, users, items = planted
+    matrix = sp.random(len(items), 3, density=0.5, format="csr", random_state=0)
+    rec = NCFRecommender(user_features=users, item_features=(items.index.to_numpy(), matrix))
+    shape = f"shape ({len(items)},)"
+    assert " ".join(repr(rec).split()) == (  # however the printer wraps its lines
+        f"NCFRecommender(item_features=(<ndarray of {shape}>, <csr_matrix of shape "
+        f"({len(items)}, 3)>), user_features=<DataFrame of shape ({len(users)}, 2)>)"
+    )
+    assert rec.get_params()["user_features"] is users  # the parameters are untouched
+    assert repr(NCFRecommender(latent_dim=4)) == "NCFRecommender(latent_dim=4)"
+
+
 def test_a_model_file_keeps_the_default_encoders_table(planted, tmp_path):
     X, _, _, users, items = planted
     rng = np.random.default_rng(0)

@@ -150,6 +150,25 @@ def check_features(value, name):
     return ids, table
 
 
+class _Shape:
+    """Stands in for a table in an estimator's repr: its type and shape, not its rows."""
+
+    def __init__(self, table):
+        self.text = f"<{type(table).__name__} of shape {tuple(table.shape)}>"
+
+    def __repr__(self):
+        return self.text
+
+
+def shown_in_repr(value):
+    """``value`` as an estimator's repr should print it: arrays and tables (anything
+    with a ``shape``, alone or in a tuple ``(ids, table)``) by their shapes, other values
+    as they are."""
+    if isinstance(value, tuple):
+        return tuple(shown_in_repr(part) for part in value)
+    return _Shape(value) if hasattr(value, "shape") else value
+
+
 def check_id_column(ids, table, id_name, name):
     """Raise if ``table`` holds a column named as X's id column ``id_name``.
 
