@@ -33,7 +33,7 @@ from sklearn.utils import check_random_state
 
 from ._data.ids import check_ids, keep_python_types
 from .metrics import METRICS, full_ranking_per_user
-from .preprocessing import check_timestamps
+from .preprocessing import check_timestamps, time_values
 
 __all__ = ["GlobalTimeSplit", "LeaveLastOut", "UserHoldout", "make_ranking_scorer"]
 
@@ -294,7 +294,8 @@ class GlobalTimeSplit(_UserSplitter):
     greater than 1 the cut rolls forward, as scikit-learn's
     :class:`~sklearn.model_selection.TimeSeriesSplit` does: split ``j`` trains on every
     row before its cut and tests on the next ``test_size`` share, the last split's test
-    ending with the log.
+    ending with the log. ``cuts`` gives the times of the cuts instead (the first of
+    July: train on the first half of the year, test on what followed).
 
     Test rows of users with no earlier row are left out of both sides: ranking them asks
     another question, answered by ``fold_in`` or user features (``keep_new_users=True``
@@ -317,6 +318,12 @@ class GlobalTimeSplit(_UserSplitter):
         Where the user ids are in ``X``: a position or a DataFrame column name.
     keep_new_users : bool, default=False
         Keep the test rows of users who have no training row.
+    cuts : array-like of times, default=None
+        The times at which to cut, increasing, of the timestamps' kind (numbers, or
+        datetimes: ``pandas.to_datetime(["2024-07-01"])``), in place of ``test_size``
+        and ``n_splits``, which must then keep their defaults: split ``j`` trains on the
+        rows before ``cuts[j]`` and tests on those from it to the next cut, the last
+        split's test ending with the log.
 
     Examples
     --------
@@ -327,24 +334,51 @@ class GlobalTimeSplit(_UserSplitter):
     >>> train, test = next(GlobalTimeSplit("time", test_size=0.5).split(log))
     >>> train.tolist(), test.tolist()  # cut at time 4; user 3 has no earlier row
     ([0, 2, 4], [1, 3])
+    >>> [test.tolist() for _, test in GlobalTimeSplit("time", cuts=[4, 5]).split(log)]
+    [[1], [3]]
     """
 
     def __init__(
-        self, timestamps, *, test_size=0.2, n_splits=1, user_column=0, keep_new_users=False
+        self,
+        timestamps,
+        *,
+        test_size=0.2,
+        n_splits=1,
+        user_column=0,
+        keep_new_users=False,
+        cuts=None,
     ):
         self.timestamps = timestamps
         self.test_size = test_size
         self.n_splits = n_splits
         self.user_column = user_column
         self.keep_new_users = keep_new_users
+        self.cuts = cuts
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of splits :meth:`split` yields: ``n_splits``, or one per cut.
+
+        Parameters
+        ----------
+        X, y, groups : None
+            Unused, for scikit-learn's splitter interface.
+
+        Returns
+        -------
+        n_splits : int
+            How many ``(train, test)`` pairs :meth:`split` yields.
+        """
+        return self.n_splits if self.cuts is None else len(self._given_cuts(dates=None))
 
     def _splits(self, users, X):
         if self.timestamps is None:
             raise TypeError("GlobalTimeSplit needs timestamps: an array or a column name.")
-        times = _row_times(self.timestamps, X)
-        n_test = self._check_sizes(len(users))
-        ordered = np.sort(times)
-        cuts = ordered[len(times) - n_test * np.arange(self.n_splits, 0, -1)]
+        if isinstance(self.timestamps, str):
+            values = time_values(_named_column(X, self.timestamps, "timestamps"))
+        else:
+            values = time_values(self.timestamps)
+        times = check_timestamps(values, len(X), "row of X")
+        cuts = self._cut_times(times, dates=values.dtype.kind == "M")
         for j, cut in enumerate(cuts):
             train = times < cut
             test = times >= cut
@@ -354,7 +388,12 @@ class GlobalTimeSplit(_UserSplitter):
                 raise ValueError(
                     f"Split {j} has no {'test' if train.any() else 'training'} row: the "
                     f"log's times ({len(np.unique(times))} distinct) leave nothing on that "
-                    "side of its cut. Pass fewer n_splits or another test_size."
+                    "side of its cut. Pass "
+                    + (
+                        "other cuts."
+                        if self.cuts is not None
+                        else "fewer n_splits or another test_size."
+                    )
                 )
             if not self.keep_new_users:
                 test &= np.bincount(users[train], minlength=users.max() + 1)[users] > 0
@@ -365,11 +404,37 @@ class GlobalTimeSplit(_UserSplitter):
                     )
             yield np.flatnonzero(train), np.flatnonzero(test)
 
+    def _cut_times(self, times, dates):
+        """The times of the cuts, as numbers comparable with ``times``."""
+        if not isinstance(self.keep_new_users, bool | np.bool_):
+            raise TypeError(f"keep_new_users must be a bool; got {self.keep_new_users!r}.")
+        if self.cuts is not None:
+            return self._given_cuts(dates)
+        n_test = self._check_sizes(len(times))
+        return np.sort(times)[len(times) - n_test * np.arange(self.n_splits, 0, -1)]
+
+    def _given_cuts(self, dates):
+        """``cuts``, checked, as numbers; ``dates`` says whether the timestamps are dates
+        (None: not known yet)."""
+        if (self.test_size, self.n_splits) != (0.2, 1):
+            raise ValueError(
+                "cuts replace test_size and n_splits; leave those at their defaults "
+                f"(got test_size={self.test_size!r}, n_splits={self.n_splits!r})."
+            )
+        values = time_values(self.cuts)
+        if values.ndim != 1 or not len(values):
+            raise ValueError(f"cuts must be a 1-d array-like of times; got {self.cuts!r}.")
+        if dates is not None and (values.dtype.kind == "M") != dates:
+            kind = "datetimes (text: pandas.to_datetime)" if dates else "numbers"
+            raise TypeError(f"cuts must be {kind}, as the timestamps are; got {self.cuts!r}.")
+        cuts = check_timestamps(values, len(values), "cut")
+        if (np.diff(cuts) <= 0).any():
+            raise ValueError(f"cuts must increase; got {self.cuts!r}.")
+        return cuts
+
     def _check_sizes(self, n):
         """Rows in each test (before ties), after checking the parameters."""
         _check_share_and_splits(self.test_size, self.n_splits)
-        if not isinstance(self.keep_new_users, bool | np.bool_):
-            raise TypeError(f"keep_new_users must be a bool; got {self.keep_new_users!r}.")
         n_test = max(1, round(float(self.test_size) * n))
         if self.n_splits * n_test >= n:
             raise ValueError(

@@ -131,11 +131,7 @@ def check_timestamps(timestamps, n, per):
     inf raise, as an interaction without a time has no place in an order; so do strings,
     whose order is the alphabet's ("03/01/2020" before "12/31/2019"), not time's.
     """
-    if getattr(getattr(timestamps, "dtype", None), "tz", None) is not None:
-        timestamps = timestamps.to_numpy("datetime64[ns]")  # pandas, timezone-aware
-    times = np.asarray(timestamps)
-    if times.dtype == object:
-        times = _python_datetimes(times)
+    times = time_values(timestamps)
     if times.shape != (n,):
         raise ValueError(
             f"timestamps must have one entry per {per} ({n}); got shape {times.shape}."
@@ -152,6 +148,15 @@ def check_timestamps(timestamps, n, per):
     if not np.isfinite(times).all():
         raise ValueError("timestamps contain NaN or inf; every interaction needs a time.")
     return times
+
+
+def time_values(timestamps):
+    """``timestamps`` as an array: dates as datetime64 (timezone-aware ones as the instants
+    they are, in UTC), anything else as numpy reads it."""
+    if getattr(getattr(timestamps, "dtype", None), "tz", None) is not None:
+        timestamps = timestamps.to_numpy("datetime64[ns]")  # pandas, timezone-aware
+    times = np.asarray(timestamps)
+    return _python_datetimes(times) if times.dtype == object else times
 
 
 def _python_datetimes(times):

@@ -182,6 +182,35 @@ def test_global_time_split_rolls_forward_as_time_series_split_does(interactions)
         assert np.isin(interactions[test, 0], interactions[train, 0]).all()
 
 
+def test_global_time_split_cuts_at_given_times(interactions):
+    times = np.random.default_rng(0).permutation(len(interactions)) * 10.0
+    by_share = GlobalTimeSplit(times, test_size=0.1, n_splits=2, keep_new_users=True)
+    cuts = [times[test].min() for _, test in by_share.split(interactions)]
+    by_time = GlobalTimeSplit(times, cuts=cuts, keep_new_users=True)
+    assert by_time.get_n_splits() == 2
+    for ours, theirs in zip(by_time.split(interactions), by_share.split(interactions)):
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        np.testing.assert_array_equal(ours[1], theirs[1])
+    # dates, timezone-aware ones as instants: 23:00 and 01:30 in Paris are 21:00 and
+    # 23:30 UTC, both before midnight UTC
+    log = pd.DataFrame({"user": [0, 0, 1, 1], "item": [1, 2, 1, 3]})
+    when = pd.Series(pd.to_datetime(["2024-06-30 23:00", "2024-07-01 01:30"] * 2))
+    paris = when.dt.tz_localize("Europe/Paris")
+    for stamps, cut, test in [
+        (when, pd.to_datetime(["2024-07-01"]), [1, 3]),
+        (when, np.array(["2024-07-01T02:00"], dtype="datetime64[s]"), None),
+        (paris, [pd.Timestamp("2024-07-01", tz="Europe/Paris")], [1, 3]),
+        (paris, [pd.Timestamp("2024-06-30 22:00", tz="UTC")], [1, 3]),
+        (paris, pd.to_datetime(["2024-07-01"]).tz_localize("UTC"), None),
+    ]:
+        split = GlobalTimeSplit(stamps.to_numpy() if stamps.dt.tz is None else stamps, cuts=cut)
+        if test is None:
+            with pytest.raises(ValueError, match="Split 0 has no test row.*Pass other cuts"):
+                next(split.split(log))
+        else:
+            assert next(split.split(log))[1].tolist() == test
+
+
 def test_global_time_split_in_a_nested_search_by_column_name(interactions):
     times = np.random.default_rng(0).permutation(len(interactions))
     log = pd.DataFrame({"user": interactions[:, 0], "item": interactions[:, 1], "time": times})
@@ -218,10 +247,28 @@ def test_global_time_split_in_a_nested_search_by_column_name(interactions):
             ValueError,
             "Split 0 has no test row",
         ),  # fmt: skip
+        (GlobalTimeSplit(np.arange(8), cuts=[3], n_splits=2), ValueError, "cuts replace"),
+        (GlobalTimeSplit(np.arange(8), cuts=[3], test_size=0.5), ValueError, "cuts replace"),
+        (GlobalTimeSplit(np.arange(8), cuts=[]), ValueError, "cuts must be a 1-d"),
+        (GlobalTimeSplit(np.arange(8), cuts=[[3]]), ValueError, "cuts must be a 1-d"),
+        (GlobalTimeSplit(np.arange(8), cuts=[5, 3]), ValueError, "cuts must increase"),
+        (GlobalTimeSplit(np.arange(8), cuts=[3, 3]), ValueError, "cuts must increase"),
+        (GlobalTimeSplit(np.arange(8), cuts=[np.nan]), ValueError, "NaN"),
+        (GlobalTimeSplit(np.arange(8), cuts=[0]), ValueError, "Split 0 has no training row"),
         (
-            GlobalTimeSplit(np.r_[0, 0, 0, 0, 0, 0, 1, 1], n_splits=2, test_size=0.1),
-            ValueError,
-            "Split 0 has no test row",
+            GlobalTimeSplit(np.arange(8), cuts=pd.to_datetime(["2024-07-01"])),
+            TypeError,
+            "cuts must be numbers, as the timestamps are",
+        ),  # fmt: skip
+        (
+            GlobalTimeSplit(pd.date_range("2024-01-01", periods=8).to_numpy(), cuts=[3]),
+            TypeError,
+            "cuts must be datetimes",
+        ),  # fmt: skip
+        (
+            GlobalTimeSplit(pd.date_range("2024-01-01", periods=8).to_numpy(), cuts=["2024-01-05"]),
+            TypeError,
+            r"cuts must be datetimes \(text: pandas.to_datetime\)",
         ),  # fmt: skip
         (
             GlobalTimeSplit(np.arange(8), test_size=0.25),
@@ -252,7 +299,7 @@ def test_splitters_print_their_parameters():
         "UserHoldout(n_splits=3, random_state=None, test_size=0.1, user_column=0)"
     )
     assert repr(GlobalTimeSplit("time")) == (
-        "GlobalTimeSplit(keep_new_users=False, n_splits=1, test_size=0.2,\n"
+        "GlobalTimeSplit(cuts=None, keep_new_users=False, n_splits=1, test_size=0.2,\n"
         "        timestamps='time', user_column=0)"
     )
 
