@@ -120,13 +120,20 @@ def _add_evaluate(commands, data, model):
         "--time-split, the latest rows of all users are held out instead.",
     )
     evaluate.add_argument("--k", type=int, default=10, help="cutoff of the metrics (default: 10)")
-    evaluate.add_argument(
+    in_time = evaluate.add_mutually_exclusive_group()
+    in_time.add_argument(
         "--time-split",
         type=float,
         metavar="SHARE",
         help="hold out the latest SHARE (e.g. 0.2) of all rows by --time-col instead: one "
         "cut in time for every user (skncf.model_selection.GlobalTimeSplit), as a model "
         "deployed then would meet its data; users with no row before it are left out",
+    )
+    in_time.add_argument(
+        "--time-cut",
+        metavar="TIME",
+        help="as --time-split, but cut at TIME: hold out the rows at or after it (a date "
+        "such as 2024-07-01, or a number where --time-col holds numbers)",
     )
     _latest_option(evaluate, "the trained users")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -651,7 +658,7 @@ def _evaluate(args):
         print(json.dumps(report, indent=1))
         return
     held = "one per user"
-    if args.time_split is not None:
+    if args.time_split is not None or args.time_cut is not None:
         held = f"of {X[args.user_col].iloc[test].nunique()} users, after one cut in time"
     print(f"held out {len(test)} interactions ({held}), trained on {len(train)}")
     if len(train) + len(test) < len(X):
@@ -670,13 +677,33 @@ def _evaluation_split(args, times):
     """The splitter of ``evaluate``: each user's last row, or one cut in time."""
     from .model_selection import GlobalTimeSplit, LeaveLastOut
 
-    if args.time_split is None:
+    if args.time_split is None and args.time_cut is None:
         return LeaveLastOut(timestamps=times, random_state=args.seed)
+    option = "--time-split" if args.time_cut is None else "--time-cut"
     if times is None:
-        raise UserError("--time-split needs --time-col, the column of timestamps.")
+        raise UserError(f"{option} needs --time-col, the column of timestamps.")
+    if args.time_cut is not None:
+        return GlobalTimeSplit(times, cuts=[_cut_time(args.time_cut, times)])
     if not 0 < args.time_split < 1:
         raise UserError(f"--time-split must be a share in (0, 1); got {args.time_split:g}.")
     return GlobalTimeSplit(times, test_size=args.time_split)
+
+
+def _cut_time(text, times):
+    """--time-cut as a time of ``times``' kind: a datetime64 (read as :func:`_times`
+    reads dates, UTC where no offset is given) or a number."""
+    import pandas as pd
+
+    from .preprocessing import time_values
+
+    dates = time_values(times).dtype.kind == "M"  # a parquet file's datetimes, aware too
+    try:
+        if dates:
+            return pd.to_datetime(text, utc=True).tz_convert(None).to_datetime64()
+        return float(text)
+    except (ValueError, TypeError):
+        kind = "a date" if dates else "a number, as --time-col holds numbers"
+        raise UserError(f"--time-cut must be {kind}; got {text!r}.") from None
 
 
 def _in_cli_terms(recommend, *args, **options):

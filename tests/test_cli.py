@@ -598,9 +598,24 @@ def test_evaluate_time_split_holds_out_the_latest_rows_of_all_users(skncf, inter
     users = X.player.iloc[test].nunique()
     assert f"held out {len(test)} interactions (of {users} users, after one cut in time)" in text
     assert "left out 2 later interactions of users with none before the cut" in text
+    # --time-cut at the time the share cut at gives the same split, in numbers or dates
+    # (written in Paris time; a cut without an offset is read as UTC)
+    cut = log.time.iloc[test].min()
+    assert skncf(*args, "--time-cut", str(cut), "--json", cwd=folder).stdout == out.stdout
+    paris = pd.Timestamp("2024-03-01", tz="Europe/Paris") + pd.to_timedelta(log.time, "h")
+    log.assign(time=paris.astype(str)).to_csv(folder / "dated_plays.csv", index=False)
+    utc = paris.iloc[0] - pd.Timedelta(hours=log.time.iloc[0]) + pd.Timedelta(hours=cut)
+    at = utc.tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
+    dated = skncf("evaluate", "dated_plays.csv", *args[2:], "--time-cut", at, "--json",
+                  cwd=folder)  # fmt: skip
+    assert dated.returncode == 0 and dated.stdout == out.stdout, dated.stderr
     for extra, message in [
         (["--time-split", "0.2"], "--time-split needs --time-col"),
         (["--time-col", "time", "--time-split", "1.5"], "--time-split must be a share in (0, 1)"),
+        (["--time-cut", "5"], "--time-cut needs --time-col"),
+        (["--time-col", "time", "--time-cut", "July"], "--time-cut must be a number"),
+        (["--time-col", "time", "--time-cut", "0"], "Split 0 has no training row"),
+        (["--time-col", "time", "--time-cut", "5", "--time-split", "0.2"], "not allowed with"),
     ]:
         plain = ["evaluate", "timed_plays.csv", *COLUMNS, "--quiet", *QUICK]
         refused = skncf(*plain, *extra, cwd=folder)
