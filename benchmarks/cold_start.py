@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from common import data_option, print_table, required_data
 
 from skncf import NCFRecommender
+from skncf._data import features as skncf_features
 from skncf.datasets import load_movielens, load_movielens_features
 from skncf.metrics import hit_rate_at_k, ndcg_at_k
 
@@ -204,7 +205,7 @@ def cold_items(X, features, genres, seed, search):
     results = _learned(evaluate, valid, test, "item", features, indicators if search else None)
     for name, personal in (("genre popularity", False), ("user's genre shares", True)):
         scorer = lambda s, u, i, personal=personal: genre_scores(s, genres, u, i, personal)  # noqa: E731
-        results[name] = (evaluate(test, scorer), 0.0, {})
+        results[name] = (evaluate(test, scorer), 0.0, {}, None)
     return results
 
 
@@ -223,15 +224,17 @@ def _learned(evaluate, valid, test, side, features, indicators):
 
 
 def _tuned(evaluate, valid, test, method, side, table, grid):
-    """(figures, seconds, setting) on test of the setting best on validation (NDCG)."""
+    """(figures, seconds, setting, its validation NDCG@10) on test of the setting best on
+    validation (NDCG@10)."""
 
     def scorer(params):
         return lambda split, users, items: method(split, side, table, params, users, items)
 
-    best = max(grid, key=lambda params: evaluate(valid, scorer(params))[1].mean())
+    found = [evaluate(valid, scorer(params))[1].mean() for params in grid]
+    best = grid[int(np.argmax(found))]
     tic = time.perf_counter()
     figures = evaluate(test, scorer(best))
-    return figures, time.perf_counter() - tic, best
+    return figures, time.perf_counter() - tic, best, max(found)
 
 
 def cold_users(X, timestamps, features, seed, search):
@@ -258,7 +261,7 @@ def cold_users(X, timestamps, features, seed, search):
     results = _learned(evaluate, valid, test, "user", features, indicators if search else None)
     for name, by in (("global popularity", {}), ("popularity in (gender, age decade)", groups)):
         scorer = lambda s, u, i, by=by: group_popularity(s, by, u, i)  # noqa: E731
-        results[name] = (evaluate(test, scorer), 0.0, {})
+        results[name] = (evaluate(test, scorer), 0.0, {}, None)
     return results
 
 
@@ -274,7 +277,15 @@ def main():
     data_option(parser, "SKNCF_ML100K", "the MovieLens-100K folder")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-lightfm", action="store_true", help="skip LightFM")
+    parser.add_argument(
+        "--row-norm",
+        type=float,
+        help="the length of encoded feature rows (skncf._data.features.ROW_NORM, a "
+        "private constant set here to probe it; default: skncf's)",
+    )
     args = parser.parse_args()
+    if args.row_norm is not None:
+        skncf_features.ROW_NORM = args.row_norm
     folder = required_data(args, parser)
     ratings = load_movielens(folder)
     X = ratings.X
@@ -297,10 +308,13 @@ def main():
         for name in runs[0]:
             figures = np.array([[f.mean() for f in r[name][0]] for r in runs])
             chosen = "; ".join(str(r[name][2]) for r in runs if r[name][2])
+            valid = [r[name][3] for r in runs if r[name][3] is not None]
             rows.append([name, *(f"{m:.4f} ± {s:.4f}" for m, s in
                                  zip(figures.mean(axis=0), figures.std(axis=0))),
-                         f"{np.mean([r[name][1] for r in runs]):.1f}", chosen or "-"])  # fmt: skip
-        print_table(["method", *names, "fit + score (s)", "chosen on validation"], rows)
+                         f"{np.mean([r[name][1] for r in runs]):.1f}",
+                         f"{np.mean(valid):.4f}" if valid else "-", chosen or "-"])  # fmt: skip
+        print_table(["method", *names, "fit + score (s)", "its validation NDCG@10",
+                     "chosen on validation"], rows)  # fmt: skip
         print("\nskncf minus each method, paired by user (all seeds' test users; ± s.e.)")
         print_table(["method", *names], [[name, *paired(runs, name)] for name in runs[0]
                                          if name != "skncf"])  # fmt: skip

@@ -11,7 +11,11 @@ users), which separates an effect of the features from which users a split happe
 hold.
 
     python benchmarks/warm_features.py --data ../shared/data/ml1m-half/ml1m-half \\
-        --movielens ../shared/data/ml-1m [--validation]
+        --movielens ../shared/data/ml-1m [--validation [--folds 3]]
+
+With ``--validation --folds N``, N successive leave-last-out folds of the training split
+(each user's latest interaction, then the one before, ...) are scored, and every figure
+pools them: more users' hits behind each paired change, for choices made on validation.
 """
 
 import argparse
@@ -28,6 +32,7 @@ from common import (
 )
 
 from skncf import NCFRecommender
+from skncf._data import features as skncf_features
 from skncf.datasets import load_movielens_features, load_ncf_split
 from skncf.metrics import full_ranking_per_user
 
@@ -53,39 +58,77 @@ def main():
         action="store_true",
         help="score each user's latest training interaction instead of the test split",
     )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=1,
+        help="with --validation, score this many folds, each one interaction earlier in "
+        "every user's history than the last; figures are pooled over them",
+    )
+    parser.add_argument(
+        "--row-norm",
+        type=float,
+        help="the length of encoded feature rows (skncf._data.features.ROW_NORM, a "
+        "private constant set here to probe it; default: skncf's)",
+    )
     args = parser.parse_args()
+    if args.folds > 1 and not args.validation:
+        parser.error("--folds needs --validation: the test split is one fold")
+    if args.row_norm is not None:
+        skncf_features.ROW_NORM = args.row_norm
     prefix = required_data(args, parser)
-    split = load_ncf_split(prefix)
-    if args.validation:
-        split = validation_split(split)
+    splits = [load_ncf_split(prefix)]
+    for _ in range(args.folds if args.validation else 0):
+        splits.append(validation_split(splits[-1]))
+    splits = splits[1:] if args.validation else splits
     users, items = split_features(prefix, args.movielens)
-    train_users = np.unique(split.train[:, 0])
-    train_items = np.unique(split.train[:, 1])
-    users, items = users.loc[train_users], items.loc[items.index.isin(train_items)]
-    settings = {
-        "no features": {},
-        "item features": {"item_features": items},
-        "user and item features": {"item_features": items, "user_features": users},
-    }
-    keys = ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
     rows, hits = [], {}
-    for name, params in settings.items():
+    for name, sides in SETTINGS.items():
         found, times, hits[name] = [], [], []
-        for seed in range(args.seeds):
-            rec, seconds = median_seconds(
-                lambda p=params, s=seed: NCFRecommender(random_state=s, **p).fit(split.train), 1
-            )
-            found.append([skncf_metrics(rec, split)[key] for key in keys])
-            times.append(seconds)
-            per_user, _ = full_ranking_per_user(rec, split.test, metrics=("hit_rate",))
-            hits[name].append(per_user["hit_rate"])
+        for split in splits:
+            params = fold_features(split, users, items, sides)
+            fold = scored_fits(split, params, args.seeds)
+            found += fold[0]
+            times += fold[1]
+            hits[name].append(fold[2])
+        change = np.concatenate([np.mean(a, 0) - np.mean(b, 0)
+                                 for a, b in zip(hits[name], hits["no features"])])  # fmt: skip
         mean, sd = np.mean(found, axis=0), np.std(found, axis=0)
-        change = np.mean(hits[name], axis=0) - np.mean(hits["no features"], axis=0)
         rows.append([name, *(f"{m:.4f} ± {d:.4f}" for m, d in zip(mean, sd)),
                      f"{change.mean():+.4f} ± {change.std() / np.sqrt(len(change)):.4f}",
                      f"{np.median(times):.1f}"])  # fmt: skip
     print_table(["ml1m-half", "full HR@10", "full NDCG@10", "sampled HR@10", "sampled NDCG@10",
                  "full HR@10 change, paired (± s.e.)", "fit (s, median)"], rows)  # fmt: skip
+
+
+SETTINGS = {
+    "no features": (),
+    "item features": ("item",),
+    "user and item features": ("item", "user"),
+}
+
+
+def fold_features(split, users, items, sides):
+    """The feature parameters of ``sides``, restricted to the ids that ``split`` trains."""
+    tables = {
+        "user": users.loc[np.unique(split.train[:, 0])],
+        "item": items.loc[items.index.isin(np.unique(split.train[:, 1]))],
+    }
+    return {f"{side}_features": tables[side] for side in sides}
+
+
+def scored_fits(split, params, seeds):
+    """One fit per seed: (the protocol's four figures, fit seconds, per-user hits) each."""
+    keys = ("full_hr", "full_ndcg", "sampled_hr", "sampled_ndcg")
+    found, times, hits = [], [], []
+    for seed in range(seeds):
+        rec, seconds = median_seconds(
+            lambda s=seed: NCFRecommender(random_state=s, **params).fit(split.train), 1
+        )
+        found.append([skncf_metrics(rec, split)[key] for key in keys])
+        times.append(seconds)
+        hits.append(full_ranking_per_user(rec, split.test, metrics=("hit_rate",))[0]["hit_rate"])
+    return found, times, hits
 
 
 if __name__ == "__main__":

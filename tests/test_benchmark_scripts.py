@@ -546,9 +546,18 @@ def test_cold_start_runs_both_sides_end_to_end(tmp_path, monkeypatch, capsys):
         cold_start, "SKNCF_GRID", [dict(id_embeddings=False, latent_dim=4, epochs=2)]
     )
     argv = ["cold_start.py", "--data", str(folder), "--seeds", "1", "--no-lightfm"]
-    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "argv", argv + ["--row-norm", "0.2"])
+    norm = cold_start.skncf_features.ROW_NORM
+    monkeypatch.setattr(cold_start.skncf_features, "ROW_NORM", norm)  # put back after
     cold_start.main()
+    assert cold_start.skncf_features.ROW_NORM == 0.2
     lines = capsys.readouterr().out.splitlines()
+    tables = [line for line in lines if line.count(" | ") >= 5]  # not the paired ones
+    assert sum(line.startswith("| skncf") for line in tables) == 3  # 2 item fits, 1 user
+    for line in tables:  # the validation NDCG@10 of what validation chose: skncf's alone
+        if line.startswith(("| skncf", "| genre popularity |")):
+            cell = line.split(" | ")[-2]
+            assert (0 <= float(cell) <= 1) if line.startswith("| skncf") else cell == "-"
     for row in ("| skncf |", "| skncf, items added after fit |", "| genre popularity |",
                 "| global popularity |", "| popularity in (gender, age decade) |"):  # fmt: skip
         assert sum(line.startswith(row) for line in lines) >= 1, row
@@ -556,11 +565,15 @@ def test_cold_start_runs_both_sides_end_to_end(tmp_path, monkeypatch, capsys):
     assert len(paired) == 2 and paired[1].count("±") == 4  # the table, then the paired row
 
 
-@pytest.mark.parametrize("validation", [[], ["--validation"]])
+@pytest.mark.parametrize(
+    "validation", [[], ["--validation"], ["--validation", "--folds", "2", "--row-norm", "0.1"]]
+)
 def test_warm_features_compares_feature_sets_paired_by_user(
     tmp_path, monkeypatch, capsys, validation
 ):
     import warm_features
+
+    from skncf._data import features
 
     write_split(tmp_path / "toy", np.random.default_rng(8))  # users 0-11, items 0-39
     genres = ["Comedy", "Action|Drama"]
@@ -573,6 +586,11 @@ def test_warm_features_compares_feature_sets_paired_by_user(
     (tmp_path / "toy.items.tsv").write_text("\n".join(table) + "\n")
     argv = ["warm_features.py", "--data", str(tmp_path / "toy"), "--seeds", "2"]
     monkeypatch.setattr(sys, "argv", argv + ["--movielens", str(tmp_path / "ml-1m"), *validation])
+    default_norm = features.ROW_NORM
+    monkeypatch.setattr(features, "ROW_NORM", default_norm)  # put back after the test
+    folds = []
+    fold_of = warm_features.validation_split
+    monkeypatch.setattr(warm_features, "validation_split", lambda s: folds.append(1) or fold_of(s))
     warm_features.main()
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows[1:]] == [  # after the header
@@ -581,6 +599,18 @@ def test_warm_features_compares_feature_sets_paired_by_user(
         "| user and item features",
     ]
     assert rows[1].split(" | ")[5] == "+0.0000 ± 0.0000"  # no features against itself
+    assert len(folds) == (2 if "--folds" in validation else len(validation))
+    assert features.ROW_NORM == (0.1 if "--row-norm" in validation else default_norm)
+
+
+def test_warm_features_folds_need_validation(monkeypatch, capsys):
+    import warm_features
+
+    monkeypatch.setattr(sys, "argv", ["warm_features.py", "--data", "x", "--movielens", "y",
+                                      "--folds", "3"])  # fmt: skip
+    with pytest.raises(SystemExit):
+        warm_features.main()
+    assert "--folds needs --validation" in capsys.readouterr().err
 
 
 def test_distribute_times_every_strategy_in_its_own_process():
