@@ -33,7 +33,9 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._data import features as feature_encoding
 from ._data.features import (
+    LEGACY_ROW_NORM,
     check_covered,
     check_features,
     check_id_column,
@@ -675,6 +677,8 @@ class NCFRecommender(
         frame, X = X, self._validated(X, reset=not keep)
         y, sample_weight = self._check_fit_targets(X, y, sample_weight)
         ids = self._fit_ids(frame, X, keep, tables)
+        if not keep:  # rows given later are scaled to the same length (_row_norm)
+            self._feature_row_norm = feature_encoding.ROW_NORM
         encoders, self._feature_rows, encoder_tables = self._encode_features(tables, ids, keep)
         self._feature_width = {side: rows.shape[1] for side, rows in self._feature_rows.items()}
         seed = check_random_state(self.random_state).randint(2**31 - 1)
@@ -736,7 +740,9 @@ class NCFRecommender(
             name = f"{side}_features"
             labels = ids.users_ if side == "user" else ids.items_
             encoders[side] = fit_encoder(self.features_encoder, table, name)
-            rows[side] = encoded_rows(encoders[side], feature_ids, table, labels, name)
+            rows[side] = encoded_rows(
+                encoders[side], feature_ids, table, labels, name, self._row_norm()
+            )
             if isinstance(self.features_encoder, str) and encoders[side] is not None:
                 encoder_tables[side] = table
         return encoders, rows, encoder_tables
@@ -761,11 +767,20 @@ class NCFRecommender(
         for side, (feature_ids, table) in tables.items():
             labels = ids.users_ if side == "user" else ids.items_
             encoders[side] = self.feature_encoders_.get(side)
-            encoded = encoded_later(encoders[side], table, widths[side], f"{side}_features")
+            name = f"{side}_features"
+            encoded = encoded_later(encoders[side], table, widths[side], name, self._row_norm())
             fitted = np.zeros((len(labels), widths[side]), np.float32)  # ids not in the table
             fitted[ids.old_codes[side == "item"]] = fitted_tables[side].get_weights()[0]
             rows[side] = in_code_order(encoded, feature_ids, labels, fitted)
         return encoders, rows, getattr(self, "_encoder_tables", {})
+
+    def _row_norm(self):
+        """The length that fit scaled encoded feature rows to, and so rows given later.
+
+        Estimators fit before the length was recorded (pickled then) used
+        ``LEGACY_ROW_NORM``; model files record it (:func:`load`).
+        """
+        return getattr(self, "_feature_row_norm", LEGACY_ROW_NORM)
 
     def _residual_variance(self, interactions):
         """Ratings: the mean squared training residual on the [0, 1] scale (fold-in's)."""
@@ -1522,6 +1537,7 @@ def load(path: str | os.PathLike[str] | BinaryIO) -> NCFRecommender:
     estimator = NCFRecommender().set_params(**state["params"])
     estimator._validate_params()
     estimator._feature_width = state["feature_width"]
+    estimator._feature_row_norm = state["feature_row_norm"]
     users, items = state["users"], state["items"]
     graph = estimator._build_graph(
         estimator._trained_architecture(), len(users), len(items), iter(range(1000))

@@ -73,6 +73,7 @@ class FileMethods(FittedState):
             "scalars": (self._rating_offset, self._rating_scale, self._fallback),
             "rating_noise": self._rating_noise,
             "feature_width": getattr(self, "_feature_width", {}),
+            "feature_row_norm": self._row_norm(),
             "feature_tables": (
                 getattr(self, "_encoder_tables", {}),
                 getattr(self, "feature_encoders_", {}),
@@ -223,7 +224,8 @@ class FileMethods(FittedState):
         module = ServingModule(
             self._scorer.logits_of, self.model_.weights, self.users_, self.items_, self.seen_,
             self._popularity, self._activity(), output, self._fallback,
-            strict=self.handle_unknown == "error", prior=prior, feature_width=width,
+            strict=self.handle_unknown == "error", prior=prior,
+            features=None if width is None else (width, self._row_norm()),
             attributes=attribute_encoder(encoder), history=self._history_fold_in(), fill=fill,
         )  # fmt: skip
         write_saved_model(path, module)

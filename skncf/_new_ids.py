@@ -232,7 +232,7 @@ class NewIdsMethods(FittedState):
         if names is not None:
             check_id_column(ids, table, names[self._id_columns_[side == "item"]], name)
         encoder = getattr(self, "feature_encoders_", {}).get(side)
-        rows = encoded_later(encoder, table, width, name)
+        rows = encoded_later(encoder, table, width, name, self._row_norm())
         order = np.argsort(ids, kind="stable")
         return ids[order], rows[order]
 

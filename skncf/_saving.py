@@ -29,11 +29,13 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from ._data.features import LEGACY_ROW_NORM
 from ._saving_tables import keep_tables, load_tables
 
 FORMAT = "skncf-model"
 # 2: the parameter ``model`` renamed ``architecture`` (version 1 files load as before)
-FORMAT_VERSION = 2
+# 3: the length of encoded feature rows recorded (earlier files: LEGACY_ROW_NORM)
+FORMAT_VERSION = 3
 _METADATA, _ARRAYS = "metadata.json", "arrays.npz"
 
 
@@ -60,6 +62,7 @@ def write_model(path, state, version):
         **dict(zip(("rating_offset", "rating_scale", "fallback"), map(float, state["scalars"]))),
         "rating_noise": state["rating_noise"],
         "feature_width": state["feature_width"],
+        "feature_row_norm": float(state["feature_row_norm"]),
         "feature_tables": tables,
         "history": {key: [float(v) for v in values] for key, values in state["history"].items()},
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
@@ -132,8 +135,10 @@ def read_model(path):
     ``layer/index``), ``n_features_in``, ``feature_names_in`` (a list or None),
     ``id_columns``, ``scalars`` (rating offset, scale, fallback), ``rating_noise`` (the
     mean squared training residual of ratings on the [0, 1] scale, which fold-in uses;
-    None for implicit feedback), ``feature_tables`` (``{side: (table, fitted default
-    encoder)}`` of the tables the file keeps) and ``history``.
+    None for implicit feedback), ``feature_width`` (``{side: encoded width}``),
+    ``feature_row_norm`` (the length fit scaled encoded feature rows to),
+    ``feature_tables`` (``{side: (table, fitted default encoder)}`` of the tables the
+    file keeps) and ``history``.
     """
     check_path(path)
     name = source_name(path)
@@ -195,6 +200,7 @@ def _state(metadata, arrays):
             "rating_noise", 1 / 16 if params.get("feedback") == "explicit" else None
         ),
         "feature_width": metadata.get("feature_width", {}),
+        "feature_row_norm": metadata.get("feature_row_norm", LEGACY_ROW_NORM),
         "feature_tables": load_tables(metadata.get("feature_tables", {}), arrays),
         "history": {key: list(values) for key, values in metadata["history"].items()},
     }

@@ -5,7 +5,8 @@ or as ``(ids, table)``: a DataFrame (pandas, or polars converted to pandas), or 
 array or a sparse matrix, already numeric. DataFrames go through an encoder, by default
 :func:`default_encoder` (scikit-learn's own: imputation, scaling, one-hot); matrices are
 used as they are unless an encoder is given. The result is one dense float32 row of
-length ``ROW_NORM`` per id, in code order, which the graph keeps in a non-trainable table
+length ``ROW_NORM`` per id (a model fit with another length keeps its own), in code
+order, which the graph keeps in a non-trainable table
 (:func:`skncf._graph.graphs.set_feature_tables`).
 """
 
@@ -33,11 +34,14 @@ MAX_FEATURE_FLOATS = 1 << 28
 N_BINS = 10
 # Encoded rows are scaled to this length. Adam moves a projection's weights by about the
 # learning rate a step whatever the rows' scale, so the scale sets how fast the features'
-# part of an embedding moves against the id part. ml1m-half's validation split, item
-# features (both sides), full HR@10: length 1: 0.098 (0.098), 0.5: 0.104 (0.096), 0.3:
-# 0.103 (0.102), 0.2: 0.097 (0.101), 0.1: 0.096 (0.098); no features 0.097. Cold start
-# (benchmarks/cold_start.py) ranked alike at lengths 0.3, 1 and 3.
-ROW_NORM = 0.3
+# part of an embedding moves against the id part. 0.1 was chosen on validation: on three
+# folds of ml1m-half it left warm users' and items' ranking where it was without features,
+# which 0.3 did not, and cold start ranked as well (benchmarks/README.md, "Side features
+# on warm users and items"). A fitted model keeps the length it was fit with.
+ROW_NORM = 0.1
+# The length of models fit before it was recorded (model files of format version 2 and
+# earlier, pickles): rows given them later are scaled as their fit's were.
+LEGACY_ROW_NORM = 0.3
 
 
 def default_encoder():
@@ -294,13 +298,14 @@ def transform_quietly(encoder, table):
         return encoder.transform(table)
 
 
-def encoded_rows(encoder, ids, table, labels, name):
+def encoded_rows(encoder, ids, table, labels, name, norm):
     """The encoded features in the code order of ``labels``, float32, one row per label.
 
-    Each row is scaled to length ``ROW_NORM``. Every label must have a row in the table
-    (``ids``); rows for other ids are dropped.
+    Each row is scaled to length ``norm`` (``ROW_NORM`` for a new fit). Every label must
+    have a row in the table (``ids``); rows for other ids are dropped.
     """
-    rows = _scaled_rows(table if encoder is None else transform_quietly(encoder, table), name)
+    encoded = table if encoder is None else transform_quietly(encoder, table)
+    rows = _scaled_rows(encoded, name, norm)
     return in_code_order(rows, ids, labels)
 
 
@@ -317,11 +322,12 @@ def in_code_order(rows, ids, labels, out=None):
     return out
 
 
-def encoded_later(encoder, table, width, name):
+def encoded_later(encoder, table, width, name, norm):
     """Rows of a table given after ``fit``, encoded as ``fit``'s were, in its order.
 
-    ``encoder`` is the side's fitted encoder (None: ``fit`` used a matrix as given) and
-    ``width`` the encoded width of ``fit``'s table; a table whose columns differ raises.
+    ``encoder`` is the side's fitted encoder (None: ``fit`` used a matrix as given),
+    ``width`` the encoded width of ``fit``'s table and ``norm`` the length its rows were
+    scaled to; a table whose columns differ raises.
     """
     if encoder is None and hasattr(table, "columns"):
         raise TypeError(
@@ -340,7 +346,7 @@ def encoded_later(encoder, table, width, name):
         raise ValueError(
             f"{name} has {table.shape[1]} encoded columns; the model was fit with {width}."
         )
-    return _scaled_rows(table, name)
+    return _scaled_rows(table, name, norm)
 
 
 def _check_no_new_columns(encoder, table, name):
@@ -362,7 +368,7 @@ def _check_no_new_columns(encoder, table, name):
         )
 
 
-def _scaled_rows(rows, name):
+def _scaled_rows(rows, name, norm):
     rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
     rows = rows.astype(np.float32)
     if rows.size > MAX_FEATURE_FLOATS:
@@ -385,7 +391,7 @@ def _scaled_rows(rows, name):
     # and one-hot blocks add up to a norm of several, which drowned the id embeddings
     # (ml1m-half validation, full HR@10: 0.089 with raw rows, 0.097 unit, 0.097 none)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return ROW_NORM * rows / np.where(norms > 0, norms, 1)
+    return norm * rows / np.where(norms > 0, norms, 1)
 
 
 def _coverage_advice(feature_ids, wanted, what):

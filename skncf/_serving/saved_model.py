@@ -54,7 +54,6 @@ import numpy as np
 import tensorflow as tf
 
 from .._compat import backing_variable, without_debugging_ops
-from .._data.features import ROW_NORM
 from .scoring import unit_vectors
 
 WEIGHT_MESSAGE = "weight must be finite and non-negative (0: no interaction)"
@@ -101,8 +100,9 @@ class ServingModule(tf.Module):
         Raise on unknown ids (``handle_unknown="error"``).
     prior : UserPrior or None, default=None
         Fold-in's prior, of a model with user features: adds ``recommend_new``.
-    feature_width : int or None, default=None
-        The width of the encoded user features (with ``prior``).
+    features : (width, row_norm) or None, default=None
+        The width of the encoded user features (with ``prior``) and the length fit
+        scaled their rows to.
     attributes : AttributeEncoder or None, default=None
         The user features' default encoder as TensorFlow ops (with ``prior``): adds
         ``recommend_from_attributes``.
@@ -117,7 +117,7 @@ class ServingModule(tf.Module):
 
     def __init__(
         self, logits_of, variables, users, items, seen, popularity, activity, output,
-        fallback, strict, prior=None, feature_width=None, attributes=None, history=None,
+        fallback, strict, prior=None, features=None, attributes=None, history=None,
         fill=None,
     ):  # fmt: skip
         super().__init__(name="skncf")
@@ -136,6 +136,8 @@ class ServingModule(tf.Module):
         self.n_items, self.n_users = len(items), len(users)
         self.output, self.fallback, self.strict = output, float(fallback), strict
         self.fill = dict(fill or {"item": None, "user": None})
+        feature_width, row_norm = features or (None, None)
+        self.row_norm: float | None = row_norm
         self.score = tf.function(
             self._score,
             input_signature=[tf.TensorSpec([None], self.user_dtype, name="user"),
@@ -376,9 +378,9 @@ class ServingModule(tf.Module):
     def _feature_means(self, features):
         """The prior means of users with encoded ``features``, scaled as fit scaled them."""
         tf.debugging.assert_all_finite(features, "user_features hold NaN or infinite values")
-        # to length ROW_NORM, as skncf._data.features scales fit's rows (tested to agree)
+        # to fit's length, as skncf._data.features scales fit's rows (tested to agree)
         norms = tf.norm(features, axis=1, keepdims=True)
-        return self.prior_means(ROW_NORM * features / tf.where(norms > 0, norms, 1.0))
+        return self.prior_means(self.row_norm * features / tf.where(norms > 0, norms, 1.0))
 
     def _recommend_from_attributes(self, k, *columns):
         """:meth:`_recommend_new` of users' raw attributes, encoded as fit encoded them.
