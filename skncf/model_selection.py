@@ -122,6 +122,10 @@ class _UserSplitter(BaseCrossValidator):
         n_splits : int
             How many ``(train, test)`` pairs :meth:`split` yields.
         """
+        return self._n_splits()
+
+    def _n_splits(self):
+        """What :meth:`get_n_splits` returns: ``n_splits``, unless a subclass knows better."""
         return self.n_splits
 
     def split(self, X, y=None, groups=None):
@@ -355,19 +359,7 @@ class GlobalTimeSplit(_UserSplitter):
         self.keep_new_users = keep_new_users
         self.cuts = cuts
 
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """The number of splits :meth:`split` yields: ``n_splits``, or one per cut.
-
-        Parameters
-        ----------
-        X, y, groups : None
-            Unused, for scikit-learn's splitter interface.
-
-        Returns
-        -------
-        n_splits : int
-            How many ``(train, test)`` pairs :meth:`split` yields.
-        """
+    def _n_splits(self):
         return self.n_splits if self.cuts is None else len(self._given_cuts(dates=None))
 
     def _splits(self, users, X):
