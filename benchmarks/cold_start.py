@@ -33,10 +33,9 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from common import data_option, print_table, required_data
+from common import data_option, print_table, required_data, row_norm_option, use_row_norm
 
 from skncf import NCFRecommender
-from skncf._data import features as skncf_features
 from skncf.datasets import load_movielens, load_movielens_features
 from skncf.metrics import hit_rate_at_k, ndcg_at_k
 
@@ -277,15 +276,9 @@ def main():
     data_option(parser, "SKNCF_ML100K", "the MovieLens-100K folder")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-lightfm", action="store_true", help="skip LightFM")
-    parser.add_argument(
-        "--row-norm",
-        type=float,
-        help="the length of encoded feature rows (skncf._data.features.ROW_NORM, a "
-        "private constant set here to probe it; default: skncf's)",
-    )
+    row_norm_option(parser)
     args = parser.parse_args()
-    if args.row_norm is not None:
-        skncf_features.ROW_NORM = args.row_norm
+    use_row_norm(args)
     folder = required_data(args, parser)
     ratings = load_movielens(folder)
     X = ratings.X

@@ -36,6 +36,24 @@ def required_data(args, parser):
     return args.data
 
 
+def row_norm_option(parser):
+    """Add ``--row-norm``: a probe of the feature rows' length, see :func:`use_row_norm`."""
+    parser.add_argument(
+        "--row-norm",
+        type=float,
+        help="the length of encoded feature rows (skncf._data.features.ROW_NORM, a "
+        "private constant set here to probe it; default: skncf's)",
+    )
+
+
+def use_row_norm(args):
+    """Set skncf's feature rows' length to ``--row-norm``, where given, for later fits."""
+    from skncf._data import features
+
+    if args.row_norm is not None:
+        features.ROW_NORM = args.row_norm
+
+
 def median_seconds(call, repeats):
     """``call()``'s last result and the median seconds of ``repeats`` calls."""
     seconds = []

@@ -27,12 +27,13 @@ from common import (
     median_seconds,
     print_table,
     required_data,
+    row_norm_option,
     skncf_metrics,
+    use_row_norm,
     validation_split,
 )
 
 from skncf import NCFRecommender
-from skncf._data import features as skncf_features
 from skncf.datasets import load_movielens_features, load_ncf_split
 from skncf.metrics import full_ranking_per_user
 
@@ -65,17 +66,11 @@ def main():
         help="with --validation, score this many folds, each one interaction earlier in "
         "every user's history than the last; figures are pooled over them",
     )
-    parser.add_argument(
-        "--row-norm",
-        type=float,
-        help="the length of encoded feature rows (skncf._data.features.ROW_NORM, a "
-        "private constant set here to probe it; default: skncf's)",
-    )
+    row_norm_option(parser)
     args = parser.parse_args()
     if args.folds > 1 and not args.validation:
         parser.error("--folds needs --validation: the test split is one fold")
-    if args.row_norm is not None:
-        skncf_features.ROW_NORM = args.row_norm
+    use_row_norm(args)
     prefix = required_data(args, parser)
     splits = [load_ncf_split(prefix)]
     for _ in range(args.folds if args.validation else 0):

@@ -563,13 +563,13 @@ def _recency_weights(args, users, times):
     """``recency_weights`` of the rows (``--recency``), or None without the option."""
     from .preprocessing import recency_weights
 
+    if not _recency_asked(args):
+        return None
     options = {
         name: value
         for name, value in (("boost", args.recency_boost), ("half_life", args.recency_half_life))
         if value is not None
     }
-    if not (args.recency or options):
-        return None
     if times is None:
         raise UserError("--recency needs --time-col, the column of timestamps.")
     try:
@@ -579,11 +579,16 @@ def _recency_weights(args, users, times):
         raise UserError(message.replace("half_life", "--recency-half-life")) from None
 
 
+def _recency_asked(args):
+    """Whether --recency, or one of the options that imply it, is given."""
+    return args.recency or args.recency_boost is not None or args.recency_half_life is not None
+
+
 def _check_time_col_has_a_use(args, uses):
     """Refuse --time-col where none of the options ``uses`` that read it is given: a
     column that changes nothing must not look as if it did."""
-    recency = args.recency or args.recency_boost is not None or args.recency_half_life is not None
-    if args.time_col is not None and not (recency or getattr(args, "latest", None) is not None):
+    latest = getattr(args, "latest", None) is not None  # fit has no --latest
+    if args.time_col is not None and not (_recency_asked(args) or latest):
         raise UserError(f"--time-col is read only by {uses}; add one, or leave --time-col out.")
 
 
@@ -815,8 +820,7 @@ def _ranker(args, rec):
     """``(recommend, users, options)``: whom to rank, by which ``recommend``, how."""
     new_users = args.history is not None or args.user_features is not None
     known_users = args.users is not None or args.users_file is not None or args.all_users
-    timed = (args.time_col, args.recency_boost, args.recency_half_life)
-    if args.history is None and (args.recency or any(v is not None for v in timed)):
+    if args.history is None and (_recency_asked(args) or args.time_col is not None):
         raise UserError("--time-col and --recency weight the rows of a --history file; give one.")
     if args.history is not None:
         _check_time_col_has_a_use(args, "--recency and --latest")

@@ -81,9 +81,15 @@ def _check_share_and_splits(test_size, n_splits):
 
 def _row_times(timestamps, X):
     """``timestamps`` (an array, or a column name of ``X``) as numbers, one per row."""
+    return check_timestamps(_row_time_values(timestamps, X), len(X), "row of X")
+
+
+def _row_time_values(timestamps, X):
+    """``timestamps`` (an array, or a column name of ``X``) as :func:`time_values` reads
+    them: datetime64 where they are dates."""
     if isinstance(timestamps, str):
         timestamps = _named_column(X, timestamps, "timestamps")
-    return check_timestamps(timestamps, len(X), "row of X")
+    return time_values(timestamps)
 
 
 def _rank_within_user(users, keys):
@@ -365,10 +371,7 @@ class GlobalTimeSplit(_UserSplitter):
     def _splits(self, users, X):
         if self.timestamps is None:
             raise TypeError("GlobalTimeSplit needs timestamps: an array or a column name.")
-        if isinstance(self.timestamps, str):
-            values = time_values(_named_column(X, self.timestamps, "timestamps"))
-        else:
-            values = time_values(self.timestamps)
+        values = _row_time_values(self.timestamps, X)
         times = check_timestamps(values, len(X), "row of X")
         cuts = self._cut_times(times, dates=values.dtype.kind == "M")
         for j, cut in enumerate(cuts):
@@ -377,15 +380,13 @@ class GlobalTimeSplit(_UserSplitter):
             if j + 1 < len(cuts):
                 test &= times < cuts[j + 1]
             if not test.any() or not train.any():
+                advice = (
+                    "fewer n_splits or another test_size" if self.cuts is None else "other cuts"
+                )
                 raise ValueError(
                     f"Split {j} has no {'test' if train.any() else 'training'} row: the "
                     f"log's times ({len(np.unique(times))} distinct) leave nothing on that "
-                    "side of its cut. Pass "
-                    + (
-                        "other cuts."
-                        if self.cuts is not None
-                        else "fewer n_splits or another test_size."
-                    )
+                    f"side of its cut. Pass {advice}."
                 )
             if not self.keep_new_users:
                 test &= np.bincount(users[train], minlength=users.max() + 1)[users] > 0

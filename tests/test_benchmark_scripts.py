@@ -541,16 +541,18 @@ def write_movielens_100k(folder, rng, n_users=40, n_items=30):
 def test_cold_start_runs_both_sides_end_to_end(tmp_path, monkeypatch, capsys):
     import cold_start
 
+    from skncf._data import features as skncf_features
+
     folder = write_movielens_100k(tmp_path / "ml-100k", np.random.default_rng(7))
     monkeypatch.setattr(
         cold_start, "SKNCF_GRID", [dict(id_embeddings=False, latent_dim=4, epochs=2)]
     )
     argv = ["cold_start.py", "--data", str(folder), "--seeds", "1", "--no-lightfm"]
     monkeypatch.setattr(sys, "argv", argv + ["--row-norm", "0.2"])
-    norm = cold_start.skncf_features.ROW_NORM
-    monkeypatch.setattr(cold_start.skncf_features, "ROW_NORM", norm)  # put back after
+    norm = skncf_features.ROW_NORM
+    monkeypatch.setattr(skncf_features, "ROW_NORM", norm)  # put back after
     cold_start.main()
-    assert cold_start.skncf_features.ROW_NORM == 0.2
+    assert skncf_features.ROW_NORM == 0.2
     lines = capsys.readouterr().out.splitlines()
     tables = [line for line in lines if line.count(" | ") >= 5]  # not the paired ones
     assert sum(line.startswith("| skncf") for line in tables) == 3  # 2 item fits, 1 user
