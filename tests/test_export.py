@@ -367,6 +367,16 @@ def test_k_is_chosen_per_call_and_checked(gmf_export):
         served(user=users, k=tf.constant(0))
 
 
+def test_a_model_without_user_features_has_no_signatures_that_take_them(gmf_export):
+    signatures = gmf_export[2]
+    assert "recommend_from_history" in signatures
+    for name in (
+        "recommend_new", "recommend_from_attributes",
+        "recommend_from_history_and_features", "recommend_from_history_and_attributes",
+    ):  # fmt: skip
+        assert name not in signatures
+
+
 def test_unknown_ids_raise_when_exported_with_handle_unknown_error(strict_gmf_export):
     _, X, served = strict_gmf_export
     with pytest.raises(tf.errors.InvalidArgumentError, match="user ids not seen in fit"):

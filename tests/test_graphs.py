@@ -79,17 +79,26 @@ def _fit_and_use(X, y, settings, path):
     return used, [weights.dtype for weights in rec.model_.get_weights()]
 
 
-@pytest.mark.parametrize("policy", ["float64", "float16", "mixed_float16"])
-@pytest.mark.parametrize(
-    "settings",
-    [{}, {"architecture": "neumf", "loss": "log"}, {"feedback": "explicit"}],
-    ids=["by-users", "per-positive", "explicit"],
-)
-def test_a_global_keras_dtype_leaves_models_float32(
-    interactions, ratings, settings, policy, tmp_path
-):
+SETTINGS = {
+    "by-users": {},
+    "per-positive": {"architecture": "neumf", "loss": "log"},
+    "explicit": {"feedback": "explicit"},
+}
+
+
+@pytest.fixture(scope="module", params=list(SETTINGS))
+def at_float32(request, interactions, ratings, tmp_path_factory):
+    """``(settings, X, y, uses)``: a setting, its data and its uses at Keras' default
+    float32, computed once for all the policies compared with it."""
+    settings = SETTINGS[request.param]
     X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
-    expected, _ = _fit_and_use(X, y, settings, tmp_path / "float32")
+    uses, _ = _fit_and_use(X, y, settings, tmp_path_factory.mktemp(request.param) / "float32")
+    return settings, X, y, uses
+
+
+@pytest.mark.parametrize("policy", ["float64", "float16", "mixed_float16"])
+def test_a_global_keras_dtype_leaves_models_float32(at_float32, policy, tmp_path):
+    settings, X, y, expected = at_float32
     with keras_global_dtype(policy):
         found, dtypes = _fit_and_use(X, y, settings, tmp_path / policy)
     assert set(dtypes) == {np.dtype("float32")}
