@@ -586,25 +586,16 @@ def _signatures(module):
     policy is part of the trace's key), so tracing them there once halves the time of an
     export and of its load.
     """
-    signatures = {
-        "serving_default": module.score,
-        "recommend": module.recommend,
-        "recommend_among": module.recommend_among,
-        "recommend_excluding": module.recommend_excluding,
-        "similar_items": module.similar_items,
-        "similar_users": module.similar_users,
-    }
-    for kind in ("items", "users"):
-        for suffix in ("among", "excluding"):
-            name = f"similar_{kind}_{suffix}"
-            signatures[name] = getattr(module, name)
-    optional = (
-        "recommend_from_history", "recommend_from_weighted_history", "explain", "recommend_new",
-        "recommend_from_attributes", "recommend_from_history_and_features",
+    filtered = [f"similar_{kind}_{suffix}" for kind in ("items", "users")
+                for suffix in ("among", "excluding")]  # fmt: skip
+    names = (
+        "recommend", "recommend_among", "recommend_excluding", "similar_items", "similar_users",
+        *filtered, "recommend_from_history", "recommend_from_weighted_history", "explain",
+        "recommend_new", "recommend_from_attributes", "recommend_from_history_and_features",
         "recommend_from_history_and_attributes",
     )  # fmt: skip
-    for name in optional:
-        function = getattr(module, name)
-        if function is not None:
-            signatures[name] = function
+    signatures = {"serving_default": module.score}
+    for name in names:  # the optional ones are None where the model cannot serve them
+        if getattr(module, name) is not None:
+            signatures[name] = getattr(module, name)
     return signatures
