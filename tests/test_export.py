@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -27,6 +28,8 @@ from skncf._serving.saved_model import ServingModule
 from skncf.datasets import make_interactions
 
 TINY = dict(latent_dim=4, mlp_layers=(8, 4), epochs=1, random_state=0)
+# trained enough that the rows, not the prior mean alone, order the items
+TRAINED = dict(latent_dim=8, epochs=10)
 K = 5
 # float32 logits: the SavedModel's kernels may round a batch of another shape differently
 RTOL = 1e-6
@@ -52,20 +55,43 @@ def fitted(architecture, feedback, ids, handle_unknown="ignore", **params):
     return rec.fit(X, y), X
 
 
+class Exported(NamedTuple):
+    rec: NCFRecommender
+    X: np.ndarray
+    path: Path
+    signatures: object  # the loaded SavedModel's
+
+
 @pytest.fixture(scope="module")
-def gmf_export(tmp_path_factory):
+def exported(tmp_path_factory):
+    """``exported(architecture, feedback, ids, **params)``: :func:`fitted`'s model, exported
+    and loaded once per module for all tests that ask for the same one (an export and
+    its load take seconds)."""
+    done = {}
+
+    def export(architecture, feedback, ids, **params):
+        key = (architecture, feedback, ids, tuple(sorted(params.items())))
+        if key not in done:
+            rec, X = fitted(architecture, feedback, ids, **params)
+            path = rec.export(tmp_path_factory.mktemp(architecture) / "ncf" / "1")
+            done[key] = Exported(rec, X, path, tf.saved_model.load(str(path)).signatures)
+        return done[key]
+
+    return export
+
+
+@pytest.fixture(scope="module")
+def gmf_export(exported):
     """``(rec, X, signatures)`` of the GMF model with string ids most tests export."""
-    rec, X = fitted("gmf", "implicit", "str")  # handle_unknown="ignore"
-    path = rec.export(tmp_path_factory.mktemp("gmf") / "ncf" / "1")
-    return rec, X, tf.saved_model.load(str(path)).signatures
+    rec, X, _, signatures = exported("gmf", "implicit", "str")  # handle_unknown="ignore"
+    return rec, X, signatures
 
 
 @pytest.fixture(scope="module")
-def strict_gmf_export(tmp_path_factory):
+def strict_gmf_export(exported):
     """The same with ``handle_unknown="error"``."""
-    rec, X = fitted("gmf", "implicit", "str", handle_unknown="error")
-    path = rec.export(tmp_path_factory.mktemp("strict"))
-    return rec, X, tf.saved_model.load(str(path)).signatures
+    rec, X, _, signatures = exported("gmf", "implicit", "str", handle_unknown="error")
+    return rec, X, signatures
 
 
 def queries(rec, X):
@@ -82,14 +108,14 @@ def tensor(values, like):
     return tf.constant(np.asarray(values).astype(like.dtype))
 
 
-def check_served(rec, X, path):
-    served = tf.saved_model.load(str(path))
+def check_served(rec, X, served):
+    """``served`` (a loaded SavedModel's signatures) against the estimator's answers."""
     pairs, users = queries(rec, X)
-    score = served.signatures["serving_default"](
+    score = served["serving_default"](
         user=tensor(pairs[:, 0], rec.users_), item=tensor(pairs[:, 1], rec.items_)
     )["score"].numpy()
     np.testing.assert_allclose(score, rec.predict(pairs), rtol=RTOL)
-    top = served.signatures["recommend"](user=tensor(users, rec.users_), k=tf.constant(K))
+    top = served["recommend"](user=tensor(users, rec.users_), k=tf.constant(K))
     items, scores = rec.recommend(users, k=K, return_scores=True)
     got = top["items"].numpy()
     if got.dtype.kind == "O":
@@ -100,7 +126,7 @@ def check_served(rec, X, path):
     unknown_item = queries_unknown_item(rec)
     listed = np.append(rec.items_[::2].astype(object), unknown_item)
     for name, option in (("recommend_among", "allow"), ("recommend_excluding", "deny")):
-        top = served.signatures[name](
+        top = served[name](
             user=tensor(users, rec.users_), k=tf.constant(K), items=tensor(listed, rec.items_)
         )
         items, scores = rec.recommend(users, k=K, return_scores=True, **{option: listed})
@@ -110,14 +136,14 @@ def check_served(rec, X, path):
 
     # item to item, an unknown item among them (the popular items, as "ignore" says)
     asked = np.append(rec.items_[:6].astype(object), unknown_item)
-    near = served.signatures["similar_items"](item=tensor(asked, rec.items_), k=tf.constant(K))
+    near = served["similar_items"](item=tensor(asked, rec.items_), k=tf.constant(K))
     items, scores = rec.similar_items(asked, k=K, return_scores=True)
     got = near["items"].numpy()
     np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, items)
     np.testing.assert_allclose(near["scores"].numpy(), scores, rtol=1e-5, atol=1e-6)
 
     # user to user, an unknown user among them (the most active users)
-    near = served.signatures["similar_users"](user=tensor(users, rec.users_), k=tf.constant(K))
+    near = served["similar_users"](user=tensor(users, rec.users_), k=tf.constant(K))
     neighbours, scores = rec.similar_users(users, k=K, return_scores=True)
     got = near["users"].numpy()
     np.testing.assert_array_equal(got.astype(str) if got.dtype.kind == "O" else got, neighbours)
@@ -133,7 +159,7 @@ def check_filtered_neighbours(rec, served, items, users):
         listed = np.append(labels[::2].astype(object), unknown_user if kind == "user" else
                            queries_unknown_item(rec))  # fmt: skip
         for suffix, option in (("among", "allow"), ("excluding", "deny")):
-            near = served.signatures[f"similar_{kind}s_{suffix}"](
+            near = served[f"similar_{kind}s_{suffix}"](
                 **{kind: tensor(asked, labels), f"{kind}s": tensor(listed, labels)},
                 k=tf.constant(K),
             )
@@ -150,9 +176,9 @@ def queries_unknown_item(rec):
 
 
 @pytest.mark.parametrize("ids", ["str", "int"])
-def test_export_serves_what_predict_and_recommend_give(tmp_path, ids):
-    rec, X = fitted("gmf", "implicit", ids)
-    check_served(rec, X, rec.export(tmp_path / "ncf" / "1"))
+def test_export_serves_what_predict_and_recommend_give(exported, ids):
+    rec, X, _, served = exported("gmf", "implicit", ids)
+    check_served(rec, X, served)
 
 
 def test_an_export_in_a_session_that_checks_numerics_serves_without_the_checks(tmp_path):
@@ -164,7 +190,7 @@ def test_an_export_in_a_session_that_checks_numerics_serves_without_the_checks(t
         assert debugging_ops_on()  # the session's setting is back
     finally:
         tf.debugging.disable_check_numerics()
-    check_served(rec, X, path)
+    check_served(rec, X, tf.saved_model.load(str(path)).signatures)
 
 
 def test_integer_ids_of_a_frame_with_a_float_column_export(tmp_path):
@@ -185,9 +211,8 @@ def test_integer_ids_of_a_frame_with_a_float_column_export(tmp_path):
     [("gmf", "str", {}), ("seed", "int", {}), ("gmf", "int", {"loss": "log"}),
      ("gmf", "str", {"loss": "log", "n_negatives": "all"})],
 )  # fmt: skip
-def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture, ids, params):
-    # trained enough that the rows, not the prior mean alone, order the items
-    rec, X = fitted(architecture, "implicit", ids, **{**params, "latent_dim": 8, "epochs": 10})
+def test_recommend_from_history_serves_what_fold_in_gives(exported, architecture, ids, params):
+    rec, X, _, served = exported(architecture, "implicit", ids, **params, **TRAINED)
     new = ["new-b", "new-a"] if ids == "str" else [10**6 + 2, 10**6 + 1]
     items = rec.items_
     # users in order of first appearance, a repeated pair, an unknown item (left out);
@@ -199,7 +224,6 @@ def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture
         [[new[1], item] for item in X[X[:, 0] == X[-1, 0], 1][:12]],
         [[new[0], items[0]], [new[1], queries_unknown_item(rec)]],
     ]).astype(object)  # fmt: skip
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
     out = served["recommend_from_history"](
         user=tensor(history[:, 0], rec.users_),
         item=tensor(history[:, 1], rec.items_),
@@ -220,12 +244,11 @@ def test_recommend_from_history_serves_what_fold_in_gives(tmp_path, architecture
         assert not set(top) & set(history[history[:, 0] == user, 1])
 
 
-def test_recommend_from_history_of_a_known_user_leaves_its_items_of_fit_out(tmp_path):
+def test_recommend_from_history_of_a_known_user_leaves_its_items_of_fit_out(exported):
     # a user of the fit folded in from its latest items, as fold_in does it
-    rec, X = fitted("gmf", "implicit", "int", latent_dim=8, epochs=10)
+    rec, X, _, served = exported("gmf", "implicit", "int", loss="log", **TRAINED)
     user = rec.users_[0]
     mine = X[X[:, 0] == user]
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
     out = served["recommend_from_history"](
         user=tf.constant(mine[-2:, 0]), item=tf.constant(mine[-2:, 1]), k=tf.constant(K)
     )
@@ -235,8 +258,8 @@ def test_recommend_from_history_of_a_known_user_leaves_its_items_of_fit_out(tmp_
     assert not set(out["items"].numpy()[0]) & set(mine[:, 1])
 
 
-def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(tmp_path):
-    rec, X = fitted("gmf", "implicit", "str", latent_dim=8, epochs=10)
+def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(exported):
+    rec, X, _, served = exported("gmf", "implicit", "str", **TRAINED)
     items = rec.items_
     heavy, light = X[X[:, 0] == X[0, 0], 1][:10], X[X[:, 0] == X[-1, 0], 1][:10]
     history = np.array(
@@ -246,7 +269,6 @@ def test_recommend_from_weighted_history_serves_what_fold_in_with_weights_gives(
     # counts of 1 to 10, a repeated pair whose weights add up, and a pair of weight 0:
     # neither learned from nor left out of the user's recommendations
     weights = np.r_[np.arange(1, 11), np.arange(10, 0, -1), 2.0, 3.0, 0.0].astype(np.float32)
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures
     out = served["recommend_from_weighted_history"](
         user=tf.constant(history[:, 0]),
         item=tf.constant(history[:, 1]),
@@ -318,10 +340,9 @@ def test_recommend_from_history_leaves_cold_items_out_of_the_softmax(tmp_path):
 
 
 @pytest.mark.parametrize(("architecture", "feedback"), [("neumf", "implicit"), ("gmf", "explicit")])
-def test_recommend_from_history_only_where_newton_cannot_climb(tmp_path, architecture, feedback):
+def test_recommend_from_history_only_where_newton_cannot_climb(exported, architecture, feedback):
     # a tower's rows, or the squared error of ratings, are not a convex problem
-    rec, _ = fitted(architecture, feedback, "str")
-    signatures = tf.saved_model.load(str(rec.export(tmp_path))).signatures
+    signatures = exported(architecture, feedback, "str").signatures
     assert not {"recommend_from_history", "recommend_from_weighted_history"} & set(signatures)
 
 
@@ -352,9 +373,9 @@ def test_recommend_from_history_checks_items_when_told_to(strict_gmf_export):
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["seed", "gmf", "mlp", "neumf"])
 @pytest.mark.parametrize("feedback", ["implicit", "explicit"])
-def test_export_serves_every_architecture_and_feedback(tmp_path, architecture, feedback):
-    rec, X = fitted(architecture, feedback, "str" if feedback == "explicit" else "int")
-    check_served(rec, X, rec.export(tmp_path))
+def test_export_serves_every_architecture_and_feedback(exported, architecture, feedback):
+    rec, X, _, served = exported(architecture, feedback, "str" if feedback == "explicit" else "int")
+    check_served(rec, X, served)
 
 
 def test_k_is_chosen_per_call_and_checked(gmf_export):
@@ -489,23 +510,28 @@ FRESH = textwrap.dedent(
 
 
 @pytest.mark.slow  # a new TensorFlow process, and saved_model_cli's
-def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
+def test_a_fresh_process_serves_the_export_with_tensorflow_alone(exported, tmp_path):
     asked, expected, models = {}, {}, {}
     # the int-id model has numeric user features, served for new users without Python
     features = np.random.default_rng(0).random((45, 3)).astype(np.float32)
-    for ids in ("str", "int", "str-gmf"):
-        params = {"user_features": (np.arange(40), features[:40])} if ids == "int" else {}
-        architecture = "gmf" if ids == "str-gmf" else "neumf"
-        rec, X = models[ids] = fitted(architecture, "implicit", ids[:3], **params)
+    with_features, X = fitted(
+        "neumf", "implicit", "int", user_features=(np.arange(40), features[:40])
+    )
+    paths = {"int": with_features.export(tmp_path / "int")}
+    models = {"int": (with_features, X)}
+    for ids, architecture in (("str", "neumf"), ("str-gmf", "gmf")):
+        rec, X, paths[ids], _ = exported(architecture, "implicit", "str")
+        models[ids] = rec, X
+    for ids, (rec, X) in models.items():
         pairs, users = queries(rec, X)
         asked[ids] = {
-            "path": str(rec.export(tmp_path / ids)),
+            "path": str(paths[ids]),
             "pairs_users": pairs[:, 0].tolist(),
             "pairs_items": pairs[:, 1].tolist(),
             "users": users.tolist(),
         }
         expected[ids] = (rec.predict(pairs), rec.recommend(users, k=3).tolist())
-    gmf, with_features = models["str-gmf"][0], models["int"][0]
+    gmf = models["str-gmf"][0]
     history = [["new", gmf.items_[0]], ["new", gmf.items_[5]]]
     asked["str-gmf"].update(history=history, weights=[1.0, 5.0])
     expected_history = gmf.fold_in(history).recommend(["new"], k=3).tolist()
@@ -532,7 +558,7 @@ def test_a_fresh_process_serves_the_export_with_tensorflow_alone(tmp_path):
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli is not None, "saved_model_cli comes with tensorflow"
     shown = subprocess.run(
-        [cli, "show", "--dir", str(tmp_path / "str"), "--all"],
+        [cli, "show", "--dir", str(paths["str"]), "--all"],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr[-3000:]
@@ -648,11 +674,7 @@ def test_fill_value_per_kind_for_ids_of_two_types(tmp_path):
     with pytest.raises(tf.errors.InvalidArgumentError, match="within the filter"):
         served["similar_users_among"](user=tf.constant(users[:1]), k=tf.constant(3),
                                       users=tf.constant(users[:2]))  # fmt: skip
-    path = rec.export(tmp_path / "c", fill_value={"item": "", "user": -1})
-    near = tf.saved_model.load(str(path)).signatures["similar_users_among"](
-        user=tf.constant(users[:1]), k=tf.constant(3), users=tf.constant(users[:2])
-    )
-    assert near["users"].numpy().tolist() == [[users[1], -1, -1]]
+    # both kinds filled: test_fill_values_from_the_command_line, on a model like this one
 
 
 @pytest.mark.parametrize(
@@ -690,11 +712,11 @@ def test_fill_values_from_the_command_line(tmp_path, capsys):
     assert near["users"].numpy().tolist() == [[1, -1]]
 
 
-def test_explain_serves_what_explain_gives(tmp_path):
+def test_explain_serves_what_explain_gives(exported):
     # trained past gmf_export's one epoch, whose contributions (about 1e-7, some 2% apart)
     # float32 rounding reordered once in a full run (tolerance 1e-5)
-    rec, X = fitted("gmf", "implicit", "str", epochs=5)
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["explain"]
+    rec, X, _, signatures = exported("gmf", "implicit", "str", **TRAINED)
+    served = signatures["explain"]
     for user, item in [(X[0, 0], X[0, 1]), (X[5, 0], rec.items_[3]), (X[-1, 0], X[-1, 1])]:
         out = served(user=tf.constant(user), item=tf.constant(item), k=tf.constant(4))
         expected = rec.explain(user, item, n=4)
@@ -712,9 +734,9 @@ def test_explain_serves_what_explain_gives(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("architecture", "params"), [("seed", {}), ("gmf", {"loss": "log"})])
-def test_explain_serves_the_seed_graph_and_the_log_loss(tmp_path, architecture, params):
-    rec, X = fitted(architecture, "implicit", "int", **{**params, "epochs": 5})
-    served = tf.saved_model.load(str(rec.export(tmp_path))).signatures["explain"]
+def test_explain_serves_the_seed_graph_and_the_log_loss(exported, architecture, params):
+    rec, X, _, signatures = exported(architecture, "implicit", "int", **params, **TRAINED)
+    served = signatures["explain"]
     for user, item in [(X[0, 0], X[0, 1]), (X[7, 0], rec.items_[11])]:
         out = served(user=tf.constant(user), item=tf.constant(item), k=tf.constant(5))
         expected = rec.explain(user, item, n=5)

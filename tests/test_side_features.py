@@ -26,6 +26,7 @@ from skncf.plotting import embedding_vectors
 from .test_saving import rewrite
 
 SMALL = dict(latent_dim=8, epochs=10, random_state=0)
+COLD = np.arange(150, 200)  # users the export tests leave out of the fit
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,18 @@ def planted(taste_groups):
     items = pd.DataFrame({"group": [f"g{g}" for g in item_groups]})
     users = pd.DataFrame({"group": [f"g{g}" for g in user_groups], "age": 20.0 + user_groups})
     return X, user_groups, item_groups, users, items
+
+
+@pytest.fixture(scope="module")
+def cold_users_export(planted, tmp_path_factory):
+    """``(rec, signatures)``: users 150-199 left out of the fit, the rest known by a
+    DataFrame of their features; exported and loaded once for the tests that serve it."""
+    X, _, _, users, _ = planted
+    # 20 epochs: rows of length 0.1 (ROW_NORM) make the features' part learn slowly
+    rec = NCFRecommender(user_features=users.drop(index=COLD), **{**SMALL, "epochs": 20})
+    rec.fit(X[~np.isin(X[:, 0], COLD)])
+    path = rec.export(tmp_path_factory.mktemp("cold") / "export")
+    return rec, tf.saved_model.load(str(path)).signatures
 
 
 def group_hit_rate(rec, users, user_groups, candidates, item_groups, k=5):
@@ -426,19 +439,22 @@ def test_a_table_the_file_cannot_keep_is_named(planted, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["frame", "matrix"])
-def test_export_recommends_for_new_users_from_their_features(planted, tmp_path, kind):
+def test_export_recommends_for_new_users_from_their_features(
+    planted, cold_users_export, tmp_path, kind
+):
     X, user_groups, item_groups, users, _ = planted
-    cold = np.arange(150, 200)
-    table = users
-    if kind == "matrix":  # numeric features as given, served without any Python encoding
+    cold = COLD
+    if kind == "frame":
+        rec, served = cold_users_export
+        new = users.loc[cold]
+    else:  # numeric features as given, served without any Python encoding
         table = (users.index.to_numpy(), np.eye(4)[user_groups] + 0.1)
-    warm = users.drop(index=cold) if kind == "frame" else (table[0][:150], table[1][:150])
-    new = users.loc[cold] if kind == "frame" else (table[0][150:], table[1][150:])
-    # 20 epochs: rows of length 0.1 (ROW_NORM) make the features' part learn slowly, and
-    # from this matrix (one-hot plus 0.1) 10 epochs put 0.596 of the top 5 in the group
-    rec = NCFRecommender(user_features=warm, **{**SMALL, "epochs": 20})
-    rec.fit(X[~np.isin(X[:, 0], cold)])
-    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+        new = (table[0][150:], table[1][150:])
+        # from this matrix (one-hot plus 0.1) 10 epochs put 0.596 of the top 5 in the group
+        rec = NCFRecommender(user_features=(table[0][:150], table[1][:150]),
+                             **{**SMALL, "epochs": 20})  # fmt: skip
+        rec.fit(X[~np.isin(X[:, 0], cold)])
+        served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
     encoded = rec.feature_encoders_["user"].transform(new) if kind == "frame" else new[1]
     encoded = sp.csr_matrix(encoded).toarray().astype(np.float32)
     out = served["recommend_new"](user_features=tf.constant(encoded), k=tf.constant(5))
@@ -453,12 +469,10 @@ def test_export_recommends_for_new_users_from_their_features(planted, tmp_path, 
         served["recommend_new"](user_features=tf.constant(encoded), k=tf.constant(101))
 
 
-def test_export_folds_in_new_users_from_history_and_features(planted, tmp_path):
-    X, user_groups, _, users, _ = planted
-    cold = np.arange(150, 200)
-    rec = NCFRecommender(user_features=users.drop(index=cold), **SMALL)
-    rec.fit(X[~np.isin(X[:, 0], cold)])
-    served = tf.saved_model.load(str(rec.export(tmp_path / "export"))).signatures
+def test_export_folds_in_new_users_from_history_and_features(planted, cold_users_export):
+    X, user_groups, _, _, _ = planted
+    cold = COLD
+    rec, served = cold_users_export
     # two users with a short history and features that point elsewhere, one with
     # features alone; the pairs' users first, then the other feature rows
     short = X[np.isin(X[:, 0], cold[:2])]
@@ -501,7 +515,9 @@ def test_export_folds_in_new_users_from_history_and_features(planted, tmp_path):
             function(**{**pairs, **change}, user_features=tf.constant(encoded), k=tf.constant(5))
 
 
-def test_export_encodes_raw_attributes_as_the_default_encoder_does(planted, tmp_path):
+def test_export_encodes_raw_attributes_as_the_default_encoder_does(
+    planted, cold_users_export, tmp_path
+):
     X, _, _, users, _ = planted
     rng = np.random.default_rng(1)
     table = users.assign(
@@ -540,9 +556,8 @@ def test_export_encodes_raw_attributes_as_the_default_encoder_does(planted, tmp_
     np.testing.assert_array_equal(out["items"].numpy(), expected)
     np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5)
     # a table without missing values has no indicator columns
-    plain = NCFRecommender(user_features=users, **SMALL).fit(X)
-    function = tf.saved_model.load(str(plain.export(tmp_path / "plain"))).signatures
-    cold = users.iloc[[0, 3]].set_axis(["a", "b"])
+    plain, function = cold_users_export
+    cold = users.loc[[COLD[0], COLD[3]]].set_axis(["a", "b"])
     attributes = {"group": tf.constant(cold.group.to_numpy(str)), "age": tf.constant(cold.age)}
     top = function["recommend_from_attributes"](k=tf.constant(3), **attributes)["items"]
     assert (
