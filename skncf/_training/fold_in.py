@@ -328,11 +328,16 @@ class FoldIn:
             hessian = outer.batch_jacobian(gradient, z)
             direction = tf.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
             slope = tf.reduce_sum(gradient * direction, 1)
-            size = tf.zeros_like(now)
-            for halving in reversed(range(HALVINGS)):  # the longest step that passes wins
-                length = 0.5**halving
+
+            def halve(halving, size):  # each user's longest step that passes is its step
+                length = 0.5 ** tf.cast(halving, tf.float32)
                 passes = objective(z - length * direction) <= now - 1e-4 * length * slope
-                size = tf.where(passes, length, size)
+                return halving + 1, tf.where((size == 0.0) & passes, length, size)
+
+            def untried(halving, size):  # a loop, not HALVINGS copies of the objective
+                return (halving < HALVINGS) & tf.reduce_any(size == 0.0)
+
+            _, size = tf.while_loop(untried, halve, (0, tf.zeros_like(now)))
             relative = 0.5 * slope / (1.0 + tf.abs(now))  # float32 resolves about 1e-7
             return count + 1, z - size[:, None] * direction, tf.reduce_max(relative)
 
