@@ -57,6 +57,9 @@ from .._compat import backing_variable, without_debugging_ops
 from .scoring import unit_vectors
 
 WEIGHT_MESSAGE = "weight must be finite and non-negative (0: no interaction)"
+# the filtered signatures' suffixes, each with the value of the flag that selects it
+FILTERS = (("among", True), ("excluding", False))
+ALLOW = tf.TensorSpec([], tf.bool, name="allow")
 
 
 def id_dtype(labels, what):
@@ -158,16 +161,14 @@ class ServingModule(tf.Module):
             input_signature=user_k,
             autograph=False,
         )
-        self.recommend_among = tf.function(
-            functools.partial(self._recommend_filtered, allow=True),
-            input_signature=[*user_k, item_list],
-            autograph=False,
+        # "among" and "excluding" call one traced function of the filter and a flag
+        self.recommend_filtered = tf.function(
+            self._recommend_filtered, input_signature=[*user_k, item_list, ALLOW], autograph=False
         )
-        self.recommend_excluding = tf.function(
-            functools.partial(self._recommend_filtered, allow=False),
-            input_signature=[*user_k, item_list],
-            autograph=False,
-        )
+        for suffix, allow in FILTERS:
+            filtered = functools.partial(_with_flag, self.recommend_filtered, allow=allow)
+            function = tf.function(filtered, input_signature=[*user_k, item_list], autograph=False)
+            setattr(self, f"recommend_{suffix}", function)
         self._add_filtered_similar_signatures(user_k, item_list)
         self._add_new_user_signatures(prior, feature_width, attributes)
         self._add_history_signatures(history)
@@ -179,12 +180,15 @@ class ServingModule(tf.Module):
         user_list = tf.TensorSpec([None], self.user_dtype, name="users")
         item_k = [tf.TensorSpec([None], self.item_dtype, name="item"), user_k[1]]
         for kind, query, others in (("item", item_k, item_list), ("user", user_k, user_list)):
-            for suffix, allow in (("among", True), ("excluding", False)):
-                function = tf.function(
-                    functools.partial(self._similar, kind, allow=allow),
-                    input_signature=[*query, others],
-                    autograph=False,
-                )
+            both = tf.function(
+                functools.partial(self._similar, kind),
+                input_signature=[*query, others, ALLOW],
+                autograph=False,
+            )
+            setattr(self, f"similar_{kind}s_filtered", both)
+            for suffix, allow in FILTERS:
+                filtered = functools.partial(_with_flag, both, allow=allow)
+                function = tf.function(filtered, input_signature=[*query, others], autograph=False)
                 setattr(self, f"similar_{kind}s_{suffix}", function)
 
     def _add_new_user_signatures(self, prior, feature_width, attributes):
@@ -306,19 +310,20 @@ class ServingModule(tf.Module):
         logits, known = self._unseen_logits(user)
         return self._top(logits, k, known)
 
-    def _recommend_filtered(self, user, k, items, *, allow):
-        """:meth:`_recommend` among ``items`` only (``allow``), or without them."""
+    def _recommend_filtered(self, user, k, items, allow):
+        """:meth:`_recommend` among ``items`` only (``allow``, a bool tensor), or without
+        them."""
         logits, known = self._unseen_logits(user)
         excluded = self._excluded("item", items, allow)
         logits = tf.where(excluded, tf.constant(-np.inf, logits.dtype), logits)
         return self._top(logits, k, known)
 
-    def _similar(self, kind, ids, k, others=None, *, allow=False):
+    def _similar(self, kind, ids, k, others=None, allow=False):
         """Each id's ``k`` nearest ``kind``s by cosine, itself left out (fallback if unknown).
 
         The fallback ranks items by popularity, users by their number of interactions.
         With ``others`` (ids of ``kind``), the neighbours are among them only
-        (``allow``) or never them.
+        (``allow``, a bool tensor) or never them.
         """
         table, labels, n, fallback = self._kind(kind)
         codes = self._codes(table, ids, kind)
@@ -563,6 +568,13 @@ def _weight_checks(item, weight):
         tf.debugging.assert_non_negative(weight, message=WEIGHT_MESSAGE),  # NaN too
         tf.debugging.assert_all_finite(weight, WEIGHT_MESSAGE),  # inf
     ]
+
+
+def _with_flag(function, *args, allow):
+    """``function(*args, allow)``: a filter's signature ("among" with ``allow`` True,
+    "excluding" with False) calls one traced function of both, whose graph the export
+    then traces and holds once."""
+    return function(*args, tf.constant(allow))
 
 
 def _lookup_table(labels, dtype):
