@@ -67,6 +67,8 @@ def keras_global_dtype(policy):
 
 
 def _fit_and_use(X, y, settings, path):
+    """``(used, dtypes, rec)``: what a fitted model gives (its scores, top items, a folded-in
+    user's and its file's scores), the dtypes of its weights, and the model."""
     rec = NCFRecommender(**{**FAST, **settings}).fit(X, y)
     path.mkdir()
     history = X[X[:, 0] == X[0, 0]]
@@ -74,9 +76,7 @@ def _fit_and_use(X, y, settings, path):
     if rec.feedback == "implicit":
         used.append(rec.fold_in(history).recommend(history[:1, 0], k=3))
     used.append(skncf.load(rec.save(path / "model.skncf")).predict(X))
-    served = tf.saved_model.load(rec.export(path / "served")).signatures["serving_default"]
-    used.append(served(user=tf.constant(X[:, 0]), item=tf.constant(X[:, 1]))["score"].numpy())
-    return used, [weights.dtype for weights in rec.model_.get_weights()]
+    return used, [weights.dtype for weights in rec.model_.get_weights()], rec
 
 
 SETTINGS = {
@@ -92,7 +92,7 @@ def at_float32(request, interactions, ratings, tmp_path_factory):
     float32, computed once for all the policies compared with it."""
     settings = SETTINGS[request.param]
     X, y = ratings if settings.get("feedback") == "explicit" else (interactions, None)
-    uses, _ = _fit_and_use(X, y, settings, tmp_path_factory.mktemp(request.param) / "float32")
+    uses, _, _ = _fit_and_use(X, y, settings, tmp_path_factory.mktemp(request.param) / "f32")
     return settings, X, y, uses
 
 
@@ -100,7 +100,12 @@ def at_float32(request, interactions, ratings, tmp_path_factory):
 def test_a_global_keras_dtype_leaves_models_float32(at_float32, policy, tmp_path):
     settings, X, y, expected = at_float32
     with keras_global_dtype(policy):
-        found, dtypes = _fit_and_use(X, y, settings, tmp_path / policy)
+        found, dtypes, rec = _fit_and_use(X, y, settings, tmp_path / policy)
+        served = tf.saved_model.load(rec.export(tmp_path / "served")).signatures
     assert set(dtypes) == {np.dtype("float32")}
     for there, here in zip(expected, found, strict=True):
         np.testing.assert_array_equal(here, there)
+    # the export serves float32 scores too: predict's, up to float32 rounding (a batch of
+    # another shape may round otherwise)
+    score = served["serving_default"](user=tf.constant(X[:, 0]), item=tf.constant(X[:, 1]))
+    np.testing.assert_allclose(score["score"].numpy(), expected[0], rtol=1e-6)
