@@ -292,3 +292,39 @@ def test_a_known_user_folded_in_keeps_its_items_of_fit_as_seen(data):
     assert evaluate(folded, held_out)["full"]["hit_rate@10"] == 1.0
     new = rec.fold_in(np.column_stack([[10**6, 10**6], latest[:, 1]]))  # a new user
     assert set(new.items_[new.seen_[[0]].indices]) == set(latest[:, 1])
+
+
+@pytest.mark.parametrize(
+    ("architecture", "objective"), [("gmf", "softmax"), ("seed", "log"), ("gmf", "log")]
+)
+def test_the_hessian_in_closed_form_is_automatic_differentiations(data, architecture, objective):
+    # the export's Newton steps use FoldIn.data_hessian; scipy's L-BFGS, gradients only
+    import tensorflow as tf
+
+    from skncf._training.fold_in import FoldIn
+
+    rec, X, _ = fit(data, architecture, objective)
+    fitted = rec._fold_in_solver()
+    # every other item a candidate: the mask of covered items plays its part
+    solver = FoldIn(fitted.logits_of, fitted.prior, fitted.objective, len(rec.items_),
+                    candidates=np.arange(0, len(rec.items_), 2))  # fmt: skip
+    history = X[np.isin(X[:, 0], rec.users_[:3])]
+    users = np.searchsorted(rec.users_, history[:, 0])
+    items = np.searchsorted(rec.items_, history[:, 1])
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 2.0, len(history))
+    batch = tuple(
+        tf.constant(x) for x in rec._fold_in_history(users, items, weights, None, None, 3)
+    )
+    width = len(fitted.prior.mean)
+    theta = tf.constant(fitted.prior.mean + 0.3 * rng.standard_normal((3, width)), tf.float32)
+    with tf.GradientTape() as outer:
+        outer.watch(theta)
+        with tf.GradientTape() as inner:
+            inner.watch(theta)
+            value = tf.reduce_sum(solver._data_term(theta, *batch))
+        gradient = inner.gradient(value, theta)
+    expected = outer.batch_jacobian(gradient, theta).numpy()
+    found = solver.data_hessian(theta, solver.logit_jacobian(), *batch).numpy()
+    assert np.abs(expected).max() > 1e-2  # curvature to compare
+    np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())

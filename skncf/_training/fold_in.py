@@ -309,23 +309,26 @@ class FoldIn:
         user's Newton decrement is below ``NEWTON_TOLERANCE`` of its objective. Only for
         objectives convex in a user's rows, which a Newton step cannot climb: the
         softmax and the log loss of graphs without a tower, whose logits are linear in
-        the rows. ``batch`` as :meth:`rows` takes it, as tensors; returns ``theta``.
+        the rows. The gradient by automatic differentiation, the Hessian in closed form
+        (:meth:`data_hessian`). ``batch`` as :meth:`rows` takes it, as tensors; returns
+        ``theta``.
         """
 
         def objective(z):  # per user, shape (n,)
             theta = means + tf.matmul(z, self.root, transpose_b=True)
             return self._data_term(theta, *batch) + 0.5 * tf.reduce_sum(tf.square(z), 1)
 
+        jacobian = self.logit_jacobian()
+
         def step(count, z, _):
-            with tf.GradientTape() as outer:
-                outer.watch(z)
-                with tf.GradientTape() as inner:
-                    inner.watch(z)
-                    now = objective(z)
-                    value = tf.reduce_sum(now)
-                gradient = inner.gradient(value, z)
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                now = objective(z)
+                value = tf.reduce_sum(now)
+            gradient = tape.gradient(value, z)
+            theta = means + tf.matmul(z, self.root, transpose_b=True)
             # users' problems are independent: the Hessian is one (width, width) block each
-            hessian = outer.batch_jacobian(gradient, z)
+            hessian = self._whitened_hessian(theta, jacobian, batch)
             direction = tf.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
             slope = tf.reduce_sum(gradient * direction, 1)
 
@@ -347,6 +350,62 @@ class FoldIn:
         start = (0, tf.zeros_like(means), tf.constant(np.inf, tf.float32))
         _, z, _ = tf.while_loop(going, step, start)
         return means + tf.matmul(z, self.root, transpose_b=True)
+
+    def logit_jacobian(self):
+        """How every item's logit moves with a user's rows: (width, n_items), row ``k``
+        the change per unit of ``theta_k``. Exact where :func:`is_convex` holds, the
+        logits being affine in the rows there: their values at the unit rows less their
+        values at 0."""
+        width = sum(self.prior.widths)
+        basis = tf.concat([tf.eye(width), tf.zeros((1, width))], 0)
+        side = self.logits_of.side_of_rows(self.prior.split(basis), False)
+        logits = self.logits_of.cross(side, self.item, False)
+        return logits[:width] - logits[width:]
+
+    def data_hessian(self, theta, jacobian, rows, items, weights, extra):
+        """Each user's Hessian of ``L_u`` in its rows ``theta``, (n, width, width), in
+        closed form: ``J' D_u J`` with ``J`` the :meth:`logit_jacobian` and ``D_u``
+        the objective's second derivatives in the logits (``batch`` as :meth:`rows`
+        takes it). Where :func:`is_convex` holds only; automatic differentiation gives
+        the same (tested) in a graph many times larger, which the export must trace.
+
+        - softmax: ``D_u = W_u (diag(p_u) - p_u p_u')``, ``p_u`` the softmax over the
+          covered items, ``W_u`` the user's total weight;
+        - log loss: ``D_u`` diagonal, ``sigmoid'(s_ui)`` times ``w_ui`` at a positive,
+          ``a_u`` at every other covered item.
+        """
+        user = self.logits_of.side_of_rows(self.prior.split(theta), False)
+        logits = self.logits_of.cross(user, self.item, False)
+        pairs = tf.stack([rows, items], 1)
+        covered = self._covered(logits, pairs)
+        n = tf.shape(theta)[0]
+        if self.objective == "softmax":
+            total = tf.math.unsorted_segment_sum(weights, rows, n)[:, None]
+            p = tf.nn.softmax(covered, axis=1)
+            curvature, mean = total * p, tf.matmul(p, jacobian, transpose_b=True)
+            rank_one = total[:, :, None] * mean[:, :, None] * mean[:, None, :]
+        else:
+            second = tf.sigmoid(logits) * tf.sigmoid(-logits)
+            curvature = tf.where(covered > -np.inf, extra[:, None] * second, 0.0)
+            at_pairs = (weights - tf.gather(extra, rows)) * tf.gather_nd(second, pairs)
+            curvature, rank_one = tf.tensor_scatter_nd_add(curvature, pairs, at_pairs), 0.0
+        scaled = curvature[:, None, :] * jacobian[None, :, :]
+        return tf.matmul(scaled, jacobian, transpose_b=True) - rank_one
+
+    def _whitened_hessian(self, theta, jacobian, batch):
+        """The Hessian of each user's objective in whitened coordinates ``z`` (those of
+        :meth:`_solve`): ``L' H_u L + I``, ``H_u`` the :meth:`data_hessian` at ``theta``."""
+        curvature = self.data_hessian(theta, jacobian, *batch)
+        whitened = tf.matmul(self.root, tf.matmul(curvature, self.root), transpose_a=True)
+        return whitened + tf.eye(self.root.shape[0])
+
+    def _covered(self, logits, pairs):
+        """``logits`` with ``-inf`` at items neither a candidate nor the user's positive
+        (the items of ``pairs``, (user, item) rows), which the objectives leave out."""
+        if self.outside is None:
+            return logits
+        mask = tf.broadcast_to(self.outside, tf.shape(logits))
+        return logits + tf.tensor_scatter_nd_update(mask, pairs, tf.zeros(tf.shape(pairs)[:1]))
 
     def _loss_and_gradient(self, z, mean, batch):
         with tf.GradientTape() as tape:
@@ -382,22 +441,17 @@ class FoldIn:
         mean = tf.constant(self.prior.mean[None, :], tf.float32)
         whitened = tf.linalg.triangular_solve(self.root, tf.transpose(theta - mean))
         z = tf.transpose(whitened)
-        with tf.GradientTape(persistent=True) as outer:
-            outer.watch(z)
-            with tf.GradientTape() as inner:
-                inner.watch(z)
-                rows = mean + tf.matmul(z, self.root, transpose_b=True)
-                per_pair, per_user = self._terms(rows, *batch)
-                value = tf.reduce_sum(per_pair) + tf.reduce_sum(per_user)
-                value = value + 0.5 * tf.reduce_sum(tf.square(z))
-            gradient = inner.gradient(value, z)
-            user = self.logits_of.side_of_rows(self.prior.split(rows), False)
-            item = self.logits_of.item_side(targets, False)
-            logits = self.logits_of.cross(user, item, False)[0]
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            rows = mean + tf.matmul(z, self.root, transpose_b=True)
+            per_pair, _ = self._terms(rows, *batch)
         width = z.shape[1]
-        hessian = tf.reshape(outer.jacobian(gradient, z), (width, width))
-        pairs = tf.reshape(outer.jacobian(per_pair, z), (-1, width))
-        lifts = tf.reshape(outer.jacobian(logits, z), (-1, width))
+        pairs = tf.reshape(tape.jacobian(per_pair, z), (-1, width))
+        # the logits are linear in the rows: the Hessian in closed form, the targets'
+        # logits move by their columns of the Jacobian
+        jacobian = self.logit_jacobian()
+        hessian = self._whitened_hessian(rows, jacobian, batch)[0]
+        lifts = tf.matmul(tf.gather(jacobian, targets, axis=1), self.root, transpose_a=True)
         hessian, pairs, lifts = (tf.cast(x, tf.float64) for x in (hessian, pairs, lifts))
         return -tf.matmul(lifts, tf.linalg.solve(hessian, tf.transpose(pairs)))
 
@@ -422,10 +476,7 @@ class FoldIn:
         logits = self.logits_of.cross(user, self.item, False)
         pairs = tf.stack([rows, items], 1)
         positive = tf.gather_nd(logits, pairs)
-        covered = logits
-        if self.outside is not None:  # the candidates and the user's own positives
-            mask = tf.broadcast_to(self.outside, tf.shape(logits))
-            covered = logits + tf.tensor_scatter_nd_update(mask, pairs, tf.zeros_like(weights))
+        covered = self._covered(logits, pairs)
         if self.objective == "softmax":
             normaliser = tf.gather(tf.reduce_logsumexp(covered, 1), rows)
             return weights * (normaliser - positive), none
