@@ -297,8 +297,9 @@ def test_a_known_user_folded_in_keeps_its_items_of_fit_as_seen(data):
 @pytest.mark.parametrize(
     ("architecture", "objective"), [("gmf", "softmax"), ("seed", "log"), ("gmf", "log")]
 )
-def test_the_hessian_in_closed_form_is_automatic_differentiations(data, architecture, objective):
-    # the export's Newton steps use FoldIn.data_hessian; scipy's L-BFGS, gradients only
+def test_derivatives_in_closed_form_are_automatic_differentiations(data, architecture, objective):
+    # the export's Newton steps use FoldIn.data_hessian, explain both; scipy's L-BFGS
+    # automatic differentiation's gradients
     import tensorflow as tf
 
     from skncf._training.fold_in import FoldIn
@@ -318,13 +319,20 @@ def test_the_hessian_in_closed_form_is_automatic_differentiations(data, architec
     )
     width = len(fitted.prior.mean)
     theta = tf.constant(fitted.prior.mean + 0.3 * rng.standard_normal((3, width)), tf.float32)
-    with tf.GradientTape() as outer:
+    with tf.GradientTape(persistent=True) as outer:
         outer.watch(theta)
         with tf.GradientTape() as inner:
             inner.watch(theta)
             value = tf.reduce_sum(solver._data_term(theta, *batch))
+            per_pair, _ = solver._terms(theta, *batch)
         gradient = inner.gradient(value, theta)
-    expected = outer.batch_jacobian(gradient, theta).numpy()
-    found = solver.data_hessian(theta, solver.logit_jacobian(), *batch).numpy()
-    assert np.abs(expected).max() > 1e-2  # curvature to compare
-    np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+    jacobian = solver.logit_jacobian()
+    for found, expected in [
+        (solver.data_hessian(theta, jacobian, *batch), outer.batch_jacobian(gradient, theta)),
+        # each pair's term depends on its user's rows alone
+        (solver.pair_gradients(theta, jacobian, *batch),
+         tf.gather(outer.jacobian(per_pair, theta), batch[0], axis=1, batch_dims=1)),
+    ]:  # fmt: skip
+        expected = expected.numpy()
+        assert np.abs(expected).max() > 1e-2  # something to compare
+        np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())

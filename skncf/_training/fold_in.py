@@ -392,6 +392,23 @@ class FoldIn:
         scaled = curvature[:, None, :] * jacobian[None, :, :]
         return tf.matmul(scaled, jacobian, transpose_b=True) - rank_one
 
+    def pair_gradients(self, theta, jacobian, rows, items, weights, extra):
+        """The gradient in ``theta`` of each pair's term of ``L_u`` (:meth:`_terms`),
+        (n_pairs, width), in closed form as :meth:`data_hessian`: ``J g``, ``g`` the
+        term's derivatives in the logits, ``w_ui (p_u - e_i)`` for the softmax,
+        ``-(w_ui sigmoid(-s_ui) + a_u sigmoid(s_ui)) e_i`` for the log loss."""
+        user = self.logits_of.side_of_rows(self.prior.split(theta), False)
+        logits = self.logits_of.cross(user, self.item, False)
+        pairs = tf.stack([rows, items], 1)
+        own = tf.gather(tf.transpose(jacobian), items)  # each pair's item's column
+        if self.objective == "softmax":
+            p = tf.nn.softmax(self._covered(logits, pairs), axis=1)
+            expected = tf.gather(tf.matmul(p, jacobian, transpose_b=True), rows)
+            return weights[:, None] * (expected - own)
+        positive = tf.gather_nd(logits, pairs)
+        slope = weights * tf.sigmoid(-positive) + tf.gather(extra, rows) * tf.sigmoid(positive)
+        return -slope[:, None] * own
+
     def _whitened_hessian(self, theta, jacobian, batch):
         """The Hessian of each user's objective in whitened coordinates ``z`` (those of
         :meth:`_solve`): ``L' H_u L + I``, ``H_u`` the :meth:`data_hessian` at ``theta``."""
@@ -440,16 +457,11 @@ class FoldIn:
         """:meth:`influences` in TensorFlow operations (traced once per solver)."""
         mean = tf.constant(self.prior.mean[None, :], tf.float32)
         whitened = tf.linalg.triangular_solve(self.root, tf.transpose(theta - mean))
-        z = tf.transpose(whitened)
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            rows = mean + tf.matmul(z, self.root, transpose_b=True)
-            per_pair, _ = self._terms(rows, *batch)
-        width = z.shape[1]
-        pairs = tf.reshape(tape.jacobian(per_pair, z), (-1, width))
-        # the logits are linear in the rows: the Hessian in closed form, the targets'
-        # logits move by their columns of the Jacobian
+        rows = mean + tf.matmul(tf.transpose(whitened), self.root, transpose_b=True)
+        # the logits are linear in the rows: each pair's gradient and the Hessian in
+        # closed form, the targets' logits move by their columns of the Jacobian
         jacobian = self.logit_jacobian()
+        pairs = tf.matmul(self.pair_gradients(rows, jacobian, *batch), self.root)
         hessian = self._whitened_hessian(rows, jacobian, batch)[0]
         lifts = tf.matmul(tf.gather(jacobian, targets, axis=1), self.root, transpose_a=True)
         hessian, pairs, lifts = (tf.cast(x, tf.float64) for x in (hessian, pairs, lifts))
