@@ -299,7 +299,7 @@ def test_a_known_user_folded_in_keeps_its_items_of_fit_as_seen(data):
 )
 def test_derivatives_in_closed_form_are_automatic_differentiations(data, architecture, objective):
     # the export's Newton steps use FoldIn.data_hessian, explain both; scipy's L-BFGS
-    # automatic differentiation's gradients
+    # takes automatic differentiation's gradients
     import tensorflow as tf
 
     from skncf._training.fold_in import FoldIn

@@ -357,9 +357,7 @@ class FoldIn:
         logits being affine in the rows there: their values at the unit rows less their
         values at 0."""
         width = sum(self.prior.widths)
-        basis = tf.concat([tf.eye(width), tf.zeros((1, width))], 0)
-        side = self.logits_of.side_of_rows(self.prior.split(basis), False)
-        logits = self.logits_of.cross(side, self.item, False)
+        logits = self._logits(tf.concat([tf.eye(width), tf.zeros((1, width))], 0))
         return logits[:width] - logits[width:]
 
     def data_hessian(self, theta, jacobian, rows, items, weights, extra):
@@ -374,9 +372,7 @@ class FoldIn:
         - log loss: ``D_u`` diagonal, ``sigmoid'(s_ui)`` times ``w_ui`` at a positive,
           ``a_u`` at every other covered item.
         """
-        user = self.logits_of.side_of_rows(self.prior.split(theta), False)
-        logits = self.logits_of.cross(user, self.item, False)
-        pairs = tf.stack([rows, items], 1)
+        logits, pairs = self._logits(theta), tf.stack([rows, items], 1)
         covered = self._covered(logits, pairs)
         n = tf.shape(theta)[0]
         if self.objective == "softmax":
@@ -397,9 +393,7 @@ class FoldIn:
         (n_pairs, width), in closed form as :meth:`data_hessian`: ``J g``, ``g`` the
         term's derivatives in the logits, ``w_ui (p_u - e_i)`` for the softmax,
         ``-(w_ui sigmoid(-s_ui) + a_u sigmoid(s_ui)) e_i`` for the log loss."""
-        user = self.logits_of.side_of_rows(self.prior.split(theta), False)
-        logits = self.logits_of.cross(user, self.item, False)
-        pairs = tf.stack([rows, items], 1)
+        logits, pairs = self._logits(theta), tf.stack([rows, items], 1)
         own = tf.gather(tf.transpose(jacobian), items)  # each pair's item's column
         if self.objective == "softmax":
             p = tf.nn.softmax(self._covered(logits, pairs), axis=1)
@@ -408,6 +402,12 @@ class FoldIn:
         positive = tf.gather_nd(logits, pairs)
         slope = weights * tf.sigmoid(-positive) + tf.gather(extra, rows) * tf.sigmoid(positive)
         return -slope[:, None] * own
+
+    def _logits(self, theta):
+        """Logits of users of rows ``theta`` against every item, (n, n_items)."""
+        return self.logits_of.cross(
+            self.logits_of.side_of_rows(self.prior.split(theta), False), self.item, False
+        )
 
     def _whitened_hessian(self, theta, jacobian, batch):
         """The Hessian of each user's objective in whitened coordinates ``z`` (those of
